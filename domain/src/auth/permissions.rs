@@ -1,0 +1,99 @@
+//! What each role may do. The UI asks the server which areas to show, but the
+//! check that matters is `Actor::require`, called by every domain operation.
+
+use std::collections::BTreeSet;
+
+use payquest_types::{Area, Role};
+
+use crate::audit::AuditActor;
+use crate::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// List staff, create accounts, change roles, disable accounts.
+    ManageStaff,
+    /// Read the audit trail.
+    ReadAudit,
+}
+
+pub fn role_grants(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    match (role, permission) {
+        (Role::Admin, ManageStaff | ReadAudit) => true,
+        (Role::Auditor, ReadAudit) => true,
+        _ => false,
+    }
+}
+
+/// A fully signed-in staff member acting on the system.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub email: String,
+    pub roles: BTreeSet<Role>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.roles.iter().any(|r| role_grants(*r, permission))
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), DomainError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden)
+        }
+    }
+
+    pub fn audit_actor(&self) -> AuditActor {
+        AuditActor {
+            user_id: Some(self.user_id),
+            label: self.email.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+
+    /// The dashboard areas to show in navigation.
+    pub fn areas(&self) -> Vec<Area> {
+        let mut areas = Vec::new();
+        if self.can(Permission::ManageStaff) {
+            areas.push(Area::Users);
+        }
+        if self.can(Permission::ReadAudit) {
+            areas.push(Area::Audit);
+        }
+        areas
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(roles: &[Role]) -> Actor {
+        Actor {
+            user_id: 1,
+            email: "a@example.com".into(),
+            roles: roles.iter().copied().collect(),
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_staff() {
+        for role in Role::ALL {
+            assert_eq!(actor(&[role]).can(Permission::ManageStaff), role == Role::Admin);
+        }
+        assert!(actor(&[]).require(Permission::ManageStaff).is_err());
+    }
+
+    #[test]
+    fn auditors_read_audit_but_change_nothing() {
+        let a = actor(&[Role::Auditor]);
+        assert!(a.can(Permission::ReadAudit));
+        assert!(!a.can(Permission::ManageStaff));
+        assert_eq!(a.areas(), vec![Area::Audit]);
+    }
+}

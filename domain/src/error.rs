@@ -1,0 +1,83 @@
+//! The domain's error type. Each variant maps to one stable client code; the
+//! internal variant carries detail for the log only.
+
+use payquest_types::{ApiError, ErrorCode};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("that code is not valid")]
+    InvalidCode,
+    #[error("too many attempts; try again in {retry_after_s} s")]
+    Throttled { retry_after_s: i64 },
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("a second factor is required")]
+    MfaRequired,
+    #[error("enrol an authenticator app first")]
+    MfaEnrolmentRequired,
+    #[error("choose a new password first")]
+    PasswordChangeRequired,
+    #[error("your roles do not allow this")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+impl DomainError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        DomainError::Internal(Box::new(e))
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DomainError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            DomainError::InvalidCode => ErrorCode::InvalidCode,
+            DomainError::Throttled { .. } => ErrorCode::Throttled,
+            DomainError::Unauthenticated => ErrorCode::Unauthenticated,
+            DomainError::MfaRequired => ErrorCode::MfaRequired,
+            DomainError::MfaEnrolmentRequired => ErrorCode::MfaEnrolmentRequired,
+            DomainError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
+            DomainError::Forbidden => ErrorCode::Forbidden,
+            DomainError::NotFound(_) => ErrorCode::NotFound,
+            DomainError::InvalidInput(_) => ErrorCode::InvalidInput,
+            DomainError::Conflict(_) => ErrorCode::Conflict,
+            DomainError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client sees. Internal errors are opaque: the caller logs the
+    /// detail with the request id before converting.
+    pub fn to_api(&self) -> ApiError {
+        match self {
+            DomainError::Internal(_) => ApiError::new(
+                ErrorCode::Internal,
+                "Something went wrong on our side. It has been logged.",
+            ),
+            other => ApiError::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => DomainError::Conflict(what),
+            StoreError::NotFound(what) => DomainError::NotFound(what),
+            other => DomainError::internal(other),
+        }
+    }
+}

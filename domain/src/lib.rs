@@ -1,0 +1,19 @@
+//! PayQuest's business rules and storage. Everything a page, an API handler or
+//! a worker does to money, content or accounts goes through this crate, and the
+//! permission checks live here too, so a request the UI would hide is refused
+//! whatever door it comes through. Nothing here knows about HTTP or Leptos.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod limits;
+pub mod secret;
+pub mod store;
+pub mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{DomainError, DomainResult};
+pub use payquest_types as types;

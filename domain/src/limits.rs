@@ -1,0 +1,25 @@
+//! Every list, string and retry has a named limit; requests past one get a 4xx.
+
+pub const EMAIL_MAX_CHARS: usize = 254;
+pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
+pub const PASSWORD_MIN_CHARS: usize = 12;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+/// A TOTP code or a recovery code; anything longer is refused unread.
+pub const CODE_MAX_CHARS: usize = 32;
+pub const PAGE_SIZE_MAX: u32 = 200;
+pub const PAGE_SIZE_DEFAULT: u32 = 50;
+pub const RECOVERY_CODE_COUNT: usize = 10;
+/// Accept codes from one 30-second step before or after now (clock skew).
+pub const TOTP_SKEW_STEPS: i64 = 1;
+pub const TOTP_STEP_SECONDS: u64 = 30;
+/// Failed sign-ins allowed per account before each further failure adds a delay.
+pub const THROTTLE_ACCOUNT_FREE_FAILURES: u32 = 5;
+/// Failed sign-ins allowed per client IP before each further failure adds a delay.
+pub const THROTTLE_IP_FREE_FAILURES: u32 = 20;
+/// The longest an account can be made to wait: an attacker can't lock a real user out for long.
+pub const THROTTLE_ACCOUNT_MAX_DELAY_MS: i64 = 60_000;
+pub const THROTTLE_IP_MAX_DELAY_MS: i64 = 15 * 60_000;
+/// Failures older than this are forgotten.
+pub const THROTTLE_WINDOW_MS: i64 = 15 * 60_000;
+/// Bound on the in-process throttle table.
+pub const THROTTLE_MAX_KEYS: usize = 100_000;

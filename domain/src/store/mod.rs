@@ -1,0 +1,206 @@
+//! Storage behind one trait in domain terms. Each method is one unit of work
+//! that opens and commits its own transaction; a method that changes money,
+//! content or accounts takes the audit record and writes it in that same
+//! transaction. There is one implementation per backend (SQLite, PostgreSQL),
+//! generated from one body of shared SQL, and one migration folder each.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use payquest_types::Role;
+
+use crate::audit::AuditRecord;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A staff account as stored. Deliberately not `Serialize`: it holds the
+/// password hash and the TOTP secret.
+#[derive(Clone)]
+pub struct StaffRecord {
+    pub staff_user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub totp_secret: Option<String>,
+    pub totp_confirmed: bool,
+    pub totp_last_step: Option<i64>,
+    pub session_epoch: i64,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+    pub roles: Vec<Role>,
+}
+
+impl std::fmt::Debug for StaffRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffRecord")
+            .field("staff_user_id", &self.staff_user_id)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct NewStaff<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub must_change_password: bool,
+    pub roles: &'a [Role],
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub audit_event_id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub ip: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn count_staff(&self) -> StoreResult<i64>;
+    /// Creates an account with its roles. A taken email is `Conflict`.
+    async fn create_staff(
+        &self,
+        new: &NewStaff<'_>,
+        audit: &AuditRecord,
+    ) -> StoreResult<StaffRecord>;
+    async fn staff_by_email(&self, email: &str) -> StoreResult<Option<StaffRecord>>;
+    async fn staff_by_id(&self, staff_user_id: i64) -> StoreResult<Option<StaffRecord>>;
+    /// Keyset page ordered by id.
+    async fn list_staff(&self, after_id: i64, limit: u32) -> StoreResult<Vec<StaffRecord>>;
+    async fn set_roles(
+        &self,
+        staff_user_id: i64,
+        roles: &[Role],
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    /// Disabling also bumps the session epoch, which ends every session at once.
+    async fn set_disabled(
+        &self,
+        staff_user_id: i64,
+        disabled: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    /// Ends every session of the account ("sign out everywhere").
+    async fn bump_session_epoch(&self, staff_user_id: i64, audit: &AuditRecord)
+        -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        staff_user_id: i64,
+        password_hash: &str,
+        must_change_password: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    /// Stores a not-yet-confirmed TOTP secret; refused once one is confirmed.
+    async fn set_pending_totp(&self, staff_user_id: i64, secret_base32: &str) -> StoreResult<()>;
+    /// Marks the pending secret confirmed at `step`, replacing any recovery
+    /// codes with the given hashes. False if already confirmed or `step` was used.
+    async fn confirm_totp(
+        &self,
+        staff_user_id: i64,
+        step: i64,
+        recovery_code_hashes: &[String],
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Records `step` as used; false if it (or a later one) was used already.
+    async fn accept_totp_step(&self, staff_user_id: i64, step: i64) -> StoreResult<bool>;
+    /// Spends one recovery code; false if unknown or already spent.
+    async fn use_recovery_code(
+        &self,
+        staff_user_id: i64,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    async fn unused_recovery_codes(&self, staff_user_id: i64) -> StoreResult<i64>;
+
+    async fn append_audit(&self, audit: &AuditRecord) -> StoreResult<()>;
+    /// Newest first; `before_id` continues a previous page.
+    async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRow>>;
+
+    async fn session_load(&self, session_id: &str, now_ms: i64) -> StoreResult<Option<String>>;
+    async fn session_save(
+        &self,
+        session_id: &str,
+        data_json: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn session_delete(&self, session_id: &str) -> StoreResult<()>;
+    async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Connects to the database named by the URL's scheme and runs its migrations.
+/// A failed migration is an error: the server must not start on a half-migrated schema.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Names of the migrations of each backend, for the test that keeps them in step.
+pub fn migration_versions(backend: Backend) -> Vec<(i64, String)> {
+    let migrator = match backend {
+        Backend::Sqlite => &sqlite::MIGRATOR,
+        Backend::Postgres => &postgres::MIGRATOR,
+    };
+    migrator
+        .iter()
+        .map(|m| (m.version, m.description.to_string()))
+        .collect()
+}
+
+pub(crate) fn parse_roles(raw: Vec<String>) -> StoreResult<Vec<Role>> {
+    let mut roles = raw
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect::<StoreResult<Vec<_>>>()?;
+    roles.sort();
+    Ok(roles)
+}

@@ -1,0 +1,569 @@
+//! The SQL both backends share, and the macro that turns it into a `Store`
+//! implementation for a concrete sqlx driver. Both engines accept `$n`
+//! parameters, `RETURNING` and `ON CONFLICT`, so one text serves both; where
+//! they differ, the backend struct supplies the piece (`begin_write`).
+//!
+//! A macro rather than a generic impl: sqlx's generic bounds make async trait
+//! futures hard to prove `Send`, while concrete pools compile plainly.
+
+use payquest_types::Role;
+
+use super::{parse_roles, AuditRow, StaffRecord, StoreResult};
+
+pub(super) const STAFF_COLUMNS: &str = "staff_user_id, email, display_name, password_hash, \
+    must_change_password, totp_secret, totp_confirmed, totp_last_step, session_epoch, \
+    disabled, created_at_ms";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct StaffRow {
+    pub staff_user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub totp_secret: Option<String>,
+    pub totp_confirmed: bool,
+    pub totp_last_step: Option<i64>,
+    pub session_epoch: i64,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+impl StaffRow {
+    pub(super) fn with_roles(self, roles: Vec<String>) -> StoreResult<StaffRecord> {
+        Ok(StaffRecord {
+            staff_user_id: self.staff_user_id,
+            email: self.email,
+            display_name: self.display_name,
+            password_hash: self.password_hash,
+            must_change_password: self.must_change_password,
+            totp_secret: self.totp_secret,
+            totp_confirmed: self.totp_confirmed,
+            totp_last_step: self.totp_last_step,
+            session_epoch: self.session_epoch,
+            disabled: self.disabled,
+            created_at_ms: self.created_at_ms,
+            roles: parse_roles(roles)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditEventRow {
+    pub audit_event_id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub ip: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+impl From<AuditEventRow> for AuditRow {
+    fn from(r: AuditEventRow) -> Self {
+        AuditRow {
+            audit_event_id: r.audit_event_id,
+            at_ms: r.at_ms,
+            actor: r.actor,
+            action: r.action,
+            subject: r.subject,
+            ip: r.ip,
+            before_json: r.before_json,
+            after_json: r.after_json,
+        }
+    }
+}
+
+pub(super) fn role_names(roles: &[Role]) -> Vec<&'static str> {
+    let mut names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Implements `Store` for `$store`, whose field `pool` is a `sqlx::Pool<$db>`
+/// and which has `async fn begin_write(&self) -> sqlx::Result<Transaction<'static, $db>>`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:expr) => {
+        impl $store {
+            async fn roles_of(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                staff_user_id: i64,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar::<_, String>(
+                    "SELECT role FROM staff_role WHERE staff_user_id = $1",
+                )
+                .bind(staff_user_id)
+                .fetch_all(&mut *conn)
+                .await?)
+            }
+
+            async fn insert_audit(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                a: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_event (at_ms, actor_user_id, actor, action, subject, ip, \
+                     before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(a.at_ms)
+                .bind(a.actor.user_id)
+                .bind(&a.actor.label)
+                .bind(a.action)
+                .bind(&a.subject)
+                .bind(&a.actor.ip)
+                .bind(&a.before_json)
+                .bind(&a.after_json)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn staff_where(
+                &self,
+                clause: &str,
+                bind: impl for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send,
+            ) -> $crate::store::StoreResult<Option<$crate::store::StaffRecord>> {
+                let mut conn = self.pool.acquire().await?;
+                let sql = format!(
+                    "SELECT {} FROM staff_user WHERE {clause}",
+                    $crate::store::sql::STAFF_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::sql::StaffRow>(&sql)
+                    .bind(bind)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let roles = Self::roles_of(&mut conn, row.staff_user_id).await?;
+                        row.with_roles(roles).map(Some)
+                    }
+                }
+            }
+
+            /// Runs one audited UPDATE of a staff row; NotFound when no row matched.
+            async fn update_staff_audited(
+                &self,
+                sql: &str,
+                binds: (i64, i64),
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(sql)
+                    .bind(binds.0)
+                    .bind(binds.1)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("staff user"));
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> $crate::store::Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> $crate::store::StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn count_staff(&self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM staff_user")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn create_staff(
+                &self,
+                new: &$crate::store::NewStaff<'_>,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::StaffRecord> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "INSERT INTO staff_user (email, display_name, password_hash, \
+                     must_change_password, totp_confirmed, session_epoch, disabled, \
+                     created_at_ms, updated_at_ms) \
+                     VALUES ($1, $2, $3, $4, FALSE, 0, FALSE, $5, $5) RETURNING {}",
+                    $crate::store::sql::STAFF_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::sql::StaffRow>(&sql)
+                    .bind(new.email)
+                    .bind(new.display_name)
+                    .bind(new.password_hash)
+                    .bind(new.must_change_password)
+                    .bind(new.now_ms)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        if $crate::store::sql::is_unique_violation(&e) {
+                            $crate::store::StoreError::Conflict(
+                                "an account with that email already exists".into(),
+                            )
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                for role in $crate::store::sql::role_names(new.roles) {
+                    sqlx::query("INSERT INTO staff_role (staff_user_id, role) VALUES ($1, $2)")
+                        .bind(row.staff_user_id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut audit = audit.clone();
+                audit.subject = format!("staff:{}", row.staff_user_id);
+                Self::insert_audit(&mut tx, &audit).await?;
+                let roles = Self::roles_of(&mut tx, row.staff_user_id).await?;
+                tx.commit().await?;
+                row.with_roles(roles)
+            }
+
+            async fn staff_by_email(
+                &self,
+                email: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::StaffRecord>> {
+                self.staff_where("email = $1", email.to_owned()).await
+            }
+
+            async fn staff_by_id(
+                &self,
+                staff_user_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::StaffRecord>> {
+                self.staff_where("staff_user_id = $1", staff_user_id).await
+            }
+
+            async fn list_staff(
+                &self,
+                after_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StaffRecord>> {
+                let mut conn = self.pool.acquire().await?;
+                let sql = format!(
+                    "SELECT {} FROM staff_user WHERE staff_user_id > $1 \
+                     ORDER BY staff_user_id LIMIT $2",
+                    $crate::store::sql::STAFF_COLUMNS
+                );
+                let rows = sqlx::query_as::<_, $crate::store::sql::StaffRow>(&sql)
+                    .bind(after_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let Some(last) = rows.last().map(|r| r.staff_user_id) else {
+                    return Ok(Vec::new());
+                };
+                let pairs = sqlx::query_as::<_, (i64, String)>(
+                    "SELECT staff_user_id, role FROM staff_role \
+                     WHERE staff_user_id > $1 AND staff_user_id <= $2",
+                )
+                .bind(after_id)
+                .bind(last)
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let roles = pairs
+                            .iter()
+                            .filter(|(id, _)| *id == row.staff_user_id)
+                            .map(|(_, r)| r.clone())
+                            .collect();
+                        row.with_roles(roles)
+                    })
+                    .collect()
+            }
+
+            async fn set_roles(
+                &self,
+                staff_user_id: i64,
+                roles: &[payquest_types::Role],
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let touched = sqlx::query(
+                    "UPDATE staff_user SET updated_at_ms = $1 WHERE staff_user_id = $2",
+                )
+                .bind(audit.at_ms)
+                .bind(staff_user_id)
+                .execute(&mut *tx)
+                .await?;
+                if touched.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("staff user"));
+                }
+                sqlx::query("DELETE FROM staff_role WHERE staff_user_id = $1")
+                    .bind(staff_user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for role in $crate::store::sql::role_names(roles) {
+                    sqlx::query("INSERT INTO staff_role (staff_user_id, role) VALUES ($1, $2)")
+                        .bind(staff_user_id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_disabled(
+                &self,
+                staff_user_id: i64,
+                disabled: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let sql = if disabled {
+                    "UPDATE staff_user SET disabled = TRUE, session_epoch = session_epoch + 1, \
+                     updated_at_ms = $1 WHERE staff_user_id = $2"
+                } else {
+                    "UPDATE staff_user SET disabled = FALSE, updated_at_ms = $1 \
+                     WHERE staff_user_id = $2"
+                };
+                self.update_staff_audited(sql, (audit.at_ms, staff_user_id), audit)
+                    .await
+            }
+
+            async fn bump_session_epoch(
+                &self,
+                staff_user_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                self.update_staff_audited(
+                    "UPDATE staff_user SET session_epoch = session_epoch + 1, updated_at_ms = $1 \
+                     WHERE staff_user_id = $2",
+                    (audit.at_ms, staff_user_id),
+                    audit,
+                )
+                .await
+            }
+
+            async fn set_password(
+                &self,
+                staff_user_id: i64,
+                password_hash: &str,
+                must_change_password: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE staff_user SET password_hash = $1, must_change_password = $2, \
+                     updated_at_ms = $3 WHERE staff_user_id = $4",
+                )
+                .bind(password_hash)
+                .bind(must_change_password)
+                .bind(audit.at_ms)
+                .bind(staff_user_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("staff user"));
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_pending_totp(
+                &self,
+                staff_user_id: i64,
+                secret_base32: &str,
+            ) -> $crate::store::StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE staff_user SET totp_secret = $1 \
+                     WHERE staff_user_id = $2 AND totp_confirmed = FALSE",
+                )
+                .bind(secret_base32)
+                .bind(staff_user_id)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::Conflict(
+                        "an authenticator is already enrolled".into(),
+                    ));
+                }
+                Ok(())
+            }
+
+            async fn confirm_totp(
+                &self,
+                staff_user_id: i64,
+                step: i64,
+                recovery_code_hashes: &[String],
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE staff_user SET totp_confirmed = TRUE, totp_last_step = $1, \
+                     updated_at_ms = $2 \
+                     WHERE staff_user_id = $3 AND totp_confirmed = FALSE \
+                     AND totp_secret IS NOT NULL",
+                )
+                .bind(step)
+                .bind(audit.at_ms)
+                .bind(staff_user_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM recovery_code WHERE staff_user_id = $1")
+                    .bind(staff_user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for hash in recovery_code_hashes {
+                    sqlx::query(
+                        "INSERT INTO recovery_code (staff_user_id, code_hash) VALUES ($1, $2)",
+                    )
+                    .bind(staff_user_id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn accept_totp_step(
+                &self,
+                staff_user_id: i64,
+                step: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                // One guarded write: two requests racing with the same code
+                // cannot both see an older step.
+                let done = sqlx::query(
+                    "UPDATE staff_user SET totp_last_step = $1 WHERE staff_user_id = $2 \
+                     AND totp_confirmed = TRUE \
+                     AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                )
+                .bind(step)
+                .bind(staff_user_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_recovery_code(
+                &self,
+                staff_user_id: i64,
+                code_hash: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE recovery_code SET used_at_ms = $1 \
+                     WHERE staff_user_id = $2 AND code_hash = $3 AND used_at_ms IS NULL",
+                )
+                .bind(now_ms)
+                .bind(staff_user_id)
+                .bind(code_hash)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn unused_recovery_codes(
+                &self,
+                staff_user_id: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM recovery_code \
+                     WHERE staff_user_id = $1 AND used_at_ms IS NULL",
+                )
+                .bind(staff_user_id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn append_audit(
+                &self,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut conn = self.pool.acquire().await?;
+                Self::insert_audit(&mut conn, audit).await
+            }
+
+            async fn list_audit(
+                &self,
+                before_id: Option<i64>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::AuditRow>> {
+                let rows = sqlx::query_as::<_, $crate::store::sql::AuditEventRow>(
+                    "SELECT audit_event_id, at_ms, actor, action, subject, ip, before_json, \
+                     after_json FROM audit_event WHERE audit_event_id < $1 \
+                     ORDER BY audit_event_id DESC LIMIT $2",
+                )
+                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn session_load(
+                &self,
+                session_id: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar::<_, String>(
+                    "SELECT data_json FROM web_session WHERE session_id = $1 \
+                     AND expires_at_ms > $2",
+                )
+                .bind(session_id)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn session_save(
+                &self,
+                session_id: &str,
+                data_json: &str,
+                expires_at_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO web_session (session_id, data_json, expires_at_ms) \
+                     VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE \
+                     SET data_json = excluded.data_json, expires_at_ms = excluded.expires_at_ms",
+                )
+                .bind(session_id)
+                .bind(data_json)
+                .bind(expires_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session_delete(&self, session_id: &str) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM web_session WHERE session_id = $1")
+                    .bind(session_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_delete_expired(
+                &self,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM web_session WHERE expires_at_ms <= $1")
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+pub(super) use impl_store;

@@ -1,0 +1,221 @@
+//! Sign-in as a person goes through it: one-time password, new password,
+//! authenticator enrolment, second factor, replay, recovery, throttling.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use payquest_domain::auth::{totp, Auth, SessionAuth, SessionPolicy};
+use payquest_domain::on_both_backends;
+use payquest_domain::store::DynStore;
+use payquest_domain::testing::TestDb;
+use payquest_domain::types::{Role, SessionStage};
+use payquest_domain::users::{ensure_first_admin, list_audit, Users};
+use payquest_domain::DomainError;
+
+const POLICY: SessionPolicy = SessionPolicy {
+    absolute_lifetime_ms: 12 * 3_600_000,
+};
+const NEW_PASSWORD: &str = "correct horse battery staple";
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
+}
+
+/// Signs the first admin all the way in; returns the session and the TOTP secret.
+async fn enrol_first_admin(auth: &Auth, store: &DynStore) -> (SessionAuth, String, Vec<String>) {
+    let created = ensure_first_admin(store, "admin@example.com")
+        .await
+        .expect("bootstrap")
+        .expect("first start creates the admin");
+    let s = auth
+        .sign_in("Admin@Example.com", created.one_time_password.clone(), Some("127.0.0.1"))
+        .await
+        .expect("one-time password works");
+    assert_eq!(s.stage, SessionStage::ChangePassword);
+    // Nothing else answers before the password is changed and MFA enrolled.
+    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::PasswordChangeRequired)));
+    assert!(matches!(
+        auth.change_password(&s, "short".into(), None).await,
+        Err(DomainError::InvalidInput(_))
+    ));
+    let s = auth.change_password(&s, NEW_PASSWORD.into(), None).await.expect("change");
+    assert_eq!(s.stage, SessionStage::EnrolMfa);
+    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::MfaEnrolmentRequired)));
+    let enrolment = auth.begin_enrolment(&s).await.expect("enrol");
+    assert!(enrolment.qr_svg.starts_with("<svg"));
+    assert!(enrolment.otpauth_url.starts_with("otpauth://totp/PayQuest:admin%40example.com?"));
+    // Showing the page again keeps the same secret (a scanned code stays valid).
+    assert_eq!(auth.begin_enrolment(&s).await.expect("enrol").secret_base32, enrolment.secret_base32);
+    assert!(matches!(
+        auth.confirm_enrolment(&s, "000000x", None).await,
+        Err(DomainError::InvalidCode)
+    ));
+    let code = totp::code_at(&enrolment.secret_base32, now_s()).expect("code");
+    let (s, recovery) = auth.confirm_enrolment(&s, &code, None).await.expect("confirm");
+    assert_eq!(s.stage, SessionStage::Active);
+    assert_eq!(recovery.len(), 10);
+    (s, enrolment.secret_base32, recovery)
+}
+
+async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    let (s, secret, recovery) = enrol_first_admin(&auth, &store).await;
+    let actor = auth.actor(&s, Some("127.0.0.1")).await.expect("active session acts");
+    assert!(actor.roles.contains(&Role::Admin));
+
+    // Sign in again: the one-time password no longer works, the new one does,
+    // and the code used at enrolment can't be replayed.
+    let created_otp_fails = auth.sign_in("admin@example.com", "x".repeat(20), None).await;
+    assert!(matches!(created_otp_fails, Err(DomainError::InvalidCredentials)));
+    let s2 = auth.sign_in("admin@example.com", NEW_PASSWORD.into(), None).await.expect("sign in");
+    assert_eq!(s2.stage, SessionStage::SecondFactor);
+    assert!(matches!(auth.actor(&s2, None).await, Err(DomainError::MfaRequired)));
+    let replay = totp::code_at(&secret, now_s()).expect("code");
+    let replayed = auth.second_factor(&s2, &replay, None).await;
+    assert!(matches!(replayed, Err(DomainError::InvalidCode)), "a code is accepted once");
+
+    // A recovery code works once.
+    let s3 = auth.second_factor(&s2, &recovery[0].to_uppercase(), None).await.expect("recovery");
+    assert_eq!(s3.stage, SessionStage::Active);
+    let s4 = auth.sign_in("admin@example.com", NEW_PASSWORD.into(), None).await.expect("sign in");
+    assert!(matches!(auth.second_factor(&s4, &recovery[0], None).await, Err(DomainError::InvalidCode)));
+
+    // Sign out everywhere kills every session of the account.
+    auth.sign_out_everywhere(&actor).await.expect("sign out everywhere");
+    assert!(matches!(auth.actor(&s3, None).await, Err(DomainError::Unauthenticated)));
+    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::Unauthenticated)));
+
+    let trail = list_audit(&store, &actor, None, Some(100)).await.expect("audit");
+    let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "staff.created",
+        "auth.password_changed",
+        "auth.mfa_enrolled",
+        "auth.sign_in",
+        "auth.sign_in_failed",
+        "auth.second_factor_failed",
+        "auth.recovery_code_used",
+        "auth.signed_out_everywhere",
+    ] {
+        assert!(actions.contains(&expected), "audit lacks {expected}: {actions:?}");
+    }
+}
+on_both_backends!(first_admin_flow_on, crate::auth_flow::first_admin_is_forced_through_password_change_and_mfa);
+
+async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    ensure_first_admin(&store, "admin@example.com").await.expect("bootstrap");
+    let time = |email: &'static str| {
+        let auth = &auth;
+        async move {
+            let start = Instant::now();
+            let r = auth.sign_in(email, "wrong password 1".into(), None).await;
+            (r, start.elapsed())
+        }
+    };
+    // Alternate to spread any warm-up effects over both.
+    let mut known = Duration::ZERO;
+    let mut unknown = Duration::ZERO;
+    for _ in 0..2 {
+        let (r1, d1) = time("admin@example.com").await;
+        let (r2, d2) = time("nobody@example.com").await;
+        let (e1, e2) = (r1.expect_err("wrong password"), r2.expect_err("unknown email"));
+        assert_eq!(e1.to_api(), e2.to_api(), "same code and message");
+        known += d1;
+        unknown += d2;
+    }
+    // Both paths run argon2 once; the unknown path may not be markedly faster.
+    assert!(
+        unknown.as_secs_f64() > known.as_secs_f64() * 0.5,
+        "unknown {unknown:?} vs known {known:?}"
+    );
+}
+on_both_backends!(same_failure_on, crate::auth_flow::unknown_email_and_wrong_password_look_the_same);
+
+async fn repeated_failures_are_throttled_without_a_long_lockout(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    ensure_first_admin(&store, "admin@example.com").await.expect("bootstrap");
+    for _ in 0..6 {
+        let r = auth.sign_in("admin@example.com", "nope nope nope".into(), Some("10.9.9.9")).await;
+        assert!(matches!(r, Err(DomainError::InvalidCredentials)));
+    }
+    match auth.sign_in("admin@example.com", "nope nope nope".into(), Some("10.9.9.9")).await {
+        Err(DomainError::Throttled { retry_after_s }) => assert!((1..=60).contains(&retry_after_s)),
+        other => panic!("expected throttling, got {other:?}"),
+    }
+}
+on_both_backends!(throttle_on, crate::auth_flow::repeated_failures_are_throttled_without_a_long_lockout);
+
+async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    let users = Users::new(store.clone());
+    let (s, _, _) = enrol_first_admin(&auth, &store).await;
+    let admin = auth.actor(&s, None).await.expect("admin");
+
+    let created = users
+        .create(&admin, "maker@example.com", "Mia Maker", &[Role::Maker])
+        .await
+        .expect("admin creates a colleague");
+    assert_eq!(created.one_time_password.len(), 20);
+    assert!(matches!(
+        users.create(&admin, "MAKER@example.com", "Again", &[]).await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert!(matches!(
+        users.create(&admin, "not-an-email", "X", &[]).await,
+        Err(DomainError::InvalidInput(_))
+    ));
+
+    // The maker signs in and is refused every admin operation by the domain.
+    let ms = auth
+        .sign_in("maker@example.com", created.one_time_password.clone(), None)
+        .await
+        .expect("maker signs in");
+    let ms = auth.change_password(&ms, NEW_PASSWORD.into(), None).await.expect("change");
+    let e = auth.begin_enrolment(&ms).await.expect("enrol");
+    let code = totp::code_at(&e.secret_base32, now_s()).expect("code");
+    let (ms, _) = auth.confirm_enrolment(&ms, &code, None).await.expect("confirm");
+    let maker = auth.actor(&ms, None).await.expect("maker acts");
+    assert!(maker.areas().is_empty());
+    assert!(matches!(users.list(&maker, 0, None).await, Err(DomainError::Forbidden)));
+    assert!(matches!(
+        users.set_roles(&maker, maker.user_id, &[Role::Admin]).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert!(matches!(list_audit(&store, &maker, None, None).await, Err(DomainError::Forbidden)));
+
+    // Role change and disable, both audited; disabling ends the maker's session.
+    let updated = users
+        .set_roles(&admin, maker.user_id, &[Role::Maker, Role::Checker])
+        .await
+        .expect("roles");
+    assert_eq!(updated.roles, vec![Role::Maker, Role::Checker]);
+    assert!(matches!(
+        users.set_roles(&admin, admin.user_id, &[Role::Auditor]).await,
+        Err(DomainError::InvalidInput(_))
+    ));
+    users.set_disabled(&admin, maker.user_id, true).await.expect("disable");
+    assert!(matches!(auth.actor(&ms, None).await, Err(DomainError::Unauthenticated)));
+    assert!(matches!(
+        auth.sign_in("maker@example.com", NEW_PASSWORD.into(), None).await,
+        Err(DomainError::InvalidCredentials)
+    ));
+    let page = users.list(&admin, 0, Some(1)).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert!(page.has_more);
+    assert!(matches!(users.list(&admin, 0, Some(1_000)).await, Err(DomainError::InvalidInput(_))));
+
+    let trail = list_audit(&store, &admin, None, None).await.expect("audit");
+    let changed = trail
+        .items
+        .iter()
+        .find(|e| e.action == "staff.roles_changed")
+        .expect("role change audited");
+    assert_eq!(changed.before.as_deref(), Some(r#"{"roles":["maker"]}"#));
+    assert_eq!(changed.after.as_deref(), Some(r#"{"roles":["maker","checker"]}"#));
+    assert!(trail.items.iter().any(|e| e.action == "staff.disabled"));
+}
+on_both_backends!(staff_admin_on, crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions);

@@ -1,0 +1,5 @@
+//! The domain's one integration-test binary: the store contract and the
+//! sign-in flows, each run on SQLite and on PostgreSQL.
+
+mod auth_flow;
+mod store_contract;

@@ -1,0 +1,253 @@
+//! Types that cross the wire between the server and the wasm client: roles, the
+//! error shape every API and server function answers with, and the DTOs the
+//! pages render. Nothing here touches storage, so it compiles to wasm.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A staff role. A user holds a set of them; what each allows is decided in the
+/// domain layer (`payquest_domain::auth::permissions`), never in the UI alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Community,
+    Maker,
+    Checker,
+    Finance,
+    CampaignOwner,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Community,
+        Role::Maker,
+        Role::Checker,
+        Role::Finance,
+        Role::CampaignOwner,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Community => "community",
+            Role::Maker => "maker",
+            Role::Checker => "checker",
+            Role::Finance => "finance",
+            Role::CampaignOwner => "campaign_owner",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Community => "Community",
+            Role::Maker => "Maker",
+            Role::Checker => "Checker",
+            Role::Finance => "Finance",
+            Role::CampaignOwner => "Campaign owner",
+            Role::Auditor => "Auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}`")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// What an error means to a client. The code is stable (clients branch on it);
+/// the message is for people and may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not signed in, or the session ended.
+    Unauthenticated,
+    /// Wrong email or password, or an unknown account: deliberately one code.
+    InvalidCredentials,
+    /// A second factor is required before anything else.
+    MfaRequired,
+    /// The account must enrol an authenticator app before anything else.
+    MfaEnrolmentRequired,
+    /// The one-time password must be replaced before anything else.
+    PasswordChangeRequired,
+    /// The TOTP or recovery code was wrong, expired or already used.
+    InvalidCode,
+    /// Too many failed attempts; try again later.
+    Throttled,
+    /// Signed in, but the roles held do not allow this.
+    Forbidden,
+    NotFound,
+    /// The input failed validation; the message names the field.
+    InvalidInput,
+    /// The request conflicts with existing state (e.g. an email in use).
+    Conflict,
+    PayloadTooLarge,
+    /// Something failed on our side; details are in the server log under the request id.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::Throttled => "throttled",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::MfaRequired
+            | ErrorCode::MfaEnrolmentRequired
+            | ErrorCode::PasswordChangeRequired
+            | ErrorCode::Forbidden => 403,
+            ErrorCode::InvalidCode | ErrorCode::InvalidInput => 422,
+            ErrorCode::Throttled => 429,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// The one error shape of every API response and server function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a signed-in browser session stands on the way to full access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    /// Password accepted; a TOTP or recovery code is needed.
+    SecondFactor,
+    /// Password accepted but it was a one-time password: choose a new one.
+    ChangePassword,
+    /// No authenticator enrolled yet: enrol one.
+    EnrolMfa,
+    /// Fully signed in.
+    Active,
+}
+
+/// The signed-in staff member, as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub stage: SessionStage,
+    /// The dashboard areas this user may open, derived from the roles on the server.
+    pub areas: Vec<Area>,
+}
+
+/// A dashboard area. Navigation shows only the areas a user may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Users,
+    Audit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    pub mfa_enrolled: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedUser {
+    pub user: UserSummary,
+    /// Shown once to the admin who created the account; never stored in clear.
+    pub one_time_password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaEnrolment {
+    /// The base32 secret, for typing into an authenticator by hand.
+    pub secret_base32: String,
+    pub otpauth_url: String,
+    /// The otpauth URL as an SVG QR code.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub audit_id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub ip: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}
