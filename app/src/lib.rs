@@ -1,0 +1,84 @@
+//! PayQuest's pages and the server functions they call. The same code renders
+//! on the server (feature `ssr`) and hydrates in the browser (`hydrate`).
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use pages::{AuditPage, ChangePasswordPage, EnrolPage, HomePage, NotFound, SignInPage, UsersPage, VerifyPage};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full bg-slate-50">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.ico" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="h-full text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Sets the page's Content-Security-Policy, allowing only our own scripts and
+/// the inline hydration scripts that carry this response's nonce.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use axum::http::{header, HeaderValue};
+    let Some(nonce) = leptos::nonce::use_nonce() else { return };
+    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        &*nonce
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+
+    // Lets browser tests wait until the page is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/payquest.css" />
+        <Title text="PayQuest" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async />
+                <Route path=path!("/login/password") view=ChangePasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/login/enrol") view=EnrolPage ssr=SsrMode::Async />
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

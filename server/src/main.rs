@@ -1,1 +1,148 @@
-fn main(){}
+//! `payquest`: the server binary. `serve` (default) runs the web app and its
+//! workers; `migrate` brings the database schema up to date; `create-admin`
+//! adds an administrator and prints their one-time password.
+
+mod config;
+mod http;
+mod session_store;
+mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use leptos::config::get_configuration;
+use payquest_app::server::AppState;
+use payquest_domain::auth::{Auth, SessionPolicy};
+use payquest_domain::store::{self, DynStore};
+use payquest_domain::users::{self, Users};
+use tower_sessions::ExpiredDeletion;
+
+use crate::config::Config;
+
+/// How often expired browser sessions are swept from the database.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+#[derive(Parser)]
+#[command(name = "payquest", version, about = "PayQuest: pays gamers for what they do, and proves it.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web app (the default). Migrates the database first.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an administrator and print their one-time password.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load().context("reading configuration")?;
+    telemetry::init_logs(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::CreateAdmin { email } => {
+            let store = open_store(&config).await?;
+            let created = users::create_admin_from_cli(&store, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.to_api().message))?;
+            println!("created admin {}", created.user.email);
+            println!("one-time password: {}", created.one_time_password);
+            Ok(())
+        }
+    }
+}
+
+/// Connects and migrates. A failed migration stops the start.
+async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    let url = config.database_url.expose();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+        }
+    }
+    store::connect(url).await.context("opening and migrating the database")
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let metrics = Arc::new(telemetry::Metrics::install()?);
+    let store = open_store(&config).await?;
+
+    if let Some(created) = users::ensure_first_admin(&store, &config.bootstrap_admin_email)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.to_api().message))?
+    {
+        // Printed once, to the terminal only: never logged.
+        println!("first start: created admin {}", created.user.email);
+        println!("one-time password: {}", created.one_time_password);
+    }
+
+    let policy = SessionPolicy {
+        absolute_lifetime_ms: config.session_absolute_hours * 3_600_000,
+    };
+    let state = AppState {
+        store: store.clone(),
+        auth: Arc::new(Auth::new(store.clone(), policy)),
+        users: Arc::new(Users::new(store.clone())),
+    };
+
+    let leptos_options = get_configuration(None).context("reading the site configuration")?.leptos_options;
+    let app = http::router(state, leptos_options, &config, metrics);
+
+    let sweeper = session_store::DbSessionStore::new(store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.delete_expired().await {
+                tracing::warn!(error = %e, "sweeping expired sessions failed");
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!("payquest listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

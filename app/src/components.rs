@@ -1,0 +1,164 @@
+//! Small building blocks shared by the pages, and the dashboard frame that
+//! guards every signed-in page.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use payquest_types::{Area, ErrorCode, Me, SessionStage};
+
+use crate::api::current_session;
+use crate::error::AppError;
+use crate::routes;
+
+pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 \
+    shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+pub const BUTTON: &str = "inline-flex justify-center rounded-md bg-indigo-600 px-4 py-2 \
+    text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 disabled:opacity-50";
+pub const BUTTON_QUIET: &str = "inline-flex justify-center rounded-md border border-slate-300 \
+    bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50";
+
+/// Full-page navigation: used after sign-in steps so every page renders
+/// afresh from the server with the new session.
+pub fn go_to(path: &str) {
+    let _ = window().location().set_href(path);
+}
+
+/// A red banner for a failed action, or nothing.
+#[component]
+pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <p role="alert" data-code=e.code().as_str()
+                    class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+                    {e.message().to_owned()}
+                </p>
+            }
+        })
+    }
+}
+
+/// The centred card of the sign-in pages.
+#[component]
+pub fn AuthCard(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    view! {
+        <main class="flex min-h-full items-center justify-center px-4 py-12">
+            <div class="w-full max-w-md space-y-6 rounded-xl bg-white p-8 shadow">
+                <div>
+                    <p class="text-sm font-semibold text-indigo-600">"PayQuest"</p>
+                    <h1 class="mt-1 text-2xl font-bold">{title}</h1>
+                </div>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
+/// Shown when the roles held don't allow a page. Sets 403 on the server render.
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="rounded-xl bg-white p-8 shadow" data-testid="forbidden">
+            <h1 class="text-xl font-bold">"403 — not allowed"</h1>
+            <p class="mt-2 text-slate-600">"Your roles do not give access to this page."</p>
+        </section>
+    }
+}
+
+/// Renders a failed page load: 403 as Forbidden, others as a message.
+pub fn load_error(e: AppError) -> AnyView {
+    if e.code() == ErrorCode::Forbidden {
+        view! { <Forbidden /> }.into_any()
+    } else {
+        view! { <ErrorBanner error=Signal::derive(move || Some(e.clone())) /> }.into_any()
+    }
+}
+
+fn area_link(area: Area) -> (&'static str, &'static str) {
+    match area {
+        Area::Users => (routes::USERS, "Users"),
+        Area::Audit => (routes::AUDIT, "Audit log"),
+    }
+}
+
+/// The frame of every signed-in page: it loads the session, sends anyone not
+/// fully signed in to the right step, and shows navigation for the areas the
+/// user's roles open. The server functions check again on every call.
+#[component]
+pub fn Dashboard(children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_session());
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) if me.stage == SessionStage::Active => {
+                        provide_context(me.clone());
+                        view! {
+                            <Frame me=me>{children.with_value(|c| c())}</Frame>
+                        }.into_any()
+                    }
+                    Ok(Some(me)) => view! { <Redirect path=routes::stage_path(me.stage) /> }.into_any(),
+                    Ok(None) => view! { <Redirect path=routes::SIGN_IN /> }.into_any(),
+                    Err(e) => load_error(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(me: Me, children: Children) -> impl IntoView {
+    let sign_out = ServerAction::<crate::api::SignOut>::new();
+    let everywhere = ServerAction::<crate::api::SignOutEverywhere>::new();
+    Effect::new(move |_| {
+        if matches!(sign_out.value().get(), Some(Ok(()))) || matches!(everywhere.value().get(), Some(Ok(()))) {
+            go_to(routes::SIGN_IN);
+        }
+    });
+    let links = me.areas.iter().map(|a| {
+        let (href, label) = area_link(*a);
+        view! { <A href=href attr:class="rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700">{label}</A> }
+    }).collect_view();
+    view! {
+        <div class="min-h-full">
+            <nav class="bg-slate-800" aria-label="Main">
+                <div class="mx-auto flex max-w-6xl items-center gap-2 px-4 py-3">
+                    <A href=routes::HOME attr:class="mr-4 font-bold text-white">"PayQuest"</A>
+                    {links}
+                    <span class="ml-auto text-sm text-slate-300" data-testid="whoami">{me.email.clone()}</span>
+                    <ActionForm action=sign_out>
+                        <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-200 hover:bg-slate-700">"Sign out"</button>
+                    </ActionForm>
+                    <ActionForm action=everywhere>
+                        <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-400 hover:bg-slate-700">"Sign out everywhere"</button>
+                    </ActionForm>
+                </div>
+            </nav>
+            <main class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
+        </div>
+    }
+}
+
+/// Bounces a signed-in visitor of a sign-in page to where they belong.
+#[component]
+pub fn RedirectIfStage(expect: Option<SessionStage>, children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_session());
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let stage = me.await.ok().flatten().map(|m| m.stage);
+                if stage == expect {
+                    children.with_value(|c| c()).into_any()
+                } else {
+                    let to = stage.map(routes::stage_path).unwrap_or(routes::SIGN_IN);
+                    view! { <Redirect path=to /> }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}

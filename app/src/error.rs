@@ -1,0 +1,47 @@
+//! The one error type of every server function: a stable code and a message,
+//! carried as JSON so the page can branch on the code.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use payquest_types::{ApiError, ErrorCode};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError(pub ApiError);
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // Transport and decoding failures: say so without leaking detail.
+        let (code, message) = match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {
+                (ErrorCode::InvalidInput, format!("the request could not be read: {m}"))
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
+                ErrorCode::Internal,
+                "the server could not be reached; check your connection".to_owned(),
+            ),
+            _ => (ErrorCode::Internal, "something went wrong".to_owned()),
+        };
+        AppError(ApiError::new(code, message))
+    }
+}

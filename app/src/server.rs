@@ -1,0 +1,122 @@
+//! Server-only glue for server functions: the shared state, the browser
+//! session, and the mapping from domain errors to HTTP statuses. Server
+//! functions stay thin: authorise, parse, call the domain, map to a DTO.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use payquest_domain::auth::{Actor, Auth, SessionAuth};
+use payquest_domain::store::DynStore;
+use payquest_domain::users::Users;
+use payquest_domain::DomainError;
+use payquest_types::SessionStage;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+
+const SESSION_AUTH_KEY: &str = "auth";
+
+/// What the server provides to every page render and server function.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub auth: Arc<Auth>,
+    pub users: Arc<Users>,
+}
+
+fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| fail(DomainError::Internal("AppState missing from context".into())))
+}
+
+/// Maps a domain error to the client's error and sets the response status.
+/// Internal errors are logged here (inside the request's span, so with its id).
+pub fn fail(e: DomainError) -> AppError {
+    if let DomainError::Internal(detail) = &e {
+        tracing::error!(error = %detail, "internal error in server function");
+    }
+    let api = e.to_api();
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(StatusCode::from_u16(api.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    AppError(api)
+}
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| fail(DomainError::Internal(format!("session layer: {e}").into())))
+}
+
+pub async fn client_ip() -> Option<String> {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+pub struct Ctx {
+    pub state: AppState,
+    pub session: Session,
+    pub ip: Option<String>,
+}
+
+impl Ctx {
+    pub async fn load() -> Result<Ctx, AppError> {
+        Ok(Ctx {
+            state: state()?,
+            session: session().await?,
+            ip: client_ip().await,
+        })
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    pub async fn session_auth(&self) -> Result<Option<SessionAuth>, AppError> {
+        self.session
+            .get::<SessionAuth>(SESSION_AUTH_KEY)
+            .await
+            .map_err(|e| fail(DomainError::Internal(format!("session read: {e}").into())))
+    }
+
+    /// The session's sign-in state, or `Unauthenticated`.
+    pub async fn require_session_auth(&self) -> Result<SessionAuth, AppError> {
+        self.session_auth()
+            .await?
+            .ok_or_else(|| fail(DomainError::Unauthenticated))
+    }
+
+    /// Stores a new sign-in state. On the first step the session id is renewed
+    /// so an id planted before sign-in is worthless after it.
+    pub async fn store_session_auth(&self, auth: &SessionAuth, renew_id: bool) -> Result<(), AppError> {
+        let internal = |e: tower_sessions::session::Error| fail(DomainError::Internal(format!("session write: {e}").into()));
+        if renew_id {
+            self.session.cycle_id().await.map_err(internal)?;
+        }
+        self.session.insert(SESSION_AUTH_KEY, auth).await.map_err(internal)
+    }
+
+    pub async fn end_session(&self) -> Result<(), AppError> {
+        self.session
+            .flush()
+            .await
+            .map_err(|e| fail(DomainError::Internal(format!("session flush: {e}").into())))
+    }
+
+    /// The fully signed-in actor; any other state answers with the error that
+    /// names the next step (401/403), so nothing else is reachable before MFA.
+    pub async fn actor(&self) -> Result<Actor, AppError> {
+        let auth = self.require_session_auth().await?;
+        self.state.auth.actor(&auth, self.ip()).await.map_err(fail)
+    }
+}
+
+/// Where a session at `stage` continues.
+pub fn stage_path(stage: SessionStage) -> &'static str {
+    crate::routes::stage_path(stage)
+}

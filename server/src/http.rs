@@ -1,0 +1,143 @@
+//! The HTTP surface: health and metrics for machines, the Leptos pages and
+//! server functions for people, and the layers every response goes through
+//! (request id, one log line per request, security headers, body limit).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use payquest_app::server::AppState;
+use payquest_app::{shell, App};
+use payquest_types::{ApiError, ErrorCode};
+use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::session_store::DbSessionStore;
+use crate::telemetry::{self, Metrics};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const SESSION_COOKIE: &str = "pq_session";
+/// How long /readyz waits for the database before calling it unready.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Strict policy for everything that is not a page (pages set their own, with a nonce).
+const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, metrics: Arc<Metrics>) -> Router {
+    let routes = generate_route_list(App);
+    let store = state.store.clone();
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(config.served_over_tls())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.session_idle_minutes)));
+
+    let app = Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/readyz", get(move || readyz(store.clone())))
+        .route("/metrics", get(move || async move { metrics.render() }))
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || provide_context(state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .route_layer(middleware::from_fn(telemetry::track))
+        .fallback(leptos_axum::file_and_error_handler(shell).layer(middleware::from_fn(telemetry::track_fallback)))
+        .layer(sessions)
+        .with_state(leptos_options);
+
+    let headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .into_inner();
+    let hsts = config.served_over_tls().then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        )
+    });
+
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<Body>| {
+                        let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(headers)
+            .option_layer(hsts)
+            .layer(middleware::from_fn(json_payload_too_large))
+            .layer(RequestBodyLimitLayer::new(config.body_limit_bytes)),
+    )
+}
+
+/// 200 when the database answers, else 503 naming what failed.
+async fn readyz(store: payquest_domain::store::DynStore) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, store.ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready", "checks": { "database": "ok" } })).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database failed");
+            unready("database unreachable")
+        }
+        Err(_) => unready("database timed out"),
+    }
+}
+
+fn unready(why: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unready", "checks": { "database": why } })),
+    )
+        .into_response()
+}
+
+/// The body limit answers 413 with a plain body; give it our stable error shape.
+async fn json_payload_too_large(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return res;
+    }
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")),
+    )
+        .into_response()
+}
