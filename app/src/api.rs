@@ -31,7 +31,12 @@ pub async fn current_session() -> Result<Option<Me>, AppError> {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<String, AppError> {
     let ctx = Ctx::load().await?;
-    let auth = ctx.state.auth.sign_in(&email, password, ctx.ip()).await.map_err(fail)?;
+    let auth = ctx
+        .state
+        .auth
+        .sign_in(&email, password, ctx.ip())
+        .await
+        .map_err(fail)?;
     ctx.store_session_auth(&auth, true).await?;
     Ok(stage_path(auth.stage).to_owned())
 }
@@ -41,7 +46,12 @@ pub async fn sign_in(email: String, password: String) -> Result<String, AppError
 pub async fn verify_code(code: String) -> Result<String, AppError> {
     let ctx = Ctx::load().await?;
     let auth = ctx.require_session_auth().await?;
-    let next = ctx.state.auth.second_factor(&auth, &code, ctx.ip()).await.map_err(fail)?;
+    let next = ctx
+        .state
+        .auth
+        .second_factor(&auth, &code, ctx.ip())
+        .await
+        .map_err(fail)?;
     ctx.store_session_auth(&next, false).await?;
     Ok(stage_path(next.stage).to_owned())
 }
@@ -55,7 +65,12 @@ pub async fn change_password(password: String, confirm: String) -> Result<String
             "the two passwords differ".into(),
         )));
     }
-    let next = ctx.state.auth.change_password(&auth, password, ctx.ip()).await.map_err(fail)?;
+    let next = ctx
+        .state
+        .auth
+        .change_password(&auth, password, ctx.ip())
+        .await
+        .map_err(fail)?;
     ctx.store_session_auth(&next, false).await?;
     Ok(stage_path(next.stage).to_owned())
 }
@@ -86,7 +101,11 @@ pub async fn confirm_enrolment(code: String) -> Result<Vec<String>, AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     if let Some(auth) = ctx.session_auth().await? {
-        ctx.state.auth.sign_out(&auth, ctx.ip()).await.map_err(fail)?;
+        ctx.state
+            .auth
+            .sign_out(&auth, ctx.ip())
+            .await
+            .map_err(fail)?;
     }
     ctx.end_session().await
 }
@@ -95,7 +114,11 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    ctx.state.auth.sign_out_everywhere(&actor).await.map_err(fail)?;
+    ctx.state
+        .auth
+        .sign_out_everywhere(&actor)
+        .await
+        .map_err(fail)?;
     ctx.end_session().await
 }
 
@@ -129,7 +152,11 @@ pub async fn create_user(
 pub async fn set_user_roles(user_id: i64, roles: Vec<Role>) -> Result<UserSummary, AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    ctx.state.users.set_roles(&actor, user_id, &roles).await.map_err(fail)
+    ctx.state
+        .users
+        .set_roles(&actor, user_id, &roles)
+        .await
+        .map_err(fail)
 }
 
 #[server(endpoint = "set_user_disabled", input = Json)]

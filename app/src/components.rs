@@ -115,7 +115,9 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
     let sign_out = ServerAction::<crate::api::SignOut>::new();
     let everywhere = ServerAction::<crate::api::SignOutEverywhere>::new();
     Effect::new(move |_| {
-        if matches!(sign_out.value().get(), Some(Ok(()))) || matches!(everywhere.value().get(), Some(Ok(()))) {
+        if matches!(sign_out.value().get(), Some(Ok(())))
+            || matches!(everywhere.value().get(), Some(Ok(())))
+        {
             go_to(routes::SIGN_IN);
         }
     });

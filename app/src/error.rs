@@ -33,9 +33,10 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Transport and decoding failures: say so without leaking detail.
         let (code, message) = match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {
-                (ErrorCode::InvalidInput, format!("the request could not be read: {m}"))
-            }
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => (
+                ErrorCode::InvalidInput,
+                format!("the request could not be read: {m}"),
+            ),
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
                 ErrorCode::Internal,
                 "the server could not be reached; check your connection".to_owned(),

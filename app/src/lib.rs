@@ -14,7 +14,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{AuditPage, ChangePasswordPage, EnrolPage, HomePage, NotFound, SignInPage, UsersPage, VerifyPage};
+use pages::{
+    AuditPage, ChangePasswordPage, EnrolPage, HomePage, NotFound, SignInPage, UsersPage, VerifyPage,
+};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,8 +42,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn set_content_security_policy() {
     use axum::http::{header, HeaderValue};
-    let Some(nonce) = leptos::nonce::use_nonce() else { return };
-    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
+    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \

@@ -29,7 +29,11 @@ pub struct AppState {
 }
 
 fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| fail(DomainError::Internal("AppState missing from context".into())))
+    use_context::<AppState>().ok_or_else(|| {
+        fail(DomainError::Internal(
+            "AppState missing from context".into(),
+        ))
+    })
 }
 
 /// Maps a domain error to the client's error and sets the response status.
@@ -40,7 +44,10 @@ pub fn fail(e: DomainError) -> AppError {
     }
     let api = e.to_api();
     if let Some(res) = use_context::<ResponseOptions>() {
-        res.set_status(StatusCode::from_u16(api.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        res.set_status(
+            StatusCode::from_u16(api.code.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     AppError(api)
 }
@@ -93,12 +100,21 @@ impl Ctx {
 
     /// Stores a new sign-in state. On the first step the session id is renewed
     /// so an id planted before sign-in is worthless after it.
-    pub async fn store_session_auth(&self, auth: &SessionAuth, renew_id: bool) -> Result<(), AppError> {
-        let internal = |e: tower_sessions::session::Error| fail(DomainError::Internal(format!("session write: {e}").into()));
+    pub async fn store_session_auth(
+        &self,
+        auth: &SessionAuth,
+        renew_id: bool,
+    ) -> Result<(), AppError> {
+        let internal = |e: tower_sessions::session::Error| {
+            fail(DomainError::Internal(format!("session write: {e}").into()))
+        };
         if renew_id {
             self.session.cycle_id().await.map_err(internal)?;
         }
-        self.session.insert(SESSION_AUTH_KEY, auth).await.map_err(internal)
+        self.session
+            .insert(SESSION_AUTH_KEY, auth)
+            .await
+            .map_err(internal)
     }
 
     pub async fn end_session(&self) -> Result<(), AppError> {

@@ -48,7 +48,10 @@ impl TestDb {
     pub async fn postgres() -> Option<TestDb> {
         let in_ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            assert!(!in_ci, "{POSTGRES_URL_VAR} must be set in CI: the PostgreSQL suite may not be skipped");
+            assert!(
+                !in_ci,
+                "{POSTGRES_URL_VAR} must be set in CI: the PostgreSQL suite may not be skipped"
+            );
             eprintln!("skipping PostgreSQL: {POSTGRES_URL_VAR} is not set");
             return None;
         };
@@ -61,7 +64,10 @@ impl TestDb {
             .execute(&mut conn)
             .await
             .expect("create test database");
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
         Some(TestDb {
             url: format!("{base}/{name}"),
             backend: Backend::Postgres,
@@ -79,9 +85,12 @@ impl TestDb {
     pub async fn cleanup(self) {
         if let Some(admin) = &self.admin_url {
             if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                    .execute(&mut conn)
-                    .await;
+                let _ = sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut conn)
+                .await;
             }
         }
     }

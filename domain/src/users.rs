@@ -42,7 +42,9 @@ fn parse_display_name(raw: &str) -> DomainResult<String> {
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(DomainError::InvalidInput("the name contains control characters".into()));
+        return Err(DomainError::InvalidInput(
+            "the name contains control characters".into(),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -101,11 +103,18 @@ impl Users {
         Self { store }
     }
 
-    pub async fn list(&self, actor: &Actor, after_id: i64, limit: Option<u32>) -> DomainResult<Page<UserSummary>> {
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        after_id: i64,
+        limit: Option<u32>,
+    ) -> DomainResult<Page<UserSummary>> {
         actor.require(Permission::ManageStaff)?;
         let limit = limit.unwrap_or(PAGE_SIZE_DEFAULT);
         if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(DomainError::InvalidInput(format!("page size must be 1 to {PAGE_SIZE_MAX}")));
+            return Err(DomainError::InvalidInput(format!(
+                "page size must be 1 to {PAGE_SIZE_MAX}"
+            )));
         }
         let mut rows = self.store.list_staff(after_id, limit + 1).await?;
         let has_more = rows.len() > limit as usize;
@@ -124,7 +133,14 @@ impl Users {
         roles: &[Role],
     ) -> DomainResult<CreatedUser> {
         actor.require(Permission::ManageStaff)?;
-        create_account(&self.store, &actor.audit_actor(), email, display_name, roles).await
+        create_account(
+            &self.store,
+            &actor.audit_actor(),
+            email,
+            display_name,
+            roles,
+        )
+        .await
     }
 
     async fn target(&self, user_id: i64) -> DomainResult<StaffRecord> {
@@ -134,31 +150,57 @@ impl Users {
             .ok_or(DomainError::NotFound("staff user"))
     }
 
-    pub async fn set_roles(&self, actor: &Actor, user_id: i64, roles: &[Role]) -> DomainResult<UserSummary> {
+    pub async fn set_roles(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        roles: &[Role],
+    ) -> DomainResult<UserSummary> {
         actor.require(Permission::ManageStaff)?;
         let roles = normalise_roles(roles);
         if user_id == actor.user_id && !roles.contains(&Role::Admin) {
             // An admin removing their own admin role could leave nobody able to undo it.
-            return Err(DomainError::InvalidInput("you cannot remove your own admin role".into()));
+            return Err(DomainError::InvalidInput(
+                "you cannot remove your own admin role".into(),
+            ));
         }
         let before = self.target(user_id).await?;
-        let audit = AuditRecord::new(&actor.audit_actor(), "staff.roles_changed", format!("staff:{user_id}"))
-            .before(&RolesSnapshot { roles: &before.roles })
-            .after(&RolesSnapshot { roles: &roles });
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "staff.roles_changed",
+            format!("staff:{user_id}"),
+        )
+        .before(&RolesSnapshot {
+            roles: &before.roles,
+        })
+        .after(&RolesSnapshot { roles: &roles });
         self.store.set_roles(user_id, &roles, &audit).await?;
         Ok(summary(&self.target(user_id).await?))
     }
 
     /// Disabling ends every session of the account at once.
-    pub async fn set_disabled(&self, actor: &Actor, user_id: i64, disabled: bool) -> DomainResult<UserSummary> {
+    pub async fn set_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+    ) -> DomainResult<UserSummary> {
         actor.require(Permission::ManageStaff)?;
         if user_id == actor.user_id && disabled {
-            return Err(DomainError::InvalidInput("you cannot disable your own account".into()));
+            return Err(DomainError::InvalidInput(
+                "you cannot disable your own account".into(),
+            ));
         }
         let before = self.target(user_id).await?;
-        let action = if disabled { "staff.disabled" } else { "staff.enabled" };
+        let action = if disabled {
+            "staff.disabled"
+        } else {
+            "staff.enabled"
+        };
         let audit = AuditRecord::new(&actor.audit_actor(), action, format!("staff:{user_id}"))
-            .before(&DisabledSnapshot { disabled: before.disabled })
+            .before(&DisabledSnapshot {
+                disabled: before.disabled,
+            })
             .after(&DisabledSnapshot { disabled });
         self.store.set_disabled(user_id, disabled, &audit).await?;
         Ok(summary(&self.target(user_id).await?))
@@ -167,17 +209,35 @@ impl Users {
 
 /// Creates an admin from the command line. Prints nothing itself.
 pub async fn create_admin_from_cli(store: &DynStore, email: &str) -> DomainResult<CreatedUser> {
-    create_account(store, &AuditActor::system("cli"), email, "Administrator", &[Role::Admin]).await
+    create_account(
+        store,
+        &AuditActor::system("cli"),
+        email,
+        "Administrator",
+        &[Role::Admin],
+    )
+    .await
 }
 
 /// On a first start with no accounts, creates the first admin and returns its
 /// one-time password, to be printed once. Two replicas starting together
 /// cannot both create one: the unique email decides.
-pub async fn ensure_first_admin(store: &DynStore, email: &str) -> DomainResult<Option<CreatedUser>> {
+pub async fn ensure_first_admin(
+    store: &DynStore,
+    email: &str,
+) -> DomainResult<Option<CreatedUser>> {
     if store.count_staff().await? > 0 {
         return Ok(None);
     }
-    match create_account(store, &AuditActor::system("bootstrap"), email, "Administrator", &[Role::Admin]).await {
+    match create_account(
+        store,
+        &AuditActor::system("bootstrap"),
+        email,
+        "Administrator",
+        &[Role::Admin],
+    )
+    .await
+    {
         Ok(created) => Ok(Some(created)),
         Err(DomainError::Conflict(_)) => Ok(None),
         Err(e) => Err(e),
@@ -193,7 +253,9 @@ pub async fn list_audit(
     actor.require(Permission::ReadAudit)?;
     let limit = limit.unwrap_or(PAGE_SIZE_DEFAULT);
     if limit == 0 || limit > PAGE_SIZE_MAX {
-        return Err(DomainError::InvalidInput(format!("page size must be 1 to {PAGE_SIZE_MAX}")));
+        return Err(DomainError::InvalidInput(format!(
+            "page size must be 1 to {PAGE_SIZE_MAX}"
+        )));
     }
     let mut rows = store.list_audit(before_id, limit + 1).await?;
     let has_more = rows.len() > limit as usize;

@@ -39,7 +39,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Strict policy for everything that is not a page (pages set their own, with a nonce).
 const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, metrics: Arc<Metrics>) -> Router {
+pub fn router(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
 
@@ -48,10 +53,15 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, m
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(config.served_over_tls())
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.session_idle_minutes)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            config.session_idle_minutes,
+        )));
 
     let app = Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(move || readyz(store.clone())))
         .route("/metrics", get(move || async move { metrics.render() }))
         .leptos_routes_with_context(
@@ -64,7 +74,10 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, m
             },
         )
         .route_layer(middleware::from_fn(telemetry::track))
-        .fallback(leptos_axum::file_and_error_handler(shell).layer(middleware::from_fn(telemetry::track_fallback)))
+        .fallback(
+            leptos_axum::file_and_error_handler(shell)
+                .layer(middleware::from_fn(telemetry::track_fallback)),
+        )
         .layer(sessions)
         .with_state(leptos_options);
 
@@ -81,7 +94,10 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, m
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .into_inner();
     let hsts = config.served_over_tls().then(|| {
         SetResponseHeaderLayer::overriding(
@@ -112,7 +128,9 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, config: &Config, m
 /// 200 when the database answers, else 503 naming what failed.
 async fn readyz(store: payquest_domain::store::DynStore) -> Response {
     match tokio::time::timeout(READY_TIMEOUT, store.ping()).await {
-        Ok(Ok(())) => Json(json!({ "status": "ready", "checks": { "database": "ok" } })).into_response(),
+        Ok(Ok(())) => {
+            Json(json!({ "status": "ready", "checks": { "database": "ok" } })).into_response()
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database failed");
             unready("database unreachable")
@@ -137,7 +155,10 @@ async fn json_payload_too_large(req: Request, next: Next) -> Response {
     }
     (
         StatusCode::PAYLOAD_TOO_LARGE,
-        Json(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")),
+        Json(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is too large",
+        )),
     )
         .into_response()
 }

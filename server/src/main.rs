@@ -25,7 +25,11 @@ use crate::config::Config;
 const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 #[derive(Parser)]
-#[command(name = "payquest", version, about = "PayQuest: pays gamers for what they do, and proves it.")]
+#[command(
+    name = "payquest",
+    version,
+    about = "PayQuest: pays gamers for what they do, and proves it."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -74,11 +78,14 @@ async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
         }
     }
-    store::connect(url).await.context("opening and migrating the database")
+    store::connect(url)
+        .await
+        .context("opening and migrating the database")
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -103,7 +110,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         users: Arc::new(Users::new(store.clone())),
     };
 
-    let leptos_options = get_configuration(None).context("reading the site configuration")?.leptos_options;
+    let leptos_options = get_configuration(None)
+        .context("reading the site configuration")?
+        .leptos_options;
     let app = http::router(state, leptos_options, &config, metrics);
 
     let sweeper = session_store::DbSessionStore::new(store);
@@ -123,9 +132,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("payquest listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
@@ -135,7 +147,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

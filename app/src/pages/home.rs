@@ -17,9 +17,18 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Welcome() -> impl IntoView {
     let me = use_context::<Me>();
-    let name = me.as_ref().map(|m| m.display_name.clone()).unwrap_or_default();
+    let name = me
+        .as_ref()
+        .map(|m| m.display_name.clone())
+        .unwrap_or_default();
     let roles = me
-        .map(|m| m.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "))
+        .map(|m| {
+            m.roles
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default();
     view! {
         <section class="rounded-xl bg-white p-8 shadow">

@@ -13,7 +13,11 @@ use crate::routes;
 /// Follows a step's answer to the next page; exposes its error for the banner.
 fn follow<A>(action: ServerAction<A>) -> Signal<Option<AppError>>
 where
-    A: leptos::server_fn::ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+    A: leptos::server_fn::ServerFn<Output = String, Error = AppError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Output: Send + Sync,
 {
     Effect::new(move |_| {

@@ -23,7 +23,14 @@ fn Users() -> impl IntoView {
     let set_disabled = ServerAction::<SetUserDisabled>::new();
     let after_id = RwSignal::new(None::<i64>);
     let users = Resource::new(
-        move || (after_id.get(), create.version().get(), set_roles.version().get(), set_disabled.version().get()),
+        move || {
+            (
+                after_id.get(),
+                create.version().get(),
+                set_roles.version().get(),
+                set_disabled.version().get(),
+            )
+        },
         |(after, ..)| list_users(after),
     );
     let row_error = Signal::derive(move || {

@@ -75,10 +75,21 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(
-            Email::parse("  Ada@Example.COM ").map(|e| e.as_str().to_owned()).ok(),
+            Email::parse("  Ada@Example.COM ")
+                .map(|e| e.as_str().to_owned())
+                .ok(),
             Some("ada@example.com".to_owned())
         );
-        for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "a@b@c.com", "a@localhost", "a@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@localhost",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());

@@ -107,7 +107,11 @@ impl Auth {
         self.throttle.record_failure(account, ip, now_ms());
         let actor = actor_for(account, user_id, ip);
         self.store
-            .append_audit(&AuditRecord::new(&actor, action, format!("staff:{account}")))
+            .append_audit(&AuditRecord::new(
+                &actor,
+                action,
+                format!("staff:{account}"),
+            ))
             .await?;
         Ok(())
     }
@@ -121,19 +125,30 @@ impl Auth {
         password: String,
         ip: Option<&str>,
     ) -> DomainResult<SessionAuth> {
-        let account: String = email.trim().to_lowercase().chars().take(EMAIL_MAX_CHARS).collect();
+        let account: String = email
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(EMAIL_MAX_CHARS)
+            .collect();
         self.check_throttle(&account, ip)?;
         let password = Password::for_sign_in(password)?;
         let user = match Email::parse(email) {
             Ok(e) => self.store.staff_by_email(e.as_str()).await?,
             Err(_) => None,
         };
-        let ok = password::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let ok =
+            password::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             other => {
-                self.record_failure(&account, other.map(|u| u.staff_user_id), ip, "auth.sign_in_failed")
-                    .await?;
+                self.record_failure(
+                    &account,
+                    other.map(|u| u.staff_user_id),
+                    ip,
+                    "auth.sign_in_failed",
+                )
+                .await?;
                 return Err(DomainError::InvalidCredentials);
             }
         };
@@ -254,9 +269,16 @@ impl Auth {
         let accepted = if code.len() > CODE_MAX_CHARS {
             false
         } else if code.trim().len() == 6 {
-            let secret = user.totp_secret.as_deref().ok_or(DomainError::InvalidCode)?;
+            let secret = user
+                .totp_secret
+                .as_deref()
+                .ok_or(DomainError::InvalidCode)?;
             match totp::matching_step(secret, code, unix_now_s())? {
-                Some(step) => self.store.accept_totp_step(user.staff_user_id, step).await?,
+                Some(step) => {
+                    self.store
+                        .accept_totp_step(user.staff_user_id, step)
+                        .await?
+                }
                 None => false,
             }
         } else {
@@ -277,8 +299,13 @@ impl Auth {
             used
         };
         if !accepted {
-            self.record_failure(&user.email, Some(user.staff_user_id), ip, "auth.second_factor_failed")
-                .await?;
+            self.record_failure(
+                &user.email,
+                Some(user.staff_user_id),
+                ip,
+                "auth.second_factor_failed",
+            )
+            .await?;
             return Err(DomainError::InvalidCode);
         }
         let next = self.advance(session, &user, user.must_change_password);
@@ -295,7 +322,9 @@ impl Auth {
         new_password: String,
         ip: Option<&str>,
     ) -> DomainResult<SessionAuth> {
-        let user = self.resolve_at(session, SessionStage::ChangePassword).await?;
+        let user = self
+            .resolve_at(session, SessionStage::ChangePassword)
+            .await?;
         let password = Password::new_choice(new_password)?;
         let hash = password::hash(&password).await?;
         let actor = actor_for(&user.email, Some(user.staff_user_id), ip);
@@ -304,7 +333,11 @@ impl Auth {
                 user.staff_user_id,
                 &hash,
                 false,
-                &AuditRecord::new(&actor, "auth.password_changed", format!("staff:{}", user.staff_user_id)),
+                &AuditRecord::new(
+                    &actor,
+                    "auth.password_changed",
+                    format!("staff:{}", user.staff_user_id),
+                ),
             )
             .await?;
         let next = self.advance(session, &user, false);
@@ -349,8 +382,13 @@ impl Auth {
             totp::matching_step(&secret, code, unix_now_s())?
         };
         let Some(step) = step else {
-            self.record_failure(&user.email, Some(user.staff_user_id), ip, "auth.mfa_enrolment_failed")
-                .await?;
+            self.record_failure(
+                &user.email,
+                Some(user.staff_user_id),
+                ip,
+                "auth.mfa_enrolment_failed",
+            )
+            .await?;
             return Err(DomainError::InvalidCode);
         };
         let codes = totp::generate_recovery_codes();
@@ -362,7 +400,11 @@ impl Auth {
                 user.staff_user_id,
                 step,
                 &hashes,
-                &AuditRecord::new(&actor, "auth.mfa_enrolled", format!("staff:{}", user.staff_user_id)),
+                &AuditRecord::new(
+                    &actor,
+                    "auth.mfa_enrolled",
+                    format!("staff:{}", user.staff_user_id),
+                ),
             )
             .await?;
         if !confirmed {
@@ -384,7 +426,11 @@ impl Auth {
         self.store
             .bump_session_epoch(
                 actor.user_id,
-                &AuditRecord::new(&actor.audit_actor(), "auth.signed_out_everywhere", format!("staff:{}", actor.user_id)),
+                &AuditRecord::new(
+                    &actor.audit_actor(),
+                    "auth.signed_out_everywhere",
+                    format!("staff:{}", actor.user_id),
+                ),
             )
             .await?;
         Ok(())

@@ -5,7 +5,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::distributions::{Alphanumeric, DistString};
 
@@ -52,8 +54,8 @@ pub async fn verify(password: &Password, stored: Option<String>) -> DomainResult
     tokio::task::spawn_blocking(move || {
         let is_real = stored.is_some();
         let encoded = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let parsed = PasswordHash::new(&encoded)
-            .map_err(|e| DomainError::Internal(e.to_string().into()))?;
+        let parsed =
+            PasswordHash::new(&encoded).map_err(|e| DomainError::Internal(e.to_string().into()))?;
         let ok = hasher().verify_password(raw.as_bytes(), &parsed).is_ok();
         Ok(ok && is_real)
     })

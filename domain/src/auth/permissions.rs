@@ -84,7 +84,10 @@ mod tests {
     #[test]
     fn only_admins_manage_staff() {
         for role in Role::ALL {
-            assert_eq!(actor(&[role]).can(Permission::ManageStaff), role == Role::Admin);
+            assert_eq!(
+                actor(&[role]).can(Permission::ManageStaff),
+                role == Role::Admin
+            );
         }
         assert!(actor(&[]).require(Permission::ManageStaff).is_err());
     }

@@ -92,7 +92,10 @@ fn keys(account: &str, ip: Option<&str>) -> Vec<(Kind, String)> {
 
 fn delay_ms(kind: Kind, failures: u32) -> i64 {
     let (free, cap) = match kind {
-        Kind::Account => (THROTTLE_ACCOUNT_FREE_FAILURES, THROTTLE_ACCOUNT_MAX_DELAY_MS),
+        Kind::Account => (
+            THROTTLE_ACCOUNT_FREE_FAILURES,
+            THROTTLE_ACCOUNT_MAX_DELAY_MS,
+        ),
         Kind::Ip => (THROTTLE_IP_FREE_FAILURES, THROTTLE_IP_MAX_DELAY_MS),
     };
     if failures <= free {
@@ -120,9 +123,15 @@ mod tests {
             now += 1;
             t.record_failure("a@x.io", None, now);
         }
-        assert_eq!(t.wait_ms("a@x.io", None, now), Some(THROTTLE_ACCOUNT_MAX_DELAY_MS));
+        assert_eq!(
+            t.wait_ms("a@x.io", None, now),
+            Some(THROTTLE_ACCOUNT_MAX_DELAY_MS)
+        );
         // A real user is never locked out for longer than the cap.
-        assert_eq!(t.wait_ms("a@x.io", None, now + THROTTLE_ACCOUNT_MAX_DELAY_MS), None);
+        assert_eq!(
+            t.wait_ms("a@x.io", None, now + THROTTLE_ACCOUNT_MAX_DELAY_MS),
+            None
+        );
         // Other accounts are unaffected; success clears the account.
         assert_eq!(t.wait_ms("b@x.io", None, now), None);
         t.record_success("a@x.io");

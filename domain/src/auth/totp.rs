@@ -62,7 +62,11 @@ pub fn step_at(unix_s: u64) -> i64 {
 }
 
 /// The step `code` is valid for, within the allowed skew of `now_unix_s`.
-pub fn matching_step(secret_base32: &str, code: &str, now_unix_s: u64) -> DomainResult<Option<i64>> {
+pub fn matching_step(
+    secret_base32: &str,
+    code: &str,
+    now_unix_s: u64,
+) -> DomainResult<Option<i64>> {
     let code = code.trim();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
@@ -72,7 +76,9 @@ pub fn matching_step(secret_base32: &str, code: &str, now_unix_s: u64) -> Domain
     let mut found = None;
     // Check every candidate step, so timing does not say which one matched.
     for step in (now_step - TOTP_SKEW_STEPS)..=(now_step + TOTP_SKEW_STEPS) {
-        let Ok(at) = u64::try_from(step) else { continue };
+        let Ok(at) = u64::try_from(step) else {
+            continue;
+        };
         let expected = t.generate(at * TOTP_STEP_SECONDS);
         if bool::from(expected.as_bytes().ct_eq(code.as_bytes())) && found.is_none() {
             found = Some(step);
@@ -122,12 +128,18 @@ mod tests {
         let secret = generate_secret_base32();
         let now = 1_800_000_000;
         let code = code_at(&secret, now).expect("code");
-        assert_eq!(matching_step(&secret, &code, now).expect("ok"), Some(step_at(now)));
+        assert_eq!(
+            matching_step(&secret, &code, now).expect("ok"),
+            Some(step_at(now))
+        );
         assert_eq!(
             matching_step(&secret, &code, now + TOTP_STEP_SECONDS).expect("ok"),
             Some(step_at(now))
         );
-        assert_eq!(matching_step(&secret, &code, now + 10 * TOTP_STEP_SECONDS).expect("ok"), None);
+        assert_eq!(
+            matching_step(&secret, &code, now + 10 * TOTP_STEP_SECONDS).expect("ok"),
+            None
+        );
         assert_eq!(matching_step(&secret, "12345", now).expect("ok"), None);
         assert_eq!(matching_step(&secret, "abcdef", now).expect("ok"), None);
     }
@@ -135,7 +147,9 @@ mod tests {
     #[test]
     fn rfc6238_vector() {
         // RFC 6238 appendix B, SHA-1 secret "12345678901234567890", T = 59 s.
-        let secret = TotpSecret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string();
+        let secret = TotpSecret::Raw(b"12345678901234567890".to_vec())
+            .to_encoded()
+            .to_string();
         assert_eq!(code_at(&secret, 59).expect("code"), "287082");
     }
 
@@ -148,6 +162,9 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), codes.len());
         let c = &codes[0];
-        assert_eq!(hash_recovery_code(c), hash_recovery_code(&format!(" {} ", c.to_uppercase())));
+        assert_eq!(
+            hash_recovery_code(c),
+            hash_recovery_code(&format!(" {} ", c.to_uppercase()))
+        );
     }
 }

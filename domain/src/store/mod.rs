@@ -124,8 +124,7 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditRecord,
     ) -> StoreResult<()>;
     /// Ends every session of the account ("sign out everywhere").
-    async fn bump_session_epoch(&self, staff_user_id: i64, audit: &AuditRecord)
-        -> StoreResult<()>;
+    async fn bump_session_epoch(&self, staff_user_id: i64, audit: &AuditRecord) -> StoreResult<()>;
     async fn set_password(
         &self,
         staff_user_id: i64,
@@ -160,6 +159,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRow>>;
 
     async fn session_load(&self, session_id: &str, now_ms: i64) -> StoreResult<Option<String>>;
+    /// Inserts a new session; false if the id is taken (the caller picks another).
+    async fn session_create(
+        &self,
+        session_id: &str,
+        data_json: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<bool>;
     async fn session_save(
         &self,
         session_id: &str,
@@ -199,7 +205,10 @@ pub fn migration_versions(backend: Backend) -> Vec<(i64, String)> {
 pub(crate) fn parse_roles(raw: Vec<String>) -> StoreResult<Vec<Role>> {
     let mut roles = raw
         .iter()
-        .map(|r| r.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|r| {
+            r.parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
         .collect::<StoreResult<Vec<_>>>()?;
     roles.sort();
     Ok(roles)

@@ -525,6 +525,24 @@ macro_rules! impl_store {
                 .await?)
             }
 
+            async fn session_create(
+                &self,
+                session_id: &str,
+                data_json: &str,
+                expires_at_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO web_session (session_id, data_json, expires_at_ms) \
+                     VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING",
+                )
+                .bind(session_id)
+                .bind(data_json)
+                .bind(expires_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn session_save(
                 &self,
                 session_id: &str,

@@ -17,7 +17,10 @@ const POLICY: SessionPolicy = SessionPolicy {
 const NEW_PASSWORD: &str = "correct horse battery staple";
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
 }
 
 /// Signs the first admin all the way in; returns the session and the TOTP secret.
@@ -27,30 +30,51 @@ async fn enrol_first_admin(auth: &Auth, store: &DynStore) -> (SessionAuth, Strin
         .expect("bootstrap")
         .expect("first start creates the admin");
     let s = auth
-        .sign_in("Admin@Example.com", created.one_time_password.clone(), Some("127.0.0.1"))
+        .sign_in(
+            "Admin@Example.com",
+            created.one_time_password.clone(),
+            Some("127.0.0.1"),
+        )
         .await
         .expect("one-time password works");
     assert_eq!(s.stage, SessionStage::ChangePassword);
     // Nothing else answers before the password is changed and MFA enrolled.
-    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::PasswordChangeRequired)));
+    assert!(matches!(
+        auth.actor(&s, None).await,
+        Err(DomainError::PasswordChangeRequired)
+    ));
     assert!(matches!(
         auth.change_password(&s, "short".into(), None).await,
         Err(DomainError::InvalidInput(_))
     ));
-    let s = auth.change_password(&s, NEW_PASSWORD.into(), None).await.expect("change");
+    let s = auth
+        .change_password(&s, NEW_PASSWORD.into(), None)
+        .await
+        .expect("change");
     assert_eq!(s.stage, SessionStage::EnrolMfa);
-    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::MfaEnrolmentRequired)));
+    assert!(matches!(
+        auth.actor(&s, None).await,
+        Err(DomainError::MfaEnrolmentRequired)
+    ));
     let enrolment = auth.begin_enrolment(&s).await.expect("enrol");
     assert!(enrolment.qr_svg.starts_with("<svg"));
-    assert!(enrolment.otpauth_url.starts_with("otpauth://totp/PayQuest:admin%40example.com?"));
+    assert!(enrolment
+        .otpauth_url
+        .starts_with("otpauth://totp/PayQuest:admin%40example.com?"));
     // Showing the page again keeps the same secret (a scanned code stays valid).
-    assert_eq!(auth.begin_enrolment(&s).await.expect("enrol").secret_base32, enrolment.secret_base32);
+    assert_eq!(
+        auth.begin_enrolment(&s).await.expect("enrol").secret_base32,
+        enrolment.secret_base32
+    );
     assert!(matches!(
         auth.confirm_enrolment(&s, "000000x", None).await,
         Err(DomainError::InvalidCode)
     ));
     let code = totp::code_at(&enrolment.secret_base32, now_s()).expect("code");
-    let (s, recovery) = auth.confirm_enrolment(&s, &code, None).await.expect("confirm");
+    let (s, recovery) = auth
+        .confirm_enrolment(&s, &code, None)
+        .await
+        .expect("confirm");
     assert_eq!(s.stage, SessionStage::Active);
     assert_eq!(recovery.len(), 10);
     (s, enrolment.secret_base32, recovery)
@@ -60,32 +84,68 @@ async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
     let store = db.store().await;
     let auth = Auth::new(store.clone(), POLICY);
     let (s, secret, recovery) = enrol_first_admin(&auth, &store).await;
-    let actor = auth.actor(&s, Some("127.0.0.1")).await.expect("active session acts");
+    let actor = auth
+        .actor(&s, Some("127.0.0.1"))
+        .await
+        .expect("active session acts");
     assert!(actor.roles.contains(&Role::Admin));
 
     // Sign in again: the one-time password no longer works, the new one does,
     // and the code used at enrolment can't be replayed.
-    let created_otp_fails = auth.sign_in("admin@example.com", "x".repeat(20), None).await;
-    assert!(matches!(created_otp_fails, Err(DomainError::InvalidCredentials)));
-    let s2 = auth.sign_in("admin@example.com", NEW_PASSWORD.into(), None).await.expect("sign in");
+    let created_otp_fails = auth
+        .sign_in("admin@example.com", "x".repeat(20), None)
+        .await;
+    assert!(matches!(
+        created_otp_fails,
+        Err(DomainError::InvalidCredentials)
+    ));
+    let s2 = auth
+        .sign_in("admin@example.com", NEW_PASSWORD.into(), None)
+        .await
+        .expect("sign in");
     assert_eq!(s2.stage, SessionStage::SecondFactor);
-    assert!(matches!(auth.actor(&s2, None).await, Err(DomainError::MfaRequired)));
+    assert!(matches!(
+        auth.actor(&s2, None).await,
+        Err(DomainError::MfaRequired)
+    ));
     let replay = totp::code_at(&secret, now_s()).expect("code");
     let replayed = auth.second_factor(&s2, &replay, None).await;
-    assert!(matches!(replayed, Err(DomainError::InvalidCode)), "a code is accepted once");
+    assert!(
+        matches!(replayed, Err(DomainError::InvalidCode)),
+        "a code is accepted once"
+    );
 
     // A recovery code works once.
-    let s3 = auth.second_factor(&s2, &recovery[0].to_uppercase(), None).await.expect("recovery");
+    let s3 = auth
+        .second_factor(&s2, &recovery[0].to_uppercase(), None)
+        .await
+        .expect("recovery");
     assert_eq!(s3.stage, SessionStage::Active);
-    let s4 = auth.sign_in("admin@example.com", NEW_PASSWORD.into(), None).await.expect("sign in");
-    assert!(matches!(auth.second_factor(&s4, &recovery[0], None).await, Err(DomainError::InvalidCode)));
+    let s4 = auth
+        .sign_in("admin@example.com", NEW_PASSWORD.into(), None)
+        .await
+        .expect("sign in");
+    assert!(matches!(
+        auth.second_factor(&s4, &recovery[0], None).await,
+        Err(DomainError::InvalidCode)
+    ));
 
     // Sign out everywhere kills every session of the account.
-    auth.sign_out_everywhere(&actor).await.expect("sign out everywhere");
-    assert!(matches!(auth.actor(&s3, None).await, Err(DomainError::Unauthenticated)));
-    assert!(matches!(auth.actor(&s, None).await, Err(DomainError::Unauthenticated)));
+    auth.sign_out_everywhere(&actor)
+        .await
+        .expect("sign out everywhere");
+    assert!(matches!(
+        auth.actor(&s3, None).await,
+        Err(DomainError::Unauthenticated)
+    ));
+    assert!(matches!(
+        auth.actor(&s, None).await,
+        Err(DomainError::Unauthenticated)
+    ));
 
-    let trail = list_audit(&store, &actor, None, Some(100)).await.expect("audit");
+    let trail = list_audit(&store, &actor, None, Some(100))
+        .await
+        .expect("audit");
     let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
     for expected in [
         "staff.created",
@@ -97,15 +157,23 @@ async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
         "auth.recovery_code_used",
         "auth.signed_out_everywhere",
     ] {
-        assert!(actions.contains(&expected), "audit lacks {expected}: {actions:?}");
+        assert!(
+            actions.contains(&expected),
+            "audit lacks {expected}: {actions:?}"
+        );
     }
 }
-on_both_backends!(first_admin_flow_on, crate::auth_flow::first_admin_is_forced_through_password_change_and_mfa);
+on_both_backends!(
+    first_admin_flow_on,
+    crate::auth_flow::first_admin_is_forced_through_password_change_and_mfa
+);
 
 async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
     let store = db.store().await;
     let auth = Auth::new(store.clone(), POLICY);
-    ensure_first_admin(&store, "admin@example.com").await.expect("bootstrap");
+    ensure_first_admin(&store, "admin@example.com")
+        .await
+        .expect("bootstrap");
     let time = |email: &'static str| {
         let auth = &auth;
         async move {
@@ -120,7 +188,10 @@ async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
     for _ in 0..2 {
         let (r1, d1) = time("admin@example.com").await;
         let (r2, d2) = time("nobody@example.com").await;
-        let (e1, e2) = (r1.expect_err("wrong password"), r2.expect_err("unknown email"));
+        let (e1, e2) = (
+            r1.expect_err("wrong password"),
+            r2.expect_err("unknown email"),
+        );
         assert_eq!(e1.to_api(), e2.to_api(), "same code and message");
         known += d1;
         unknown += d2;
@@ -131,22 +202,43 @@ async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
         "unknown {unknown:?} vs known {known:?}"
     );
 }
-on_both_backends!(same_failure_on, crate::auth_flow::unknown_email_and_wrong_password_look_the_same);
+on_both_backends!(
+    same_failure_on,
+    crate::auth_flow::unknown_email_and_wrong_password_look_the_same
+);
 
 async fn repeated_failures_are_throttled_without_a_long_lockout(db: &TestDb) {
     let store = db.store().await;
     let auth = Auth::new(store.clone(), POLICY);
-    ensure_first_admin(&store, "admin@example.com").await.expect("bootstrap");
+    ensure_first_admin(&store, "admin@example.com")
+        .await
+        .expect("bootstrap");
     for _ in 0..6 {
-        let r = auth.sign_in("admin@example.com", "nope nope nope".into(), Some("10.9.9.9")).await;
+        let r = auth
+            .sign_in(
+                "admin@example.com",
+                "nope nope nope".into(),
+                Some("10.9.9.9"),
+            )
+            .await;
         assert!(matches!(r, Err(DomainError::InvalidCredentials)));
     }
-    match auth.sign_in("admin@example.com", "nope nope nope".into(), Some("10.9.9.9")).await {
+    match auth
+        .sign_in(
+            "admin@example.com",
+            "nope nope nope".into(),
+            Some("10.9.9.9"),
+        )
+        .await
+    {
         Err(DomainError::Throttled { retry_after_s }) => assert!((1..=60).contains(&retry_after_s)),
         other => panic!("expected throttling, got {other:?}"),
     }
 }
-on_both_backends!(throttle_on, crate::auth_flow::repeated_failures_are_throttled_without_a_long_lockout);
+on_both_backends!(
+    throttle_on,
+    crate::auth_flow::repeated_failures_are_throttled_without_a_long_lockout
+);
 
 async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     let store = db.store().await;
@@ -161,7 +253,9 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         .expect("admin creates a colleague");
     assert_eq!(created.one_time_password.len(), 20);
     assert!(matches!(
-        users.create(&admin, "MAKER@example.com", "Again", &[]).await,
+        users
+            .create(&admin, "MAKER@example.com", "Again", &[])
+            .await,
         Err(DomainError::Conflict(_))
     ));
     assert!(matches!(
@@ -174,18 +268,30 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         .sign_in("maker@example.com", created.one_time_password.clone(), None)
         .await
         .expect("maker signs in");
-    let ms = auth.change_password(&ms, NEW_PASSWORD.into(), None).await.expect("change");
+    let ms = auth
+        .change_password(&ms, NEW_PASSWORD.into(), None)
+        .await
+        .expect("change");
     let e = auth.begin_enrolment(&ms).await.expect("enrol");
     let code = totp::code_at(&e.secret_base32, now_s()).expect("code");
-    let (ms, _) = auth.confirm_enrolment(&ms, &code, None).await.expect("confirm");
+    let (ms, _) = auth
+        .confirm_enrolment(&ms, &code, None)
+        .await
+        .expect("confirm");
     let maker = auth.actor(&ms, None).await.expect("maker acts");
     assert!(maker.areas().is_empty());
-    assert!(matches!(users.list(&maker, 0, None).await, Err(DomainError::Forbidden)));
+    assert!(matches!(
+        users.list(&maker, 0, None).await,
+        Err(DomainError::Forbidden)
+    ));
     assert!(matches!(
         users.set_roles(&maker, maker.user_id, &[Role::Admin]).await,
         Err(DomainError::Forbidden)
     ));
-    assert!(matches!(list_audit(&store, &maker, None, None).await, Err(DomainError::Forbidden)));
+    assert!(matches!(
+        list_audit(&store, &maker, None, None).await,
+        Err(DomainError::Forbidden)
+    ));
 
     // Role change and disable, both audited; disabling ends the maker's session.
     let updated = users
@@ -194,19 +300,31 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         .expect("roles");
     assert_eq!(updated.roles, vec![Role::Maker, Role::Checker]);
     assert!(matches!(
-        users.set_roles(&admin, admin.user_id, &[Role::Auditor]).await,
+        users
+            .set_roles(&admin, admin.user_id, &[Role::Auditor])
+            .await,
         Err(DomainError::InvalidInput(_))
     ));
-    users.set_disabled(&admin, maker.user_id, true).await.expect("disable");
-    assert!(matches!(auth.actor(&ms, None).await, Err(DomainError::Unauthenticated)));
+    users
+        .set_disabled(&admin, maker.user_id, true)
+        .await
+        .expect("disable");
     assert!(matches!(
-        auth.sign_in("maker@example.com", NEW_PASSWORD.into(), None).await,
+        auth.actor(&ms, None).await,
+        Err(DomainError::Unauthenticated)
+    ));
+    assert!(matches!(
+        auth.sign_in("maker@example.com", NEW_PASSWORD.into(), None)
+            .await,
         Err(DomainError::InvalidCredentials)
     ));
     let page = users.list(&admin, 0, Some(1)).await.expect("list");
     assert_eq!(page.items.len(), 1);
     assert!(page.has_more);
-    assert!(matches!(users.list(&admin, 0, Some(1_000)).await, Err(DomainError::InvalidInput(_))));
+    assert!(matches!(
+        users.list(&admin, 0, Some(1_000)).await,
+        Err(DomainError::InvalidInput(_))
+    ));
 
     let trail = list_audit(&store, &admin, None, None).await.expect("audit");
     let changed = trail
@@ -215,7 +333,13 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         .find(|e| e.action == "staff.roles_changed")
         .expect("role change audited");
     assert_eq!(changed.before.as_deref(), Some(r#"{"roles":["maker"]}"#));
-    assert_eq!(changed.after.as_deref(), Some(r#"{"roles":["maker","checker"]}"#));
+    assert_eq!(
+        changed.after.as_deref(),
+        Some(r#"{"roles":["maker","checker"]}"#)
+    );
     assert!(trail.items.iter().any(|e| e.action == "staff.disabled"));
 }
-on_both_backends!(staff_admin_on, crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions);
+on_both_backends!(
+    staff_admin_on,
+    crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions
+);

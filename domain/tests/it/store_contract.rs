@@ -30,45 +30,76 @@ fn both_backends_have_the_same_migrations() {
     let sqlite = migration_versions(Backend::Sqlite);
     let postgres = migration_versions(Backend::Postgres);
     assert!(!sqlite.is_empty());
-    assert_eq!(sqlite, postgres, "migration sets must keep the same versions and names");
+    assert_eq!(
+        sqlite, postgres,
+        "migration sets must keep the same versions and names"
+    );
 }
 
 async fn staff_round_trip(db: &TestDb) {
     let store = db.store().await;
     assert_eq!(store.count_staff().await.expect("count"), 0);
     let created = store
-        .create_staff(&new_staff("ada@example.com", &[Role::Maker, Role::Admin, Role::Maker]), &audit("staff.created"))
+        .create_staff(
+            &new_staff("ada@example.com", &[Role::Maker, Role::Admin, Role::Maker]),
+            &audit("staff.created"),
+        )
         .await
         .expect("create");
     assert_eq!(created.roles, vec![Role::Admin, Role::Maker]);
-    let found = store.staff_by_email("ada@example.com").await.expect("find").expect("exists");
+    let found = store
+        .staff_by_email("ada@example.com")
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(found.staff_user_id, created.staff_user_id);
     assert!(found.must_change_password);
     assert!(!found.totp_confirmed);
 
-    let dup = store.create_staff(&new_staff("ada@example.com", &[]), &audit("staff.created")).await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))), "duplicate email must be a conflict");
+    let dup = store
+        .create_staff(&new_staff("ada@example.com", &[]), &audit("staff.created"))
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(_))),
+        "duplicate email must be a conflict"
+    );
 
     store
-        .set_roles(created.staff_user_id, &[Role::Checker], &audit("staff.roles_changed"))
+        .set_roles(
+            created.staff_user_id,
+            &[Role::Checker],
+            &audit("staff.roles_changed"),
+        )
         .await
         .expect("set roles");
-    let found = store.staff_by_id(created.staff_user_id).await.expect("find").expect("exists");
+    let found = store
+        .staff_by_id(created.staff_user_id)
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(found.roles, vec![Role::Checker]);
 
     for i in 0..5 {
         store
-            .create_staff(&new_staff(&format!("p{i}@example.com"), &[Role::Auditor]), &audit("staff.created"))
+            .create_staff(
+                &new_staff(&format!("p{i}@example.com"), &[Role::Auditor]),
+                &audit("staff.created"),
+            )
             .await
             .expect("create");
     }
     let page = store.list_staff(0, 3).await.expect("list");
     assert_eq!(page.len(), 3);
-    let rest = store.list_staff(page[2].staff_user_id, 10).await.expect("list");
+    let rest = store
+        .list_staff(page[2].staff_user_id, 10)
+        .await
+        .expect("list");
     assert_eq!(rest.len(), 3);
     assert!(rest.iter().skip(1).all(|u| u.roles == vec![Role::Auditor]));
 
-    let missing = store.set_roles(9_999, &[Role::Admin], &audit("staff.roles_changed")).await;
+    let missing = store
+        .set_roles(9_999, &[Role::Admin], &audit("staff.roles_changed"))
+        .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
 }
 on_both_backends!(staff_round_trip_on, crate::store_contract::staff_round_trip);
@@ -79,7 +110,10 @@ async fn audit_is_append_only_and_written_with_changes(db: &TestDb) {
         .create_staff(&new_staff("bo@example.com", &[]), &audit("staff.created"))
         .await
         .expect("create");
-    store.set_disabled(u.staff_user_id, true, &audit("staff.disabled")).await.expect("disable");
+    store
+        .set_disabled(u.staff_user_id, true, &audit("staff.disabled"))
+        .await
+        .expect("disable");
     let rows = store.list_audit(None, 10).await.expect("audit");
     let actions: Vec<_> = rows.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(actions, vec!["staff.disabled", "staff.created"]);
@@ -90,7 +124,9 @@ async fn audit_is_append_only_and_written_with_changes(db: &TestDb) {
     let delete = "DELETE FROM audit_event";
     match db.backend {
         Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.expect("connect");
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
             assert!(sqlx::query(update).execute(&mut c).await.is_err());
             assert!(sqlx::query(delete).execute(&mut c).await.is_err());
         }
@@ -102,7 +138,10 @@ async fn audit_is_append_only_and_written_with_changes(db: &TestDb) {
     }
     assert_eq!(store.list_audit(None, 10).await.expect("audit").len(), 2);
 }
-on_both_backends!(audit_append_only_on, crate::store_contract::audit_is_append_only_and_written_with_changes);
+on_both_backends!(
+    audit_append_only_on,
+    crate::store_contract::audit_is_append_only_and_written_with_changes
+);
 
 async fn disabling_ends_sessions_by_bumping_the_epoch(db: &TestDb) {
     let store = db.store().await;
@@ -111,15 +150,32 @@ async fn disabling_ends_sessions_by_bumping_the_epoch(db: &TestDb) {
         .await
         .expect("create");
     assert_eq!(u.session_epoch, 0);
-    store.set_disabled(u.staff_user_id, true, &audit("staff.disabled")).await.expect("disable");
-    let after = store.staff_by_id(u.staff_user_id).await.expect("find").expect("exists");
+    store
+        .set_disabled(u.staff_user_id, true, &audit("staff.disabled"))
+        .await
+        .expect("disable");
+    let after = store
+        .staff_by_id(u.staff_user_id)
+        .await
+        .expect("find")
+        .expect("exists");
     assert!(after.disabled);
     assert_eq!(after.session_epoch, 1);
-    store.bump_session_epoch(u.staff_user_id, &audit("auth.signed_out_everywhere")).await.expect("bump");
-    let after = store.staff_by_id(u.staff_user_id).await.expect("find").expect("exists");
+    store
+        .bump_session_epoch(u.staff_user_id, &audit("auth.signed_out_everywhere"))
+        .await
+        .expect("bump");
+    let after = store
+        .staff_by_id(u.staff_user_id)
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(after.session_epoch, 2);
 }
-on_both_backends!(disable_bumps_epoch_on, crate::store_contract::disabling_ends_sessions_by_bumping_the_epoch);
+on_both_backends!(
+    disable_bumps_epoch_on,
+    crate::store_contract::disabling_ends_sessions_by_bumping_the_epoch
+);
 
 async fn a_totp_step_is_accepted_once_even_under_racing_requests(db: &TestDb) {
     let store = db.store().await;
@@ -128,18 +184,36 @@ async fn a_totp_step_is_accepted_once_even_under_racing_requests(db: &TestDb) {
         .await
         .expect("create");
     // Not enrolled yet: no step can be accepted.
-    assert!(!store.accept_totp_step(u.staff_user_id, 10).await.expect("accept"));
-    store.set_pending_totp(u.staff_user_id, "JBSWY3DPEHPK3PXP").await.expect("pending");
+    assert!(!store
+        .accept_totp_step(u.staff_user_id, 10)
+        .await
+        .expect("accept"));
+    store
+        .set_pending_totp(u.staff_user_id, "JBSWY3DPEHPK3PXP")
+        .await
+        .expect("pending");
     let hashes = vec!["h1".to_string(), "h2".to_string()];
-    assert!(store.confirm_totp(u.staff_user_id, 10, &hashes, &audit("auth.mfa_enrolled")).await.expect("confirm"));
-    assert!(!store.confirm_totp(u.staff_user_id, 11, &hashes, &audit("auth.mfa_enrolled")).await.expect("confirm"));
+    assert!(store
+        .confirm_totp(u.staff_user_id, 10, &hashes, &audit("auth.mfa_enrolled"))
+        .await
+        .expect("confirm"));
+    assert!(!store
+        .confirm_totp(u.staff_user_id, 11, &hashes, &audit("auth.mfa_enrolled"))
+        .await
+        .expect("confirm"));
     assert!(matches!(
         store.set_pending_totp(u.staff_user_id, "AAAA").await,
         Err(StoreError::Conflict(_))
     ));
     // The enrolment code's own step can't be replayed, nor an older one.
-    assert!(!store.accept_totp_step(u.staff_user_id, 10).await.expect("accept"));
-    assert!(!store.accept_totp_step(u.staff_user_id, 9).await.expect("accept"));
+    assert!(!store
+        .accept_totp_step(u.staff_user_id, 10)
+        .await
+        .expect("accept"));
+    assert!(!store
+        .accept_totp_step(u.staff_user_id, 9)
+        .await
+        .expect("accept"));
 
     // Eight tasks present the same fresh code at once: exactly one wins.
     let store = Arc::new(store);
@@ -157,7 +231,10 @@ async fn a_totp_step_is_accepted_once_even_under_racing_requests(db: &TestDb) {
     }
     assert_eq!(wins, 1);
 }
-on_both_backends!(totp_once_on, crate::store_contract::a_totp_step_is_accepted_once_even_under_racing_requests);
+on_both_backends!(
+    totp_once_on,
+    crate::store_contract::a_totp_step_is_accepted_once_even_under_racing_requests
+);
 
 async fn recovery_codes_are_single_use(db: &TestDb) {
     let store = db.store().await;
@@ -165,25 +242,89 @@ async fn recovery_codes_are_single_use(db: &TestDb) {
         .create_staff(&new_staff("ed@example.com", &[]), &audit("staff.created"))
         .await
         .expect("create");
-    store.set_pending_totp(u.staff_user_id, "JBSWY3DPEHPK3PXP").await.expect("pending");
+    store
+        .set_pending_totp(u.staff_user_id, "JBSWY3DPEHPK3PXP")
+        .await
+        .expect("pending");
     let hashes = vec!["h1".to_string(), "h2".to_string()];
-    store.confirm_totp(u.staff_user_id, 1, &hashes, &audit("auth.mfa_enrolled")).await.expect("confirm");
-    assert_eq!(store.unused_recovery_codes(u.staff_user_id).await.expect("count"), 2);
-    assert!(store.use_recovery_code(u.staff_user_id, "h1", 5).await.expect("use"));
-    assert!(!store.use_recovery_code(u.staff_user_id, "h1", 6).await.expect("use"));
-    assert!(!store.use_recovery_code(u.staff_user_id, "nope", 6).await.expect("use"));
-    assert_eq!(store.unused_recovery_codes(u.staff_user_id).await.expect("count"), 1);
+    store
+        .confirm_totp(u.staff_user_id, 1, &hashes, &audit("auth.mfa_enrolled"))
+        .await
+        .expect("confirm");
+    assert_eq!(
+        store
+            .unused_recovery_codes(u.staff_user_id)
+            .await
+            .expect("count"),
+        2
+    );
+    assert!(store
+        .use_recovery_code(u.staff_user_id, "h1", 5)
+        .await
+        .expect("use"));
+    assert!(!store
+        .use_recovery_code(u.staff_user_id, "h1", 6)
+        .await
+        .expect("use"));
+    assert!(!store
+        .use_recovery_code(u.staff_user_id, "nope", 6)
+        .await
+        .expect("use"));
+    assert_eq!(
+        store
+            .unused_recovery_codes(u.staff_user_id)
+            .await
+            .expect("count"),
+        1
+    );
 }
-on_both_backends!(recovery_single_use_on, crate::store_contract::recovery_codes_are_single_use);
+on_both_backends!(
+    recovery_single_use_on,
+    crate::store_contract::recovery_codes_are_single_use
+);
 
 async fn sessions_expire(db: &TestDb) {
     let store = db.store().await;
-    store.session_save("s1", "{\"a\":1}", 2_000).await.expect("save");
-    store.session_save("s2", "{\"b\":2}", 5_000).await.expect("save");
-    assert_eq!(store.session_load("s1", 1_000).await.expect("load").as_deref(), Some("{\"a\":1}"));
-    store.session_save("s1", "{\"a\":2}", 3_000).await.expect("overwrite");
-    assert_eq!(store.session_load("s1", 1_000).await.expect("load").as_deref(), Some("{\"a\":2}"));
-    assert_eq!(store.session_load("s1", 3_000).await.expect("load"), None, "expired sessions don't load");
+    assert!(store
+        .session_create("s1", "{\"a\":1}", 2_000)
+        .await
+        .expect("create"));
+    assert!(
+        !store
+            .session_create("s1", "{\"x\":0}", 9_000)
+            .await
+            .expect("create"),
+        "never overwrite on create"
+    );
+    store
+        .session_save("s2", "{\"b\":2}", 5_000)
+        .await
+        .expect("save");
+    assert_eq!(
+        store
+            .session_load("s1", 1_000)
+            .await
+            .expect("load")
+            .as_deref(),
+        Some("{\"a\":1}")
+    );
+    store
+        .session_save("s1", "{\"a\":2}", 3_000)
+        .await
+        .expect("overwrite");
+    assert_eq!(
+        store
+            .session_load("s1", 1_000)
+            .await
+            .expect("load")
+            .as_deref(),
+        Some("{\"a\":2}")
+    );
+    assert_eq!(
+        store.session_load("s1", 3_000).await.expect("load"),
+        None,
+        "expired sessions don't load"
+    );
     assert_eq!(store.session_delete_expired(3_000).await.expect("sweep"), 1);
     store.session_delete("s2").await.expect("delete");
     assert_eq!(store.session_load("s2", 1_000).await.expect("load"), None);
@@ -207,4 +348,7 @@ async fn only_one_first_admin_even_when_replicas_start_together(db: &TestDb) {
     assert_eq!(created, 1);
     assert_eq!(store.count_staff().await.expect("count"), 1);
 }
-on_both_backends!(first_admin_once_on, crate::store_contract::only_one_first_admin_even_when_replicas_start_together);
+on_both_backends!(
+    first_admin_once_on,
+    crate::store_contract::only_one_first_admin_even_when_replicas_start_together
+);

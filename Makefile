@@ -1,0 +1,78 @@
+# PayQuest: `make run` starts the app with demo data; `make test` runs every
+# check CI runs. Both install what is missing first (see README, "Tools").
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# Must equal the wasm-bindgen crate pinned in Cargo.toml.
+WASM_BINDGEN_VERSION := 0.2.130
+
+# Builds share one target directory outside the clone, so a fresh clone (CI)
+# reuses the compiled dependencies.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/payquest/target
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export LEPTOS_SITE_ROOT ?= target/site
+
+CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
+
+.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs
+
+## run: install missing tools, build the release site and serve it on http://127.0.0.1:3000
+run: tools
+	mkdir -p data
+	cargo leptos serve --release
+
+## build: the release server binary and site (target/site)
+build: tools
+	cargo leptos build --release
+
+## test: everything CI checks
+test: tools fmt-check clippy unit-test site e2e
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy $(CARGO_TEST_PACKAGES) --all-targets -- -D warnings
+	cargo clippy -p payquest-frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit-test:
+	cargo test $(CARGO_TEST_PACKAGES)
+
+site:
+	cargo leptos build --release
+
+e2e: site
+	npx playwright test --config end2end/playwright.config.ts
+
+## tools: install what is missing, and nothing else
+tools: .tools-stamp
+
+.tools-stamp: package.json package-lock.json Makefile
+	@command -v apt-get >/dev/null && { \
+	  missing=""; \
+	  command -v mold >/dev/null || missing="$$missing mold"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  fi; } || true
+	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+	@if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+	  echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (a one-off; takes a while)"; \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION); \
+	fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## clean-test-dbs: drop PostgreSQL databases left by interrupted test runs
+clean-test-dbs:
+	psql "$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -Atc \
+	  "select datname from pg_database where datname like 'pq_test_%'" | \
+	  while read -r db; do psql "$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "drop database $$db with (force)"; done

@@ -1,0 +1,63 @@
+// Starts `payquest serve` (release build) on a temporary SQLite database and
+// a free port, waits until it is ready, and records the first admin's
+// one-time password for the tests.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const STATE_FILE = join(tmpdir(), 'payquest-e2e-state.json');
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr && typeof addr === 'object') {
+        const port = addr.port;
+        srv.close(() => ok(port));
+      } else fail(new Error('no port'));
+    });
+  });
+}
+
+export default async function globalSetup() {
+  const root = resolve(__dirname, '..');
+  const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+  const binary = join(targetDir, 'release', 'payquest');
+  const dir = mkdtempSync(join(tmpdir(), 'payquest-e2e-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(binary, ['serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PAYQUEST_LISTEN: `127.0.0.1:${port}`,
+      PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`,
+      PAYQUEST_BOOTSTRAP_ADMIN_EMAIL: 'admin@payquest.test',
+      PAYQUEST_PUBLIC_URL: url,
+      LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(root, 'target', 'site'),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d.toString()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`payquest exited early: ${out}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`payquest did not become ready: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const otp = /one-time password: (\S+)/.exec(out)?.[1];
+  if (!otp) throw new Error(`no one-time password printed: ${out}`);
+  writeFileSync(STATE_FILE, JSON.stringify({ pid: child.pid, url, otp, dir }));
+  process.env.PAYQUEST_E2E_URL = url;
+  child.unref();
+}

@@ -1,0 +1,70 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expect, type Page } from '@playwright/test';
+import { STATE_FILE } from '../global-setup';
+
+export function state(): { url: string; otp: string } {
+  return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+}
+
+function base32Decode(input: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const c of input.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
+export function totp(secretBase32: string, atMs = Date.now()): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 1000 / 30)));
+  const mac = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return code.toString().padStart(6, '0');
+}
+
+/** Waits until the wasm bundle has hydrated the page. */
+export async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 20_000 });
+}
+
+export async function signIn(page: Page, email: string, password: string) {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function choosePassword(page: Page, password: string) {
+  await expect(page).toHaveURL(/\/login\/password$/);
+  await hydrated(page);
+  await page.getByLabel('New password').fill(password);
+  await page.getByLabel('Repeat it').fill(password);
+  await page.getByRole('button', { name: 'Save password' }).click();
+}
+
+/** Enrols the authenticator; returns the secret and the code that confirmed it. */
+export async function enrol(page: Page): Promise<{ secret: string; code: string }> {
+  await expect(page).toHaveURL(/\/login\/enrol$/);
+  await hydrated(page);
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  await expect(page.locator('svg').first()).toBeVisible();
+  const code = totp(secret);
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  await page.getByRole('link', { name: 'Continue to the dashboard' }).click();
+  await expect(page.getByTestId('dashboard-title')).toBeVisible();
+  return { secret, code };
+}

@@ -1,0 +1,256 @@
+//! Health, readiness, metrics, headers, limits and the sign-in API, over HTTP.
+
+use payquest_domain::on_both_backends;
+use payquest_domain::testing::TestDb;
+use serde_json::Value;
+
+use crate::{client, spawn};
+
+async fn health_ready_metrics_and_headers(db: &TestDb) {
+    let server = spawn(&db.url, &[]);
+    let c = client();
+
+    let health = c
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let id = health
+        .headers()
+        .get("x-request-id")
+        .expect("request id header");
+    assert_eq!(id.to_str().expect("ascii").len(), 36, "a UUID request id");
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    assert!(health.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .contains("frame-ancestors 'none'"));
+    assert!(
+        health.headers().get("strict-transport-security").is_none(),
+        "no HSTS over plain HTTP"
+    );
+
+    let ready = c
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["checks"]["database"], "ok");
+
+    let page = c
+        .get(format!("{}/login", server.url))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.contains("'nonce-")
+            && csp.contains("'wasm-unsafe-eval'")
+            && csp.contains("frame-ancestors 'none'")
+    );
+    assert_eq!(
+        page.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce");
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "inline scripts carry the header's nonce"
+    );
+
+    let metrics = c
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"http_requests_total{method="GET",route="/login",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("process_resident_memory_bytes"));
+}
+on_both_backends!(health_on, crate::web::health_ready_metrics_and_headers);
+
+async fn sign_in_api_refuses_everything_until_mfa_and_hides_account_existence(db: &TestDb) {
+    let server = spawn(&db.url, &[]);
+    let otp = server
+        .one_time_password
+        .clone()
+        .expect("first start prints a one-time password");
+    let c = client();
+    let url = |path: &str| format!("{}{path}", server.url);
+
+    let anonymous = c
+        .post(url("/api/list_users"))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.expect("json");
+    assert_eq!(body["code"], "unauthenticated");
+
+    let wrong = c
+        .post(url("/api/sign_in"))
+        .form(&[
+            ("email", "admin@payquest.local"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .expect("call");
+    let unknown = c
+        .post(url("/api/sign_in"))
+        .form(&[
+            ("email", "ghost@payquest.local"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(
+        wrong.text().await.expect("body"),
+        unknown.text().await.expect("body")
+    );
+
+    let ok = c
+        .post(url("/api/sign_in"))
+        .form(&[
+            ("email", "admin@payquest.local"),
+            ("password", otp.as_str()),
+        ])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "no Secure flag over plain HTTP");
+    assert_eq!(ok.json::<String>().await.expect("json"), "/login/password");
+
+    // Signed in with a password only: nothing else answers.
+    let early = c
+        .post(url("/api/list_users"))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(early.status(), 403);
+    assert_eq!(
+        early.json::<Value>().await.expect("json")["code"],
+        "password_change_required"
+    );
+    let enrol_early = c
+        .post(url("/api/begin_enrolment"))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(enrol_early.status(), 403);
+
+    // Bodies past the limit are refused with the stable error shape.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let too_big = c
+        .post(url("/api/sign_in"))
+        .form(&[("email", "a@b.co"), ("password", huge.as_str())])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(too_big.status(), 413);
+    assert_eq!(
+        too_big.json::<Value>().await.expect("json")["code"],
+        "payload_too_large"
+    );
+}
+on_both_backends!(
+    sign_in_api_on,
+    crate::web::sign_in_api_refuses_everything_until_mfa_and_hides_account_existence
+);
+
+#[tokio::test]
+async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
+    let db = TestDb::sqlite();
+    let server = spawn(
+        &db.url,
+        &[("PAYQUEST_PUBLIC_URL", "https://payquest.example")],
+    );
+    let otp = server.one_time_password.clone().expect("otp");
+    let c = client();
+    let res = c
+        .post(format!("{}/api/sign_in", server.url))
+        .form(&[
+            ("email", "admin@payquest.local"),
+            ("password", otp.as_str()),
+        ])
+        .send()
+        .await
+        .expect("call");
+    assert!(res.headers()["strict-transport-security"]
+        .to_str()
+        .expect("hsts")
+        .contains("max-age="));
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .contains("Secure"));
+}
+
+#[tokio::test]
+async fn readyz_says_503_when_the_database_goes_away() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let server = spawn(&db.url, &[]);
+    let c = client();
+    assert_eq!(
+        c.get(format!("{}/readyz", server.url))
+            .send()
+            .await
+            .expect("readyz")
+            .status(),
+        200
+    );
+    db.cleanup().await; // drops the database under the running server
+    let res = c
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["status"], "unready");
+    assert!(body["checks"]["database"].is_string());
+    let health = c
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200, "the process is still alive");
+}
