@@ -37,6 +37,7 @@ export default async function globalSetup() {
       PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`,
       PAYQUEST_BOOTSTRAP_ADMIN_EMAIL: 'admin@payquest.test',
       PAYQUEST_PUBLIC_URL: url,
+      PAYQUEST_LOG: process.env.PAYQUEST_LOG ?? 'warn',
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(root, 'target', 'site'),
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -61,7 +61,7 @@ export async function enrol(page: Page): Promise<{ secret: string; code: string 
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await expect(page.locator('svg').first()).toBeVisible();
   const code = totp(secret);
-  await page.getByLabel('Code').fill(code);
+  await page.getByLabel('Code', { exact: true }).fill(code);
   await page.getByRole('button', { name: 'Confirm' }).click();
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
   await page.getByRole('link', { name: 'Continue to the dashboard' }).click();

@@ -56,7 +56,7 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await hydrated(page);
   // Wait for a fresh step so this code differs from the enrolment code.
   await page.waitForTimeout(msToNextStep() + 500);
-  await page.getByLabel('Code').fill(totp(adminSecret));
+  await page.getByLabel('Code', { exact: true }).fill(totp(adminSecret));
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByTestId('dashboard-title')).toBeVisible();
 
@@ -87,7 +87,7 @@ test('a replayed TOTP code is refused', async ({ page }) => {
   await signIn(page, ADMIN, ADMIN_PASSWORD);
   await expect(page).toHaveURL(/\/login\/verify$/);
   await hydrated(page);
-  await page.getByLabel('Code').fill(adminCode);
+  await page.getByLabel('Code', { exact: true }).fill(adminCode);
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'invalid_code');
   await expect(page).toHaveURL(/\/login\/verify$/);

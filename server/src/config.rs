@@ -73,13 +73,13 @@ mod defaults {
 }
 
 impl Config {
-    pub fn load() -> Result<Config, figment::Error> {
+    pub fn load() -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::new();
         if let Ok(path) = std::env::var("PAYQUEST_CONFIG") {
             figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
         }
-        let config: Config = figment.merge(Env::prefixed("PAYQUEST_")).extract()?;
-        config.validate().map_err(figment::Error::from)?;
+        let config: Config = figment.merge(Env::prefixed("PAYQUEST_")).extract().map_err(Box::new)?;
+        config.validate().map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
     }
 

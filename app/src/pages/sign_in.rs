@@ -125,7 +125,7 @@ fn Enrolment() -> impl IntoView {
                                 <p class="text-sm text-slate-600">
                                     "Scan this code with an authenticator app (Google Authenticator, 1Password, Aegis…), then enter the 6-digit code it shows."
                                 </p>
-                                <div class="mx-auto w-52" inner_html=e.qr_svg.clone() aria-label="QR code for the authenticator app"></div>
+                                <div class="mx-auto w-52" inner_html=e.qr_svg.clone() role="img" aria-label="QR code for the authenticator app"></div>
                                 <p class="text-sm">"Or type this key: "
                                     <code class="break-all rounded bg-slate-100 px-1 font-mono" data-testid="totp-secret">{e.secret_base32.clone()}</code>
                                 </p>

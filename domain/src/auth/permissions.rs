@@ -18,11 +18,10 @@ pub enum Permission {
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
     use Permission::*;
-    match (role, permission) {
-        (Role::Admin, ManageStaff | ReadAudit) => true,
-        (Role::Auditor, ReadAudit) => true,
-        _ => false,
-    }
+    matches!(
+        (role, permission),
+        (Role::Admin, ManageStaff | ReadAudit) | (Role::Auditor, ReadAudit)
+    )
 }
 
 /// A fully signed-in staff member acting on the system.

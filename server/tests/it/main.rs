@@ -40,12 +40,18 @@ pub fn command(database_url: &str) -> Command {
 pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = command(database_url);
     cmd.args(["serve"]).envs(extra_env.iter().copied());
-    let mut child = cmd
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start payquest");
-    let stdout = child.stdout.take().expect("stdout");
+    // Owned by `Server` from here on, so every path (panics included) kills it.
+    let mut server = Server {
+        url: String::new(),
+        one_time_password: None,
+        child,
+    };
+    let stdout = server.child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -54,20 +60,16 @@ pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
             }
         }
     });
-    let mut one_time_password = None;
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server printed its address in time");
         if let Some(p) = line.strip_prefix("one-time password: ") {
-            one_time_password = Some(p.to_owned());
+            server.one_time_password = Some(p.to_owned());
         }
         if let Some(url) = line.strip_prefix("payquest listening on ") {
-            return Server {
-                url: url.to_owned(),
-                one_time_password,
-                child,
-            };
+            server.url = url.to_owned();
+            return server;
         }
     }
 }
