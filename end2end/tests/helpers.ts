@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { STATE_FILE } from '../global-setup';
 
 export function state(): { url: string; otp: string } {
@@ -54,8 +54,9 @@ export async function choosePassword(page: Page, password: string) {
   await page.getByRole('button', { name: 'Save password' }).click();
 }
 
-/** Enrols the authenticator; returns the secret and the code that confirmed it. */
-export async function enrol(page: Page): Promise<{ secret: string; code: string }> {
+/** Enrols the authenticator; returns the secret, the code that confirmed it
+ * and the recovery codes shown once. */
+export async function enrol(page: Page): Promise<{ secret: string; code: string; recovery: string[] }> {
   await expect(page).toHaveURL(/\/login\/enrol$/);
   await hydrated(page);
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
@@ -64,7 +65,25 @@ export async function enrol(page: Page): Promise<{ secret: string; code: string 
   await page.getByLabel('Code', { exact: true }).fill(code);
   await page.getByRole('button', { name: 'Confirm' }).click();
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  const recovery = (await page.getByTestId('recovery-codes').locator('li').allTextContents()).map((c) => c.trim());
   await page.getByRole('link', { name: 'Continue to the dashboard' }).click();
   await expect(page.getByTestId('dashboard-title')).toBeVisible();
-  return { secret, code };
+  return { secret, code, recovery };
 }
+
+/** Expected refusals show up as failed resource loads; anything else (a CSP
+ * violation, a hydration panic, a script error) fails the test. */
+const EXPECTED_REFUSAL = /Failed to load resource: the server responded with a status of (401|403|422|429)/;
+
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !EXPECTED_REFUSAL.test(m.text())) errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await use(page);
+    expect(errors, 'browser console errors').toEqual([]);
+  },
+});
+export { expect };

@@ -2,8 +2,7 @@
 // password, is forced through a new password and TOTP enrolment, adds a
 // colleague, and signs out; the colleague can't reach admin pages or their
 // server functions; a replayed TOTP code is refused.
-import { expect, test } from '@playwright/test';
-import { choosePassword, enrol, hydrated, signIn, state, totp } from './helpers';
+import { choosePassword, enrol, expect, hydrated, signIn, state, test, totp } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -15,6 +14,7 @@ const MAKER_PASSWORD = 'maker password for tests';
 let adminSecret = '';
 let adminCode = '';
 let makerOtp = '';
+let makerRecovery: string[] = [];
 
 test('a wrong password and an unknown email get the same message', async ({ page }) => {
   await signIn(page, ADMIN, 'not the password');
@@ -96,7 +96,7 @@ test('a replayed TOTP code is refused', async ({ page }) => {
 test('a colleague without the admin role gets 403 from the users page and its server functions', async ({ page }) => {
   await signIn(page, MAKER, makerOtp);
   await choosePassword(page, MAKER_PASSWORD);
-  await enrol(page);
+  makerRecovery = (await enrol(page)).recovery;
   await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
 
   const response = await page.goto('/admin/users');
@@ -112,6 +112,25 @@ test('a colleague without the admin role gets 403 from the users page and its se
   expect(create.status()).toBe(403);
   const audit = await page.request.post('/api/list_audit', { form: {} });
   expect(audit.status()).toBe(403);
+});
+
+test('a recovery code signs in once; sign out everywhere ends the session', async ({ page }) => {
+  await signIn(page, MAKER, MAKER_PASSWORD);
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await hydrated(page);
+  await page.getByLabel('Code', { exact: true }).fill(makerRecovery[0]);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByTestId('dashboard-title')).toBeVisible();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await signIn(page, MAKER, MAKER_PASSWORD);
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await hydrated(page);
+  await page.getByLabel('Code', { exact: true }).fill(makerRecovery[0]);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'invalid_code');
 });
 
 function msToNextStep(): number {

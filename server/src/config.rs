@@ -78,8 +78,13 @@ impl Config {
         if let Ok(path) = std::env::var("PAYQUEST_CONFIG") {
             figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
         }
-        let config: Config = figment.merge(Env::prefixed("PAYQUEST_")).extract().map_err(Box::new)?;
-        config.validate().map_err(|e| Box::new(figment::Error::from(e)))?;
+        let config: Config = figment
+            .merge(Env::prefixed("PAYQUEST_"))
+            .extract()
+            .map_err(Box::new)?;
+        config
+            .validate()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
     }
 
