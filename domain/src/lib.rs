@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod budgets;
 pub mod clock;
 pub mod error;
 pub mod limits;

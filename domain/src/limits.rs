@@ -23,3 +23,9 @@ pub const THROTTLE_IP_MAX_DELAY_MS: i64 = 15 * 60_000;
 pub const THROTTLE_WINDOW_MS: i64 = 15 * 60_000;
 /// Bound on the in-process throttle table.
 pub const THROTTLE_MAX_KEYS: usize = 100_000;
+/// The largest single ledger movement (fund, reservation, transfer): 10^9 tokens.
+/// Keeps every sum far from i64 overflow.
+pub const LEDGER_AMOUNT_MAX_MINOR: i64 = 1_000_000_000 * 1_000_000;
+pub const COST_CENTRE_CODE_MAX_CHARS: usize = 40;
+pub const COST_CENTRE_NAME_MAX_CHARS: usize = 100;
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 200;

@@ -2,6 +2,10 @@
 //! error shape every API and server function answers with, and the DTOs the
 //! pages render. Nothing here touches storage, so it compiles to wasm.
 
+pub mod money;
+
+pub use money::{Amount, AmountError};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

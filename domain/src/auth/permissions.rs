@@ -14,13 +14,19 @@ pub enum Permission {
     ManageStaff,
     /// Read the audit trail.
     ReadAudit,
+    /// Create cost centres, fund them, request and decide budget transfers.
+    ManageBudgets,
+    /// See every cost centre's balances.
+    ReadBudgets,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
     use Permission::*;
     matches!(
         (role, permission),
-        (Role::Admin, ManageStaff | ReadAudit) | (Role::Auditor, ReadAudit)
+        (Role::Admin, ManageStaff | ReadAudit)
+            | (Role::Auditor, ReadAudit | ReadBudgets)
+            | (Role::Finance, ManageBudgets | ReadBudgets)
     )
 }
 

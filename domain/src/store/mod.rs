@@ -4,6 +4,7 @@
 //! transaction. There is one implementation per backend (SQLite, PostgreSQL),
 //! generated from one body of shared SQL, and one migration folder each.
 
+mod ledger_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -11,7 +12,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use payquest_types::Role;
+use payquest_types::{Amount, Role};
 
 use crate::audit::AuditRecord;
 
@@ -90,6 +91,85 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub before_json: Option<String>,
     pub after_json: Option<String>,
+}
+
+/// A cost centre's balances, as stored. Available = funded − reserved − spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostCentreRecord {
+    pub cost_centre_id: i64,
+    pub code: String,
+    pub name: String,
+    pub funded: Amount,
+    pub reserved: Amount,
+    pub spent: Amount,
+}
+
+impl CostCentreRecord {
+    pub fn available(&self) -> Amount {
+        Amount::from_minor(self.funded.minor() - self.reserved.minor() - self.spent.minor())
+    }
+}
+
+/// One reservation to make as part of an all-or-nothing set.
+#[derive(Debug, Clone)]
+pub struct ReserveItem {
+    pub cost_centre_id: i64,
+    pub amount: Amount,
+    /// Unique business reference, e.g. `batch:12:campaign:3`.
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveOutcome {
+    /// Every item reserved; ids in the order given.
+    Reserved(Vec<i64>),
+    /// Nothing reserved: this cost centre is short by this much.
+    Short {
+        cost_centre_id: i64,
+        short_by: Amount,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Pending → spent (a confirmed payment).
+    Post,
+    /// Pending → available again (rejected, reverted, dropped).
+    Void,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FundOutcome {
+    Funded {
+        ledger_journal_id: i64,
+    },
+    /// The same idempotency key was used before for the same deposit.
+    AlreadyFunded {
+        ledger_journal_id: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub budget_transfer_id: i64,
+    pub from_cost_centre_id: i64,
+    pub to_cost_centre_id: i64,
+    pub amount: Amount,
+    pub state: String,
+    pub requested_by: i64,
+    pub decided_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    Executed,
+    Rejected,
+    /// Left pending: the source lacks this much available budget.
+    Short {
+        short_by: Amount,
+    },
+    /// Not pending any more (decided before).
+    NotPending,
 }
 
 #[async_trait]
@@ -174,6 +254,65 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn session_delete(&self, session_id: &str) -> StoreResult<()>;
     async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64>;
+
+    async fn create_cost_centre(
+        &self,
+        code: &str,
+        name: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<CostCentreRecord>;
+    async fn cost_centre(&self, cost_centre_id: i64) -> StoreResult<Option<CostCentreRecord>>;
+    async fn list_cost_centres(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<CostCentreRecord>>;
+    /// Adds money to a cost centre. `reference` is the client's idempotency
+    /// key: the same deposit again is `AlreadyFunded`; a different deposit
+    /// under the same key is `Conflict`.
+    async fn fund_cost_centre(
+        &self,
+        cost_centre_id: i64,
+        amount: Amount,
+        reference: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<FundOutcome>;
+    /// Reserves every item or none, each with one guarded write so that
+    /// available never goes below zero, however many replicas race.
+    async fn reserve_budget(
+        &self,
+        items: &[ReserveItem],
+        audit: &AuditRecord,
+    ) -> StoreResult<ReserveOutcome>;
+    /// Posts or voids a pending reservation; false if it was settled already.
+    async fn settle_reservation(
+        &self,
+        budget_reservation_id: i64,
+        settlement: Settlement,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    async fn request_transfer(
+        &self,
+        from_cost_centre_id: i64,
+        to_cost_centre_id: i64,
+        amount: Amount,
+        requested_by: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<TransferRecord>;
+    async fn transfer(&self, budget_transfer_id: i64) -> StoreResult<Option<TransferRecord>>;
+    /// Executes or rejects a pending transfer. The decider must differ from
+    /// the requester (also a database constraint).
+    async fn decide_transfer(
+        &self,
+        budget_transfer_id: i64,
+        decided_by: i64,
+        approve: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<TransferOutcome>;
+    /// Everything that disagrees between the journal and the balances:
+    /// unbalanced journals, balance columns that differ from their entries,
+    /// reserved totals that differ from pending reservations. Empty when sound.
+    async fn ledger_discrepancies(&self) -> StoreResult<Vec<String>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

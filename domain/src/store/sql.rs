@@ -580,6 +580,91 @@ macro_rules! impl_store {
                     .await?;
                 Ok(done.rows_affected())
             }
+
+            // The ledger lives in `ledger_sql.rs`; these delegate.
+            async fn create_cost_centre(
+                &self,
+                code: &str,
+                name: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::CostCentreRecord> {
+                self.ledger_create_cost_centre(code, name, audit).await
+            }
+
+            async fn cost_centre(
+                &self,
+                cost_centre_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::CostCentreRecord>> {
+                self.ledger_cost_centre(cost_centre_id).await
+            }
+
+            async fn list_cost_centres(
+                &self,
+                after_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::CostCentreRecord>> {
+                self.ledger_list_cost_centres(after_id, limit).await
+            }
+
+            async fn fund_cost_centre(
+                &self,
+                cost_centre_id: i64,
+                amount: payquest_types::Amount,
+                reference: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::FundOutcome> {
+                self.ledger_fund(cost_centre_id, amount, reference, audit).await
+            }
+
+            async fn reserve_budget(
+                &self,
+                items: &[$crate::store::ReserveItem],
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::ReserveOutcome> {
+                self.ledger_reserve(items, audit).await
+            }
+
+            async fn settle_reservation(
+                &self,
+                budget_reservation_id: i64,
+                settlement: $crate::store::Settlement,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                self.ledger_settle(budget_reservation_id, settlement, audit).await
+            }
+
+            async fn request_transfer(
+                &self,
+                from_cost_centre_id: i64,
+                to_cost_centre_id: i64,
+                amount: payquest_types::Amount,
+                requested_by: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::TransferRecord> {
+                self.ledger_request_transfer(from_cost_centre_id, to_cost_centre_id, amount, requested_by, audit)
+                    .await
+            }
+
+            async fn transfer(
+                &self,
+                budget_transfer_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::TransferRecord>> {
+                self.ledger_transfer(budget_transfer_id).await
+            }
+
+            async fn decide_transfer(
+                &self,
+                budget_transfer_id: i64,
+                decided_by: i64,
+                approve: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::TransferOutcome> {
+                self.ledger_decide_transfer(budget_transfer_id, decided_by, approve, audit).await
+            }
+
+            async fn ledger_discrepancies(&self) -> $crate::store::StoreResult<Vec<String>> {
+                self.ledger_check().await
+            }
         }
     };
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::ledger_sql::impl_ledger;
 use super::sql::impl_store;
 use super::{Backend, StoreResult};
 
@@ -43,4 +44,5 @@ impl SqliteStore {
     }
 }
 
+impl_ledger!(SqliteStore, Sqlite);
 impl_store!(SqliteStore, Sqlite, Backend::Sqlite);

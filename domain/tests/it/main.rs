@@ -2,4 +2,5 @@
 //! sign-in flows, each run on SQLite and on PostgreSQL.
 
 mod auth_flow;
+mod ledger;
 mod store_contract;

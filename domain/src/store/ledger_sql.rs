@@ -1,0 +1,540 @@
+//! The budget ledger's SQL, shared by both backends (see `sql.rs` for why a
+//! macro). Every balance change is one guarded UPDATE whose WHERE clause
+//! re-checks the invariant under the row lock, plus the journal entries that
+//! explain it, in one transaction.
+
+use payquest_types::Amount;
+
+use super::CostCentreRecord;
+
+pub(super) const COST_CENTRE_COLUMNS: &str =
+    "cost_centre_id, code, name, funded_minor, reserved_minor, spent_minor";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CostCentreRow {
+    pub cost_centre_id: i64,
+    pub code: String,
+    pub name: String,
+    pub funded_minor: i64,
+    pub reserved_minor: i64,
+    pub spent_minor: i64,
+}
+
+impl From<CostCentreRow> for CostCentreRecord {
+    fn from(r: CostCentreRow) -> Self {
+        CostCentreRecord {
+            cost_centre_id: r.cost_centre_id,
+            code: r.code,
+            name: r.name,
+            funded: Amount::from_minor(r.funded_minor),
+            reserved: Amount::from_minor(r.reserved_minor),
+            spent: Amount::from_minor(r.spent_minor),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TransferRow {
+    pub budget_transfer_id: i64,
+    pub from_cost_centre_id: i64,
+    pub to_cost_centre_id: i64,
+    pub amount_minor: i64,
+    pub state: String,
+    pub requested_by: i64,
+    pub decided_by: Option<i64>,
+}
+
+impl From<TransferRow> for super::TransferRecord {
+    fn from(r: TransferRow) -> Self {
+        super::TransferRecord {
+            budget_transfer_id: r.budget_transfer_id,
+            from_cost_centre_id: r.from_cost_centre_id,
+            to_cost_centre_id: r.to_cost_centre_id,
+            amount: Amount::from_minor(r.amount_minor),
+            state: r.state,
+            requested_by: r.requested_by,
+            decided_by: r.decided_by,
+        }
+    }
+}
+
+pub(super) const TRANSFER_COLUMNS: &str = "budget_transfer_id, from_cost_centre_id, \
+    to_cost_centre_id, amount_minor, state, requested_by, decided_by";
+
+/// Per cost centre: the balance columns beside the sums of the journal.
+pub(super) const BALANCES_VS_JOURNAL: &str = "\
+    SELECT c.cost_centre_id, c.funded_minor, c.reserved_minor, c.spent_minor, \
+      CAST(COALESCE(SUM(CASE WHEN e.account = 'funding' THEN -e.amount_minor ELSE 0 END), 0) AS BIGINT), \
+      CAST(COALESCE(SUM(CASE WHEN e.account = 'available' THEN e.amount_minor ELSE 0 END), 0) AS BIGINT), \
+      CAST(COALESCE(SUM(CASE WHEN e.account = 'reserved' THEN e.amount_minor ELSE 0 END), 0) AS BIGINT), \
+      CAST(COALESCE(SUM(CASE WHEN e.account = 'spent' THEN e.amount_minor ELSE 0 END), 0) AS BIGINT), \
+      CAST(COALESCE((SELECT SUM(r.amount_minor) FROM budget_reservation r \
+         WHERE r.cost_centre_id = c.cost_centre_id AND r.state = 'pending'), 0) AS BIGINT) \
+    FROM cost_centre c LEFT JOIN ledger_entry e ON e.cost_centre_id = c.cost_centre_id \
+    GROUP BY c.cost_centre_id, c.funded_minor, c.reserved_minor, c.spent_minor \
+    ORDER BY c.cost_centre_id";
+
+pub(super) const UNBALANCED_JOURNALS: &str = "\
+    SELECT ledger_journal_id FROM ledger_entry GROUP BY ledger_journal_id \
+    HAVING SUM(amount_minor) <> 0";
+
+pub(super) type BalanceRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+pub(super) fn describe_discrepancies(rows: &[BalanceRow], unbalanced: &[i64]) -> Vec<String> {
+    let mut out: Vec<String> = unbalanced
+        .iter()
+        .map(|j| format!("journal {j} does not balance"))
+        .collect();
+    for &(id, funded, reserved, spent, j_funded, j_available, j_reserved, j_spent, pending) in rows
+    {
+        let mut check = |what: &str, column: i64, journal: i64| {
+            if column != journal {
+                out.push(format!(
+                    "cost centre {id}: {what} is {column} but the journal says {journal}"
+                ));
+            }
+        };
+        check("funded", funded, j_funded);
+        check("reserved", reserved, j_reserved);
+        check("spent", spent, j_spent);
+        check("available", funded - reserved - spent, j_available);
+        check("reserved vs pending reservations", reserved, pending);
+        if funded - reserved - spent < 0 {
+            out.push(format!("cost centre {id}: available is negative"));
+        }
+    }
+    out
+}
+
+/// Generates the ledger's inherent methods for `$store` (a `sqlx::Pool<$db>`
+/// in `pool`, and `begin_write`). The `Store` impl delegates to them.
+macro_rules! impl_ledger {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn journal(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                kind: &str,
+                reference: &str,
+                audit: &$crate::audit::AuditRecord,
+                entries: &[(i64, &str, i64)],
+            ) -> $crate::store::StoreResult<Option<i64>> {
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO ledger_journal (kind, reference, at_ms, actor) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (reference) DO NOTHING RETURNING ledger_journal_id",
+                )
+                .bind(kind)
+                .bind(reference)
+                .bind(audit.at_ms)
+                .bind(&audit.actor.label)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(id) = id else { return Ok(None) };
+                // Programmer errors in the entries would corrupt money: refuse outright.
+                assert_eq!(
+                    entries.iter().map(|e| e.2).sum::<i64>(),
+                    0,
+                    "journal entries must balance"
+                );
+                for (cost_centre_id, account, amount_minor) in entries {
+                    sqlx::query(
+                        "INSERT INTO ledger_entry (ledger_journal_id, cost_centre_id, account, amount_minor) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(cost_centre_id)
+                    .bind(*account)
+                    .bind(amount_minor)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(Some(id))
+            }
+
+            async fn available_of(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                cost_centre_id: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT funded_minor - reserved_minor - spent_minor FROM cost_centre \
+                     WHERE cost_centre_id = $1",
+                )
+                .bind(cost_centre_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or($crate::store::StoreError::NotFound("cost centre"))
+            }
+
+            async fn ledger_create_cost_centre(
+                &self,
+                code: &str,
+                name: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::CostCentreRecord> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "INSERT INTO cost_centre (code, name, created_at_ms, updated_at_ms) \
+                     VALUES ($1, $2, $3, $3) RETURNING {}",
+                    $crate::store::ledger_sql::COST_CENTRE_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::ledger_sql::CostCentreRow>(&sql)
+                    .bind(code)
+                    .bind(name)
+                    .bind(audit.at_ms)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        if $crate::store::sql::is_unique_violation(&e) {
+                            $crate::store::StoreError::Conflict("a cost centre with that code exists".into())
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                let mut audit = audit.clone();
+                audit.subject = format!("cost_centre:{}", row.cost_centre_id);
+                Self::insert_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn ledger_cost_centre(
+                &self,
+                cost_centre_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::CostCentreRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM cost_centre WHERE cost_centre_id = $1",
+                    $crate::store::ledger_sql::COST_CENTRE_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::CostCentreRow>(&sql)
+                    .bind(cost_centre_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(Into::into))
+            }
+
+            async fn ledger_list_cost_centres(
+                &self,
+                after_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::CostCentreRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM cost_centre WHERE cost_centre_id > $1 ORDER BY cost_centre_id LIMIT $2",
+                    $crate::store::ledger_sql::COST_CENTRE_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::CostCentreRow>(&sql)
+                    .bind(after_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
+            async fn ledger_fund(
+                &self,
+                cost_centre_id: i64,
+                amount: payquest_types::Amount,
+                reference: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::FundOutcome> {
+                assert!(amount.is_positive(), "fund amounts are positive");
+                let a = amount.minor();
+                let mut tx = self.begin_write().await?;
+                let journal = Self::journal(
+                    &mut tx,
+                    "fund",
+                    reference,
+                    audit,
+                    &[(cost_centre_id, "funding", -a), (cost_centre_id, "available", a)],
+                )
+                .await;
+                let journal = match journal {
+                    Err($crate::store::StoreError::Database(e)) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => {
+                        return Err($crate::store::StoreError::NotFound("cost centre"));
+                    }
+                    other => other?,
+                };
+                let Some(ledger_journal_id) = journal else {
+                    // Same key again: the same deposit is a no-op, anything else a conflict.
+                    let previous = sqlx::query_as::<_, (i64, i64, String)>(
+                        "SELECT j.ledger_journal_id, e.cost_centre_id, j.kind FROM ledger_journal j \
+                         JOIN ledger_entry e ON e.ledger_journal_id = j.ledger_journal_id \
+                         WHERE j.reference = $1 AND e.account = 'available' AND e.amount_minor = $2",
+                    )
+                    .bind(reference)
+                    .bind(a)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    return match previous {
+                        Some((id, cc, kind)) if cc == cost_centre_id && kind == "fund" => {
+                            Ok($crate::store::FundOutcome::AlreadyFunded { ledger_journal_id: id })
+                        }
+                        _ => Err($crate::store::StoreError::Conflict(
+                            "that idempotency key was used for a different request".into(),
+                        )),
+                    };
+                };
+                let done = sqlx::query(
+                    "UPDATE cost_centre SET funded_minor = funded_minor + $1, updated_at_ms = $2 \
+                     WHERE cost_centre_id = $3",
+                )
+                .bind(a)
+                .bind(audit.at_ms)
+                .bind(cost_centre_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("cost centre"));
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok($crate::store::FundOutcome::Funded { ledger_journal_id })
+            }
+
+            async fn ledger_reserve(
+                &self,
+                items: &[$crate::store::ReserveItem],
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::ReserveOutcome> {
+                // Lock cost centres in one global order so two multi-centre
+                // reservations can't deadlock each other.
+                let mut order: Vec<usize> = (0..items.len()).collect();
+                order.sort_by_key(|&i| items[i].cost_centre_id);
+                let mut ids = vec![0i64; items.len()];
+                let mut tx = self.begin_write().await?;
+                for i in order {
+                    let item = &items[i];
+                    assert!(item.amount.is_positive(), "reservations are positive");
+                    let a = item.amount.minor();
+                    let done = sqlx::query(
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor + $1, updated_at_ms = $2 \
+                         WHERE cost_centre_id = $3 AND funded_minor - reserved_minor - spent_minor >= $1",
+                    )
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(item.cost_centre_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        let available = Self::available_of(&mut tx, item.cost_centre_id).await?;
+                        tx.rollback().await?;
+                        return Ok($crate::store::ReserveOutcome::Short {
+                            cost_centre_id: item.cost_centre_id,
+                            short_by: payquest_types::Amount::from_minor(a - available),
+                        });
+                    }
+                    let id = sqlx::query_scalar::<_, i64>(
+                        "INSERT INTO budget_reservation (cost_centre_id, amount_minor, reference, state, created_at_ms) \
+                         VALUES ($1, $2, $3, 'pending', $4) RETURNING budget_reservation_id",
+                    )
+                    .bind(item.cost_centre_id)
+                    .bind(a)
+                    .bind(&item.reference)
+                    .bind(audit.at_ms)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        if $crate::store::sql::is_unique_violation(&e) {
+                            $crate::store::StoreError::Conflict(format!("reservation {} exists", item.reference))
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    Self::journal(
+                        &mut tx,
+                        "reserve",
+                        &format!("reserve:{id}"),
+                        audit,
+                        &[(item.cost_centre_id, "available", -a), (item.cost_centre_id, "reserved", a)],
+                    )
+                    .await?;
+                    ids[i] = id;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok($crate::store::ReserveOutcome::Reserved(ids))
+            }
+
+            async fn ledger_settle(
+                &self,
+                budget_reservation_id: i64,
+                settlement: $crate::store::Settlement,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let (state, kind, balance_sql) = match settlement {
+                    $crate::store::Settlement::Post => (
+                        "posted",
+                        "post",
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
+                         spent_minor = spent_minor + $1, updated_at_ms = $2 WHERE cost_centre_id = $3",
+                    ),
+                    $crate::store::Settlement::Void => (
+                        "voided",
+                        "void",
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
+                         updated_at_ms = $2 WHERE cost_centre_id = $3",
+                    ),
+                };
+                let mut tx = self.begin_write().await?;
+                // Only a pending reservation moves, so each settles at most once.
+                let row = sqlx::query_as::<_, (i64, i64)>(
+                    "UPDATE budget_reservation SET state = $1, settled_at_ms = $2 \
+                     WHERE budget_reservation_id = $3 AND state = 'pending' \
+                     RETURNING cost_centre_id, amount_minor",
+                )
+                .bind(state)
+                .bind(audit.at_ms)
+                .bind(budget_reservation_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((cost_centre_id, a)) = row else { return Ok(false) };
+                sqlx::query(balance_sql)
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(cost_centre_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let to = match settlement {
+                    $crate::store::Settlement::Post => "spent",
+                    $crate::store::Settlement::Void => "available",
+                };
+                Self::journal(
+                    &mut tx,
+                    kind,
+                    &format!("{kind}:{budget_reservation_id}"),
+                    audit,
+                    &[(cost_centre_id, "reserved", -a), (cost_centre_id, to, a)],
+                )
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn ledger_request_transfer(
+                &self,
+                from: i64,
+                to: i64,
+                amount: payquest_types::Amount,
+                requested_by: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::TransferRecord> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "INSERT INTO budget_transfer (from_cost_centre_id, to_cost_centre_id, amount_minor, \
+                     state, requested_by, requested_at_ms) VALUES ($1, $2, $3, 'pending', $4, $5) RETURNING {}",
+                    $crate::store::ledger_sql::TRANSFER_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
+                    .bind(from)
+                    .bind(to)
+                    .bind(amount.minor())
+                    .bind(requested_by)
+                    .bind(audit.at_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut audit = audit.clone();
+                audit.subject = format!("budget_transfer:{}", row.budget_transfer_id);
+                Self::insert_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn ledger_transfer(
+                &self,
+                id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::TransferRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM budget_transfer WHERE budget_transfer_id = $1",
+                    $crate::store::ledger_sql::TRANSFER_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(Into::into))
+            }
+
+            async fn ledger_decide_transfer(
+                &self,
+                id: i64,
+                decided_by: i64,
+                approve: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::TransferOutcome> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query_as::<_, (i64, i64, i64)>(
+                    "UPDATE budget_transfer SET state = $1, decided_by = $2, decided_at_ms = $3 \
+                     WHERE budget_transfer_id = $4 AND state = 'pending' \
+                     RETURNING from_cost_centre_id, to_cost_centre_id, amount_minor",
+                )
+                .bind(if approve { "executed" } else { "rejected" })
+                .bind(decided_by)
+                .bind(audit.at_ms)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((from, to, a)) = row else {
+                    return Ok($crate::store::TransferOutcome::NotPending);
+                };
+                if approve {
+                    let taken = sqlx::query(
+                        "UPDATE cost_centre SET funded_minor = funded_minor - $1, updated_at_ms = $2 \
+                         WHERE cost_centre_id = $3 AND funded_minor - reserved_minor - spent_minor >= $1",
+                    )
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+                    if taken.rows_affected() != 1 {
+                        let available = Self::available_of(&mut tx, from).await?;
+                        tx.rollback().await?;
+                        return Ok($crate::store::TransferOutcome::Short {
+                            short_by: payquest_types::Amount::from_minor(a - available),
+                        });
+                    }
+                    sqlx::query(
+                        "UPDATE cost_centre SET funded_minor = funded_minor + $1, updated_at_ms = $2 \
+                         WHERE cost_centre_id = $3",
+                    )
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::journal(
+                        &mut tx,
+                        "transfer",
+                        &format!("transfer:{id}"),
+                        audit,
+                        &[(from, "available", -a), (from, "funding", a), (to, "funding", -a), (to, "available", a)],
+                    )
+                    .await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(if approve {
+                    $crate::store::TransferOutcome::Executed
+                } else {
+                    $crate::store::TransferOutcome::Rejected
+                })
+            }
+
+            async fn ledger_check(&self) -> $crate::store::StoreResult<Vec<String>> {
+                let mut conn = self.pool.acquire().await?;
+                let rows = sqlx::query_as::<_, $crate::store::ledger_sql::BalanceRow>(
+                    $crate::store::ledger_sql::BALANCES_VS_JOURNAL,
+                )
+                .fetch_all(&mut *conn)
+                .await?;
+                let unbalanced = sqlx::query_scalar::<_, i64>($crate::store::ledger_sql::UNBALANCED_JOURNALS)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Ok($crate::store::ledger_sql::describe_discrepancies(&rows, &unbalanced))
+            }
+        }
+    };
+}
+
+pub(super) use impl_ledger;
