@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod budgets;
+pub mod campaigns;
 pub mod clock;
 pub mod error;
 pub mod limits;

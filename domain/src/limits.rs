@@ -29,3 +29,10 @@ pub const LEDGER_AMOUNT_MAX_MINOR: i64 = 1_000_000_000 * 1_000_000;
 pub const COST_CENTRE_CODE_MAX_CHARS: usize = 40;
 pub const COST_CENTRE_NAME_MAX_CHARS: usize = 100;
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 200;
+pub const CAMPAIGN_NAME_MAX_CHARS: usize = 100;
+pub const QUEST_NAME_MAX_CHARS: usize = 100;
+pub const VALIDATOR_URL_MAX_CHARS: usize = 500;
+pub const VALIDATOR_HEADERS_MAX: usize = 10;
+pub const VALIDATOR_FIELD_MAX_CHARS: usize = 200;
+/// The largest reward a single quest completion may pay: 100,000 tokens.
+pub const REWARD_MAX_MINOR: i64 = 100_000 * 1_000_000;

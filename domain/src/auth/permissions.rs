@@ -18,6 +18,12 @@ pub enum Permission {
     ManageBudgets,
     /// See every cost centre's balances.
     ReadBudgets,
+    /// Create campaigns and change their status.
+    ManageCampaigns,
+    /// Create and edit quests.
+    ManageQuests,
+    /// See every campaign (campaign owners see their own without this).
+    ReadAllCampaigns,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
@@ -25,8 +31,12 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
     matches!(
         (role, permission),
         (Role::Admin, ManageStaff | ReadAudit)
-            | (Role::Auditor, ReadAudit | ReadBudgets)
-            | (Role::Finance, ManageBudgets | ReadBudgets)
+            | (Role::Auditor, ReadAudit | ReadBudgets | ReadAllCampaigns)
+            | (
+                Role::Finance,
+                ManageBudgets | ReadBudgets | ManageCampaigns | ManageQuests | ReadAllCampaigns
+            )
+            | (Role::Community, ManageQuests | ReadAllCampaigns)
     )
 }
 

@@ -106,8 +106,8 @@ pub(super) fn describe_discrepancies(rows: &[BalanceRow], unbalanced: &[i64]) ->
     out
 }
 
-/// Generates the ledger's inherent methods for `$store` (a `sqlx::Pool<$db>`
-/// in `pool`, and `begin_write`). The `Store` impl delegates to them.
+/// Implements `LedgerStore` for `$store` (a `sqlx::Pool<$db>` in `pool`, and
+/// `begin_write`).
 macro_rules! impl_ledger {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -164,7 +164,11 @@ macro_rules! impl_ledger {
                 .ok_or($crate::store::StoreError::NotFound("cost centre"))
             }
 
-            async fn ledger_create_cost_centre(
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::LedgerStore for $store {
+            async fn create_cost_centre(
                 &self,
                 code: &str,
                 name: &str,
@@ -196,7 +200,7 @@ macro_rules! impl_ledger {
                 Ok(row.into())
             }
 
-            async fn ledger_cost_centre(
+            async fn cost_centre(
                 &self,
                 cost_centre_id: i64,
             ) -> $crate::store::StoreResult<Option<$crate::store::CostCentreRecord>> {
@@ -211,7 +215,7 @@ macro_rules! impl_ledger {
                     .map(Into::into))
             }
 
-            async fn ledger_list_cost_centres(
+            async fn list_cost_centres(
                 &self,
                 after_id: i64,
                 limit: u32,
@@ -230,7 +234,7 @@ macro_rules! impl_ledger {
                     .collect())
             }
 
-            async fn ledger_fund(
+            async fn fund_cost_centre(
                 &self,
                 cost_centre_id: i64,
                 amount: payquest_types::Amount,
@@ -291,7 +295,7 @@ macro_rules! impl_ledger {
                 Ok($crate::store::FundOutcome::Funded { ledger_journal_id })
             }
 
-            async fn ledger_reserve(
+            async fn reserve_budget(
                 &self,
                 items: &[$crate::store::ReserveItem],
                 audit: &$crate::audit::AuditRecord,
@@ -355,7 +359,7 @@ macro_rules! impl_ledger {
                 Ok($crate::store::ReserveOutcome::Reserved(ids))
             }
 
-            async fn ledger_settle(
+            async fn settle_reservation(
                 &self,
                 budget_reservation_id: i64,
                 settlement: $crate::store::Settlement,
@@ -411,7 +415,7 @@ macro_rules! impl_ledger {
                 Ok(true)
             }
 
-            async fn ledger_request_transfer(
+            async fn request_transfer(
                 &self,
                 from: i64,
                 to: i64,
@@ -440,7 +444,7 @@ macro_rules! impl_ledger {
                 Ok(row.into())
             }
 
-            async fn ledger_transfer(
+            async fn transfer(
                 &self,
                 id: i64,
             ) -> $crate::store::StoreResult<Option<$crate::store::TransferRecord>> {
@@ -455,7 +459,7 @@ macro_rules! impl_ledger {
                     .map(Into::into))
             }
 
-            async fn ledger_decide_transfer(
+            async fn decide_transfer(
                 &self,
                 id: i64,
                 decided_by: i64,
@@ -521,7 +525,7 @@ macro_rules! impl_ledger {
                 })
             }
 
-            async fn ledger_check(&self) -> $crate::store::StoreResult<Vec<String>> {
+            async fn ledger_discrepancies(&self) -> $crate::store::StoreResult<Vec<String>> {
                 let mut conn = self.pool.acquire().await?;
                 let rows = sqlx::query_as::<_, $crate::store::ledger_sql::BalanceRow>(
                     $crate::store::ledger_sql::BALANCES_VS_JOURNAL,

@@ -4,6 +4,7 @@
 //! transaction. There is one implementation per backend (SQLite, PostgreSQL),
 //! generated from one body of shared SQL, and one migration folder each.
 
+mod campaigns_sql;
 mod ledger_sql;
 mod postgres;
 mod sql;
@@ -172,8 +173,10 @@ pub enum TransferOutcome {
     NotPending,
 }
 
+/// Everything the domain stores, one sub-trait per area. `dyn Store` is what
+/// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: LedgerStore + CampaignStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip for readiness checks.
@@ -254,7 +257,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn session_delete(&self, session_id: &str) -> StoreResult<()>;
     async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64>;
+}
 
+/// The budget ledger (money rule 2). Implemented in `ledger_sql.rs`.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
     async fn create_cost_centre(
         &self,
         code: &str,
@@ -313,6 +320,86 @@ pub trait Store: Send + Sync + 'static {
     /// unbalanced journals, balance columns that differ from their entries,
     /// reserved totals that differ from pending reservations. Empty when sound.
     async fn ledger_discrepancies(&self) -> StoreResult<Vec<String>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRecord {
+    pub campaign_id: i64,
+    pub name: String,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub status: String,
+    pub alert_threshold_pct: i64,
+    pub budget: CostCentreRecord,
+}
+
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub owner_user_id: i64,
+    pub cost_centre_id: i64,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub alert_threshold_pct: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestRecord {
+    pub quest_id: i64,
+    pub campaign_id: i64,
+    pub name: String,
+    pub reward: Amount,
+    pub max_completions: Option<i64>,
+    pub max_per_gamer: Option<i64>,
+    pub repeat_period_s: Option<i64>,
+    pub validator_kind: String,
+    pub validator_config_json: String,
+    pub active: bool,
+}
+
+pub struct NewQuest<'a> {
+    pub campaign_id: i64,
+    pub name: &'a str,
+    pub reward: Amount,
+    pub max_completions: Option<i64>,
+    pub max_per_gamer: Option<i64>,
+    pub repeat_period_s: Option<i64>,
+    pub validator_kind: &'a str,
+    pub validator_config_json: &'a str,
+}
+
+/// Campaigns and quests. Implemented in `campaigns_sql.rs`.
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// A cost centre already used by a campaign is `Conflict`; an unknown
+    /// owner or cost centre is `NotFound`.
+    async fn create_campaign(
+        &self,
+        new: &NewCampaign<'_>,
+        audit: &AuditRecord,
+    ) -> StoreResult<CampaignRecord>;
+    async fn campaign(&self, campaign_id: i64) -> StoreResult<Option<CampaignRecord>>;
+    /// Keyset page; only the owner's campaigns when `owner_user_id` is given.
+    async fn list_campaigns(
+        &self,
+        owner_user_id: Option<i64>,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<CampaignRecord>>;
+    async fn set_campaign_status(
+        &self,
+        campaign_id: i64,
+        status: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    async fn create_quest(
+        &self,
+        new: &NewQuest<'_>,
+        audit: &AuditRecord,
+    ) -> StoreResult<QuestRecord>;
+    async fn quest(&self, quest_id: i64) -> StoreResult<Option<QuestRecord>>;
+    async fn quests_of(&self, campaign_id: i64) -> StoreResult<Vec<QuestRecord>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

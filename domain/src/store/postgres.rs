@@ -5,6 +5,7 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::sql::impl_store;
 use super::{Backend, StoreResult};
@@ -34,5 +35,6 @@ impl PgStore {
     }
 }
 
+impl_campaigns!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_store!(PgStore, Postgres, Backend::Postgres);

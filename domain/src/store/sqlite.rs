@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::sql::impl_store;
 use super::{Backend, StoreResult};
@@ -44,5 +45,6 @@ impl SqliteStore {
     }
 }
 
+impl_campaigns!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_store!(SqliteStore, Sqlite, Backend::Sqlite);

@@ -2,5 +2,6 @@
 //! sign-in flows, each run on SQLite and on PostgreSQL.
 
 mod auth_flow;
+mod campaigns;
 mod ledger;
 mod store_contract;

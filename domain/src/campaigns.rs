@@ -1,0 +1,391 @@
+//! Campaigns and their quests. A campaign has one owner and one cost centre;
+//! its owner sees it, nobody else without a read-all role does (others get
+//! "not found", so ids don't reveal what exists). A quest prices a completion
+//! and says how to prove it happened (its validator).
+
+use std::collections::BTreeMap;
+
+use payquest_types::{Amount, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditRecord;
+use crate::auth::{Actor, Permission};
+use crate::limits::{
+    CAMPAIGN_NAME_MAX_CHARS, PAGE_SIZE_MAX, QUEST_NAME_MAX_CHARS, REWARD_MAX_MINOR,
+    VALIDATOR_FIELD_MAX_CHARS, VALIDATOR_HEADERS_MAX, VALIDATOR_URL_MAX_CHARS,
+};
+use crate::store::{CampaignRecord, DynStore, NewCampaign, NewQuest, QuestRecord};
+use crate::{DomainError, DomainResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareOp {
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "<")]
+    Lt,
+}
+
+/// A test over a JSON response: the value at `pointer` (RFC 6901) compared with `value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub pointer: String,
+    pub op: CompareOp,
+    pub value: serde_json::Value,
+}
+
+/// How a quest's completions are proven.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValidatorConfig {
+    /// Ask the game's API. `url` may contain `{game_account_id}` and `{wallet}`;
+    /// a header value `secret:NAME` is replaced by the configured secret NAME.
+    GameApi {
+        method: String,
+        url: String,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        condition: Condition,
+    },
+    /// Membership of a Discord guild (base URL configurable for tests).
+    DiscordMember {
+        guild_id: String,
+        base_url: Option<String>,
+    },
+    /// Subscription to a YouTube channel (base URL configurable for tests).
+    YoutubeSubscriber {
+        channel_id: String,
+        base_url: Option<String>,
+    },
+    /// The game server's HMAC-signed statement is the proof; `key_name` names the shared key.
+    SignedPush { key_name: String },
+    /// A person reviews the evidence.
+    Manual,
+}
+
+fn field(value: &str, what: &str, max: usize) -> DomainResult<()> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        return Err(DomainError::InvalidInput(format!(
+            "{what} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn http_url(url: &str, what: &str) -> DomainResult<()> {
+    field(url, what, VALIDATOR_URL_MAX_CHARS)?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(DomainError::InvalidInput(format!(
+            "{what} must be an http(s) URL"
+        )));
+    }
+    Ok(())
+}
+
+impl ValidatorConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ValidatorConfig::GameApi { .. } => "game_api",
+            ValidatorConfig::DiscordMember { .. } => "discord_member",
+            ValidatorConfig::YoutubeSubscriber { .. } => "youtube_subscriber",
+            ValidatorConfig::SignedPush { .. } => "signed_push",
+            ValidatorConfig::Manual => "manual",
+        }
+    }
+
+    pub fn check(&self) -> DomainResult<()> {
+        match self {
+            ValidatorConfig::GameApi {
+                method,
+                url,
+                headers,
+                condition,
+            } => {
+                if method != "GET" && method != "POST" {
+                    return Err(DomainError::InvalidInput(
+                        "method must be GET or POST".into(),
+                    ));
+                }
+                http_url(url, "the URL")?;
+                if headers.len() > VALIDATOR_HEADERS_MAX {
+                    return Err(DomainError::InvalidInput(format!(
+                        "at most {VALIDATOR_HEADERS_MAX} headers"
+                    )));
+                }
+                for (k, v) in headers {
+                    field(k, "a header name", VALIDATOR_FIELD_MAX_CHARS)?;
+                    field(v, "a header value", VALIDATOR_FIELD_MAX_CHARS)?;
+                }
+                field(
+                    &condition.pointer,
+                    "the JSON pointer",
+                    VALIDATOR_FIELD_MAX_CHARS,
+                )?;
+                if !condition.pointer.starts_with('/') {
+                    return Err(DomainError::InvalidInput(
+                        "the JSON pointer must start with /".into(),
+                    ));
+                }
+                Ok(())
+            }
+            ValidatorConfig::DiscordMember {
+                guild_id: id,
+                base_url,
+            }
+            | ValidatorConfig::YoutubeSubscriber {
+                channel_id: id,
+                base_url,
+            } => {
+                field(id, "the id", VALIDATOR_FIELD_MAX_CHARS)?;
+                base_url
+                    .as_deref()
+                    .map_or(Ok(()), |u| http_url(u, "the base URL"))
+            }
+            ValidatorConfig::SignedPush { key_name } => {
+                field(key_name, "the key name", VALIDATOR_FIELD_MAX_CHARS)
+            }
+            ValidatorConfig::Manual => Ok(()),
+        }
+    }
+}
+
+pub struct CampaignInput<'a> {
+    pub name: &'a str,
+    pub owner_user_id: i64,
+    pub cost_centre_id: i64,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub alert_threshold_pct: i64,
+}
+
+pub struct QuestInput<'a> {
+    pub campaign_id: i64,
+    pub name: &'a str,
+    pub reward: Amount,
+    pub max_completions: Option<i64>,
+    pub max_per_gamer: Option<i64>,
+    pub repeat_period_s: Option<i64>,
+    pub validator: ValidatorConfig,
+}
+
+pub const CAMPAIGN_STATUSES: [&str; 4] = ["draft", "active", "paused", "ended"];
+
+fn positive_cap(v: Option<i64>, what: &str) -> DomainResult<Option<i64>> {
+    match v {
+        Some(n) if n <= 0 => Err(DomainError::InvalidInput(format!(
+            "{what} must be positive when set"
+        ))),
+        other => Ok(other),
+    }
+}
+
+pub struct Campaigns {
+    store: DynStore,
+}
+
+impl Campaigns {
+    pub fn new(store: DynStore) -> Self {
+        Self { store }
+    }
+
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        input: CampaignInput<'_>,
+    ) -> DomainResult<CampaignRecord> {
+        actor.require(Permission::ManageCampaigns)?;
+        field(input.name, "the name", CAMPAIGN_NAME_MAX_CHARS)?;
+        if input.ends_at_ms <= input.starts_at_ms {
+            return Err(DomainError::InvalidInput(
+                "the campaign must end after it starts".into(),
+            ));
+        }
+        if !(1..=100).contains(&input.alert_threshold_pct) {
+            return Err(DomainError::InvalidInput(
+                "the alert threshold is a percentage from 1 to 100".into(),
+            ));
+        }
+        let owner = self
+            .store
+            .staff_by_id(input.owner_user_id)
+            .await?
+            .ok_or(DomainError::NotFound("owner"))?;
+        if !owner.roles.contains(&Role::CampaignOwner) {
+            return Err(DomainError::InvalidInput(
+                "the owner must hold the campaign owner role".into(),
+            ));
+        }
+        let audit = AuditRecord::new(&actor.audit_actor(), "campaign.created", "campaign:new")
+            .after(&serde_json::json!({
+                "name": input.name.trim(),
+                "owner_user_id": input.owner_user_id,
+                "cost_centre_id": input.cost_centre_id,
+            }));
+        Ok(self
+            .store
+            .create_campaign(
+                &NewCampaign {
+                    name: input.name.trim(),
+                    owner_user_id: input.owner_user_id,
+                    cost_centre_id: input.cost_centre_id,
+                    starts_at_ms: input.starts_at_ms,
+                    ends_at_ms: input.ends_at_ms,
+                    alert_threshold_pct: input.alert_threshold_pct,
+                },
+                &audit,
+            )
+            .await?)
+    }
+
+    fn may_read(actor: &Actor, campaign: &CampaignRecord) -> bool {
+        actor.can(Permission::ReadAllCampaigns)
+            || (actor.roles.contains(&Role::CampaignOwner)
+                && campaign.owner_user_id == actor.user_id)
+    }
+
+    /// One campaign, if the actor may see it; otherwise "not found".
+    pub async fn get(&self, actor: &Actor, campaign_id: i64) -> DomainResult<CampaignRecord> {
+        match self.store.campaign(campaign_id).await? {
+            Some(c) if Self::may_read(actor, &c) => Ok(c),
+            _ => Err(DomainError::NotFound("campaign")),
+        }
+    }
+
+    /// All campaigns for read-all roles, the owner's own for campaign owners.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        after_id: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<CampaignRecord>> {
+        if limit == 0 || limit > PAGE_SIZE_MAX {
+            return Err(DomainError::InvalidInput(format!(
+                "page size must be 1 to {PAGE_SIZE_MAX}"
+            )));
+        }
+        let owner = if actor.can(Permission::ReadAllCampaigns) {
+            None
+        } else if actor.roles.contains(&Role::CampaignOwner) {
+            Some(actor.user_id)
+        } else {
+            return Err(DomainError::Forbidden);
+        };
+        Ok(self.store.list_campaigns(owner, after_id, limit).await?)
+    }
+
+    pub async fn set_status(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        status: &str,
+    ) -> DomainResult<()> {
+        actor.require(Permission::ManageCampaigns)?;
+        if !CAMPAIGN_STATUSES.contains(&status) {
+            return Err(DomainError::InvalidInput(format!(
+                "status must be one of {CAMPAIGN_STATUSES:?}"
+            )));
+        }
+        let before = self.get(actor, campaign_id).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "campaign.status_changed",
+            format!("campaign:{campaign_id}"),
+        )
+        .before(&serde_json::json!({ "status": before.status }))
+        .after(&serde_json::json!({ "status": status }));
+        Ok(self
+            .store
+            .set_campaign_status(campaign_id, status, &audit)
+            .await?)
+    }
+
+    pub async fn create_quest(
+        &self,
+        actor: &Actor,
+        input: QuestInput<'_>,
+    ) -> DomainResult<QuestRecord> {
+        actor.require(Permission::ManageQuests)?;
+        self.get(actor, input.campaign_id).await?;
+        field(input.name, "the name", QUEST_NAME_MAX_CHARS)?;
+        if !input.reward.is_positive() || input.reward.minor() > REWARD_MAX_MINOR {
+            return Err(DomainError::InvalidInput(format!(
+                "the reward must be positive and at most {}",
+                Amount::from_minor(REWARD_MAX_MINOR)
+            )));
+        }
+        let max_completions = positive_cap(input.max_completions, "the completion cap")?;
+        let max_per_gamer = positive_cap(input.max_per_gamer, "the per-gamer cap")?;
+        let repeat_period_s = positive_cap(input.repeat_period_s, "the repeat period")?;
+        input.validator.check()?;
+        let config = serde_json::to_string(&input.validator).map_err(DomainError::internal)?;
+        let audit = AuditRecord::new(&actor.audit_actor(), "quest.created", "quest:new").after(
+            &serde_json::json!({
+                "campaign_id": input.campaign_id,
+                "name": input.name.trim(),
+                "reward_minor": input.reward.minor(),
+                "validator": input.validator.kind(),
+            }),
+        );
+        Ok(self
+            .store
+            .create_quest(
+                &NewQuest {
+                    campaign_id: input.campaign_id,
+                    name: input.name.trim(),
+                    reward: input.reward,
+                    max_completions,
+                    max_per_gamer,
+                    repeat_period_s,
+                    validator_kind: input.validator.kind(),
+                    validator_config_json: &config,
+                },
+                &audit,
+            )
+            .await?)
+    }
+
+    pub async fn quests(&self, actor: &Actor, campaign_id: i64) -> DomainResult<Vec<QuestRecord>> {
+        self.get(actor, campaign_id).await?;
+        Ok(self.store.quests_of(campaign_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validator_configs_parse_from_their_documented_json() {
+        let v: ValidatorConfig = serde_json::from_str(
+            r#"{"kind":"game_api","method":"GET","url":"http://127.0.0.1:9/players/{game_account_id}",
+                "headers":{"authorization":"secret:GAME_KEY"},
+                "condition":{"pointer":"/stats/matches_played","op":">=","value":5}}"#,
+        )
+        .expect("parse");
+        assert_eq!(v.kind(), "game_api");
+        assert!(v.check().is_ok());
+        let bad = ValidatorConfig::GameApi {
+            method: "DELETE".into(),
+            url: "ftp://x".into(),
+            headers: BTreeMap::new(),
+            condition: Condition {
+                pointer: "stats".into(),
+                op: CompareOp::Ge,
+                value: serde_json::json!(1),
+            },
+        };
+        assert!(bad.check().is_err());
+        let social: ValidatorConfig =
+            serde_json::from_str(r#"{"kind":"discord_member","guild_id":"42","base_url":null}"#)
+                .expect("parse");
+        assert!(social.check().is_ok());
+    }
+}

@@ -1,0 +1,270 @@
+//! Campaigns and quests, shared SQL for both backends (see `sql.rs`).
+
+use payquest_types::Amount;
+
+use super::{CampaignRecord, CostCentreRecord, QuestRecord};
+
+pub(super) const CAMPAIGN_SELECT: &str = "\
+    SELECT c.campaign_id, c.name, c.owner_user_id, u.email AS owner_email, c.starts_at_ms, \
+      c.ends_at_ms, c.status, CAST(c.alert_threshold_pct AS BIGINT) AS alert_threshold_pct, \
+      b.cost_centre_id, b.code, b.name AS cost_centre_name, b.funded_minor, b.reserved_minor, b.spent_minor \
+    FROM campaign c \
+    JOIN staff_user u ON u.staff_user_id = c.owner_user_id \
+    JOIN cost_centre b ON b.cost_centre_id = c.cost_centre_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CampaignRow {
+    pub campaign_id: i64,
+    pub name: String,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub status: String,
+    pub alert_threshold_pct: i64,
+    pub cost_centre_id: i64,
+    pub code: String,
+    pub cost_centre_name: String,
+    pub funded_minor: i64,
+    pub reserved_minor: i64,
+    pub spent_minor: i64,
+}
+
+impl From<CampaignRow> for CampaignRecord {
+    fn from(r: CampaignRow) -> Self {
+        CampaignRecord {
+            campaign_id: r.campaign_id,
+            name: r.name,
+            owner_user_id: r.owner_user_id,
+            owner_email: r.owner_email,
+            starts_at_ms: r.starts_at_ms,
+            ends_at_ms: r.ends_at_ms,
+            status: r.status,
+            alert_threshold_pct: r.alert_threshold_pct,
+            budget: CostCentreRecord {
+                cost_centre_id: r.cost_centre_id,
+                code: r.code,
+                name: r.cost_centre_name,
+                funded: Amount::from_minor(r.funded_minor),
+                reserved: Amount::from_minor(r.reserved_minor),
+                spent: Amount::from_minor(r.spent_minor),
+            },
+        }
+    }
+}
+
+pub(super) const QUEST_COLUMNS: &str =
+    "quest_id, campaign_id, name, reward_minor, max_completions, \
+    max_per_gamer, repeat_period_s, validator_kind, validator_config_json, active";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct QuestRow {
+    pub quest_id: i64,
+    pub campaign_id: i64,
+    pub name: String,
+    pub reward_minor: i64,
+    pub max_completions: Option<i64>,
+    pub max_per_gamer: Option<i64>,
+    pub repeat_period_s: Option<i64>,
+    pub validator_kind: String,
+    pub validator_config_json: String,
+    pub active: bool,
+}
+
+impl From<QuestRow> for QuestRecord {
+    fn from(r: QuestRow) -> Self {
+        QuestRecord {
+            quest_id: r.quest_id,
+            campaign_id: r.campaign_id,
+            name: r.name,
+            reward: Amount::from_minor(r.reward_minor),
+            max_completions: r.max_completions,
+            max_per_gamer: r.max_per_gamer,
+            repeat_period_s: r.repeat_period_s,
+            validator_kind: r.validator_kind,
+            validator_config_json: r.validator_config_json,
+            active: r.active,
+        }
+    }
+}
+
+pub(super) fn map_reference_errors(
+    e: sqlx::Error,
+    unique: &str,
+    missing: &'static str,
+) -> super::StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            super::StoreError::Conflict(unique.to_owned())
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            super::StoreError::NotFound(missing)
+        }
+        _ => e.into(),
+    }
+}
+
+/// Implements `CampaignStore` for `$store`.
+macro_rules! impl_campaigns {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::CampaignStore for $store {
+            async fn create_campaign(
+                &self,
+                new: &$crate::store::NewCampaign<'_>,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::CampaignRecord> {
+                let mut tx = self.begin_write().await?;
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO campaign (name, owner_user_id, cost_centre_id, starts_at_ms, ends_at_ms, \
+                     status, alert_threshold_pct, created_at_ms, updated_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $7) RETURNING campaign_id",
+                )
+                .bind(new.name)
+                .bind(new.owner_user_id)
+                .bind(new.cost_centre_id)
+                .bind(new.starts_at_ms)
+                .bind(new.ends_at_ms)
+                .bind(new.alert_threshold_pct)
+                .bind(audit.at_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    $crate::store::campaigns_sql::map_reference_errors(
+                        e,
+                        "that cost centre already belongs to a campaign",
+                        "owner or cost centre",
+                    )
+                })?;
+                let mut audit = audit.clone();
+                audit.subject = format!("campaign:{id}");
+                Self::insert_audit(&mut tx, &audit).await?;
+                let sql = format!("{} WHERE c.campaign_id = $1", $crate::store::campaigns_sql::CAMPAIGN_SELECT);
+                let row = sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn campaign(
+                &self,
+                campaign_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::CampaignRecord>> {
+                let sql = format!("{} WHERE c.campaign_id = $1", $crate::store::campaigns_sql::CAMPAIGN_SELECT);
+                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
+                    .bind(campaign_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(Into::into))
+            }
+
+            async fn list_campaigns(
+                &self,
+                owner_user_id: Option<i64>,
+                after_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::CampaignRecord>> {
+                let sql = format!(
+                    "{} WHERE c.campaign_id > $1 AND ($2 = 0 OR c.owner_user_id = $2) \
+                     ORDER BY c.campaign_id LIMIT $3",
+                    $crate::store::campaigns_sql::CAMPAIGN_SELECT
+                );
+                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
+                    .bind(after_id)
+                    .bind(owner_user_id.unwrap_or(0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
+            async fn set_campaign_status(
+                &self,
+                campaign_id: i64,
+                status: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE campaign SET status = $1, updated_at_ms = $2 WHERE campaign_id = $3")
+                    .bind(status)
+                    .bind(audit.at_ms)
+                    .bind(campaign_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("campaign"));
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_quest(
+                &self,
+                new: &$crate::store::NewQuest<'_>,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::QuestRecord> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "INSERT INTO quest (campaign_id, name, reward_minor, max_completions, max_per_gamer, \
+                     repeat_period_s, validator_kind, validator_config_json, active, created_at_ms, updated_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $9) RETURNING {}",
+                    $crate::store::campaigns_sql::QUEST_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::campaigns_sql::QuestRow>(&sql)
+                    .bind(new.campaign_id)
+                    .bind(new.name)
+                    .bind(new.reward.minor())
+                    .bind(new.max_completions)
+                    .bind(new.max_per_gamer)
+                    .bind(new.repeat_period_s)
+                    .bind(new.validator_kind)
+                    .bind(new.validator_config_json)
+                    .bind(audit.at_ms)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::store::campaigns_sql::map_reference_errors(e, "quest exists", "campaign"))?;
+                let mut audit = audit.clone();
+                audit.subject = format!("quest:{}", row.quest_id);
+                Self::insert_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn quest(&self, quest_id: i64) -> $crate::store::StoreResult<Option<$crate::store::QuestRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM quest WHERE quest_id = $1",
+                    $crate::store::campaigns_sql::QUEST_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::QuestRow>(&sql)
+                    .bind(quest_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(Into::into))
+            }
+
+            async fn quests_of(
+                &self,
+                campaign_id: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::QuestRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM quest WHERE campaign_id = $1 ORDER BY quest_id",
+                    $crate::store::campaigns_sql::QUEST_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::QuestRow>(&sql)
+                    .bind(campaign_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+        }
+    };
+}
+
+pub(super) use impl_campaigns;
