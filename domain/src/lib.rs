@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod clock;
 pub mod error;
 pub mod limits;
+pub mod machine_auth;
 pub mod secret;
 pub mod store;
 pub mod users;

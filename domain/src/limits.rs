@@ -36,3 +36,12 @@ pub const VALIDATOR_HEADERS_MAX: usize = 10;
 pub const VALIDATOR_FIELD_MAX_CHARS: usize = 200;
 /// The largest reward a single quest completion may pay: 100,000 tokens.
 pub const REWARD_MAX_MINOR: i64 = 100_000 * 1_000_000;
+/// Access tokens for machines live this long.
+pub const ACCESS_TOKEN_TTL_S: i64 = 600;
+/// Clock skew tolerated when checking a token's times.
+pub const ACCESS_TOKEN_LEEWAY_S: u64 = 30;
+/// A token longer than this is refused unread.
+pub const ACCESS_TOKEN_MAX_BYTES: usize = 4_096;
+pub const API_CLIENT_NAME_MAX_CHARS: usize = 100;
+/// How often a replica re-reads the signing keys (rotation by another replica).
+pub const SIGNING_KEYS_REFRESH_MS: i64 = 60_000;

@@ -24,13 +24,15 @@ pub enum Permission {
     ManageQuests,
     /// See every campaign (campaign owners see their own without this).
     ReadAllCampaigns,
+    /// Create, rotate and disable machine API clients and signing keys.
+    ManageApiClients,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
     use Permission::*;
     matches!(
         (role, permission),
-        (Role::Admin, ManageStaff | ReadAudit)
+        (Role::Admin, ManageStaff | ReadAudit | ManageApiClients)
             | (Role::Auditor, ReadAudit | ReadBudgets | ReadAllCampaigns)
             | (
                 Role::Finance,

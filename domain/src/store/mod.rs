@@ -6,6 +6,7 @@
 
 mod campaigns_sql;
 mod ledger_sql;
+mod machine_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -176,7 +177,7 @@ pub enum TransferOutcome {
 /// Everything the domain stores, one sub-trait per area. `dyn Store` is what
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
-pub trait Store: LedgerStore + CampaignStore + Send + Sync + 'static {
+pub trait Store: LedgerStore + CampaignStore + MachineStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip for readiness checks.
@@ -400,6 +401,86 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<QuestRecord>;
     async fn quest(&self, quest_id: i64) -> StoreResult<Option<QuestRecord>>;
     async fn quests_of(&self, campaign_id: i64) -> StoreResult<Vec<QuestRecord>>;
+}
+
+/// A machine client as stored. Not `Serialize`: it holds the secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClientRecord {
+    pub api_client_id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: String,
+    pub token_version: i64,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+pub struct NewApiClient<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub secret_hash: &'a str,
+    pub scopes: &'a str,
+    pub created_by: Option<i64>,
+}
+
+/// A token-signing key. Not `Serialize`/`Debug`-printable in full: the private half is secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub private_pkcs8: String,
+    pub public_x: String,
+    pub state: String,
+    pub created_at_ms: i64,
+    pub retired_at_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Machine clients and token-signing keys. Implemented in `machine_sql.rs`.
+#[async_trait]
+pub trait MachineStore: Send + Sync {
+    async fn create_api_client(
+        &self,
+        new: &NewApiClient<'_>,
+        audit: &AuditRecord,
+    ) -> StoreResult<ApiClientRecord>;
+    async fn api_client(&self, client_id: &str) -> StoreResult<Option<ApiClientRecord>>;
+    async fn list_api_clients(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ApiClientRecord>>;
+    /// Bumps the token version (every issued token dies), optionally setting a
+    /// new secret hash and the disabled flag.
+    async fn revoke_api_client_tokens(
+        &self,
+        client_id: &str,
+        new_secret_hash: Option<&str>,
+        disabled: Option<bool>,
+        audit: &AuditRecord,
+    ) -> StoreResult<ApiClientRecord>;
+    /// Current, next, and keys retired at or after `retired_since_ms`.
+    async fn signing_keys(&self, retired_since_ms: i64) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Inserts the first current and next keys; false if another process did first.
+    async fn seed_signing_keys(
+        &self,
+        current: &SigningKeyRecord,
+        next: &SigningKeyRecord,
+    ) -> StoreResult<bool>;
+    /// current → retired, next → current, `new_next` becomes next; one transaction.
+    async fn rotate_signing_keys(
+        &self,
+        new_next: &SigningKeyRecord,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -7,6 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
+use super::machine_sql::impl_machine;
 use super::sql::impl_store;
 use super::{Backend, StoreResult};
 
@@ -37,4 +38,5 @@ impl PgStore {
 
 impl_campaigns!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
+impl_machine!(PgStore, Postgres);
 impl_store!(PgStore, Postgres, Backend::Postgres);

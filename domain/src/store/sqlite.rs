@@ -12,6 +12,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
+use super::machine_sql::impl_machine;
 use super::sql::impl_store;
 use super::{Backend, StoreResult};
 
@@ -47,4 +48,5 @@ impl SqliteStore {
 
 impl_campaigns!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
+impl_machine!(SqliteStore, Sqlite);
 impl_store!(SqliteStore, Sqlite, Backend::Sqlite);

@@ -4,4 +4,5 @@
 mod auth_flow;
 mod campaigns;
 mod ledger;
+mod machine_auth;
 mod store_contract;
