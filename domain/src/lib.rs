@@ -3,12 +3,14 @@
 //! permission checks live here too, so a request the UI would hide is refused
 //! whatever door it comes through. Nothing here knows about HTTP or Leptos.
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod budgets;
 pub mod campaigns;
 pub mod clock;
 pub mod error;
+pub mod gamers;
 pub mod limits;
 pub mod machine_auth;
 pub mod secret;

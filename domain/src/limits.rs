@@ -45,3 +45,14 @@ pub const ACCESS_TOKEN_MAX_BYTES: usize = 4_096;
 pub const API_CLIENT_NAME_MAX_CHARS: usize = 100;
 /// How often a replica re-reads the signing keys (rotation by another replica).
 pub const SIGNING_KEYS_REFRESH_MS: i64 = 60_000;
+/// Activities in one API request.
+pub const ACTIVITY_BATCH_MAX: usize = 1_000;
+pub const EXTERNAL_ID_MAX_CHARS: usize = 128;
+pub const ACCOUNT_REF_MAX_CHARS: usize = 128;
+/// Serialized evidence a client may attach to one activity.
+pub const EVIDENCE_MAX_BYTES: usize = 4_096;
+pub const SIGNATURE_MAX_CHARS: usize = 256;
+/// How far in the future an activity's time may be (clock skew).
+pub const OCCURRED_AT_FUTURE_SKEW_MS: i64 = 5 * 60_000;
+/// How old a reported activity may be.
+pub const OCCURRED_AT_MAX_AGE_MS: i64 = 90 * 24 * 3_600_000;

@@ -4,6 +4,7 @@
 //! transaction. There is one implementation per backend (SQLite, PostgreSQL),
 //! generated from one body of shared SQL, and one migration folder each.
 
+mod activity_sql;
 mod campaigns_sql;
 mod ledger_sql;
 mod machine_sql;
@@ -177,7 +178,9 @@ pub enum TransferOutcome {
 /// Everything the domain stores, one sub-trait per area. `dyn Store` is what
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
-pub trait Store: LedgerStore + CampaignStore + MachineStore + Send + Sync + 'static {
+pub trait Store:
+    LedgerStore + CampaignStore + MachineStore + ActivityStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Cheap round trip for readiness checks.
@@ -481,6 +484,63 @@ pub trait MachineStore: Send + Sync {
         new_next: &SigningKeyRecord,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
+}
+
+/// One validated request item, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub external_id: String,
+    pub payload_hash: String,
+    pub quest_id: i64,
+    /// EIP-55 checksummed.
+    pub wallet: String,
+    pub game_account_id: Option<String>,
+    pub social_handle: Option<String>,
+    pub evidence_json: Option<String>,
+    pub signature: Option<String>,
+    pub occurred_at_ms: i64,
+}
+
+/// What storing one item found: a new row, or the row an earlier request made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredActivity {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub payload_hash: String,
+    pub status: String,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRecord {
+    pub activity_id: i64,
+    pub api_client_id: i64,
+    pub external_id: String,
+    pub quest_id: i64,
+    pub wallet: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub occurred_at_ms: i64,
+    pub received_at_ms: i64,
+    pub validated_at_ms: Option<i64>,
+    pub rewarded_at_ms: Option<i64>,
+}
+
+/// Gamers and reported activities. Implemented in `activity_sql.rs`.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Stores a batch in one transaction: new rows are created, rows whose
+    /// (client, external id) exists are returned as they are. Results are in
+    /// input order.
+    async fn insert_activities(
+        &self,
+        api_client_id: i64,
+        items: &[NewActivity],
+        received_at_ms: i64,
+    ) -> StoreResult<Vec<StoredActivity>>;
+    async fn activity(&self, activity_id: i64) -> StoreResult<Option<ActivityRecord>>;
+    async fn count_activities(&self) -> StoreResult<i64>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
@@ -36,6 +37,7 @@ impl PgStore {
     }
 }
 
+impl_activities!(PgStore, Postgres);
 impl_campaigns!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
@@ -46,6 +47,7 @@ impl SqliteStore {
     }
 }
 
+impl_activities!(SqliteStore, Sqlite);
 impl_campaigns!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);

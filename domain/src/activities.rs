@@ -1,0 +1,319 @@
+//! Activities reported by machines. A request carries one activity or a batch
+//! of up to 1,000; each carries the client's own `external_id`, and the pair
+//! (client, external_id) is the idempotency key: the same payload again gets
+//! the first result, another payload under a used key is refused (409).
+//!
+//! Batches are per item, not all-or-nothing: every valid item is stored (in
+//! one transaction), every invalid one is answered with its error and stores
+//! nothing, so a retry of the whole batch is always safe and converges.
+
+use std::collections::{BTreeSet, HashMap};
+
+use payquest_types::{ApiError, ErrorCode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::clock::{format_ms, now_ms};
+use crate::gamers::WalletAddress;
+use crate::limits::{
+    ACCOUNT_REF_MAX_CHARS, ACTIVITY_BATCH_MAX, EVIDENCE_MAX_BYTES, EXTERNAL_ID_MAX_CHARS,
+    OCCURRED_AT_FUTURE_SKEW_MS, OCCURRED_AT_MAX_AGE_MS, SIGNATURE_MAX_CHARS,
+};
+use crate::machine_auth::{MachinePrincipal, Scope};
+use crate::store::{DynStore, NewActivity};
+use crate::{DomainError, DomainResult};
+
+/// One activity as a machine reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityIn {
+    pub external_id: String,
+    pub quest_id: i64,
+    pub wallet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub social_handle: Option<String>,
+    /// RFC 3339, e.g. `2026-11-27T10:00:00Z`.
+    pub occurred_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    /// Hex HMAC-SHA256 for quests validated by `signed_push`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// What happened to one item of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemOutcome {
+    pub external_id: String,
+    /// 201 created, 200 already had it (same payload), 409 key reused with
+    /// another payload, 422 invalid.
+    pub http_status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+impl ItemOutcome {
+    fn error(external_id: &str, status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        ItemOutcome {
+            external_id: external_id.chars().take(EXTERNAL_ID_MAX_CHARS).collect(),
+            http_status: status,
+            activity_id: None,
+            status: None,
+            error: Some(ApiError::new(code, message)),
+        }
+    }
+}
+
+/// An activity's progress, as its client may read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub quest_id: i64,
+    pub wallet: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub occurred_at: String,
+    pub received_at: String,
+    pub validated_at: Option<String>,
+    pub rewarded_at: Option<String>,
+}
+
+fn text(value: &str, what: &str, max: usize) -> DomainResult<()> {
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(DomainError::InvalidInput(format!(
+            "{what} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn optional_text(value: &Option<String>, what: &str, max: usize) -> DomainResult<Option<String>> {
+    match value {
+        Some(v) => text(v, what, max).map(|()| Some(v.clone())),
+        None => Ok(None),
+    }
+}
+
+fn payload_hash(item: &ActivityIn) -> String {
+    // serde_json keeps object keys sorted, so the same payload hashes the same.
+    hex::encode(Sha256::digest(serde_json::to_vec(item).unwrap_or_default()))
+}
+
+/// Checks one item against everything that doesn't need the database.
+fn parse_item(item: &ActivityIn, now: i64) -> DomainResult<NewActivity> {
+    text(&item.external_id, "external_id", EXTERNAL_ID_MAX_CHARS)?;
+    let wallet = WalletAddress::parse(&item.wallet)?;
+    let occurred = OffsetDateTime::parse(&item.occurred_at, &Rfc3339)
+        .map_err(|_| DomainError::InvalidInput("occurred_at must be an RFC 3339 time".into()))?;
+    let occurred_at_ms = i64::try_from(occurred.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| DomainError::InvalidInput("occurred_at is out of range".into()))?;
+    if occurred_at_ms > now + OCCURRED_AT_FUTURE_SKEW_MS {
+        return Err(DomainError::InvalidInput(
+            "occurred_at is in the future".into(),
+        ));
+    }
+    if occurred_at_ms < now - OCCURRED_AT_MAX_AGE_MS {
+        return Err(DomainError::InvalidInput(
+            "occurred_at is too long ago".into(),
+        ));
+    }
+    let evidence_json = match &item.evidence {
+        Some(v) => {
+            let s = serde_json::to_string(v).map_err(DomainError::internal)?;
+            if s.len() > EVIDENCE_MAX_BYTES {
+                return Err(DomainError::InvalidInput(format!(
+                    "evidence may be at most {EVIDENCE_MAX_BYTES} bytes"
+                )));
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    if let Some(sig) = &item.signature {
+        if sig.len() > SIGNATURE_MAX_CHARS || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DomainError::InvalidInput("signature must be hex".into()));
+        }
+    }
+    Ok(NewActivity {
+        external_id: item.external_id.clone(),
+        payload_hash: payload_hash(item),
+        quest_id: item.quest_id,
+        wallet: wallet.as_str().to_owned(),
+        game_account_id: optional_text(
+            &item.game_account_id,
+            "game_account_id",
+            ACCOUNT_REF_MAX_CHARS,
+        )?,
+        social_handle: optional_text(&item.social_handle, "social_handle", ACCOUNT_REF_MAX_CHARS)?,
+        evidence_json,
+        signature: item.signature.clone(),
+        occurred_at_ms,
+    })
+}
+
+pub struct Activities {
+    store: DynStore,
+}
+
+impl Activities {
+    pub fn new(store: DynStore) -> Self {
+        Self { store }
+    }
+
+    /// Accepts a batch; returns one outcome per item, in order.
+    pub async fn ingest(
+        &self,
+        principal: &MachinePrincipal,
+        items: &[ActivityIn],
+    ) -> DomainResult<Vec<ItemOutcome>> {
+        principal.require(Scope::ActivitiesWrite)?;
+        if items.is_empty() || items.len() > ACTIVITY_BATCH_MAX {
+            return Err(DomainError::InvalidInput(format!(
+                "send 1 to {ACTIVITY_BATCH_MAX} activities per request"
+            )));
+        }
+        let now = now_ms();
+        // Quests that exist and belong to an active campaign.
+        let mut open_quests = HashMap::new();
+        for quest_id in items.iter().map(|i| i.quest_id).collect::<BTreeSet<_>>() {
+            let open = match self.store.quest(quest_id).await? {
+                Some(q) if q.active => matches!(
+                    self.store.campaign(q.campaign_id).await?,
+                    Some(c) if c.status == "active"
+                ),
+                _ => false,
+            };
+            open_quests.insert(quest_id, open);
+        }
+
+        let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
+        let mut to_store: Vec<NewActivity> = Vec::new();
+        let mut stored_index: Vec<usize> = Vec::new();
+        let mut first_seen: HashMap<&str, (usize, String)> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let parsed = parse_item(item, now).and_then(|p| {
+                if open_quests.get(&item.quest_id).copied().unwrap_or(false) {
+                    Ok(p)
+                } else {
+                    Err(DomainError::InvalidInput(format!(
+                        "quest {} does not exist or its campaign is not active",
+                        item.quest_id
+                    )))
+                }
+            });
+            match parsed {
+                Err(e) => {
+                    outcomes[i] = Some(ItemOutcome::error(
+                        &item.external_id,
+                        422,
+                        e.code(),
+                        e.to_string(),
+                    ));
+                }
+                Ok(p) => match first_seen.get(item.external_id.as_str()) {
+                    // The same key twice in one batch: stored once; a different payload is a conflict.
+                    Some((_, hash)) if *hash != p.payload_hash => {
+                        outcomes[i] = Some(ItemOutcome::error(
+                            &item.external_id,
+                            409,
+                            ErrorCode::Conflict,
+                            "this external_id was used with a different payload",
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        first_seen.insert(&item.external_id, (i, p.payload_hash.clone()));
+                        stored_index.push(i);
+                        to_store.push(p);
+                    }
+                },
+            }
+        }
+
+        let stored = self
+            .store
+            .insert_activities(principal.api_client_id, &to_store, now)
+            .await?;
+        let mut by_key = HashMap::new();
+        for ((i, new), s) in stored_index.iter().zip(&to_store).zip(stored) {
+            let outcome = if s.payload_hash != new.payload_hash {
+                ItemOutcome::error(
+                    &new.external_id,
+                    409,
+                    ErrorCode::Conflict,
+                    "this external_id was used with a different payload",
+                )
+            } else {
+                ItemOutcome {
+                    external_id: new.external_id.clone(),
+                    http_status: if s.created { 201 } else { 200 },
+                    activity_id: Some(s.activity_id),
+                    status: Some(s.status),
+                    error: None,
+                }
+            };
+            by_key.insert(new.external_id.clone(), outcome.clone());
+            outcomes[*i] = Some(outcome);
+        }
+        // In-batch repeats with the same payload answer like their first occurrence.
+        Ok(outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.or_else(|| {
+                    by_key.get(&items[i].external_id).map(|first| ItemOutcome {
+                        http_status: if first.http_status == 201 {
+                            200
+                        } else {
+                            first.http_status
+                        },
+                        ..first.clone()
+                    })
+                })
+                .unwrap_or_else(|| {
+                    ItemOutcome::error(
+                        &items[i].external_id,
+                        500,
+                        ErrorCode::Internal,
+                        "not processed",
+                    )
+                })
+            })
+            .collect())
+    }
+
+    /// An activity's progress; only the client that reported it may read it.
+    pub async fn get(
+        &self,
+        principal: &MachinePrincipal,
+        activity_id: i64,
+    ) -> DomainResult<ActivityView> {
+        if principal.require(Scope::ActivitiesRead).is_err() {
+            principal.require(Scope::ActivitiesWrite)?;
+        }
+        match self.store.activity(activity_id).await? {
+            Some(a) if a.api_client_id == principal.api_client_id => Ok(ActivityView {
+                activity_id: a.activity_id,
+                external_id: a.external_id,
+                quest_id: a.quest_id,
+                wallet: a.wallet,
+                status: a.status,
+                reason: a.reason,
+                occurred_at: format_ms(a.occurred_at_ms),
+                received_at: format_ms(a.received_at_ms),
+                validated_at: a.validated_at_ms.map(format_ms),
+                rewarded_at: a.rewarded_at_ms.map(format_ms),
+            }),
+            _ => Err(DomainError::NotFound("activity")),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Gamers and activities, shared SQL for both backends (see `sql.rs`).
+//! A batch is written with multi-row statements: one for gamers, one for
+//! activities (`ON CONFLICT DO NOTHING`), one to read back what existed.
+
+use super::ActivityRecord;
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ActivityRow {
+    pub activity_id: i64,
+    pub api_client_id: i64,
+    pub external_id: String,
+    pub quest_id: i64,
+    pub wallet: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub occurred_at_ms: i64,
+    pub received_at_ms: i64,
+    pub validated_at_ms: Option<i64>,
+    pub rewarded_at_ms: Option<i64>,
+}
+
+impl From<ActivityRow> for ActivityRecord {
+    fn from(r: ActivityRow) -> Self {
+        ActivityRecord {
+            activity_id: r.activity_id,
+            api_client_id: r.api_client_id,
+            external_id: r.external_id,
+            quest_id: r.quest_id,
+            wallet: r.wallet,
+            status: r.status,
+            reason: r.reason,
+            attempts: r.attempts,
+            occurred_at_ms: r.occurred_at_ms,
+            received_at_ms: r.received_at_ms,
+            validated_at_ms: r.validated_at_ms,
+            rewarded_at_ms: r.rewarded_at_ms,
+        }
+    }
+}
+
+/// Implements `ActivityStore` for `$store`.
+macro_rules! impl_activities {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ActivityStore for $store {
+            async fn insert_activities(
+                &self,
+                api_client_id: i64,
+                items: &[$crate::store::NewActivity],
+                received_at_ms: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredActivity>> {
+                use std::collections::{BTreeSet, HashMap};
+                if items.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+
+                let wallets: BTreeSet<&str> = items.iter().map(|i| i.wallet.as_str()).collect();
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO gamer (wallet, created_at_ms) ");
+                q.push_values(&wallets, |mut b, w| {
+                    b.push_bind(*w).push_bind(received_at_ms);
+                });
+                q.push(" ON CONFLICT (wallet) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT wallet, gamer_id FROM gamer WHERE wallet IN (");
+                let mut list = q.separated(", ");
+                for w in &wallets {
+                    list.push_bind(*w);
+                }
+                q.push(")");
+                let gamer_ids: HashMap<String, i64> =
+                    q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
+
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, \
+                     game_account_id, social_handle, evidence_json, signature, status, next_attempt_at_ms, \
+                     occurred_at_ms, received_at_ms) ",
+                );
+                q.push_values(items, |mut b, i| {
+                    b.push_bind(api_client_id)
+                        .push_bind(&i.external_id)
+                        .push_bind(&i.payload_hash)
+                        .push_bind(i.quest_id)
+                        .push_bind(gamer_ids.get(&i.wallet).copied().unwrap_or_default())
+                        .push_bind(&i.game_account_id)
+                        .push_bind(&i.social_handle)
+                        .push_bind(&i.evidence_json)
+                        .push_bind(&i.signature)
+                        .push_bind("received")
+                        .push_bind(received_at_ms)
+                        .push_bind(i.occurred_at_ms)
+                        .push_bind(received_at_ms);
+                });
+                q.push(" ON CONFLICT (api_client_id, external_id) DO NOTHING RETURNING activity_id, external_id");
+                let created: HashMap<String, i64> = q
+                    .build_query_as::<(i64, String)>()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, ext)| (ext, id))
+                    .collect();
+
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT external_id, activity_id, payload_hash, status FROM activity WHERE api_client_id = ",
+                );
+                q.push_bind(api_client_id).push(" AND external_id IN (");
+                let mut list = q.separated(", ");
+                for i in items {
+                    list.push_bind(&i.external_id);
+                }
+                q.push(")");
+                let rows = q.build_query_as::<(String, i64, String, String)>().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let existing: HashMap<String, (i64, String, String)> =
+                    rows.into_iter().map(|(ext, id, hash, status)| (ext, (id, hash, status))).collect();
+                items
+                    .iter()
+                    .map(|i| {
+                        let (activity_id, payload_hash, status) = existing
+                            .get(&i.external_id)
+                            .cloned()
+                            .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("activity {} vanished", i.external_id)))?;
+                        Ok($crate::store::StoredActivity {
+                            created: created.get(&i.external_id) == Some(&activity_id),
+                            activity_id,
+                            external_id: i.external_id.clone(),
+                            payload_hash,
+                            status,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn activity(&self, activity_id: i64) -> $crate::store::StoreResult<Option<$crate::store::ActivityRecord>> {
+                Ok(sqlx::query_as::<_, $crate::store::activity_sql::ActivityRow>(
+                    "SELECT a.activity_id, a.api_client_id, a.external_id, a.quest_id, g.wallet, a.status, a.reason, \
+                     a.attempts, a.occurred_at_ms, a.received_at_ms, a.validated_at_ms, a.rewarded_at_ms \
+                     FROM activity a JOIN gamer g ON g.gamer_id = a.gamer_id WHERE a.activity_id = $1",
+                )
+                .bind(activity_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(Into::into))
+            }
+
+            async fn count_activities(&self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM activity").fetch_one(&self.pool).await?)
+            }
+        }
+    };
+}
+
+pub(super) use impl_activities;
