@@ -28,6 +28,7 @@ use crate::{DomainError, DomainResult};
 /// One activity as a machine reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityIn {
     pub external_id: String,
     pub quest_id: i64,
@@ -39,6 +40,7 @@ pub struct ActivityIn {
     /// RFC 3339, e.g. `2026-11-27T10:00:00Z`.
     pub occurred_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub evidence: Option<serde_json::Value>,
     /// Hex HMAC-SHA256 for quests validated by `signed_push`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +49,7 @@ pub struct ActivityIn {
 
 /// What happened to one item of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemOutcome {
     pub external_id: String,
     /// 201 created, 200 already had it (same payload), 409 key reused with
@@ -74,6 +77,7 @@ impl ItemOutcome {
 
 /// An activity's progress, as its client may read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityView {
     pub activity_id: i64,
     pub external_id: String,

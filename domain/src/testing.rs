@@ -4,7 +4,15 @@
 
 use sqlx::Connection;
 
-use crate::store::{connect, Backend, DynStore};
+use std::collections::BTreeSet;
+
+use payquest_types::{Amount, Role};
+
+use crate::audit::{AuditActor, AuditRecord};
+use crate::auth::Actor;
+use crate::budgets::Budgets;
+use crate::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
+use crate::store::{connect, Backend, DynStore, NewStaff};
 
 pub const POSTGRES_URL_VAR: &str = "PAYQUEST_TEST_POSTGRES_URL";
 
@@ -117,4 +125,79 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// A staff member with one role, created straight in the store.
+pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
+    let user = store
+        .create_staff(
+            &NewStaff {
+                email,
+                display_name: "Test Person",
+                password_hash: "not-a-hash",
+                must_change_password: false,
+                roles: &[role],
+                now_ms: 1,
+            },
+            &AuditRecord::new(&AuditActor::system("test"), "staff.created", "staff:new"),
+        )
+        .await
+        .expect("create staff");
+    Actor {
+        user_id: user.staff_user_id,
+        email: email.to_owned(),
+        roles: BTreeSet::from([role]),
+        ip: None,
+    }
+}
+
+/// An active campaign (with its owner, cost centre and finance user) and one
+/// quest paying 1 token, validated by `validator`. Returns the quest id.
+pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfig) -> i64 {
+    let finance = staff(store, &format!("finance-{tag}@example.com"), Role::Finance).await;
+    let owner = staff(
+        store,
+        &format!("owner-{tag}@example.com"),
+        Role::CampaignOwner,
+    )
+    .await;
+    let cc = Budgets::new(store.clone())
+        .create_cost_centre(&finance, &format!("CC-{tag}"), "Test budget")
+        .await
+        .expect("cost centre");
+    let campaigns = Campaigns::new(store.clone());
+    let campaign = campaigns
+        .create(
+            &finance,
+            CampaignInput {
+                name: "Test campaign",
+                owner_user_id: owner.user_id,
+                cost_centre_id: cc.cost_centre_id,
+                starts_at_ms: 0,
+                ends_at_ms: i64::MAX / 2,
+                alert_threshold_pct: 80,
+            },
+        )
+        .await
+        .expect("campaign");
+    campaigns
+        .set_status(&finance, campaign.campaign_id, "active")
+        .await
+        .expect("activate");
+    campaigns
+        .create_quest(
+            &finance,
+            QuestInput {
+                campaign_id: campaign.campaign_id,
+                name: "Win a match",
+                reward: Amount::from_minor(1_000_000),
+                max_completions: None,
+                max_per_gamer: None,
+                repeat_period_s: None,
+                validator,
+            },
+        )
+        .await
+        .expect("quest")
+        .quest_id
 }

@@ -41,6 +41,7 @@ const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 
 
 pub fn router(
     state: AppState,
+    api_state: crate::api::ApiState,
     leptos_options: LeptosOptions,
     config: &Config,
     metrics: Arc<Metrics>,
@@ -79,7 +80,13 @@ pub fn router(
                 .layer(middleware::from_fn(telemetry::track_fallback)),
         )
         .layer(sessions)
-        .with_state(leptos_options);
+        .with_state(leptos_options)
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        // The machine API has its own, larger body limit (batches of 1,000).
+        .nest(
+            "/api/v1",
+            crate::api::router(api_state).route_layer(middleware::from_fn(telemetry::track)),
+        );
 
     let headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -120,8 +127,7 @@ pub fn router(
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(headers)
             .option_layer(hsts)
-            .layer(middleware::from_fn(json_payload_too_large))
-            .layer(RequestBodyLimitLayer::new(config.body_limit_bytes)),
+            .layer(middleware::from_fn(json_payload_too_large)),
     )
 }
 

@@ -2,6 +2,7 @@
 //! workers; `migrate` brings the database schema up to date; `create-admin`
 //! adds an administrator and prints their one-time password.
 
+mod api;
 mod config;
 mod http;
 mod session_store;
@@ -14,7 +15,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use payquest_app::server::AppState;
+use payquest_domain::activities::Activities;
+use payquest_domain::audit::AuditActor;
 use payquest_domain::auth::{Auth, SessionPolicy};
+use payquest_domain::machine_auth::{ApiClients, ClientAdmin, ClientCredentials, MachineAuth};
 use payquest_domain::store::{self, DynStore};
 use payquest_domain::users::{self, Users};
 use tower_sessions::ExpiredDeletion;
@@ -46,6 +50,45 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Manage machine API clients (game servers, social bridges).
+    #[command(subcommand)]
+    ApiClient(ApiClientCommand),
+    /// Manage the keys that sign machine access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiClientCommand {
+    /// Create a client and print its id and secret (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Space- or comma-separated: activities:write, activities:read, content:read.
+        #[arg(long)]
+        scopes: String,
+        /// Print `{"client_id": …, "client_secret": …}` only.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new secret; every token of the client stops working at once.
+    RotateSecret {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a client; its tokens stop working at once.
+    Disable {
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Promote the published next key to current and publish a new next key.
+    Rotate,
 }
 
 #[tokio::main]
@@ -69,7 +112,68 @@ async fn main() -> anyhow::Result<()> {
             println!("one-time password: {}", created.one_time_password);
             Ok(())
         }
+        Command::ApiClient(cmd) => api_client_command(&config, cmd).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let store = open_store(&config).await?;
+            let machine = MachineAuth::load(store).await.map_err(domain_error)?;
+            machine
+                .rotate_keys(&AuditActor::system("cli"))
+                .await
+                .map_err(domain_error)?;
+            println!(
+                "signing keys rotated: the former next key now signs; a new next key is published"
+            );
+            Ok(())
+        }
     }
+}
+
+fn domain_error(e: payquest_domain::DomainError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.to_api().message)
+}
+
+fn print_credentials(c: &ClientCredentials, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "client_id": c.client_id, "client_secret": c.client_secret })
+        );
+    } else {
+        let scopes: Vec<_> = c.scopes.iter().map(|s| s.as_str()).collect();
+        println!("client: {} ({})", c.name, scopes.join(" "));
+        println!("client_id: {}", c.client_id);
+        println!("client_secret: {}", c.client_secret);
+        println!("The secret is shown only now; store it in the game server's secret store.");
+    }
+}
+
+async fn api_client_command(config: &Config, cmd: ApiClientCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let clients = ApiClients::new(store);
+    match cmd {
+        ApiClientCommand::Create { name, scopes, json } => {
+            let c = clients
+                .create(ClientAdmin::Cli, &name, &scopes)
+                .await
+                .map_err(domain_error)?;
+            print_credentials(&c, json);
+        }
+        ApiClientCommand::RotateSecret { client_id, json } => {
+            let c = clients
+                .rotate_secret(ClientAdmin::Cli, &client_id)
+                .await
+                .map_err(domain_error)?;
+            print_credentials(&c, json);
+        }
+        ApiClientCommand::Disable { client_id } => {
+            clients
+                .set_disabled(ClientAdmin::Cli, &client_id, true)
+                .await
+                .map_err(domain_error)?;
+            println!("disabled {client_id}; its tokens no longer work");
+        }
+    }
+    Ok(())
 }
 
 /// Connects and migrates. A failed migration stops the start.
@@ -110,10 +214,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         users: Arc::new(Users::new(store.clone())),
     };
 
+    let api_state = api::ApiState {
+        machine: Arc::new(
+            MachineAuth::load(store.clone())
+                .await
+                .map_err(domain_error)?,
+        ),
+        activities: Arc::new(Activities::new(store.clone())),
+    };
     let leptos_options = get_configuration(None)
         .context("reading the site configuration")?
         .leptos_options;
-    let app = http::router(state, leptos_options, &config, metrics);
+    let app = http::router(state, api_state, leptos_options, &config, metrics);
 
     let sweeper = session_store::DbSessionStore::new(store);
     tokio::spawn(async move {

@@ -83,6 +83,7 @@ impl FromStr for Role {
 /// What an error means to a client. The code is stable (clients branch on it);
 /// the message is for people and may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not signed in, or the session ended.
@@ -149,6 +150,7 @@ impl ErrorCode {
 
 /// The one error shape of every API response and server function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,

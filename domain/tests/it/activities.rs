@@ -5,16 +5,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::audit::{AuditActor, AuditRecord};
-use payquest_domain::auth::Actor;
-use payquest_domain::budgets::Budgets;
-use payquest_domain::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
+use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::clock::{format_ms, now_ms};
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::on_both_backends;
-use payquest_domain::store::{DynStore, NewStaff};
-use payquest_domain::testing::TestDb;
-use payquest_domain::types::{Amount, Role};
+use payquest_domain::store::DynStore;
+use payquest_domain::testing::{self, TestDb};
 use payquest_domain::DomainError;
 
 pub struct World {
@@ -23,72 +19,10 @@ pub struct World {
     pub principal: MachinePrincipal,
 }
 
-async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
-    let u = store
-        .create_staff(
-            &NewStaff {
-                email,
-                display_name: "P",
-                password_hash: "x",
-                must_change_password: false,
-                roles: &[role],
-                now_ms: 1,
-            },
-            &AuditRecord::new(&AuditActor::system("test"), "staff.created", "staff:new"),
-        )
-        .await
-        .expect("staff");
-    Actor {
-        user_id: u.staff_user_id,
-        email: email.into(),
-        roles: BTreeSet::from([role]),
-        ip: None,
-    }
-}
-
 /// An active campaign with one manual quest, and a game server client.
 pub async fn world(db: &TestDb) -> World {
     let store = db.store().await;
-    let fin = staff(&store, "fin@example.com", Role::Finance).await;
-    let owner = staff(&store, "own@example.com", Role::CampaignOwner).await;
-    let cc = Budgets::new(store.clone())
-        .create_cost_centre(&fin, "CC", "Budget")
-        .await
-        .expect("cc");
-    let campaigns = Campaigns::new(store.clone());
-    let c = campaigns
-        .create(
-            &fin,
-            CampaignInput {
-                name: "Launch",
-                owner_user_id: owner.user_id,
-                cost_centre_id: cc.cost_centre_id,
-                starts_at_ms: 0,
-                ends_at_ms: i64::MAX / 2,
-                alert_threshold_pct: 80,
-            },
-        )
-        .await
-        .expect("campaign");
-    campaigns
-        .set_status(&fin, c.campaign_id, "active")
-        .await
-        .expect("activate");
-    let q = campaigns
-        .create_quest(
-            &fin,
-            QuestInput {
-                campaign_id: c.campaign_id,
-                name: "Win a match",
-                reward: Amount::from_minor(1_000_000),
-                max_completions: None,
-                max_per_gamer: None,
-                repeat_period_s: None,
-                validator: ValidatorConfig::Manual,
-            },
-        )
-        .await
-        .expect("quest");
+    let quest_id = testing::active_quest(&store, "w", ValidatorConfig::Manual).await;
     let creds = ApiClients::new(store.clone())
         .create(ClientAdmin::Cli, "Game", "activities:write activities:read")
         .await
@@ -100,7 +34,7 @@ pub async fn world(db: &TestDb) -> World {
         .expect("exists");
     World {
         store,
-        quest_id: q.quest_id,
+        quest_id,
         principal: MachinePrincipal {
             api_client_id: client.api_client_id,
             client_id: client.client_id,

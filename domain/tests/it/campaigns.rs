@@ -1,38 +1,16 @@
 //! Campaigns and quests: who may create, who may see, and what input is refused.
 
-use std::collections::BTreeSet;
-
-use payquest_domain::audit::{AuditActor, AuditRecord};
 use payquest_domain::auth::Actor;
 use payquest_domain::budgets::Budgets;
 use payquest_domain::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
 use payquest_domain::on_both_backends;
-use payquest_domain::store::{DynStore, NewStaff};
-use payquest_domain::testing::TestDb;
+use payquest_domain::store::DynStore;
+use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::DomainError;
 
 async fn person(store: &DynStore, email: &str, roles: &[Role]) -> Actor {
-    let user = store
-        .create_staff(
-            &NewStaff {
-                email,
-                display_name: "Person",
-                password_hash: "x",
-                must_change_password: false,
-                roles,
-                now_ms: 1,
-            },
-            &AuditRecord::new(&AuditActor::system("test"), "staff.created", "staff:new"),
-        )
-        .await
-        .expect("create user");
-    Actor {
-        user_id: user.staff_user_id,
-        email: email.to_owned(),
-        roles: roles.iter().copied().collect::<BTreeSet<_>>(),
-        ip: None,
-    }
+    testing::staff(store, email, roles[0]).await
 }
 
 fn input(name: &str, owner: i64, cost_centre_id: i64) -> CampaignInput<'_> {

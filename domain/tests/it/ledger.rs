@@ -5,15 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use payquest_domain::audit::{AuditActor, AuditRecord};
+use payquest_domain::audit::AuditActor;
 use payquest_domain::auth::Actor;
 use payquest_domain::budgets::Budgets;
 use payquest_domain::on_both_backends;
 use payquest_domain::store::{
-    Backend, DynStore, FundOutcome, NewStaff, ReserveItem, ReserveOutcome, Settlement,
-    TransferOutcome,
+    Backend, DynStore, FundOutcome, ReserveItem, ReserveOutcome, Settlement, TransferOutcome,
 };
-use payquest_domain::testing::TestDb;
+use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::DomainError;
 use sqlx::Connection;
@@ -27,26 +26,7 @@ fn system() -> AuditActor {
 }
 
 async fn finance(store: &DynStore, email: &str) -> Actor {
-    let user = store
-        .create_staff(
-            &NewStaff {
-                email,
-                display_name: "Finance",
-                password_hash: "x",
-                must_change_password: false,
-                roles: &[Role::Finance],
-                now_ms: 1,
-            },
-            &AuditRecord::new(&system(), "staff.created", "staff:new"),
-        )
-        .await
-        .expect("create finance user");
-    Actor {
-        user_id: user.staff_user_id,
-        email: email.to_owned(),
-        roles: BTreeSet::from([Role::Finance]),
-        ip: None,
-    }
+    testing::staff(store, email, Role::Finance).await
 }
 
 async fn funded_centre(

@@ -3,6 +3,7 @@
 //! PostgreSQL when configured) and talks to it over HTTP like a client would.
 
 mod cli;
+mod machine_api;
 mod web;
 
 use std::io::{BufRead, BufReader};
@@ -80,4 +81,37 @@ pub fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// Sends only the head of a POST that declares a `Content-Length` of `len`
+/// bytes and returns the status and body of the answer. A limit must refuse
+/// such a request from its head alone, before any body is read; sending the
+/// body too would race the server closing the connection.
+pub async fn post_head_only(
+    base_url: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    len: usize,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\nConnection: close\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
 }

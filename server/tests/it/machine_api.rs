@@ -1,0 +1,388 @@
+//! The machine API over HTTP against the real binary: client credentials,
+//! JWKS, activity reporting with idempotency and limits, revocation, OpenAPI.
+
+use std::sync::Arc;
+
+use payquest_domain::campaigns::ValidatorConfig;
+use payquest_domain::on_both_backends;
+use payquest_domain::testing::{self, TestDb};
+use serde_json::{json, Value};
+
+use crate::{client, command, post_head_only, spawn};
+
+struct Client {
+    id: String,
+    secret: String,
+}
+
+fn create_client(db: &TestDb, scopes: &str) -> Client {
+    let out = command(&db.url)
+        .args([
+            "api-client",
+            "create",
+            "--name",
+            "Game server",
+            "--scopes",
+            scopes,
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("--json prints one JSON object");
+    Client {
+        id: v["client_id"].as_str().expect("id").to_owned(),
+        secret: v["client_secret"].as_str().expect("secret").to_owned(),
+    }
+}
+
+async fn token(http: &reqwest::Client, base: &str, c: &Client) -> String {
+    let res = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.id),
+            ("client_secret", &c.secret),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 600);
+    v["access_token"].as_str().expect("token").to_owned()
+}
+
+fn activity(quest_id: i64, n: usize) -> Value {
+    json!({
+        "external_id": format!("match-{n}"),
+        "quest_id": quest_id,
+        "wallet": format!("0x{:040x}", n + 1),
+        "game_account_id": format!("player-{n}"),
+        "occurred_at": "2026-11-01T10:00:00Z",
+        "evidence": { "score": n },
+    })
+}
+
+async fn clients_get_tokens_and_report_activities(db: &TestDb) {
+    let store = db.store().await;
+    let quest_id = testing::active_quest(&store, "api", ValidatorConfig::Manual).await;
+    let writer = create_client(db, "activities:write,activities:read");
+    let reader = create_client(db, "activities:read");
+    let server = spawn(&db.url, &[]);
+    let base = server.url.clone();
+    let http = client();
+
+    // Tokens: form and Basic credentials; wrong ones refused the OAuth way.
+    let tok = token(&http, &base, &writer).await;
+    let basic = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .basic_auth(&writer.id, Some(&writer.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(basic.status(), 200);
+    let wrong = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &writer.id),
+            ("client_secret", "pqs_nope"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(
+        wrong.json::<Value>().await.expect("json")["error"],
+        "invalid_client"
+    );
+    let grant = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", &writer.id),
+            ("client_secret", &writer.secret),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(
+        grant.json::<Value>().await.expect("json")["error"],
+        "unsupported_grant_type"
+    );
+
+    let jwks: Value = http
+        .get(format!("{base}/api/v1/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 2, "current and next");
+    assert!(
+        keys.iter()
+            .all(|k| k["kty"] == "OKP" && k["alg"] == "EdDSA" && k.get("d").is_none()),
+        "public halves only"
+    );
+
+    // One activity: 201, the same again 200 with the same id, another payload 409.
+    let post = |body: Value, token: String| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/activities");
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let first = post(activity(quest_id, 1), tok.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    let id = first["activity_id"].as_i64().expect("id");
+    let again = post(activity(quest_id, 1), tok.clone()).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        again.json::<Value>().await.expect("json")["activity_id"],
+        id
+    );
+    let mut changed = activity(quest_id, 1);
+    changed["evidence"] = json!({ "score": 1000 });
+    let conflict = post(changed, tok.clone()).await;
+    assert_eq!(conflict.status(), 409);
+    assert_eq!(
+        conflict.json::<Value>().await.expect("json")["error"]["code"],
+        "conflict"
+    );
+
+    // A batch answers per item.
+    let mut bad = activity(quest_id, 3);
+    bad["wallet"] = json!("0x123");
+    let batch = post(
+        json!({ "activities": [activity(quest_id, 2), bad, activity(quest_id, 1)] }),
+        tok.clone(),
+    )
+    .await;
+    assert_eq!(batch.status(), 200);
+    let batch: Value = batch.json().await.expect("json");
+    assert_eq!(
+        (
+            batch["created"].as_i64(),
+            batch["existing"].as_i64(),
+            batch["rejected"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(batch["results"][1]["http_status"], 422);
+
+    // NDJSON works too.
+    let ndjson = format!("{}\n{}\n", activity(quest_id, 4), activity(quest_id, 5));
+    let nd = http
+        .post(format!("{base}/api/v1/activities"))
+        .bearer_auth(&tok)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(nd.status(), 200);
+    assert_eq!(nd.json::<Value>().await.expect("json")["created"], 2);
+
+    // Status: the reporting client reads it; another client gets 404.
+    let status = http
+        .get(format!("{base}/api/v1/activities/{id}"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(status.status(), 200);
+    assert_eq!(
+        status.json::<Value>().await.expect("json")["status"],
+        "received"
+    );
+    let reader_tok = token(&http, &base, &reader).await;
+    let other = http
+        .get(format!("{base}/api/v1/activities/{id}"))
+        .bearer_auth(&reader_tok)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(other.status(), 404);
+    // The read-only client may not report.
+    assert_eq!(
+        post(activity(quest_id, 9), reader_tok.clone())
+            .await
+            .status(),
+        403
+    );
+
+    // Bad requests: no token, junk JSON, too many items, too large a body.
+    let anonymous = http
+        .post(format!("{base}/api/v1/activities"))
+        .json(&activity(quest_id, 6))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers()["www-authenticate"]
+        .to_str()
+        .expect("header")
+        .starts_with("Bearer"));
+    let junk = http
+        .post(format!("{base}/api/v1/activities"))
+        .bearer_auth(&tok)
+        .header("content-type", "application/json")
+        .body("{\"activities\": [1, 2")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(junk.status(), 422);
+    assert_eq!(
+        junk.json::<Value>().await.expect("json")["code"],
+        "invalid_input"
+    );
+    let many: Vec<Value> = (0..1_001).map(|n| activity(quest_id, n)).collect();
+    assert_eq!(
+        post(json!({ "activities": many }), tok.clone())
+            .await
+            .status(),
+        422
+    );
+    let auth = format!("Bearer {tok}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let (status, body) =
+        post_head_only(&base, "/api/v1/activities", &headers, 9 * 1024 * 1024).await;
+    assert_eq!(status, 413);
+    assert!(body.contains("payload_too_large"), "{body}");
+
+    // Rotating the secret from the CLI kills the running server's tokens at once.
+    let out = command(&db.url)
+        .args(["api-client", "rotate-secret", "--client-id", &writer.id])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(post(activity(quest_id, 7), tok.clone()).await.status(), 401);
+    let count = store.count_activities().await.expect("count");
+    assert_eq!(count, 4, "1, 2, 4 and 5");
+}
+on_both_backends!(
+    machine_api_on,
+    crate::machine_api::clients_get_tokens_and_report_activities
+);
+
+async fn a_retry_storm_over_http_creates_each_activity_once(db: &TestDb) {
+    let store = db.store().await;
+    let quest_id = testing::active_quest(&store, "storm", ValidatorConfig::Manual).await;
+    let game = create_client(db, "activities:write");
+    let server = spawn(&db.url, &[]);
+    let http = client();
+    let tok = token(&http, &server.url, &game).await;
+    let body = Arc::new(
+        json!({ "activities": (0..1_000).map(|n| activity(quest_id, n)).collect::<Vec<_>>() }),
+    );
+    let storm: Vec<_> = (0..10)
+        .map(|_| {
+            let http = http.clone();
+            let url = format!("{}/api/v1/activities", server.url);
+            let tok = tok.clone();
+            let body = Arc::clone(&body);
+            tokio::spawn(async move {
+                let res = http
+                    .post(url)
+                    .bearer_auth(tok)
+                    .json(&*body)
+                    .send()
+                    .await
+                    .expect("post");
+                assert_eq!(res.status(), 200);
+                res.json::<Value>().await.expect("json")
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in storm {
+        let v = t.await.expect("join");
+        assert_eq!(v["rejected"], 0);
+        assert_eq!(v["conflicts"], 0);
+        created += v["created"].as_i64().expect("created");
+    }
+    assert_eq!(created, 1_000);
+    assert_eq!(store.count_activities().await.expect("count"), 1_000);
+
+    let mut changed = activity(quest_id, 17);
+    changed["game_account_id"] = json!("somebody-else");
+    let res = http
+        .post(format!("{}/api/v1/activities", server.url))
+        .bearer_auth(&tok)
+        .json(&changed)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 409, "a changed payload under a used key");
+}
+on_both_backends!(
+    storm_on,
+    crate::machine_api::a_retry_storm_over_http_creates_each_activity_once
+);
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let db = TestDb::sqlite();
+    let server = spawn(&db.url, &[]);
+    let http = client();
+    let doc: Value = http
+        .get(format!("{}/api/v1/openapi.json", server.url))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true)
+    );
+    for path in [
+        "/api/v1/oauth/token",
+        "/api/v1/activities",
+        "/api/v1/activities/{activity_id}",
+        "/api/v1/.well-known/jwks.json",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"].get("ActivityIn").is_some());
+    let docs = http
+        .get(format!("{}/api/v1/docs", server.url))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(docs.contains("POST /api/v1/activities"));
+    let missing = http
+        .get(format!("{}/api/v1/nope", server.url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.expect("json")["code"],
+        "not_found"
+    );
+}
