@@ -16,6 +16,7 @@ pub mod machine_auth;
 pub mod secret;
 pub mod store;
 pub mod users;
+pub mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;

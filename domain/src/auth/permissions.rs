@@ -26,6 +26,8 @@ pub enum Permission {
     ReadAllCampaigns,
     /// Create, rotate and disable machine API clients and signing keys.
     ManageApiClients,
+    /// Work the manual review queue of activities.
+    ReviewActivities,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
@@ -38,7 +40,10 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
                 Role::Finance,
                 ManageBudgets | ReadBudgets | ManageCampaigns | ManageQuests | ReadAllCampaigns
             )
-            | (Role::Community, ManageQuests | ReadAllCampaigns)
+            | (
+                Role::Community,
+                ManageQuests | ReadAllCampaigns | ReviewActivities
+            )
     )
 }
 

@@ -11,6 +11,7 @@ mod machine_sql;
 mod postgres;
 mod sql;
 mod sqlite;
+mod validation_sql;
 
 use std::sync::Arc;
 
@@ -179,7 +180,7 @@ pub enum TransferOutcome {
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
 pub trait Store:
-    LedgerStore + CampaignStore + MachineStore + ActivityStore + Send + Sync + 'static
+    LedgerStore + CampaignStore + MachineStore + ActivityStore + ValidationStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -541,6 +542,109 @@ pub trait ActivityStore: Send + Sync {
     ) -> StoreResult<Vec<StoredActivity>>;
     async fn activity(&self, activity_id: i64) -> StoreResult<Option<ActivityRecord>>;
     async fn count_activities(&self) -> StoreResult<i64>;
+}
+
+/// An activity claimed for validation, with what its validator needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedActivity {
+    pub activity_id: i64,
+    /// Proves this claim is still ours when the result is written.
+    pub claim_until_ms: i64,
+    pub attempts: i64,
+    pub external_id: String,
+    pub quest_id: i64,
+    pub wallet: String,
+    pub game_account_id: Option<String>,
+    pub social_handle: Option<String>,
+    pub evidence_json: Option<String>,
+    pub signature: Option<String>,
+    pub occurred_at_ms: i64,
+    pub validator_config_json: String,
+}
+
+/// One validation attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub at_ms: i64,
+    pub duration_ms: i64,
+    /// passed, failed, retry, review, reviewed.
+    pub outcome: &'static str,
+    pub detail: String,
+    pub evidence_json: Option<String>,
+}
+
+/// Where an activity goes after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Proven: price it, apply the quest's caps, create its payout item.
+    Validated,
+    Rejected {
+        reason: String,
+    },
+    NeedsReview {
+        reason: String,
+    },
+    RetryAt {
+        at_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    /// The activity's new status (`validated` only if a payout item was made).
+    Done {
+        status: String,
+        reason: Option<String>,
+        payout_item_id: Option<i64>,
+    },
+    /// The claim expired and someone else took the activity; nothing written.
+    LostClaim,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewItem {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub quest_id: i64,
+    pub quest_name: String,
+    pub wallet: String,
+    pub reason: Option<String>,
+    pub evidence_json: Option<String>,
+    pub last_attempt_evidence_json: Option<String>,
+    pub occurred_at_ms: i64,
+}
+
+/// Validation workers' claims and results, manual review, and rewards.
+/// Implemented in `validation_sql.rs`.
+#[async_trait]
+pub trait ValidationStore: Send + Sync {
+    /// Claims up to `limit` due activities (received and due, or validating
+    /// with an expired claim). PostgreSQL skips rows other workers hold.
+    async fn claim_activities(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedActivity>>;
+    /// Records the attempt and applies the verdict, all in one transaction,
+    /// only if the claim is still ours.
+    async fn finish_attempt(
+        &self,
+        claim: &ClaimedActivity,
+        attempt: &AttemptRecord,
+        verdict: &Verdict,
+    ) -> StoreResult<Finished>;
+    async fn review_queue(&self, after_id: i64, limit: u32) -> StoreResult<Vec<ReviewItem>>;
+    /// A person's decision on an activity waiting for review; `None` if it
+    /// was not waiting (decided already).
+    async fn decide_review(
+        &self,
+        activity_id: i64,
+        approve: bool,
+        reason: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<Finished>>;
+    async fn count_payout_items(&self, quest_id: i64) -> StoreResult<i64>;
 }
 
 pub type DynStore = Arc<dyn Store>;

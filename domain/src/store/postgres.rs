@@ -10,6 +10,7 @@ use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::sql::impl_store;
+use super::validation_sql::impl_validation;
 use super::{Backend, StoreResult};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -32,6 +33,9 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Workers on several replicas skip the rows another worker holds.
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await
     }
@@ -41,4 +45,5 @@ impl_activities!(PgStore, Postgres);
 impl_campaigns!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);
+impl_validation!(PgStore, Postgres);
 impl_store!(PgStore, Postgres, Backend::Postgres);

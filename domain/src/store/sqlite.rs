@@ -15,6 +15,7 @@ use super::campaigns_sql::impl_campaigns;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::sql::impl_store;
+use super::validation_sql::impl_validation;
 use super::{Backend, StoreResult};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -42,6 +43,9 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// One writer at a time on SQLite, so claims need no row locks.
+    const CLAIM_LOCK: &'static str = "";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
@@ -51,4 +55,5 @@ impl_activities!(SqliteStore, Sqlite);
 impl_campaigns!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);
+impl_validation!(SqliteStore, Sqlite);
 impl_store!(SqliteStore, Sqlite, Backend::Sqlite);

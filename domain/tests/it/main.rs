@@ -7,3 +7,4 @@ mod campaigns;
 mod ledger;
 mod machine_auth;
 mod store_contract;
+mod validation;

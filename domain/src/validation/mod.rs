@@ -1,0 +1,330 @@
+//! Proving that reported activities happened. Workers claim due activities
+//! from the database (SKIP LOCKED on PostgreSQL; one worker on SQLite), ask
+//! each quest's validator, record every attempt with its evidence (secrets and
+//! personal data masked), and move the activity on: validated (priced, capped,
+//! one payout item), rejected, back for a retry with exponential backoff and
+//! jitter (honouring Retry-After), or to a person when a provider keeps
+//! failing or the quest is validated by hand.
+
+mod http_check;
+mod review;
+mod signed;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+
+use crate::campaigns::ValidatorConfig;
+use crate::clock::now_ms;
+use crate::secret::Secret;
+use crate::store::{AttemptRecord, ClaimedActivity, DynStore, Finished, Verdict};
+use crate::{DomainError, DomainResult};
+
+pub use review::Reviews;
+pub use signed::signed_push_message;
+
+/// Knobs of the validation workers; every one is a named limit.
+#[derive(Debug, Clone)]
+pub struct ValidationPolicy {
+    /// Attempts before an activity whose provider keeps failing goes to a person.
+    pub max_attempts: i64,
+    pub backoff_base_ms: i64,
+    pub backoff_cap_ms: i64,
+    /// The longest Retry-After we honour.
+    pub retry_after_cap_ms: i64,
+    pub request_timeout_ms: u64,
+    /// Provider responses larger than this are not read.
+    pub response_max_bytes: usize,
+    /// Activities validated at once by one worker.
+    pub concurrency: usize,
+    /// Requests per second to any one provider host.
+    pub per_provider_per_second: u32,
+    /// How long a claim holds before another worker may take the activity.
+    pub lease_ms: i64,
+    /// Activities claimed per round.
+    pub claim_batch: u32,
+}
+
+impl Default for ValidationPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff_base_ms: 1_000,
+            backoff_cap_ms: 5 * 60_000,
+            retry_after_cap_ms: 60 * 60_000,
+            request_timeout_ms: 10_000,
+            response_max_bytes: 64 * 1024,
+            concurrency: 16,
+            per_provider_per_second: 20,
+            lease_ms: 60_000,
+            claim_batch: 64,
+        }
+    }
+}
+
+/// Named secrets the validators may use: API keys (`secret:NAME` in a header)
+/// and HMAC keys for `signed_push`.
+#[derive(Clone, Default)]
+pub struct ValidatorSecrets(HashMap<String, Secret<String>>);
+
+impl ValidatorSecrets {
+    /// Parses `NAME=value,NAME2=value2`.
+    pub fn parse(raw: &str) -> Result<ValidatorSecrets, DomainError> {
+        let mut map = HashMap::new();
+        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').ok_or_else(|| {
+                DomainError::InvalidInput("validator secrets are NAME=value pairs".into())
+            })?;
+            map.insert(name.trim().to_owned(), Secret::new(value.to_owned()));
+        }
+        Ok(ValidatorSecrets(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|s| s.expose().as_str())
+    }
+
+    fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.values().map(|s| s.expose().as_str())
+    }
+}
+
+impl std::fmt::Debug for ValidatorSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// What one check of one activity found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckResult {
+    Passed {
+        evidence: serde_json::Value,
+    },
+    Failed {
+        reason: String,
+        evidence: serde_json::Value,
+    },
+    /// The provider could not answer now (timeout, 5xx, 429, malformed reply).
+    Retry {
+        reason: String,
+        retry_after_ms: Option<i64>,
+        evidence: serde_json::Value,
+    },
+    /// A person must decide (manual quests, our own misconfiguration).
+    Review {
+        reason: String,
+        evidence: serde_json::Value,
+    },
+}
+
+pub struct Validation {
+    store: DynStore,
+    http: reqwest::Client,
+    policy: ValidationPolicy,
+    secrets: ValidatorSecrets,
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl Validation {
+    pub fn new(
+        store: DynStore,
+        policy: ValidationPolicy,
+        secrets: ValidatorSecrets,
+    ) -> DomainResult<Validation> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(policy.request_timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(DomainError::internal)?;
+        let rate =
+            NonZeroU32::new(policy.per_provider_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        Ok(Validation {
+            store,
+            http,
+            policy,
+            secrets,
+            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+        })
+    }
+
+    /// Claims one round of due activities and validates them; returns how many.
+    pub async fn run_once(&self) -> DomainResult<usize> {
+        let claims = self
+            .store
+            .claim_activities(now_ms(), self.policy.lease_ms, self.policy.claim_batch)
+            .await?;
+        let n = claims.len();
+        futures::stream::iter(claims)
+            .for_each_concurrent(self.policy.concurrency, |claim| async move {
+                if let Err(e) = self.validate(&claim).await {
+                    tracing::error!(activity_id = claim.activity_id, error = %e, "validation failed; the claim will expire and be retried");
+                }
+            })
+            .await;
+        Ok(n)
+    }
+
+    /// Runs rounds until the process ends, resting `idle` when nothing is due.
+    pub async fn run(self: Arc<Self>, idle: Duration) {
+        loop {
+            match self.run_once().await {
+                Ok(0) => tokio::time::sleep(idle).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming activities failed");
+                    tokio::time::sleep(idle).await;
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(activity_id = claim.activity_id))]
+    async fn validate(&self, claim: &ClaimedActivity) -> DomainResult<Finished> {
+        let started = Instant::now();
+        let at_ms = now_ms();
+        let config: ValidatorConfig = serde_json::from_str(&claim.validator_config_json)
+            .map_err(|e| DomainError::Internal(format!("stored validator config: {e}").into()))?;
+        let result = match &config {
+            ValidatorConfig::Manual => CheckResult::Review {
+                reason: "this quest is validated by a person".into(),
+                evidence: serde_json::json!({ "validator": "manual" }),
+            },
+            ValidatorConfig::SignedPush { key_name } => {
+                signed::check(claim, self.secrets.get(key_name))
+            }
+            other => match http_check::plan(other, claim, &self.secrets) {
+                Ok(plan) => {
+                    self.limiter.until_key_ready(&plan.provider).await;
+                    http_check::run(&self.http, &plan, &self.policy, &self.secrets, claim).await
+                }
+                Err(result) => result,
+            },
+        };
+        let (outcome, detail, evidence, verdict) = self.verdict(claim, result, at_ms);
+        let attempt = AttemptRecord {
+            at_ms,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            outcome,
+            detail,
+            evidence_json: Some(evidence.to_string()),
+        };
+        Ok(self.store.finish_attempt(claim, &attempt, &verdict).await?)
+    }
+
+    fn verdict(
+        &self,
+        claim: &ClaimedActivity,
+        result: CheckResult,
+        now: i64,
+    ) -> (&'static str, String, serde_json::Value, Verdict) {
+        match result {
+            CheckResult::Passed { evidence } => (
+                "passed",
+                "the validator confirmed it".into(),
+                evidence,
+                Verdict::Validated,
+            ),
+            CheckResult::Failed { reason, evidence } => (
+                "failed",
+                reason.clone(),
+                evidence,
+                Verdict::Rejected { reason },
+            ),
+            CheckResult::Review { reason, evidence } => (
+                "review",
+                reason.clone(),
+                evidence,
+                Verdict::NeedsReview { reason },
+            ),
+            CheckResult::Retry {
+                reason,
+                retry_after_ms,
+                evidence,
+            } => {
+                let attempt_no = claim.attempts + 1;
+                if attempt_no >= self.policy.max_attempts {
+                    let why =
+                        format!("the provider kept failing ({attempt_no} attempts): {reason}");
+                    return (
+                        "retry",
+                        reason,
+                        evidence,
+                        Verdict::NeedsReview { reason: why },
+                    );
+                }
+                let delay = backoff_ms(
+                    &self.policy,
+                    attempt_no,
+                    retry_after_ms,
+                    &mut rand::thread_rng(),
+                );
+                (
+                    "retry",
+                    reason,
+                    evidence,
+                    Verdict::RetryAt { at_ms: now + delay },
+                )
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter, never sooner than a Retry-After.
+pub fn backoff_ms(
+    policy: &ValidationPolicy,
+    attempt_no: i64,
+    retry_after_ms: Option<i64>,
+    rng: &mut impl Rng,
+) -> i64 {
+    let exp = u32::try_from(attempt_no.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let ceiling = policy
+        .backoff_base_ms
+        .saturating_mul(1i64 << exp)
+        .min(policy.backoff_cap_ms)
+        .max(1);
+    let jittered = rng.gen_range(ceiling / 2..=ceiling);
+    match retry_after_ms {
+        Some(after) => after
+            .clamp(0, policy.retry_after_cap_ms)
+            .max(jittered.min(policy.backoff_base_ms)),
+        None => jittered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_respects_retry_after() {
+        let policy = ValidationPolicy::default();
+        let mut rng = rand::thread_rng();
+        for _ in 0..100 {
+            let first = backoff_ms(&policy, 1, None, &mut rng);
+            assert!((500..=1_000).contains(&first), "{first}");
+            let fourth = backoff_ms(&policy, 4, None, &mut rng);
+            assert!((4_000..=8_000).contains(&fourth), "{fourth}");
+            let late = backoff_ms(&policy, 30, None, &mut rng);
+            assert!(late <= policy.backoff_cap_ms);
+            assert!(backoff_ms(&policy, 1, Some(7_000), &mut rng) >= 7_000);
+            assert_eq!(
+                backoff_ms(&policy, 1, Some(i64::MAX), &mut rng),
+                policy.retry_after_cap_ms
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = ValidatorSecrets::parse("GAME_KEY=hunter2, OTHER=x").expect("parse");
+        assert_eq!(s.get("GAME_KEY"), Some("hunter2"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(ValidatorSecrets::parse("nonsense").is_err());
+    }
+}

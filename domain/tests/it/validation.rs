@@ -1,0 +1,386 @@
+//! Validation against fake game and social APIs on 127.0.0.1: every provider
+//! behaviour ends in the right state, evidence is masked, caps hold under
+//! concurrent workers, signed pushes and manual review work.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hmac::{Hmac, Mac};
+use payquest_domain::activities::{Activities, ActivityIn};
+use payquest_domain::campaigns::{CompareOp, Condition, ValidatorConfig};
+use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::on_both_backends;
+use payquest_domain::store::DynStore;
+use payquest_domain::testing::{self, TestDb};
+use payquest_domain::types::Role;
+use payquest_domain::validation::{
+    signed_push_message, Reviews, Validation, ValidationPolicy, ValidatorSecrets,
+};
+use payquest_domain::DomainError;
+use serde_json::json;
+use sha2::Sha256;
+
+#[derive(Clone, Default)]
+struct Fake {
+    limited_once: Arc<Mutex<HashSet<String>>>,
+}
+
+async fn player(State(fake): State<Fake>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer test-key") {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let good = || axum::Json(json!({ "stats": { "matches_played": 7 } })).into_response();
+    match id.split('-').next().unwrap_or("") {
+        "good" => good(),
+        "low" => axum::Json(json!({ "stats": { "matches_played": 3 } })).into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            good()
+        }
+        "limited" => {
+            if fake.limited_once.lock().expect("lock").insert(id.clone()) {
+                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response()
+            } else {
+                good()
+            }
+        }
+        "broken" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "garbage" => (StatusCode::OK, "<html>not json").into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn member(Path((_guild, user)): Path<(String, String)>, headers: HeaderMap) -> StatusCode {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some("Bot discord-token") if user == "member" => StatusCode::OK,
+        Some("Bot discord-token") => StatusCode::NOT_FOUND,
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// Starts the fake providers on a free port of 127.0.0.1; returns the base URL.
+async fn fake_providers() -> String {
+    let app = Router::new()
+        .route("/players/{id}", get(player))
+        .route("/guilds/{guild}/members/{user}", get(member))
+        .with_state(Fake::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+fn policy() -> ValidationPolicy {
+    ValidationPolicy {
+        max_attempts: 3,
+        backoff_base_ms: 1,
+        backoff_cap_ms: 5,
+        request_timeout_ms: 300,
+        ..ValidationPolicy::default()
+    }
+}
+
+fn secrets() -> ValidatorSecrets {
+    ValidatorSecrets::parse(
+        "GAME_KEY=Bearer test-key,DISCORD_BOT_TOKEN=discord-token,PUSH=push-secret",
+    )
+    .expect("secrets")
+}
+
+fn game_api(base: &str) -> ValidatorConfig {
+    ValidatorConfig::GameApi {
+        method: "GET".into(),
+        url: format!("{base}/players/{{game_account_id}}"),
+        headers: BTreeMap::from([("authorization".to_owned(), "secret:GAME_KEY".to_owned())]),
+        condition: Condition {
+            pointer: "/stats/matches_played".into(),
+            op: CompareOp::Ge,
+            value: json!(5),
+        },
+    }
+}
+
+async fn principal(store: &DynStore) -> MachinePrincipal {
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "Game", "activities:write")
+        .await
+        .expect("client");
+    let c = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    MachinePrincipal {
+        api_client_id: c.api_client_id,
+        client_id: c.client_id,
+        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
+    }
+}
+
+fn item(quest_id: i64, external_id: &str, wallet_n: u64, account: Option<&str>) -> ActivityIn {
+    ActivityIn {
+        external_id: external_id.into(),
+        quest_id,
+        wallet: format!("0x{wallet_n:040x}"),
+        game_account_id: account.map(str::to_owned),
+        social_handle: account.map(str::to_owned),
+        occurred_at: "2026-11-01T10:00:00Z".into(),
+        evidence: None,
+        signature: None,
+    }
+}
+
+/// Ingests, then runs validation rounds until nothing is left in flight.
+async fn report_and_validate(
+    store: &DynStore,
+    items: &[ActivityIn],
+    validation: &Validation,
+) -> Vec<i64> {
+    let who = principal(store).await;
+    let out = Activities::new(store.clone())
+        .ingest(&who, items)
+        .await
+        .expect("ingest");
+    let ids: Vec<i64> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        validation.run_once().await.expect("round");
+        let mut in_flight = false;
+        for id in &ids {
+            let s = store
+                .activity(*id)
+                .await
+                .expect("read")
+                .expect("exists")
+                .status;
+            in_flight |= s == "received" || s == "validating";
+        }
+        if !in_flight {
+            return ids;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "validation did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status_of(store: &DynStore, id: i64) -> (String, Option<String>) {
+    let a = store.activity(id).await.expect("read").expect("exists");
+    (a.status, a.reason)
+}
+
+async fn each_provider_behaviour_ends_in_the_right_state(db: &TestDb) {
+    let store = db.store().await;
+    let base = fake_providers().await;
+    let quest = testing::active_quest(&store, "game", game_api(&base)).await;
+    let discord = testing::active_quest(
+        &store,
+        "discord",
+        ValidatorConfig::DiscordMember {
+            guild_id: "guild-1".into(),
+            base_url: Some(base.clone()),
+        },
+    )
+    .await;
+    let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
+    let cases = [
+        "good-1",
+        "low-1",
+        "slow-1",
+        "limited-1",
+        "broken-1",
+        "garbage-1",
+        "gone-1",
+    ];
+    let mut items: Vec<_> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, c)| item(quest, c, n as u64 + 1, Some(c)))
+        .collect();
+    items.push(item(discord, "joined", 20, Some("member")));
+    items.push(item(discord, "stranger", 21, Some("stranger")));
+    let ids = report_and_validate(&store, &items, &validation).await;
+
+    let expect = [
+        "validated",
+        "rejected",
+        "needs_review",
+        "validated",
+        "needs_review",
+        "needs_review",
+        "rejected",
+        "validated",
+        "rejected",
+    ];
+    for (i, want) in expect.iter().enumerate() {
+        let (status, reason) = status_of(&store, ids[i]).await;
+        assert_eq!(&status, want, "{}: {reason:?}", items[i].external_id);
+    }
+    assert!(status_of(&store, ids[1])
+        .await
+        .1
+        .unwrap_or_default()
+        .contains("/stats/matches_played is 3"));
+    assert!(status_of(&store, ids[4])
+        .await
+        .1
+        .unwrap_or_default()
+        .contains("kept failing (3 attempts)"));
+    let limited = store.activity(ids[3]).await.expect("read").expect("exists");
+    assert!(limited.attempts == 2, "one 429, then a pass");
+    assert!(
+        limited.validated_at_ms.expect("validated") - limited.received_at_ms >= 1_000,
+        "Retry-After: 1 was honoured"
+    );
+    assert_eq!(store.count_payout_items(quest).await.expect("count"), 2);
+    assert_eq!(store.count_payout_items(discord).await.expect("count"), 1);
+
+    // The review queue shows masked evidence: no key, no account id.
+    let community = testing::staff(&store, "cat@example.com", Role::Community).await;
+    let queue = Reviews::new(store.clone())
+        .queue(&community, 0, 50)
+        .await
+        .expect("queue");
+    assert_eq!(queue.len(), 3);
+    for entry in &queue {
+        let evidence = entry.last_attempt_evidence_json.clone().unwrap_or_default();
+        assert!(evidence.contains("/players/***"), "{evidence}");
+        assert!(
+            !evidence.contains("test-key") && !evidence.contains(&entry.external_id),
+            "{evidence}"
+        );
+    }
+}
+on_both_backends!(
+    providers_on,
+    crate::validation::each_provider_behaviour_ends_in_the_right_state
+);
+
+async fn caps_hold_with_two_workers_racing(db: &TestDb) {
+    let store = db.store().await;
+    let base = fake_providers().await;
+    let quest = testing::active_quest(&store, "cap", game_api(&base)).await;
+    // A quest-wide cap of 5 and one completion per gamer.
+    let conn_url = db.url.clone();
+    let cap_sql =
+        format!("UPDATE quest SET max_completions = 5, max_per_gamer = 1 WHERE quest_id = {quest}");
+    match db.backend {
+        payquest_domain::store::Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&conn_url)
+                .await
+                .expect("connect");
+            sqlx::query(&cap_sql).execute(&mut c).await.expect("cap");
+        }
+        payquest_domain::store::Backend::Postgres => {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&conn_url)
+                .await
+                .expect("connect");
+            sqlx::query(&cap_sql).execute(&mut c).await.expect("cap");
+        }
+    }
+    let mut items: Vec<_> = (0..20)
+        .map(|n| item(quest, &format!("m{n}"), n + 1, Some(&format!("good-{n}"))))
+        .collect();
+    // The same gamer twice: the second completion is over the per-gamer cap.
+    items.push(item(quest, "again", 1, Some("good-again")));
+    let who = principal(&store).await;
+    Activities::new(store.clone())
+        .ingest(&who, &items)
+        .await
+        .expect("ingest");
+    let one = Arc::new(Validation::new(store.clone(), policy(), secrets()).expect("v"));
+    let two = Arc::new(Validation::new(store.clone(), policy(), secrets()).expect("v"));
+    for _ in 0..20 {
+        let (a, b) = tokio::join!(one.run_once(), two.run_once());
+        if a.expect("round") + b.expect("round") == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        store.count_payout_items(quest).await.expect("count"),
+        5,
+        "never more than the cap"
+    );
+}
+on_both_backends!(
+    caps_on,
+    crate::validation::caps_hold_with_two_workers_racing
+);
+
+async fn signed_pushes_and_manual_review(db: &TestDb) {
+    let store = db.store().await;
+    let pushed = testing::active_quest(
+        &store,
+        "push",
+        ValidatorConfig::SignedPush {
+            key_name: "PUSH".into(),
+        },
+    )
+    .await;
+    let manual = testing::active_quest(&store, "manual", ValidatorConfig::Manual).await;
+    let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
+
+    let sign = |a: &ActivityIn, key: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("key");
+        let wallet = a.wallet.to_lowercase();
+        // 2026-11-01T10:00:00Z in Unix milliseconds.
+        mac.update(
+            signed_push_message(&a.external_id, a.quest_id, &wallet, 1_793_527_200_000).as_bytes(),
+        );
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let mut honest = item(pushed, "signed-ok", 1, None);
+    honest.signature = Some(sign(&honest, "push-secret"));
+    let mut forged = item(pushed, "signed-bad", 2, None);
+    forged.signature = Some(sign(&forged, "wrong-secret"));
+    let by_hand = item(manual, "hand-1", 3, None);
+    let by_hand_2 = item(manual, "hand-2", 4, None);
+    let ids = report_and_validate(&store, &[honest, forged, by_hand, by_hand_2], &validation).await;
+    assert_eq!(status_of(&store, ids[0]).await.0, "validated");
+    assert_eq!(status_of(&store, ids[1]).await.0, "rejected");
+    assert_eq!(status_of(&store, ids[2]).await.0, "needs_review");
+
+    let reviews = Reviews::new(store.clone());
+    let maker = testing::staff(&store, "mia@example.com", Role::Maker).await;
+    assert!(matches!(
+        reviews.queue(&maker, 0, 10).await,
+        Err(DomainError::Forbidden)
+    ));
+    let community = testing::staff(&store, "cat@example.com", Role::Community).await;
+    assert!(matches!(
+        reviews.decide(&community, &[ids[2]], true, "").await,
+        Err(DomainError::InvalidInput(_))
+    ));
+    let approved = reviews
+        .decide(&community, &[ids[2]], true, "screenshot checks out")
+        .await
+        .expect("approve");
+    assert_eq!(approved[0].status.as_deref(), Some("validated"));
+    let rejected = reviews
+        .decide(&community, &[ids[3], ids[2]], false, "no proof")
+        .await
+        .expect("reject");
+    assert_eq!(rejected[0].status.as_deref(), Some("rejected"));
+    assert_eq!(
+        rejected[1].status, None,
+        "a decided activity is not decided twice"
+    );
+    assert_eq!(store.count_payout_items(manual).await.expect("count"), 1);
+    assert_eq!(store.count_payout_items(pushed).await.expect("count"), 1);
+}
+on_both_backends!(
+    push_and_review_on,
+    crate::validation::signed_pushes_and_manual_review
+);
