@@ -42,6 +42,15 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[serde(default = "defaults::body_limit_bytes")]
     pub body_limit_bytes: usize,
+    /// `NAME=value,…`: API keys and signing keys the validators refer to by name.
+    #[serde(default)]
+    pub validator_secrets: Secret<String>,
+    /// Run the validation workers in this process.
+    #[serde(default = "defaults::yes")]
+    pub validation_workers: bool,
+    /// How long an idle validation worker waits before looking again.
+    #[serde(default = "defaults::validation_idle_ms")]
+    pub validation_idle_ms: u64,
 }
 
 mod defaults {
@@ -69,6 +78,12 @@ mod defaults {
     }
     pub fn body_limit_bytes() -> usize {
         1024 * 1024
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn validation_idle_ms() -> u64 {
+        250
     }
 }
 

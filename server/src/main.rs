@@ -21,6 +21,7 @@ use payquest_domain::auth::{Auth, SessionPolicy};
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, ClientCredentials, MachineAuth};
 use payquest_domain::store::{self, DynStore};
 use payquest_domain::users::{self, Users};
+use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
 use tower_sessions::ExpiredDeletion;
 
 use crate::config::Config;
@@ -226,6 +227,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("reading the site configuration")?
         .leptos_options;
     let app = http::router(state, api_state, leptos_options, &config, metrics);
+
+    if config.validation_workers {
+        let secrets = ValidatorSecrets::parse(config.validator_secrets.expose()).map_err(domain_error)?;
+        let validation = Validation::new(store.clone(), ValidationPolicy::default(), secrets).map_err(domain_error)?;
+        let idle = Duration::from_millis(config.validation_idle_ms);
+        tokio::spawn(Arc::new(validation).run(idle));
+    }
 
     let sweeper = session_store::DbSessionStore::new(store);
     tokio::spawn(async move {

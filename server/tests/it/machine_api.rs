@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use axum::response::IntoResponse;
+
 use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::on_both_backends;
 use payquest_domain::testing::{self, TestDb};
@@ -386,3 +388,67 @@ async fn the_openapi_document_describes_the_api() {
         "not_found"
     );
 }
+
+/// A fake game API on 127.0.0.1: `/players/{id}` says 7 matches played.
+async fn fake_game_api() -> String {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/players/{id}",
+        get(|headers: axum::http::HeaderMap| async move {
+            if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer game-key") {
+                axum::Json(json!({ "stats": { "matches_played": 7 } })).into_response()
+            } else {
+                axum::http::StatusCode::UNAUTHORIZED.into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
+    let game = fake_game_api().await;
+    let store = db.store().await;
+    let validator = serde_json::from_value(json!({
+        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
+        "headers": { "authorization": "secret:GAME_KEY" },
+        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
+    }))
+    .expect("validator config");
+    let quest_id = testing::active_quest(&store, "live", validator).await;
+    let writer = create_client(db, "activities:write");
+    let server = spawn(&db.url, &[("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key")]);
+    let http = client();
+    let tok = token(&http, &server.url, &writer).await;
+    let res = http
+        .post(format!("{}/api/v1/activities", server.url))
+        .bearer_auth(&tok)
+        .json(&activity(quest_id, 1))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.expect("json")["activity_id"].as_i64().expect("id");
+    let started = std::time::Instant::now();
+    loop {
+        let v: Value = http
+            .get(format!("{}/api/v1/activities/{id}", server.url))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        if v["status"] == "validated" {
+            assert!(v["rewarded_at"].is_string());
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15), "still {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.count_payout_items(quest_id).await.expect("count"), 1);
+}
+on_both_backends!(live_validation_on, crate::machine_api::reported_activities_are_validated_by_the_server_workers);
