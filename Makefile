@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT ?= target/site
 
 CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 
-.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs
+.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs bench-ingest
 
 ## run: install missing tools, build the release site and serve it on http://127.0.0.1:3000
 run: tools
@@ -45,6 +45,11 @@ site:
 
 e2e: site
 	npx playwright test --config end2end/playwright.config.ts
+
+## bench-ingest: activities/s through the HTTP batch API vs raw COPY (PostgreSQL) and multi-row INSERT (SQLite)
+bench-ingest:
+	PAYQUEST_TEST_POSTGRES_URL=$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	  cargo bench -p payquest --bench ingest
 
 ## tools: install what is missing, and nothing else
 tools: .tools-stamp

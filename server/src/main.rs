@@ -229,8 +229,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = http::router(state, api_state, leptos_options, &config, metrics);
 
     if config.validation_workers {
-        let secrets = ValidatorSecrets::parse(config.validator_secrets.expose()).map_err(domain_error)?;
-        let validation = Validation::new(store.clone(), ValidationPolicy::default(), secrets).map_err(domain_error)?;
+        let secrets =
+            ValidatorSecrets::parse(config.validator_secrets.expose()).map_err(domain_error)?;
+        let validation = Validation::new(store.clone(), ValidationPolicy::default(), secrets)
+            .map_err(domain_error)?;
         let idle = Duration::from_millis(config.validation_idle_ms);
         tokio::spawn(Arc::new(validation).run(idle));
     }

@@ -395,14 +395,17 @@ async fn fake_game_api() -> String {
     let app = axum::Router::new().route(
         "/players/{id}",
         get(|headers: axum::http::HeaderMap| async move {
-            if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer game-key") {
+            if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer game-key")
+            {
                 axum::Json(json!({ "stats": { "matches_played": 7 } })).into_response()
             } else {
                 axum::http::StatusCode::UNAUTHORIZED.into_response()
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     format!("http://{addr}")
@@ -419,7 +422,10 @@ async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
     .expect("validator config");
     let quest_id = testing::active_quest(&store, "live", validator).await;
     let writer = create_client(db, "activities:write");
-    let server = spawn(&db.url, &[("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key")]);
+    let server = spawn(
+        &db.url,
+        &[("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key")],
+    );
     let http = client();
     let tok = token(&http, &server.url, &writer).await;
     let res = http
@@ -430,7 +436,9 @@ async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
         .await
         .expect("post");
     assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.expect("json")["activity_id"].as_i64().expect("id");
+    let id = res.json::<Value>().await.expect("json")["activity_id"]
+        .as_i64()
+        .expect("id");
     let started = std::time::Instant::now();
     loop {
         let v: Value = http
@@ -446,9 +454,15 @@ async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
             assert!(v["rewarded_at"].is_string());
             break;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(15), "still {v}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "still {v}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(store.count_payout_items(quest_id).await.expect("count"), 1);
 }
-on_both_backends!(live_validation_on, crate::machine_api::reported_activities_are_validated_by_the_server_workers);
+on_both_backends!(
+    live_validation_on,
+    crate::machine_api::reported_activities_are_validated_by_the_server_workers
+);

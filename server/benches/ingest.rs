@@ -1,0 +1,266 @@
+//! Ingest benchmark: activities per second accepted through the HTTP batch
+//! API (durable: committed before the response), against the database's own
+//! fastest bulk load of the same rows, run side by side:
+//! PostgreSQL `COPY … FROM STDIN` and SQLite multi-row `INSERT`s.
+//!
+//! `make bench-ingest` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use payquest_domain::campaigns::ValidatorConfig;
+use payquest_domain::machine_auth::{ApiClients, ClientAdmin};
+use payquest_domain::store::Backend;
+use payquest_domain::testing::{self, TestDb};
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+const ACTIVITIES: usize = 50_000;
+const BATCH: usize = 1_000;
+const CONCURRENT_REQUESTS: usize = 4;
+const OCCURRED_AT: &str = "2026-11-01T10:00:00Z";
+const OCCURRED_AT_MS: i64 = 1_793_527_200_000;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(url: &str) -> (Server, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_payquest"))
+        .arg("serve")
+        .env("PAYQUEST_DATABASE_URL", url)
+        .env("PAYQUEST_LISTEN", "127.0.0.1:0")
+        .env("PAYQUEST_LOG", "warn")
+        .env("PAYQUEST_VALIDATION_WORKERS", "false")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start payquest");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(addr) = line.strip_prefix("payquest listening on ") {
+            return (server, addr.to_owned());
+        }
+    }
+    panic!("payquest did not start");
+}
+
+fn wallet(n: usize) -> String {
+    format!("0x{:040x}", n + 1)
+}
+
+fn activity(quest_id: i64, n: usize) -> Value {
+    json!({
+        "external_id": format!("bench-{n}"), "quest_id": quest_id, "wallet": wallet(n),
+        "game_account_id": format!("player-{n}"), "occurred_at": OCCURRED_AT, "evidence": { "score": n % 100 },
+    })
+}
+
+/// Activities per second through `POST /api/v1/activities`.
+async fn through_the_api(db: &TestDb) -> f64 {
+    let store = db.store().await;
+    let quest_id = testing::active_quest(&store, "bench", ValidatorConfig::Manual).await;
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "Bench", "activities:write")
+        .await
+        .expect("client");
+    let (_server, base) = start_server(&db.url);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.client_secret),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let bodies: Vec<Vec<u8>> = (0..ACTIVITIES / BATCH)
+        .map(|b| {
+            let items: Vec<Value> = (b * BATCH..(b + 1) * BATCH)
+                .map(|n| activity(quest_id, n))
+                .collect();
+            serde_json::to_vec(&json!({ "activities": items })).expect("json")
+        })
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENT_REQUESTS)
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            let http = http.clone();
+            let url = format!("{base}/api/v1/activities");
+            let token = token.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Some(body) = queue.lock().expect("lock").pop() else {
+                        break;
+                    };
+                    let res = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("post");
+                    assert_eq!(res.status(), 200);
+                    let v: Value = res.json().await.expect("json");
+                    assert_eq!(v["created"], BATCH, "every activity created");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("join");
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(
+        store.count_activities().await.expect("count") as usize,
+        ACTIVITIES
+    );
+    ACTIVITIES as f64 / elapsed.as_secs_f64()
+}
+
+/// Activities per second loaded straight into the same tables, the engine's fastest way.
+async fn raw_load(db: &TestDb) -> f64 {
+    let store = db.store().await;
+    let quest_id = testing::active_quest(&store, "raw", ValidatorConfig::Manual).await;
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "Raw", "activities:write")
+        .await
+        .expect("client");
+    let client_id = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .api_client_id;
+    let evidence = |n: usize| format!("{{\"score\":{}}}", n % 100);
+    let started = Instant::now();
+    match db.backend {
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            let mut gamers = String::new();
+            for n in 0..ACTIVITIES {
+                gamers.push_str(&format!("{},{OCCURRED_AT_MS}\n", wallet(n)));
+            }
+            let mut copy = conn
+                .copy_in_raw("COPY gamer (wallet, created_at_ms) FROM STDIN WITH (FORMAT csv)")
+                .await
+                .expect("copy");
+            copy.send(gamers.as_bytes()).await.expect("send");
+            copy.finish().await.expect("finish");
+            let first: i64 = sqlx::query_scalar("SELECT MIN(gamer_id) FROM gamer")
+                .fetch_one(&mut conn)
+                .await
+                .expect("min");
+            let mut rows = String::new();
+            for n in 0..ACTIVITIES {
+                rows.push_str(&format!(
+                    "{client_id},bench-{n},{:064x},{quest_id},{},player-{n},\"{}\",received,{OCCURRED_AT_MS},{OCCURRED_AT_MS},{OCCURRED_AT_MS}\n",
+                    n,
+                    first + n as i64,
+                    evidence(n).replace('"', "\"\"")
+                ));
+            }
+            let mut copy = conn
+                .copy_in_raw(
+                    "COPY activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
+                     evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) FROM STDIN WITH (FORMAT csv)",
+                )
+                .await
+                .expect("copy");
+            copy.send(rows.as_bytes()).await.expect("send");
+            copy.finish().await.expect("finish");
+        }
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url))
+                .await
+                .expect("connect");
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut conn)
+                .await
+                .expect("pragma");
+            for chunk in (0..ACTIVITIES).collect::<Vec<_>>().chunks(BATCH) {
+                let mut tx = conn.begin().await.expect("begin");
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO gamer (wallet, created_at_ms) ",
+                );
+                q.push_values(chunk, |mut b, n| {
+                    b.push_bind(wallet(*n)).push_bind(OCCURRED_AT_MS);
+                });
+                q.push(" RETURNING gamer_id");
+                let ids: Vec<i64> = q
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .expect("gamers");
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
+                     evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) ",
+                );
+                q.push_values(chunk.iter().zip(ids), |mut b, (n, gamer_id)| {
+                    b.push_bind(client_id)
+                        .push_bind(format!("bench-{n}"))
+                        .push_bind(format!("{n:064x}"))
+                        .push_bind(quest_id)
+                        .push_bind(gamer_id)
+                        .push_bind(format!("player-{n}"))
+                        .push_bind(evidence(*n))
+                        .push_bind("received")
+                        .push_bind(OCCURRED_AT_MS)
+                        .push_bind(OCCURRED_AT_MS)
+                        .push_bind(OCCURRED_AT_MS);
+                });
+                q.build().execute(&mut *tx).await.expect("activities");
+                tx.commit().await.expect("commit");
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(
+        store.count_activities().await.expect("count") as usize,
+        ACTIVITIES
+    );
+    ACTIVITIES as f64 / elapsed.as_secs_f64()
+}
+
+async fn measure(backend: &str, baseline_name: &str, ours_db: TestDb, raw_db: TestDb) {
+    let ours = through_the_api(&ours_db).await;
+    let raw = raw_load(&raw_db).await;
+    println!(
+        "{backend:<10} {ACTIVITIES} activities: HTTP batch API {ours:>9.0}/s | {baseline_name} {raw:>9.0}/s | ratio {:.2}",
+        ours / raw
+    );
+    ours_db.cleanup().await;
+    raw_db.cleanup().await;
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        println!("ingest: {ACTIVITIES} activities in batches of {BATCH}, {CONCURRENT_REQUESTS} concurrent requests");
+        measure("SQLite", "multi-row INSERT", TestDb::sqlite(), TestDb::sqlite()).await;
+        match (TestDb::postgres().await, TestDb::postgres().await) {
+            (Some(a), Some(b)) => measure("PostgreSQL", "COPY FROM STDIN", a, b).await,
+            _ => println!("PostgreSQL skipped: set {}", testing::POSTGRES_URL_VAR),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    });
+}
