@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod clock;
 pub mod error;
 pub mod gamers;
+pub mod insights;
 pub mod limits;
 pub mod machine_auth;
 pub mod secret;

@@ -263,6 +263,57 @@ macro_rules! impl_campaigns {
                     .map(Into::into)
                     .collect())
             }
+
+            async fn budget_movements(
+                &self,
+                cost_centre_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<(i64, i64, i64)>> {
+                let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(
+                    "SELECT j.at_ms, \
+                       CAST(SUM(CASE WHEN e.account = 'funding' THEN -e.amount_minor ELSE 0 END) AS BIGINT), \
+                       CAST(SUM(CASE WHEN e.account = 'available' THEN e.amount_minor ELSE 0 END) AS BIGINT) \
+                     FROM ledger_journal j JOIN ledger_entry e ON e.ledger_journal_id = j.ledger_journal_id \
+                     WHERE e.cost_centre_id = $1 GROUP BY j.ledger_journal_id, j.at_ms \
+                     ORDER BY j.ledger_journal_id DESC LIMIT $2",
+                )
+                .bind(cost_centre_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.reverse();
+                Ok(rows)
+            }
+
+            async fn stage_times(
+                &self,
+                campaign_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>> {
+                Ok(sqlx::query_as::<_, (i64, i64, Option<i64>, Option<i64>)>(
+                    "SELECT a.occurred_at_ms, a.received_at_ms, a.validated_at_ms, a.rewarded_at_ms \
+                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id \
+                     WHERE q.campaign_id = $1 ORDER BY a.activity_id DESC LIMIT $2",
+                )
+                .bind(campaign_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn unpaid_rewards(&self, campaign_id: i64, limit: u32) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
+                let mut rows = sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT created_at_ms, amount_minor FROM payout_item \
+                     WHERE campaign_id = $1 AND state IN ('eligible', 'batched') \
+                     ORDER BY payout_item_id DESC LIMIT $2",
+                )
+                .bind(campaign_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.reverse();
+                Ok(rows)
+            }
         }
     };
 }

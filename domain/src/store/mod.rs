@@ -405,6 +405,23 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<QuestRecord>;
     async fn quest(&self, quest_id: i64) -> StoreResult<Option<QuestRecord>>;
     async fn quests_of(&self, campaign_id: i64) -> StoreResult<Vec<QuestRecord>>;
+    /// The newest `limit` journal movements of a cost centre, oldest first:
+    /// (at, change in funded, change in available).
+    async fn budget_movements(
+        &self,
+        cost_centre_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64, i64)>>;
+    /// Stage times of the campaign's newest `limit` activities:
+    /// (occurred, received, validated, rewarded).
+    async fn stage_times(
+        &self,
+        campaign_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>>;
+    /// Rewards earned by the campaign's activities and not yet paid or failed:
+    /// (created at, amount), newest `limit`, oldest first.
+    async fn unpaid_rewards(&self, campaign_id: i64, limit: u32) -> StoreResult<Vec<(i64, i64)>>;
 }
 
 /// A machine client as stored. Not `Serialize`: it holds the secret's hash.

@@ -384,3 +384,89 @@ on_both_backends!(
     push_and_review_on,
     crate::validation::signed_pushes_and_manual_review
 );
+
+async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
+    use payquest_domain::budgets::Budgets;
+    use payquest_domain::insights::Insights;
+    use payquest_domain::types::Amount;
+    let store = db.store().await;
+    let quest = testing::active_quest(&store, "insight", ValidatorConfig::Manual).await;
+    let campaign = store
+        .list_campaigns(None, 0, 10)
+        .await
+        .expect("list")
+        .pop()
+        .expect("campaign");
+    let finance = testing::staff(&store, "fin2@example.com", Role::Finance).await;
+    let budgets = Budgets::new(store.clone());
+    let cc = campaign.budget.cost_centre_id;
+    budgets
+        .fund(&finance, cc, Amount::from_minor(1_000_000), "first")
+        .await
+        .expect("fund");
+    budgets
+        .fund(&finance, cc, Amount::from_minor(200_000), "second")
+        .await
+        .expect("fund");
+
+    let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
+    let ids = report_and_validate(&store, &[item(quest, "a-1", 1, None)], &validation).await;
+    let owner = payquest_domain::auth::Actor {
+        user_id: campaign.owner_user_id,
+        email: campaign.owner_email.clone(),
+        roles: BTreeSet::from([Role::CampaignOwner]),
+        ip: None,
+    };
+    let (_, before) = Insights::new(store.clone())
+        .campaign(&owner, campaign.campaign_id)
+        .await
+        .expect("insight");
+    assert_eq!(
+        (before.alert, before.runs_out_at_ms),
+        (None, None),
+        "nothing committed yet"
+    );
+    let community = testing::staff(&store, "cat@example.com", Role::Community).await;
+    Reviews::new(store.clone())
+        .decide(&community, &ids, true, "looks right")
+        .await
+        .expect("approve");
+
+    let (seen, insight) = Insights::new(store.clone())
+        .campaign(&owner, campaign.campaign_id)
+        .await
+        .expect("insight");
+    assert_eq!(seen.budget.funded, Amount::from_minor(1_200_000));
+    let funded: Vec<i64> = insight.burn_down.iter().map(|p| p.funded_minor).collect();
+    assert_eq!(
+        funded,
+        vec![1_000_000, 1_200_000, 1_200_000],
+        "one point per deposit, then now"
+    );
+    assert_eq!(insight.unpaid_rewards_minor, 1_000_000);
+    assert_eq!(insight.pace_minor_per_day, 1_000_000 * 24 / (7 * 24));
+    assert!(insight.runs_out_at_ms.is_some());
+    assert!(
+        insight.alert.as_deref().unwrap_or_default().contains("83%"),
+        "{:?}",
+        insight.alert
+    );
+    let rewarded = insight
+        .stages
+        .iter()
+        .find(|s| s.stage == "activity to reward")
+        .expect("stage");
+    assert_eq!(rewarded.count, 1);
+
+    let stranger = testing::staff(&store, "other-owner@example.com", Role::CampaignOwner).await;
+    assert!(matches!(
+        Insights::new(store.clone())
+            .campaign(&stranger, campaign.campaign_id)
+            .await,
+        Err(DomainError::NotFound(_))
+    ));
+}
+on_both_backends!(
+    insights_on,
+    crate::validation::owners_see_burn_down_turnaround_and_alerts
+);

@@ -1,0 +1,195 @@
+//! What a campaign owner watches: the budget over time, the day it runs out
+//! at the current pace, how long each pipeline stage takes (turnaround), and
+//! whether the budget crossed its alert threshold.
+
+use payquest_types::Amount;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Actor;
+use crate::campaigns::Campaigns;
+use crate::clock::now_ms;
+use crate::store::{CampaignRecord, DynStore};
+use crate::DomainResult;
+
+/// Journal movements drawn in the burn-down chart.
+pub const BURN_DOWN_POINTS_MAX: u32 = 500;
+/// Activities the turnaround percentiles are computed over.
+pub const TAT_SAMPLE_MAX: u32 = 5_000;
+/// Unpaid rewards considered for the pace.
+pub const REWARDS_SAMPLE_MAX: u32 = 10_000;
+/// The pace is measured over this window.
+pub const PACE_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+const DAY_MS: i64 = 24 * 3_600_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetPoint {
+    pub at_ms: i64,
+    pub funded_minor: i64,
+    pub available_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageStat {
+    pub stage: String,
+    pub count: usize,
+    pub p50_ms: i64,
+    pub p90_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignInsight {
+    pub burn_down: Vec<BudgetPoint>,
+    /// Rewards earned but not yet paid: they will draw on the budget.
+    pub unpaid_rewards_minor: i64,
+    /// Rewards earned per day over the last week.
+    pub pace_minor_per_day: i64,
+    /// When available minus unpaid rewards reaches zero at that pace.
+    pub runs_out_at_ms: Option<i64>,
+    pub stages: Vec<StageStat>,
+    /// Set when committed budget (reserved + spent + unpaid) crossed the threshold.
+    pub alert: Option<String>,
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[i64], p: usize) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn stage(name: &str, mut values: Vec<i64>) -> StageStat {
+    values.sort_unstable();
+    StageStat {
+        stage: name.to_owned(),
+        count: values.len(),
+        p50_ms: percentile(&values, 50),
+        p90_ms: percentile(&values, 90),
+    }
+}
+
+/// Rebuilds the balance history backwards from today's balances.
+fn burn_down(campaign: &CampaignRecord, movements: &[(i64, i64, i64)]) -> Vec<BudgetPoint> {
+    let mut funded = campaign.budget.funded.minor();
+    let mut available = campaign.budget.available().minor();
+    let mut points = vec![BudgetPoint {
+        at_ms: now_ms(),
+        funded_minor: funded,
+        available_minor: available,
+    }];
+    for &(at_ms, d_funded, d_available) in movements.iter().rev() {
+        points.push(BudgetPoint {
+            at_ms,
+            funded_minor: funded,
+            available_minor: available,
+        });
+        funded -= d_funded;
+        available -= d_available;
+    }
+    points.reverse();
+    points
+}
+
+pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String> {
+    let funded = campaign.budget.funded.minor();
+    if funded <= 0 {
+        return None;
+    }
+    let committed = campaign.budget.reserved.minor() + campaign.budget.spent.minor() + unpaid_minor;
+    let pct = committed.saturating_mul(100) / funded;
+    (pct >= campaign.alert_threshold_pct).then(|| {
+        format!(
+            "{} has committed {pct}% of its budget ({} of {}); the alert threshold is {}%",
+            campaign.name,
+            Amount::from_minor(committed),
+            campaign.budget.funded,
+            campaign.alert_threshold_pct
+        )
+    })
+}
+
+pub struct Insights {
+    store: DynStore,
+    campaigns: Campaigns,
+}
+
+impl Insights {
+    pub fn new(store: DynStore) -> Self {
+        Self {
+            campaigns: Campaigns::new(store.clone()),
+            store,
+        }
+    }
+
+    /// The owner's view of one campaign (same visibility as the campaign).
+    pub async fn campaign(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+    ) -> DomainResult<(CampaignRecord, CampaignInsight)> {
+        let campaign = self.campaigns.get(actor, campaign_id).await?;
+        let movements = self
+            .store
+            .budget_movements(campaign.budget.cost_centre_id, BURN_DOWN_POINTS_MAX)
+            .await?;
+        let rewards = self
+            .store
+            .unpaid_rewards(campaign_id, REWARDS_SAMPLE_MAX)
+            .await?;
+        let times = self.store.stage_times(campaign_id, TAT_SAMPLE_MAX).await?;
+        let now = now_ms();
+
+        let unpaid: i64 = rewards.iter().map(|r| r.1).sum();
+        let recent: i64 = rewards
+            .iter()
+            .filter(|r| r.0 >= now - PACE_WINDOW_MS)
+            .map(|r| r.1)
+            .sum();
+        let pace = recent * DAY_MS / PACE_WINDOW_MS;
+        let left = campaign.budget.available().minor() - unpaid;
+        let runs_out_at_ms = (pace > 0).then(|| now + left.max(0).saturating_mul(DAY_MS) / pace);
+
+        let stages = vec![
+            stage("reported", times.iter().map(|t| t.1 - t.0).collect()),
+            stage(
+                "validated",
+                times.iter().filter_map(|t| t.2.map(|v| v - t.1)).collect(),
+            ),
+            stage(
+                "rewarded",
+                times
+                    .iter()
+                    .filter_map(|t| t.3.zip(t.2).map(|(r, v)| r - v))
+                    .collect(),
+            ),
+            stage(
+                "activity to reward",
+                times.iter().filter_map(|t| t.3.map(|r| r - t.0)).collect(),
+            ),
+        ];
+        let insight = CampaignInsight {
+            burn_down: burn_down(&campaign, &movements),
+            unpaid_rewards_minor: unpaid,
+            pace_minor_per_day: pace,
+            runs_out_at_ms,
+            stages,
+            alert: alert_for(&campaign, unpaid),
+        };
+        Ok((campaign, insight))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 50), 5);
+        assert_eq!(percentile(&v, 90), 9);
+        assert_eq!(percentile(&[42], 90), 42);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+}
