@@ -18,9 +18,11 @@ CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 
 .PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs bench-ingest
 
-## run: install missing tools, build the release site and serve it on http://127.0.0.1:3000
+## run: install missing tools, build the release site, add demo data and serve it on http://127.0.0.1:3000
 run: tools
 	mkdir -p data
+	cargo leptos build --release
+	$(CARGO_TARGET_DIR)/release/payquest demo
 	cargo leptos serve --release
 
 ## build: the release server binary and site (target/site)

@@ -1,7 +1,7 @@
 // Starts `payquest serve` (release build) on a temporary SQLite database and
 // a free port, waits until it is ready, and records the first admin's
 // one-time password for the tests.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,18 @@ export default async function globalSetup() {
   }
   const otp = /one-time password: (\S+)/.exec(out)?.[1];
   if (!otp) throw new Error(`no one-time password printed: ${out}`);
-  writeFileSync(STATE_FILE, JSON.stringify({ pid: child.pid, url, otp, dir }));
+  // Demo staff, a funded campaign and activities for review, added beside the running server.
+  const demo = execFileSync(binary, ['demo', '--email-domain', 'payquest.test'], {
+    cwd: root,
+    env: { ...process.env, PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`, PAYQUEST_LOG: 'warn' },
+  }).toString();
+  const demoOtp = (who: string) => {
+    const m = new RegExp(`created ${who} \\S+ one-time password: (\\S+)`).exec(demo);
+    if (!m) throw new Error(`demo did not create ${who}: ${demo}`);
+    return m[1];
+  };
+  const demoStaff = { finance: demoOtp('finance'), owner: demoOtp('owner'), community: demoOtp('community') };
+  writeFileSync(STATE_FILE, JSON.stringify({ pid: child.pid, url, otp, dir, demoStaff }));
   process.env.PAYQUEST_E2E_URL = url;
   child.unref();
 }

@@ -79,6 +79,8 @@ pub fn load_error(e: AppError) -> AnyView {
 
 fn area_link(area: Area) -> (&'static str, &'static str) {
     match area {
+        Area::Campaigns => (routes::CAMPAIGNS, "Campaigns"),
+        Area::Review => (routes::REVIEW, "Review queue"),
         Area::Users => (routes::USERS, "Users"),
         Area::Audit => (routes::AUDIT, "Audit log"),
     }

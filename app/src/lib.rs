@@ -2,6 +2,7 @@
 //! on the server (feature `ssr`) and hydrates in the browser (`hydrate`).
 
 pub mod api;
+pub mod campaign_api;
 mod components;
 pub mod error;
 mod pages;
@@ -15,7 +16,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use pages::{
-    AuditPage, ChangePasswordPage, EnrolPage, HomePage, NotFound, SignInPage, UsersPage, VerifyPage,
+    AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage, EnrolPage, HomePage, NotFound,
+    ReviewPage, SignInPage, UsersPage, VerifyPage,
 };
 
 /// The HTML document around the app.
@@ -82,6 +84,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/password") view=ChangePasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/login/enrol") view=EnrolPage ssr=SsrMode::Async />
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::Async />
+                <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
+                <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
             </Routes>

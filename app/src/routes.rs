@@ -7,6 +7,8 @@ pub const VERIFY: &str = "/login/verify";
 pub const CHANGE_PASSWORD: &str = "/login/password";
 pub const ENROL: &str = "/login/enrol";
 pub const HOME: &str = "/";
+pub const CAMPAIGNS: &str = "/campaigns";
+pub const REVIEW: &str = "/review";
 pub const USERS: &str = "/admin/users";
 pub const AUDIT: &str = "/admin/audit";
 

@@ -26,6 +26,24 @@ pub struct AppState {
     pub store: DynStore,
     pub auth: Arc<Auth>,
     pub users: Arc<Users>,
+    pub budgets: Arc<payquest_domain::budgets::Budgets>,
+    pub campaigns: Arc<payquest_domain::campaigns::Campaigns>,
+    pub insights: Arc<payquest_domain::insights::Insights>,
+    pub reviews: Arc<payquest_domain::validation::Reviews>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, auth: Auth) -> Self {
+        Self {
+            auth: Arc::new(auth),
+            users: Arc::new(Users::new(store.clone())),
+            budgets: Arc::new(payquest_domain::budgets::Budgets::new(store.clone())),
+            campaigns: Arc::new(payquest_domain::campaigns::Campaigns::new(store.clone())),
+            insights: Arc::new(payquest_domain::insights::Insights::new(store.clone())),
+            reviews: Arc::new(payquest_domain::validation::Reviews::new(store.clone())),
+            store,
+        }
+    }
 }
 
 fn state() -> Result<AppState, AppError> {

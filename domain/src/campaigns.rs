@@ -245,6 +245,43 @@ impl Campaigns {
             .await?)
     }
 
+    /// Creates the campaign's own cost centre, then the campaign. If the
+    /// campaign is refused (say the owner lacks the role), the new cost centre
+    /// stays, unused and audited, and can be funded or given to a campaign later.
+    pub async fn create_with_budget(
+        &self,
+        actor: &Actor,
+        name: &str,
+        owner_email: &str,
+        cost_centre_code: &str,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+        alert_threshold_pct: i64,
+    ) -> DomainResult<CampaignRecord> {
+        actor.require(Permission::ManageCampaigns)?;
+        let email = crate::auth::Email::parse(owner_email)?;
+        let owner = self
+            .store
+            .staff_by_email(email.as_str())
+            .await?
+            .ok_or_else(|| DomainError::InvalidInput("no staff member has that email".into()))?;
+        let cost_centre = crate::budgets::Budgets::new(self.store.clone())
+            .create_cost_centre(actor, cost_centre_code, name)
+            .await?;
+        self.create(
+            actor,
+            CampaignInput {
+                name,
+                owner_user_id: owner.staff_user_id,
+                cost_centre_id: cost_centre.cost_centre_id,
+                starts_at_ms,
+                ends_at_ms,
+                alert_threshold_pct,
+            },
+        )
+        .await
+    }
+
     fn may_read(actor: &Actor, campaign: &CampaignRecord) -> bool {
         actor.can(Permission::ReadAllCampaigns)
             || (actor.roles.contains(&Role::CampaignOwner)

@@ -207,6 +207,16 @@ impl Users {
     }
 }
 
+/// Creates a staff member with one role from the command line (demo data).
+pub async fn create_staff_from_cli(
+    store: &DynStore,
+    email: &str,
+    name: &str,
+    role: Role,
+) -> DomainResult<CreatedUser> {
+    create_account(store, &AuditActor::system("cli"), email, name, &[role]).await
+}
+
 /// Creates an admin from the command line. Prints nothing itself.
 pub async fn create_admin_from_cli(store: &DynStore, email: &str) -> DomainResult<CreatedUser> {
     create_account(

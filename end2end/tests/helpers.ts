@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { test as base, expect, type Page } from '@playwright/test';
 import { STATE_FILE } from '../global-setup';
 
-export function state(): { url: string; otp: string } {
+export function state(): {
+  url: string;
+  otp: string;
+  demoStaff: { finance: string; owner: string; community: string };
+} {
   return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
 }
 
@@ -87,3 +91,11 @@ export const test = base.extend({
   },
 });
 export { expect };
+
+/** Signs a new colleague in with their one-time password, through the new
+ * password and authenticator enrolment, to the dashboard. */
+export async function firstSignIn(page: Page, email: string, oneTimePassword: string, password: string) {
+  await signIn(page, email, oneTimePassword);
+  await choosePassword(page, password);
+  await enrol(page);
+}

@@ -4,6 +4,7 @@
 
 mod api;
 mod config;
+mod demo;
 mod http;
 mod session_store;
 mod telemetry;
@@ -20,7 +21,7 @@ use payquest_domain::audit::AuditActor;
 use payquest_domain::auth::{Auth, SessionPolicy};
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, ClientCredentials, MachineAuth};
 use payquest_domain::store::{self, DynStore};
-use payquest_domain::users::{self, Users};
+use payquest_domain::users;
 use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
 use tower_sessions::ExpiredDeletion;
 
@@ -54,6 +55,13 @@ enum Command {
     /// Manage machine API clients (game servers, social bridges).
     #[command(subcommand)]
     ApiClient(ApiClientCommand),
+    /// Add demo data: staff with one-time passwords, a funded campaign,
+    /// quests, an API client and activities waiting for review.
+    Demo {
+        /// Email domain of the demo staff.
+        #[arg(long, default_value = "payquest.local")]
+        email_domain: String,
+    },
     /// Manage the keys that sign machine access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -114,6 +122,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiClient(cmd) => api_client_command(&config, cmd).await,
+        Command::Demo { email_domain } => {
+            let store = open_store(&config).await?;
+            demo::seed(&store, &email_domain)
+                .await
+                .map_err(domain_error)
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let store = open_store(&config).await?;
             let machine = MachineAuth::load(store).await.map_err(domain_error)?;
@@ -209,11 +223,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let policy = SessionPolicy {
         absolute_lifetime_ms: config.session_absolute_hours * 3_600_000,
     };
-    let state = AppState {
-        store: store.clone(),
-        auth: Arc::new(Auth::new(store.clone(), policy)),
-        users: Arc::new(Users::new(store.clone())),
-    };
+    let state = AppState::new(store.clone(), Auth::new(store.clone(), policy));
 
     let api_state = api::ApiState {
         machine: Arc::new(

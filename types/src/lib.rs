@@ -196,6 +196,8 @@ pub struct Me {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Area {
+    Campaigns,
+    Review,
     Users,
     Audit,
 }
@@ -256,4 +258,79 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
     }
+}
+
+/// A campaign as lists and the dashboard show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSummary {
+    pub campaign_id: i64,
+    pub name: String,
+    pub owner_email: String,
+    pub status: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub cost_centre_code: String,
+    pub funded: Amount,
+    pub reserved: Amount,
+    pub spent: Amount,
+    pub available: Amount,
+    pub alert_threshold_pct: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestSummary {
+    pub quest_id: i64,
+    pub name: String,
+    pub reward: Amount,
+    pub validator_kind: String,
+    pub max_completions: Option<i64>,
+    pub max_per_gamer: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub count: usize,
+    pub p50_ms: i64,
+    pub p90_ms: i64,
+}
+
+/// One campaign in full, for its owner and for finance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignDetail {
+    pub summary: CampaignSummary,
+    /// (time ms, funded minor, available minor), oldest first.
+    pub burn_down: Vec<(i64, i64, i64)>,
+    pub unpaid_rewards: Amount,
+    pub pace_per_day: Amount,
+    pub runs_out_at: Option<String>,
+    pub stages: Vec<StageTime>,
+    pub alert: Option<String>,
+    pub quests: Vec<QuestSummary>,
+    /// Idempotency key for the funding form as rendered: submitting the same
+    /// form twice funds once; the page gets a new key after each success.
+    pub fund_key: String,
+    /// What the viewer may do here (the server checks again on every call).
+    pub can_fund: bool,
+    pub can_manage: bool,
+}
+
+/// An activity waiting for a person's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub quest_name: String,
+    pub wallet: String,
+    pub reason: Option<String>,
+    pub evidence: Option<String>,
+    pub last_check: Option<String>,
+    pub occurred_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    pub activity_id: i64,
+    pub status: Option<String>,
+    pub reason: Option<String>,
 }

@@ -1,11 +1,15 @@
 //! One module per page.
 
 mod audit;
+mod campaigns;
 mod home;
+mod review;
 mod sign_in;
 mod users;
 
 pub use audit::AuditPage;
+pub use campaigns::{CampaignPage, CampaignsPage};
 pub use home::{HomePage, NotFound};
+pub use review::ReviewPage;
 pub use sign_in::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
 pub use users::UsersPage;

@@ -80,6 +80,12 @@ impl Actor {
     /// The dashboard areas to show in navigation.
     pub fn areas(&self) -> Vec<Area> {
         let mut areas = Vec::new();
+        if self.can(Permission::ReadAllCampaigns) || self.roles.contains(&Role::CampaignOwner) {
+            areas.push(Area::Campaigns);
+        }
+        if self.can(Permission::ReviewActivities) {
+            areas.push(Area::Review);
+        }
         if self.can(Permission::ManageStaff) {
             areas.push(Area::Users);
         }
@@ -119,6 +125,6 @@ mod tests {
         let a = actor(&[Role::Auditor]);
         assert!(a.can(Permission::ReadAudit));
         assert!(!a.can(Permission::ManageStaff));
-        assert_eq!(a.areas(), vec![Area::Audit]);
+        assert_eq!(a.areas(), vec![Area::Campaigns, Area::Audit]);
     }
 }

@@ -1,0 +1,256 @@
+//! Server functions for campaigns, budgets and the review queue.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use payquest_types::{Amount, CampaignDetail, CampaignSummary, ReviewItem, ReviewOutcome};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::{fail, Ctx};
+
+#[cfg(feature = "ssr")]
+mod map {
+    use payquest_domain::clock::format_ms;
+    use payquest_domain::insights::CampaignInsight;
+    use payquest_domain::store::{CampaignRecord, QuestRecord};
+    use payquest_types::{Amount, CampaignDetail, CampaignSummary, QuestSummary, StageTime};
+
+    pub fn summary(c: &CampaignRecord) -> CampaignSummary {
+        CampaignSummary {
+            campaign_id: c.campaign_id,
+            name: c.name.clone(),
+            owner_email: c.owner_email.clone(),
+            status: c.status.clone(),
+            starts_at: format_ms(c.starts_at_ms),
+            ends_at: format_ms(c.ends_at_ms),
+            cost_centre_code: c.budget.code.clone(),
+            funded: c.budget.funded,
+            reserved: c.budget.reserved,
+            spent: c.budget.spent,
+            available: c.budget.available(),
+            alert_threshold_pct: c.alert_threshold_pct,
+        }
+    }
+
+    pub fn detail(
+        c: &CampaignRecord,
+        i: CampaignInsight,
+        quests: Vec<QuestRecord>,
+        can_fund: bool,
+        can_manage: bool,
+    ) -> CampaignDetail {
+        CampaignDetail {
+            summary: summary(c),
+            burn_down: i
+                .burn_down
+                .iter()
+                .map(|p| (p.at_ms, p.funded_minor, p.available_minor))
+                .collect(),
+            unpaid_rewards: Amount::from_minor(i.unpaid_rewards_minor),
+            pace_per_day: Amount::from_minor(i.pace_minor_per_day),
+            runs_out_at: i.runs_out_at_ms.map(format_ms),
+            stages: i
+                .stages
+                .into_iter()
+                .map(|s| StageTime {
+                    stage: s.stage,
+                    count: s.count,
+                    p50_ms: s.p50_ms,
+                    p90_ms: s.p90_ms,
+                })
+                .collect(),
+            alert: i.alert,
+            quests: quests
+                .into_iter()
+                .map(|q| QuestSummary {
+                    quest_id: q.quest_id,
+                    name: q.name,
+                    reward: q.reward,
+                    validator_kind: q.validator_kind,
+                    max_completions: q.max_completions,
+                    max_per_gamer: q.max_per_gamer,
+                })
+                .collect(),
+            fund_key: format!("ui-{}", uuid::Uuid::new_v4().simple()),
+            can_fund,
+            can_manage,
+        }
+    }
+}
+
+/// Parses a date (`2026-12-01`) or RFC 3339 time to Unix milliseconds.
+#[cfg(feature = "ssr")]
+fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
+    let full = if raw.len() == 10 {
+        format!("{raw}T00:00:00Z")
+    } else {
+        raw.to_owned()
+    };
+    time::OffsetDateTime::parse(&full, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            fail(payquest_domain::DomainError::InvalidInput(format!(
+                "{what} must be a date like 2026-12-01"
+            )))
+        })
+}
+
+#[server(endpoint = "list_campaigns")]
+pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let list = ctx
+        .state
+        .campaigns
+        .list(&actor, 0, 200)
+        .await
+        .map_err(fail)?;
+    Ok(list.iter().map(map::summary).collect())
+}
+
+#[server(endpoint = "load_campaign")]
+pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError> {
+    use payquest_domain::auth::Permission;
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let (campaign, insight) = ctx
+        .state
+        .insights
+        .campaign(&actor, campaign_id)
+        .await
+        .map_err(fail)?;
+    let quests = ctx
+        .state
+        .campaigns
+        .quests(&actor, campaign_id)
+        .await
+        .map_err(fail)?;
+    Ok(map::detail(
+        &campaign,
+        insight,
+        quests,
+        actor.can(Permission::ManageBudgets),
+        actor.can(Permission::ManageCampaigns),
+    ))
+}
+
+#[server(endpoint = "create_campaign")]
+pub async fn create_campaign(
+    name: String,
+    owner_email: String,
+    cost_centre_code: String,
+    starts_on: String,
+    ends_on: String,
+) -> Result<i64, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let starts = parse_day(&starts_on, "the start")?;
+    let ends = parse_day(&ends_on, "the end")?;
+    let c = ctx
+        .state
+        .campaigns
+        .create_with_budget(
+            &actor,
+            &name,
+            &owner_email,
+            &cost_centre_code,
+            starts,
+            ends,
+            80,
+        )
+        .await
+        .map_err(fail)?;
+    Ok(c.campaign_id)
+}
+
+#[server(endpoint = "set_campaign_status")]
+pub async fn set_campaign_status(campaign_id: i64, status: String) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .campaigns
+        .set_status(&actor, campaign_id, &status)
+        .await
+        .map_err(fail)
+}
+
+/// Funds a campaign's cost centre. `idempotency_key` comes from the form, so
+/// a double click or a retried request funds once.
+#[server(endpoint = "fund_campaign")]
+pub async fn fund_campaign(
+    campaign_id: i64,
+    amount: String,
+    idempotency_key: String,
+) -> Result<Amount, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let amount: Amount = amount.parse().map_err(|e: payquest_types::AmountError| {
+        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
+    })?;
+    let campaign = ctx
+        .state
+        .campaigns
+        .get(&actor, campaign_id)
+        .await
+        .map_err(fail)?;
+    ctx.state
+        .budgets
+        .fund(
+            &actor,
+            campaign.budget.cost_centre_id,
+            amount,
+            &idempotency_key,
+        )
+        .await
+        .map_err(fail)?;
+    Ok(amount)
+}
+
+#[server(endpoint = "review_queue")]
+pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let entries = ctx
+        .state
+        .reviews
+        .queue(&actor, 0, 100)
+        .await
+        .map_err(fail)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| ReviewItem {
+            activity_id: e.activity_id,
+            external_id: e.external_id,
+            quest_name: e.quest_name,
+            wallet: e.wallet,
+            reason: e.reason,
+            evidence: e.evidence_json,
+            last_check: e.last_attempt_evidence_json,
+            occurred_at: e.occurred_at,
+        })
+        .collect())
+}
+
+#[server(endpoint = "decide_reviews", input = Json)]
+pub async fn decide_reviews(
+    activity_ids: Vec<i64>,
+    approve: bool,
+    reason: String,
+) -> Result<Vec<ReviewOutcome>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let decided = ctx
+        .state
+        .reviews
+        .decide(&actor, &activity_ids, approve, &reason)
+        .await
+        .map_err(fail)?;
+    Ok(decided
+        .into_iter()
+        .map(|d| ReviewOutcome {
+            activity_id: d.activity_id,
+            status: d.status,
+            reason: d.reason,
+        })
+        .collect())
+}

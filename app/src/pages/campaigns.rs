@@ -1,0 +1,262 @@
+//! Campaigns: the list (finance sees all, owners their own), the form finance
+//! uses to start one, and a campaign's page with its budget figures, the
+//! burn-down chart with the run-out forecast, turnaround times and quests.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use payquest_types::{Amount, CampaignDetail};
+
+use crate::campaign_api::{
+    list_campaigns, load_campaign, CreateCampaign, FundCampaign, SetCampaignStatus,
+};
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+
+#[component]
+pub fn CampaignsPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Campaigns />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Campaigns() -> impl IntoView {
+    let create = ServerAction::<CreateCampaign>::new();
+    let list = Resource::new(move || create.version().get(), |_| list_campaigns());
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    view! {
+        <div class="space-y-8">
+            <h1 class="text-2xl font-bold">"Campaigns"</h1>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(items) if items.is_empty() => view! { <p class="text-slate-600">"No campaigns yet."</p> }.into_any(),
+                        Ok(items) => view! {
+                            <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="campaigns-table">
+                                <thead class="bg-slate-100 text-left">
+                                    <tr>
+                                        <th class="px-4 py-2">"Campaign"</th><th class="px-4 py-2">"Owner"</th>
+                                        <th class="px-4 py-2">"Status"</th><th class="px-4 py-2 text-right">"Funded"</th>
+                                        <th class="px-4 py-2 text-right">"Available"</th>
+                                    </tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {items.into_iter().map(|c| view! {
+                                        <tr>
+                                            <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=format!("/campaigns/{}", c.campaign_id)>{c.name}</a></td>
+                                            <td class="px-4 py-2">{c.owner_email}</td>
+                                            <td class="px-4 py-2">{c.status}</td>
+                                            <td class="px-4 py-2 text-right font-mono">{c.funded.to_string()}</td>
+                                            <td class="px-4 py-2 text-right font-mono">{c.available.to_string()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=create attr:class="space-y-4 rounded-xl bg-white p-6 shadow" attr:data-testid="create-campaign">
+                <h2 class="text-lg font-semibold">"Start a campaign (finance)"</h2>
+                <div class="grid gap-4 sm:grid-cols-2">
+                    <label class="block text-sm font-medium">"Name"<input class=INPUT name="name" required maxlength="100" /></label>
+                    <label class="block text-sm font-medium">"Owner's email"<input class=INPUT type="email" name="owner_email" required /></label>
+                    <label class="block text-sm font-medium">"Cost centre code"<input class=INPUT name="cost_centre_code" required maxlength="40" /></label>
+                    <div class="grid grid-cols-2 gap-2">
+                        <label class="block text-sm font-medium">"Starts"<input class=INPUT type="date" name="starts_on" required /></label>
+                        <label class="block text-sm font-medium">"Ends"<input class=INPUT type="date" name="ends_on" required /></label>
+                    </div>
+                </div>
+                <ErrorBanner error=error />
+                <button class=BUTTON type="submit">"Create campaign"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Campaign />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Campaign() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let fund = ServerAction::<FundCampaign>::new();
+    let status = ServerAction::<SetCampaignStatus>::new();
+    let detail = Resource::new(
+        move || (id(), fund.version().get(), status.version().get()),
+        |(id, ..)| load_campaign(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <CampaignView d=d fund=fund status=status /> }.into_any(),
+                    Err(e) => load_error(e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn duration(ms: i64) -> String {
+    match ms {
+        ms if ms < 1_000 => format!("{ms} ms"),
+        ms if ms < 120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        ms if ms < 7_200_000 => format!("{} min", ms / 60_000),
+        ms => format!("{:.1} h", ms as f64 / 3_600_000.0),
+    }
+}
+
+#[component]
+fn CampaignView(
+    d: CampaignDetail,
+    fund: ServerAction<FundCampaign>,
+    status: ServerAction<SetCampaignStatus>,
+) -> impl IntoView {
+    let s = d.summary.clone();
+    let campaign_id = s.campaign_id;
+    let fund_error = Signal::derive(move || fund.value().get().and_then(Result::err));
+    let status_error = Signal::derive(move || status.value().get().and_then(Result::err));
+    let figure = |label: &'static str, value: Amount, testid: &'static str| {
+        view! {
+            <div class="rounded-xl bg-white p-4 shadow">
+                <p class="text-sm text-slate-500">{label}</p>
+                <p class="mt-1 font-mono text-2xl font-semibold" data-testid=testid>{value.to_string()}</p>
+            </div>
+        }
+    };
+    let next_status = if s.status == "active" {
+        "paused"
+    } else {
+        "active"
+    };
+    let fund_form = d.can_fund.then(|| view! {
+        <ActionForm action=fund attr:class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" attr:data-testid="fund-form">
+            <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
+            <input type="hidden" name="idempotency_key" value=d.fund_key.clone() />
+            <label class="block text-sm font-medium">"Add funds (tokens)"
+                <input class=INPUT name="amount" inputmode="decimal" required placeholder="1000" />
+            </label>
+            <button class=BUTTON type="submit">"Fund"</button>
+            <ErrorBanner error=fund_error />
+        </ActionForm>
+    });
+    let status_form = d.can_manage.then(|| view! {
+        <ActionForm action=status attr:class="flex items-center gap-3">
+            <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
+            <input type="hidden" name="status" value=next_status />
+            <button class=BUTTON_QUIET type="submit">{if next_status == "active" { "Activate campaign" } else { "Pause campaign" }}</button>
+            <ErrorBanner error=status_error />
+        </ActionForm>
+    });
+    view! {
+        <div class="space-y-6">
+            <div class="flex items-center gap-4">
+                <h1 class="text-2xl font-bold" data-testid="campaign-name">{s.name.clone()}</h1>
+                <span class="rounded-full bg-slate-200 px-3 py-1 text-sm" data-testid="campaign-status">{s.status.clone()}</span>
+                <span class="text-sm text-slate-500">"Owner: " {s.owner_email.clone()} " · cost centre " {s.cost_centre_code.clone()}</span>
+            </div>
+            {d.alert.clone().map(|a| view! {
+                <p role="alert" data-testid="budget-alert" class="rounded-md bg-amber-50 px-4 py-2 text-amber-900">{a}</p>
+            })}
+            <div class="grid gap-4 sm:grid-cols-5">
+                {figure("Funded", s.funded, "funded")}
+                {figure("Reserved", s.reserved, "reserved")}
+                {figure("Spent", s.spent, "spent")}
+                {figure("Available", s.available, "available")}
+                {figure("Earned, unpaid", d.unpaid_rewards, "unpaid")}
+            </div>
+            <section class="rounded-xl bg-white p-6 shadow">
+                <h2 class="text-lg font-semibold">"Budget over time"</h2>
+                <BurnDown points=d.burn_down.clone() />
+                <p class="mt-2 text-sm text-slate-600" data-testid="forecast">
+                    {match &d.runs_out_at {
+                        Some(at) => format!("At the current pace ({} a day) the budget runs out on {}.", d.pace_per_day, &at[..10.min(at.len())]),
+                        None => "No rewards earned in the last 7 days: no run-out date to forecast.".to_owned(),
+                    }}
+                </p>
+            </section>
+            <section class="rounded-xl bg-white p-6 shadow">
+                <h2 class="text-lg font-semibold">"Turnaround"</h2>
+                <table class="mt-2 text-sm" data-testid="turnaround">
+                    <thead><tr class="text-left text-slate-500"><th class="pr-6">"Stage"</th><th class="pr-6">"Activities"</th><th class="pr-6">"p50"</th><th>"p90"</th></tr></thead>
+                    <tbody>
+                        {d.stages.iter().map(|t| view! {
+                            <tr><td class="pr-6">{t.stage.clone()}</td><td class="pr-6">{t.count}</td>
+                            <td class="pr-6 font-mono">{duration(t.p50_ms)}</td><td class="font-mono">{duration(t.p90_ms)}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section class="rounded-xl bg-white p-6 shadow">
+                <h2 class="text-lg font-semibold">"Quests"</h2>
+                <ul class="mt-2 space-y-1 text-sm">
+                    {d.quests.iter().map(|q| view! {
+                        <li>{q.name.clone()} " — " <span class="font-mono">{q.reward.to_string()}</span> " · " {q.validator_kind.clone()}</li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            {fund_form}
+            {status_form}
+        </div>
+    }
+}
+
+/// Funded and available over time, as an SVG line chart.
+#[component]
+fn BurnDown(points: Vec<(i64, i64, i64)>) -> impl IntoView {
+    const W: f64 = 600.0;
+    const H: f64 = 180.0;
+    if points.len() < 2 {
+        return view! { <p class="mt-2 text-sm text-slate-500">"No movements yet."</p> }.into_any();
+    }
+    let t0 = points.first().map(|p| p.0).unwrap_or(0) as f64;
+    let t1 = points.last().map(|p| p.0).unwrap_or(1) as f64;
+    let top = points
+        .iter()
+        .map(|p| p.1.max(p.2))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let x = move |t: i64| {
+        if t1 > t0 {
+            (t as f64 - t0) / (t1 - t0) * W
+        } else {
+            W
+        }
+    };
+    let y = move |v: i64| H - (v as f64 / top) * (H - 10.0);
+    // Step lines: a balance holds until the next movement.
+    let line = |pick: fn(&(i64, i64, i64)) -> i64| {
+        let mut out = String::new();
+        let mut prev: Option<f64> = None;
+        for p in &points {
+            if let Some(py) = prev {
+                out.push_str(&format!("{:.1},{:.1} ", x(p.0), py));
+            }
+            let py = y(pick(p));
+            out.push_str(&format!("{:.1},{:.1} ", x(p.0), py));
+            prev = Some(py);
+        }
+        out
+    };
+    let funded = line(|p| p.1);
+    let available = line(|p| p.2);
+    view! {
+        <svg viewBox=format!("0 0 {W} {H}") class="mt-3 h-48 w-full" role="img" aria-label="Budget over time" data-testid="burn-down">
+            <polyline points=funded class="fill-none stroke-slate-400" stroke-width="2" />
+            <polyline points=available class="fill-none stroke-indigo-600" stroke-width="3" />
+        </svg>
+        <p class="text-xs text-slate-500"><span class="text-indigo-600">"━ available"</span> " · " <span>"━ funded"</span></p>
+    }
+    .into_any()
+}

@@ -1,0 +1,64 @@
+// The demo campaign from `payquest demo`: finance funds it, a reviewer
+// approves an activity from the queue, and the owner sees the figures, the
+// burn-down chart, the earned reward and the forecast.
+import { expect, firstSignIn, hydrated, state, test } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+
+const PASSWORD = 'a long enough password';
+
+async function openDemoCampaign(page: import('@playwright/test').Page) {
+  await page.getByRole('link', { name: 'Campaigns' }).click();
+  await page.getByRole('link', { name: 'Launch week' }).click();
+  await expect(page.getByTestId('campaign-name')).toHaveText('Launch week');
+  await hydrated(page);
+}
+
+test('finance funds the campaign, and a retried form funds once', async ({ page }) => {
+  await firstSignIn(page, 'finance@payquest.test', state().demoStaff.finance, PASSWORD);
+  await openDemoCampaign(page);
+  await expect(page.getByTestId('funded')).toHaveText('10000');
+  const form = page.getByTestId('fund-form');
+  await form.getByLabel('Add funds (tokens)').fill('500.25');
+  await form.getByRole('button', { name: 'Fund' }).click();
+  await expect(page.getByTestId('funded')).toHaveText('10500.25');
+  await expect(page.getByTestId('available')).toHaveText('10500.25');
+
+  await form.getByLabel('Add funds (tokens)').fill('12.3456789');
+  await form.getByRole('button', { name: 'Fund' }).click();
+  await expect(page.getByRole('alert')).toContainText('not an amount');
+  await expect(page.getByTestId('funded')).toHaveText('10500.25');
+});
+
+test('a reviewer approves an activity from the queue', async ({ page }) => {
+  await firstSignIn(page, 'community@payquest.test', state().demoStaff.community, PASSWORD);
+  await page.getByRole('link', { name: 'Review queue' }).click();
+  // The server's validation workers move the demo activities into the queue.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(5, { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await hydrated(page);
+  await page.getByLabel('Select demo-0').check();
+  await page.getByLabel('Reason (kept in the audit log)').fill('clip shows the play');
+  await page.getByRole('button', { name: 'Approve selected' }).click();
+  await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(4);
+  await expect(page.locator('li[data-external-id="demo-0"]')).toHaveCount(0);
+});
+
+test('the owner sees figures, the burn-down chart, the earned reward and the forecast', async ({ page }) => {
+  await firstSignIn(page, 'owner@payquest.test', state().demoStaff.owner, PASSWORD);
+  await expect(page.getByRole('link', { name: 'Review queue' })).toHaveCount(0);
+  await openDemoCampaign(page);
+  await expect(page.getByTestId('funded')).toHaveText('10500.25');
+  await expect(page.getByTestId('unpaid')).toHaveText('5');
+  await expect(page.getByTestId('burn-down').locator('polyline')).toHaveCount(2);
+  await expect(page.getByTestId('forecast')).toContainText('runs out on');
+  await expect(page.getByTestId('turnaround')).toContainText('activity to reward');
+  await expect(page.getByTestId('fund-form')).toHaveCount(0);
+  // Funding is refused to the owner by the server too.
+  const res = await page.request.post('/api/fund_campaign', {
+    form: { campaign_id: '1', amount: '1', idempotency_key: 'owner-try' },
+  });
+  expect(res.status()).toBe(403);
+});

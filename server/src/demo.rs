@@ -1,0 +1,142 @@
+//! `payquest demo`: demo data for a first look (and the browser tests): the
+//! first admin, a finance user, a campaign owner and a community reviewer
+//! (each with a one-time password), a funded, active campaign with two
+//! quests, a game-server API client, and a few reported activities that wait
+//! in the review queue. Does nothing if the demo campaign exists.
+
+use std::collections::BTreeSet;
+
+use payquest_domain::activities::{Activities, ActivityIn};
+use payquest_domain::auth::Actor;
+use payquest_domain::budgets::Budgets;
+use payquest_domain::campaigns::{Campaigns, QuestInput, ValidatorConfig};
+use payquest_domain::clock::{format_ms, now_ms};
+use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::store::DynStore;
+use payquest_domain::types::{Amount, Role};
+use payquest_domain::users::{create_staff_from_cli, ensure_first_admin};
+use payquest_domain::DomainResult;
+
+const CAMPAIGN: &str = "Launch week";
+const DAY_MS: i64 = 24 * 3_600_000;
+
+pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
+    if store
+        .list_campaigns(None, 0, 200)
+        .await?
+        .iter()
+        .any(|c| c.name == CAMPAIGN)
+    {
+        println!("demo data already present");
+        return Ok(());
+    }
+    if let Some(admin) = ensure_first_admin(store, &format!("admin@{domain}")).await? {
+        println!(
+            "created admin {} one-time password: {}",
+            admin.user.email, admin.one_time_password
+        );
+    }
+    let mut people = Vec::new();
+    for (name, role) in [
+        ("finance", Role::Finance),
+        ("owner", Role::CampaignOwner),
+        ("community", Role::Community),
+    ] {
+        let email = format!("{name}@{domain}");
+        let created = create_staff_from_cli(store, &email, name, role).await?;
+        println!(
+            "created {name} {email} one-time password: {}",
+            created.one_time_password
+        );
+        people.push((created.user.user_id, email, role));
+    }
+    let finance = Actor {
+        user_id: people[0].0,
+        email: people[0].1.clone(),
+        roles: BTreeSet::from([Role::Finance]),
+        ip: None,
+    };
+    let campaigns = Campaigns::new(store.clone());
+    let campaign = campaigns
+        .create_with_budget(
+            &finance,
+            CAMPAIGN,
+            &people[1].1,
+            "LAUNCH",
+            now_ms() - DAY_MS,
+            now_ms() + 30 * DAY_MS,
+            80,
+        )
+        .await?;
+    campaigns
+        .set_status(&finance, campaign.campaign_id, "active")
+        .await?;
+    Budgets::new(store.clone())
+        .fund(
+            &finance,
+            campaign.budget.cost_centre_id,
+            Amount::from_minor(10_000_000_000),
+            "demo-seed",
+        )
+        .await?;
+    let mut quest_ids = Vec::new();
+    for (name, reward) in [
+        ("Play five matches", 5_000_000),
+        ("Post a clip of your best play", 12_500_000),
+    ] {
+        let q = campaigns
+            .create_quest(
+                &finance,
+                QuestInput {
+                    campaign_id: campaign.campaign_id,
+                    name,
+                    reward: Amount::from_minor(reward),
+                    max_completions: Some(10_000),
+                    max_per_gamer: Some(1),
+                    repeat_period_s: None,
+                    validator: ValidatorConfig::Manual,
+                },
+            )
+            .await?;
+        quest_ids.push(q.quest_id);
+    }
+    let creds = ApiClients::new(store.clone())
+        .create(
+            ClientAdmin::Cli,
+            "Demo game server",
+            "activities:write activities:read",
+        )
+        .await?;
+    println!(
+        "created API client client_id: {} client_secret: {}",
+        creds.client_id, creds.client_secret
+    );
+    let client = store
+        .api_client(&creds.client_id)
+        .await?
+        .ok_or(payquest_domain::DomainError::NotFound("API client"))?;
+    let principal = MachinePrincipal {
+        api_client_id: client.api_client_id,
+        client_id: client.client_id,
+        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
+    };
+    let activities: Vec<ActivityIn> = (0..5)
+        .map(|n| ActivityIn {
+            external_id: format!("demo-{n}"),
+            quest_id: quest_ids[n % 2],
+            wallet: format!("0x{:040x}", 0xdead_0000u64 + n as u64),
+            game_account_id: Some(format!("player-{n}")),
+            social_handle: None,
+            occurred_at: format_ms(now_ms() - (n as i64 + 1) * 3_600_000),
+            evidence: Some(serde_json::json!({ "clip": format!("https://clips.example/{n}") })),
+            signature: None,
+        })
+        .collect();
+    Activities::new(store.clone())
+        .ingest(&principal, &activities)
+        .await?;
+    println!(
+        "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review"
+    );
+    Ok(())
+}
