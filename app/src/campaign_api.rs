@@ -151,12 +151,14 @@ pub async fn create_campaign(
         .campaigns
         .create_with_budget(
             &actor,
-            &name,
-            &owner_email,
-            &cost_centre_code,
-            starts,
-            ends,
-            80,
+            payquest_domain::campaigns::CampaignPlan {
+                name: &name,
+                owner_email: &owner_email,
+                cost_centre_code: &cost_centre_code,
+                starts_at_ms: starts,
+                ends_at_ms: ends,
+                alert_threshold_pct: payquest_domain::limits::ALERT_THRESHOLD_DEFAULT_PCT,
+            },
         )
         .await
         .map_err(fail)?;

@@ -166,6 +166,16 @@ pub struct CampaignInput<'a> {
     pub alert_threshold_pct: i64,
 }
 
+/// A campaign to start together with its own new cost centre.
+pub struct CampaignPlan<'a> {
+    pub name: &'a str,
+    pub owner_email: &'a str,
+    pub cost_centre_code: &'a str,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub alert_threshold_pct: i64,
+}
+
 pub struct QuestInput<'a> {
     pub campaign_id: i64,
     pub name: &'a str,
@@ -251,32 +261,27 @@ impl Campaigns {
     pub async fn create_with_budget(
         &self,
         actor: &Actor,
-        name: &str,
-        owner_email: &str,
-        cost_centre_code: &str,
-        starts_at_ms: i64,
-        ends_at_ms: i64,
-        alert_threshold_pct: i64,
+        plan: CampaignPlan<'_>,
     ) -> DomainResult<CampaignRecord> {
         actor.require(Permission::ManageCampaigns)?;
-        let email = crate::auth::Email::parse(owner_email)?;
+        let email = crate::auth::Email::parse(plan.owner_email)?;
         let owner = self
             .store
             .staff_by_email(email.as_str())
             .await?
             .ok_or_else(|| DomainError::InvalidInput("no staff member has that email".into()))?;
         let cost_centre = crate::budgets::Budgets::new(self.store.clone())
-            .create_cost_centre(actor, cost_centre_code, name)
+            .create_cost_centre(actor, plan.cost_centre_code, plan.name)
             .await?;
         self.create(
             actor,
             CampaignInput {
-                name,
+                name: plan.name,
                 owner_user_id: owner.staff_user_id,
                 cost_centre_id: cost_centre.cost_centre_id,
-                starts_at_ms,
-                ends_at_ms,
-                alert_threshold_pct,
+                starts_at_ms: plan.starts_at_ms,
+                ends_at_ms: plan.ends_at_ms,
+                alert_threshold_pct: plan.alert_threshold_pct,
             },
         )
         .await

@@ -56,3 +56,5 @@ pub const SIGNATURE_MAX_CHARS: usize = 256;
 pub const OCCURRED_AT_FUTURE_SKEW_MS: i64 = 5 * 60_000;
 /// How old a reported activity may be.
 pub const OCCURRED_AT_MAX_AGE_MS: i64 = 90 * 24 * 3_600_000;
+/// Budget alert threshold of a new campaign, in percent of funded.
+pub const ALERT_THRESHOLD_DEFAULT_PCT: i64 = 80;

@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use payquest_domain::activities::{Activities, ActivityIn};
 use payquest_domain::auth::Actor;
 use payquest_domain::budgets::Budgets;
-use payquest_domain::campaigns::{Campaigns, QuestInput, ValidatorConfig};
+use payquest_domain::campaigns::{CampaignPlan, Campaigns, QuestInput, ValidatorConfig};
 use payquest_domain::clock::{format_ms, now_ms};
+use payquest_domain::limits::ALERT_THRESHOLD_DEFAULT_PCT;
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::store::DynStore;
 use payquest_domain::types::{Amount, Role};
@@ -60,12 +61,14 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
     let campaign = campaigns
         .create_with_budget(
             &finance,
-            CAMPAIGN,
-            &people[1].1,
-            "LAUNCH",
-            now_ms() - DAY_MS,
-            now_ms() + 30 * DAY_MS,
-            80,
+            CampaignPlan {
+                name: CAMPAIGN,
+                owner_email: &people[1].1,
+                cost_centre_code: "LAUNCH",
+                starts_at_ms: now_ms() - DAY_MS,
+                ends_at_ms: now_ms() + 30 * DAY_MS,
+                alert_threshold_pct: ALERT_THRESHOLD_DEFAULT_PCT,
+            },
         )
         .await?;
     campaigns
