@@ -32,13 +32,14 @@ mod map {
         }
     }
 
+    /// `can`: may fund, may manage the campaign, may edit quests.
     pub fn detail(
         c: &CampaignRecord,
         i: CampaignInsight,
         quests: Vec<QuestRecord>,
-        can_fund: bool,
-        can_manage: bool,
+        can: [bool; 3],
     ) -> CampaignDetail {
+        let [can_fund, can_manage, can_edit_quests] = can;
         CampaignDetail {
             summary: summary(c),
             burn_down: i
@@ -74,6 +75,7 @@ mod map {
             fund_key: format!("ui-{}", uuid::Uuid::new_v4().simple()),
             can_fund,
             can_manage,
+            can_edit_quests,
         }
     }
 }
@@ -129,8 +131,11 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
         &campaign,
         insight,
         quests,
-        actor.can(Permission::ManageBudgets),
-        actor.can(Permission::ManageCampaigns),
+        [
+            actor.can(Permission::ManageBudgets),
+            actor.can(Permission::ManageCampaigns),
+            actor.can(Permission::ManageQuests),
+        ],
     ))
 }
 

@@ -80,7 +80,9 @@ pub fn load_error(e: AppError) -> AnyView {
 fn area_link(area: Area) -> (&'static str, &'static str) {
     match area {
         Area::Campaigns => (routes::CAMPAIGNS, "Campaigns"),
+        Area::Activities => (routes::ACTIVITIES, "Activities"),
         Area::Review => (routes::REVIEW, "Review queue"),
+        Area::ApiClients => (routes::API_CLIENTS, "API clients"),
         Area::Users => (routes::USERS, "Users"),
         Area::Audit => (routes::AUDIT, "Audit log"),
     }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod campaign_api;
 mod components;
 pub mod error;
+pub mod machine_api;
 mod pages;
 pub mod routes;
 #[cfg(feature = "ssr")]
@@ -16,8 +17,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use pages::{
-    AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage, EnrolPage, HomePage, NotFound,
-    ReviewPage, SignInPage, UsersPage, VerifyPage,
+    ActivitiesPage, ApiClientsPage, AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage,
+    EnrolPage, HomePage, NotFound, ReviewPage, SignInPage, UsersPage, VerifyPage,
 };
 
 /// The HTML document around the app.
@@ -87,6 +88,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::Async />
                 <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
                 <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
+                <Route path=path!("/activities") view=ActivitiesPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/api-clients") view=ApiClientsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
             </Routes>

@@ -9,6 +9,8 @@ pub const ENROL: &str = "/login/enrol";
 pub const HOME: &str = "/";
 pub const CAMPAIGNS: &str = "/campaigns";
 pub const REVIEW: &str = "/review";
+pub const ACTIVITIES: &str = "/activities";
+pub const API_CLIENTS: &str = "/admin/api-clients";
 pub const USERS: &str = "/admin/users";
 pub const AUDIT: &str = "/admin/audit";
 

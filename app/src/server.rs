@@ -30,6 +30,8 @@ pub struct AppState {
     pub campaigns: Arc<payquest_domain::campaigns::Campaigns>,
     pub insights: Arc<payquest_domain::insights::Insights>,
     pub reviews: Arc<payquest_domain::validation::Reviews>,
+    pub api_clients: Arc<payquest_domain::machine_auth::ApiClients>,
+    pub activities: Arc<payquest_domain::activities::Activities>,
 }
 
 impl AppState {
@@ -41,6 +43,10 @@ impl AppState {
             campaigns: Arc::new(payquest_domain::campaigns::Campaigns::new(store.clone())),
             insights: Arc::new(payquest_domain::insights::Insights::new(store.clone())),
             reviews: Arc::new(payquest_domain::validation::Reviews::new(store.clone())),
+            api_clients: Arc::new(payquest_domain::machine_auth::ApiClients::new(
+                store.clone(),
+            )),
+            activities: Arc::new(payquest_domain::activities::Activities::new(store.clone())),
             store,
         }
     }

@@ -164,6 +164,14 @@ fn parse_item(item: &ActivityIn, now: i64) -> DomainResult<NewActivity> {
     })
 }
 
+pub const ACTIVITY_STATUSES: [&str; 5] = [
+    "received",
+    "validating",
+    "validated",
+    "rejected",
+    "needs_review",
+];
+
 pub struct Activities {
     store: DynStore,
 }
@@ -293,6 +301,33 @@ impl Activities {
                 })
             })
             .collect())
+    }
+
+    /// Activities for staff: all for read-all roles, their own campaigns' for owners.
+    pub async fn list_for_staff(
+        &self,
+        actor: &crate::auth::Actor,
+        mut filter: crate::store::ActivityFilter,
+        limit: u32,
+    ) -> DomainResult<Vec<crate::store::ActivityListRow>> {
+        use crate::auth::Permission;
+        if limit == 0 || limit > crate::limits::PAGE_SIZE_MAX {
+            return Err(DomainError::InvalidInput("page size out of range".into()));
+        }
+        if let Some(s) = &filter.status {
+            if !ACTIVITY_STATUSES.contains(&s.as_str()) {
+                return Err(DomainError::InvalidInput(format!(
+                    "status must be one of {ACTIVITY_STATUSES:?}"
+                )));
+            }
+        }
+        if !actor.can(Permission::ReadAllCampaigns) {
+            if !actor.roles.contains(&payquest_types::Role::CampaignOwner) {
+                return Err(DomainError::Forbidden);
+            }
+            filter.owner_user_id = Some(actor.user_id);
+        }
+        Ok(self.store.list_activities(&filter, limit).await?)
     }
 
     /// An activity's progress; only the client that reported it may read it.

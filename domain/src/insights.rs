@@ -109,6 +109,112 @@ pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String>
     })
 }
 
+/// Posts a signed webhook when a campaign's committed budget crosses its
+/// alert threshold, once per crossing across all replicas. The body is JSON;
+/// `x-payquest-signature: sha256=<hex HMAC-SHA256 of the body>` lets the
+/// receiver check it came from us.
+pub struct BudgetAlerts {
+    store: DynStore,
+    http: reqwest::Client,
+    url: String,
+    secret: crate::secret::Secret<String>,
+}
+
+pub const ALERT_WEBHOOK_TIMEOUT_MS: u64 = 5_000;
+
+impl BudgetAlerts {
+    pub fn new(
+        store: DynStore,
+        url: String,
+        secret: crate::secret::Secret<String>,
+    ) -> DomainResult<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(ALERT_WEBHOOK_TIMEOUT_MS))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(crate::DomainError::internal)?;
+        Ok(Self {
+            store,
+            http,
+            url,
+            secret,
+        })
+    }
+
+    /// Checks every active campaign once; returns how many alerts were sent.
+    pub async fn run_once(&self) -> DomainResult<usize> {
+        use hmac::{Hmac, Mac};
+        let mut sent = 0;
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .list_campaigns(None, after, crate::limits::PAGE_SIZE_MAX)
+                .await?;
+            let Some(last) = page.last().map(|c| c.campaign_id) else {
+                break;
+            };
+            after = last;
+            for c in page.iter().filter(|c| c.status == "active") {
+                let unpaid: i64 = self
+                    .store
+                    .unpaid_rewards(c.campaign_id, REWARDS_SAMPLE_MAX)
+                    .await?
+                    .iter()
+                    .map(|r| r.1)
+                    .sum();
+                let Some(message) = alert_for(c, unpaid) else {
+                    continue;
+                };
+                if !self
+                    .store
+                    .claim_budget_alert(c.campaign_id, c.alert_threshold_pct, now_ms())
+                    .await?
+                {
+                    continue;
+                }
+                let body = serde_json::json!({
+                    "event": "budget.threshold_crossed",
+                    "campaign_id": c.campaign_id,
+                    "campaign": c.name,
+                    "threshold_pct": c.alert_threshold_pct,
+                    "funded_minor": c.budget.funded.minor(),
+                    "committed_minor": c.budget.reserved.minor() + c.budget.spent.minor() + unpaid,
+                    "message": message,
+                    "at": crate::clock::format_ms(now_ms()),
+                })
+                .to_string();
+                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.secret.expose().as_bytes())
+                    .map_err(|e| crate::DomainError::Internal(e.to_string().into()))?;
+                mac.update(body.as_bytes());
+                let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+                let delivered = self
+                    .http
+                    .post(&self.url)
+                    .header("content-type", "application/json")
+                    .header("x-payquest-signature", signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if delivered {
+                    sent += 1;
+                } else {
+                    tracing::warn!(
+                        campaign_id = c.campaign_id,
+                        "budget alert webhook failed; retrying next round"
+                    );
+                    self.store
+                        .release_budget_alert(c.campaign_id, c.alert_threshold_pct)
+                        .await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
+
 pub struct Insights {
     store: DynStore,
     campaigns: Campaigns,

@@ -201,3 +201,57 @@ pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfi
         .expect("quest")
         .quest_id
 }
+
+/// Reports one activity for a manual quest as a fresh API client, lets a
+/// validation round send it to review, and approves it: the quest's reward
+/// becomes an eligible payout item. Returns the activity id.
+pub async fn earn_reward(store: &DynStore, quest_id: i64, n: u64) -> i64 {
+    use crate::activities::{Activities, ActivityIn};
+    use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+    use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, &format!("Reward {n}"), "activities:write")
+        .await
+        .expect("client");
+    let client = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    let principal = MachinePrincipal {
+        api_client_id: client.api_client_id,
+        client_id: client.client_id,
+        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
+    };
+    let item = ActivityIn {
+        external_id: format!("earned-{n}"),
+        quest_id,
+        wallet: format!("0x{:040x}", 0xbeef_0000 + n),
+        game_account_id: None,
+        social_handle: None,
+        occurred_at: crate::clock::format_ms(crate::clock::now_ms() - 60_000),
+        evidence: None,
+        signature: None,
+    };
+    let out = Activities::new(store.clone())
+        .ingest(&principal, &[item])
+        .await
+        .expect("ingest");
+    let id = out[0].activity_id.expect("stored");
+    Validation::new(
+        store.clone(),
+        ValidationPolicy::default(),
+        ValidatorSecrets::default(),
+    )
+    .expect("validation")
+    .run_once()
+    .await
+    .expect("round");
+    let reviewer = staff(store, &format!("reviewer-{n}@example.com"), Role::Community).await;
+    let decided = Reviews::new(store.clone())
+        .decide(&reviewer, &[id], true, "checked")
+        .await
+        .expect("approve");
+    assert_eq!(decided[0].status.as_deref(), Some("validated"));
+    id
+}

@@ -48,6 +48,15 @@ pub struct Config {
     /// Run the validation workers in this process.
     #[serde(default = "defaults::yes")]
     pub validation_workers: bool,
+    /// Where budget threshold alerts are posted (signed); none when unset.
+    #[serde(default)]
+    pub alert_webhook_url: Option<String>,
+    /// HMAC key for the alert webhook's `x-payquest-signature`.
+    #[serde(default)]
+    pub alert_webhook_secret: Secret<String>,
+    /// How often budgets are checked against their alert thresholds.
+    #[serde(default = "defaults::alert_interval_ms")]
+    pub alert_interval_ms: u64,
     /// How long an idle validation worker waits before looking again.
     #[serde(default = "defaults::validation_idle_ms")]
     pub validation_idle_ms: u64,
@@ -81,6 +90,9 @@ mod defaults {
     }
     pub fn yes() -> bool {
         true
+    }
+    pub fn alert_interval_ms() -> u64 {
+        30_000
     }
     pub fn validation_idle_ms() -> u64 {
         250

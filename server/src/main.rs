@@ -19,6 +19,7 @@ use payquest_app::server::AppState;
 use payquest_domain::activities::Activities;
 use payquest_domain::audit::AuditActor;
 use payquest_domain::auth::{Auth, SessionPolicy};
+use payquest_domain::insights::BudgetAlerts;
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, ClientCredentials, MachineAuth};
 use payquest_domain::store::{self, DynStore};
 use payquest_domain::users;
@@ -245,6 +246,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .map_err(domain_error)?;
         let idle = Duration::from_millis(config.validation_idle_ms);
         tokio::spawn(Arc::new(validation).run(idle));
+    }
+
+    if let Some(url) = config.alert_webhook_url.clone() {
+        let alerts = BudgetAlerts::new(store.clone(), url, config.alert_webhook_secret.clone())
+            .map_err(domain_error)?;
+        let every = Duration::from_millis(config.alert_interval_ms);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = alerts.run_once().await {
+                    tracing::warn!(error = %e, "checking budget alerts failed");
+                }
+            }
+        });
     }
 
     let sweeper = session_store::DbSessionStore::new(store);

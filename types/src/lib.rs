@@ -197,8 +197,10 @@ pub struct Me {
 #[serde(rename_all = "snake_case")]
 pub enum Area {
     Campaigns,
+    Activities,
     Review,
     Users,
+    ApiClients,
     Audit,
 }
 
@@ -313,6 +315,7 @@ pub struct CampaignDetail {
     /// What the viewer may do here (the server checks again on every call).
     pub can_fund: bool,
     pub can_manage: bool,
+    pub can_edit_quests: bool,
 }
 
 /// An activity waiting for a person's decision.
@@ -333,4 +336,35 @@ pub struct ReviewOutcome {
     pub activity_id: i64,
     pub status: Option<String>,
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiClientSummary {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: String,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+/// Credentials as shown once, when created or rotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiClientSecret {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// An activity as staff see it in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRow {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub campaign_name: String,
+    pub quest_name: String,
+    pub wallet: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub occurred_at: String,
+    pub received_at: String,
 }

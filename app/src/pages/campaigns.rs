@@ -10,6 +10,7 @@ use crate::campaign_api::{
     list_campaigns, load_campaign, CreateCampaign, FundCampaign, SetCampaignStatus,
 };
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::machine_api::CreateQuest;
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
@@ -91,15 +92,23 @@ fn Campaign() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
     let fund = ServerAction::<FundCampaign>::new();
     let status = ServerAction::<SetCampaignStatus>::new();
+    let create_quest = ServerAction::<CreateQuest>::new();
     let detail = Resource::new(
-        move || (id(), fund.version().get(), status.version().get()),
+        move || {
+            (
+                id(),
+                fund.version().get(),
+                status.version().get(),
+                create_quest.version().get(),
+            )
+        },
         |(id, ..)| load_campaign(id),
     );
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <CampaignView d=d fund=fund status=status /> }.into_any(),
+                    Ok(d) => view! { <CampaignView d=d fund=fund status=status create_quest=create_quest /> }.into_any(),
                     Err(e) => load_error(e),
                 }
             })}
@@ -117,10 +126,33 @@ fn duration(ms: i64) -> String {
 }
 
 #[component]
+fn QuestForm(campaign_id: i64, create: ServerAction<CreateQuest>) -> impl IntoView {
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action=create attr:class="space-y-3 rounded-xl bg-white p-6 shadow" attr:data-testid="quest-form">
+            <h2 class="text-lg font-semibold">"Add a quest"</h2>
+            <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
+            <div class="grid gap-3 sm:grid-cols-4">
+                <label class="block text-sm font-medium sm:col-span-2">"Name"<input class=INPUT name="name" required maxlength="100" /></label>
+                <label class="block text-sm font-medium">"Reward (tokens)"<input class=INPUT name="reward" required inputmode="decimal" /></label>
+                <label class="block text-sm font-medium">"Per gamer"<input class=INPUT name="max_per_gamer" type="number" min="1" value="1" /></label>
+                <label class="block text-sm font-medium">"Total completions"<input class=INPUT name="max_completions" type="number" min="1" /></label>
+            </div>
+            <label class="block text-sm font-medium">"Validator (JSON)"
+                <textarea class=INPUT name="validator" rows="3" maxlength="4096">"{\"kind\": \"manual\"}"</textarea>
+            </label>
+            <ErrorBanner error=error />
+            <button class=BUTTON type="submit">"Add quest"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
 fn CampaignView(
     d: CampaignDetail,
     fund: ServerAction<FundCampaign>,
     status: ServerAction<SetCampaignStatus>,
+    create_quest: ServerAction<CreateQuest>,
 ) -> impl IntoView {
     let s = d.summary.clone();
     let campaign_id = s.campaign_id;
@@ -150,6 +182,9 @@ fn CampaignView(
             <ErrorBanner error=fund_error />
         </ActionForm>
     });
+    let quest_form = d
+        .can_edit_quests
+        .then(|| view! { <QuestForm campaign_id=campaign_id create=create_quest /> });
     let status_form = d.can_manage.then(|| view! {
         <ActionForm action=status attr:class="flex items-center gap-3">
             <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
@@ -206,6 +241,7 @@ fn CampaignView(
                 </ul>
             </section>
             {fund_form}
+            {quest_form}
             {status_form}
         </div>
     }

@@ -1,5 +1,7 @@
 //! One module per page.
 
+mod activities;
+mod api_clients;
 mod audit;
 mod campaigns;
 mod home;
@@ -7,6 +9,8 @@ mod review;
 mod sign_in;
 mod users;
 
+pub use activities::ActivitiesPage;
+pub use api_clients::ApiClientsPage;
 pub use audit::AuditPage;
 pub use campaigns::{CampaignPage, CampaignsPage};
 pub use home::{HomePage, NotFound};

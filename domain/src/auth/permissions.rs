@@ -82,12 +82,16 @@ impl Actor {
         let mut areas = Vec::new();
         if self.can(Permission::ReadAllCampaigns) || self.roles.contains(&Role::CampaignOwner) {
             areas.push(Area::Campaigns);
+            areas.push(Area::Activities);
         }
         if self.can(Permission::ReviewActivities) {
             areas.push(Area::Review);
         }
         if self.can(Permission::ManageStaff) {
             areas.push(Area::Users);
+        }
+        if self.can(Permission::ManageApiClients) {
+            areas.push(Area::ApiClients);
         }
         if self.can(Permission::ReadAudit) {
             areas.push(Area::Audit);
@@ -125,6 +129,9 @@ mod tests {
         let a = actor(&[Role::Auditor]);
         assert!(a.can(Permission::ReadAudit));
         assert!(!a.can(Permission::ManageStaff));
-        assert_eq!(a.areas(), vec![Area::Campaigns, Area::Audit]);
+        assert_eq!(
+            a.areas(),
+            vec![Area::Campaigns, Area::Activities, Area::Audit]
+        );
     }
 }

@@ -144,6 +144,44 @@ macro_rules! impl_activities {
                 .map(Into::into))
             }
 
+            async fn list_activities(
+                &self,
+                f: &$crate::store::ActivityFilter,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ActivityListRow>> {
+                let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, Option<String>, i64, i64, i64)>(
+                    "SELECT a.activity_id, a.external_id, c.name, q.name, g.wallet, a.status, a.reason, a.attempts, \
+                       a.occurred_at_ms, a.received_at_ms \
+                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id \
+                       JOIN campaign c ON c.campaign_id = q.campaign_id JOIN gamer g ON g.gamer_id = a.gamer_id \
+                     WHERE ($1 = 0 OR c.owner_user_id = $1) AND ($2 = 0 OR c.campaign_id = $2) \
+                       AND ($3 = '' OR a.status = $3) AND a.activity_id < $4 \
+                     ORDER BY a.activity_id DESC LIMIT $5",
+                )
+                .bind(f.owner_user_id.unwrap_or(0))
+                .bind(f.campaign_id.unwrap_or(0))
+                .bind(f.status.clone().unwrap_or_default())
+                .bind(f.before_id.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| $crate::store::ActivityListRow {
+                        activity_id: r.0,
+                        external_id: r.1,
+                        campaign_name: r.2,
+                        quest_name: r.3,
+                        wallet: r.4,
+                        status: r.5,
+                        reason: r.6,
+                        attempts: r.7,
+                        occurred_at_ms: r.8,
+                        received_at_ms: r.9,
+                    })
+                    .collect())
+            }
+
             async fn count_activities(&self) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM activity").fetch_one(&self.pool).await?)
             }

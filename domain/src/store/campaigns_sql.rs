@@ -314,6 +314,28 @@ macro_rules! impl_campaigns {
                 rows.reverse();
                 Ok(rows)
             }
+
+            async fn claim_budget_alert(&self, campaign_id: i64, threshold_pct: i64, now_ms: i64) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO budget_alert (campaign_id, threshold_pct, alerted_at_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (campaign_id, threshold_pct) DO NOTHING",
+                )
+                .bind(campaign_id)
+                .bind(threshold_pct)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_budget_alert(&self, campaign_id: i64, threshold_pct: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM budget_alert WHERE campaign_id = $1 AND threshold_pct = $2")
+                    .bind(campaign_id)
+                    .bind(threshold_pct)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
         }
     };
 }

@@ -422,6 +422,15 @@ pub trait CampaignStore: Send + Sync {
     /// Rewards earned by the campaign's activities and not yet paid or failed:
     /// (created at, amount), newest `limit`, oldest first.
     async fn unpaid_rewards(&self, campaign_id: i64, limit: u32) -> StoreResult<Vec<(i64, i64)>>;
+    /// Takes the right to notify this crossing; false if already taken.
+    async fn claim_budget_alert(
+        &self,
+        campaign_id: i64,
+        threshold_pct: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Gives a claim back after a failed delivery, so the next round retries.
+    async fn release_budget_alert(&self, campaign_id: i64, threshold_pct: i64) -> StoreResult<()>;
 }
 
 /// A machine client as stored. Not `Serialize`: it holds the secret's hash.
@@ -545,6 +554,29 @@ pub struct ActivityRecord {
     pub rewarded_at_ms: Option<i64>,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    pub owner_user_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub status: Option<String>,
+    /// Only activities older than this id (paging).
+    pub before_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityListRow {
+    pub activity_id: i64,
+    pub external_id: String,
+    pub campaign_name: String,
+    pub quest_name: String,
+    pub wallet: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub occurred_at_ms: i64,
+    pub received_at_ms: i64,
+}
+
 /// Gamers and reported activities. Implemented in `activity_sql.rs`.
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
@@ -558,6 +590,12 @@ pub trait ActivityStore: Send + Sync {
         received_at_ms: i64,
     ) -> StoreResult<Vec<StoredActivity>>;
     async fn activity(&self, activity_id: i64) -> StoreResult<Option<ActivityRecord>>;
+    /// Newest first, filtered; `owner_user_id` limits to that owner's campaigns.
+    async fn list_activities(
+        &self,
+        filter: &ActivityFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityListRow>>;
     async fn count_activities(&self) -> StoreResult<i64>;
 }
 

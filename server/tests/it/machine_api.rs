@@ -466,3 +466,87 @@ on_both_backends!(
     live_validation_on,
     crate::machine_api::reported_activities_are_validated_by_the_server_workers
 );
+
+async fn a_budget_crossing_its_threshold_posts_one_signed_webhook(db: &TestDb) {
+    use hmac::{Hmac, Mac};
+    use payquest_domain::budgets::Budgets;
+    use payquest_domain::types::{Amount, Role};
+    let store = db.store().await;
+    let quest_id = testing::active_quest(&store, "alert", ValidatorConfig::Manual).await;
+    let campaign = store
+        .list_campaigns(None, 0, 10)
+        .await
+        .expect("list")
+        .pop()
+        .expect("campaign");
+    let finance = testing::staff(&store, "fin-alert@example.com", Role::Finance).await;
+    Budgets::new(store.clone())
+        .fund(
+            &finance,
+            campaign.budget.cost_centre_id,
+            Amount::from_minor(1_100_000),
+            "alert-fund",
+        )
+        .await
+        .expect("fund");
+    // A reward of 1 token against 1.1 funded: 90 %, over the 80 % threshold.
+    testing::earn_reward(&store, quest_id, 1).await;
+
+    let received: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = Arc::clone(&sink);
+            async move {
+                let sig = headers
+                    .get("x-payquest-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                sink.lock().expect("lock").push((sig, body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+
+    let _server = spawn(
+        &db.url,
+        &[
+            ("PAYQUEST_ALERT_WEBHOOK_URL", hook.as_str()),
+            ("PAYQUEST_ALERT_WEBHOOK_SECRET", "hook-secret"),
+            ("PAYQUEST_ALERT_INTERVAL_MS", "100"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    while received.lock().expect("lock").is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "no webhook arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let calls = received.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 1, "one notification per crossing");
+    let (signature, body) = &calls[0];
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"hook-secret").expect("key");
+    mac.update(body.as_bytes());
+    assert_eq!(
+        signature,
+        &format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    let v: Value = serde_json::from_str(body).expect("json");
+    assert_eq!(v["event"], "budget.threshold_crossed");
+    assert_eq!(v["campaign_id"], campaign.campaign_id);
+    assert_eq!(v["committed_minor"], 1_000_000);
+}
+on_both_backends!(
+    alert_on,
+    crate::machine_api::a_budget_crossing_its_threshold_posts_one_signed_webhook
+);

@@ -1,0 +1,71 @@
+//! Reported activities with their status, filterable (campaign owners see
+//! their own campaigns' only).
+
+use leptos::prelude::*;
+
+use crate::components::{load_error, Dashboard, BUTTON_QUIET, INPUT};
+use crate::machine_api::list_activities;
+
+#[component]
+pub fn ActivitiesPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Activities />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Activities() -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let before = RwSignal::new(None::<i64>);
+    let rows = Resource::new(
+        move || (status.get(), before.get()),
+        |(s, b)| list_activities(None, Some(s), b),
+    );
+    view! {
+        <div class="space-y-6">
+            <h1 class="text-2xl font-bold">"Activities"</h1>
+            <label class="block w-64 text-sm font-medium">"Status"
+                <select class=INPUT on:change=move |ev| { before.set(None); status.set(event_target_value(&ev)); }>
+                    <option value="">"all"</option>
+                    {["received", "validating", "validated", "rejected", "needs_review"].map(|s| view! { <option value=s>{s}</option> }).collect_view()}
+                </select>
+            </label>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(rows) => {
+                            let oldest = rows.last().map(|r| r.activity_id);
+                            let full = rows.len() == 100;
+                            view! {
+                                <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="activities-table">
+                                    <thead class="bg-slate-100 text-left"><tr>
+                                        <th class="px-3 py-2">"Id"</th><th class="px-3 py-2">"Campaign / quest"</th><th class="px-3 py-2">"Wallet"</th>
+                                        <th class="px-3 py-2">"Status"</th><th class="px-3 py-2">"Attempts"</th><th class="px-3 py-2">"Occurred"</th>
+                                    </tr></thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {rows.into_iter().map(|r| view! {
+                                            <tr>
+                                                <td class="px-3 py-2 font-mono">{r.external_id}</td>
+                                                <td class="px-3 py-2">{r.campaign_name} " / " {r.quest_name}</td>
+                                                <td class="px-3 py-2 font-mono text-xs">{r.wallet}</td>
+                                                <td class="px-3 py-2" title=r.reason.unwrap_or_default()>{r.status}</td>
+                                                <td class="px-3 py-2">{r.attempts}</td>
+                                                <td class="px-3 py-2 whitespace-nowrap">{r.occurred_at}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Show when=move || full>
+                                    <button class=BUTTON_QUIET on:click=move |_| before.set(oldest)>"Older"</button>
+                                </Show>
+                            }.into_any()
+                        }
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}

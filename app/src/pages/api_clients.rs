@@ -1,0 +1,99 @@
+//! Machine API clients (admins): create (the secret is shown once), rotate
+//! the secret, disable. Rotating or disabling ends the client's tokens at once.
+
+use leptos::prelude::*;
+
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::machine_api::{list_api_clients, CreateApiClient, DisableApiClient, RotateApiClient};
+
+#[component]
+pub fn ApiClientsPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <ApiClients />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn ApiClients() -> impl IntoView {
+    let create = ServerAction::<CreateApiClient>::new();
+    let rotate = ServerAction::<RotateApiClient>::new();
+    let disable = ServerAction::<DisableApiClient>::new();
+    let clients = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                rotate.version().get(),
+                disable.version().get(),
+            )
+        },
+        |_| list_api_clients(),
+    );
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| rotate.value().get().and_then(Result::err))
+            .or_else(|| disable.value().get().and_then(Result::err))
+    });
+    let shown = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| rotate.value().get().and_then(Result::ok))
+    };
+    view! {
+        <div class="space-y-6">
+            <h1 class="text-2xl font-bold">"API clients"</h1>
+            <ActionForm action=create attr:class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow">
+                <label class="block text-sm font-medium">"Name"<input class=INPUT name="name" required maxlength="100" /></label>
+                <label class="block text-sm font-medium">"Scopes"
+                    <input class=INPUT name="scopes" value="activities:write activities:read" required />
+                </label>
+                <button class=BUTTON type="submit">"Create client"</button>
+            </ActionForm>
+            {move || shown().map(|s| view! {
+                <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                    "Client " <code class="font-mono">{s.client_id}</code> " — secret (shown once): "
+                    <code class="font-mono font-semibold" data-testid="client-secret">{s.client_secret}</code>
+                </p>
+            })}
+            <ErrorBanner error=error />
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match clients.await {
+                        Ok(list) => view! {
+                            <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow">
+                                <thead class="bg-slate-100 text-left"><tr>
+                                    <th class="px-3 py-2">"Client"</th><th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Scopes"</th>
+                                    <th class="px-3 py-2">"Status"</th><th class="px-3 py-2"></th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {list.into_iter().map(|c| {
+                                        let id = c.client_id.clone();
+                                        let id2 = c.client_id.clone();
+                                        view! {
+                                            <tr>
+                                                <td class="px-3 py-2 font-mono">{c.client_id}</td><td class="px-3 py-2">{c.name}</td>
+                                                <td class="px-3 py-2">{c.scopes}</td>
+                                                <td class="px-3 py-2">{if c.disabled { "disabled" } else { "active" }}</td>
+                                                <td class="space-x-2 px-3 py-2">
+                                                    <button class=BUTTON_QUIET on:click=move |_| { rotate.dispatch(RotateApiClient { client_id: id.clone() }); }>"Rotate secret"</button>
+                                                    <button class=BUTTON_QUIET on:click=move |_| { disable.dispatch(DisableApiClient { client_id: id2.clone() }); }>"Disable"</button>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
