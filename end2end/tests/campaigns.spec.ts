@@ -28,6 +28,19 @@ test('finance funds the campaign, and a retried form funds once', async ({ page 
   await form.getByRole('button', { name: 'Fund' }).click();
   await expect(page.getByRole('alert')).toContainText('not an amount');
   await expect(page.getByTestId('funded')).toHaveText('10500.25');
+
+  // The quests editor adds a quest with a validator.
+  const quest = page.getByTestId('quest-form');
+  await quest.getByLabel('Name').fill('Follow us on Discord');
+  await quest.getByLabel('Reward (tokens)').fill('2.5');
+  await quest.getByLabel('Validator (JSON)').fill('{"kind": "discord_member", "guild_id": "1234", "base_url": null}');
+  await quest.getByRole('button', { name: 'Add quest' }).click();
+  await expect(page.getByText('Follow us on Discord')).toBeVisible();
+  await quest.getByLabel('Name').fill('Broken');
+  await quest.getByLabel('Reward (tokens)').fill('1');
+  await quest.getByLabel('Validator (JSON)').fill('{"kind": "telepathy"}');
+  await quest.getByRole('button', { name: 'Add quest' }).click();
+  await expect(quest.getByRole('alert')).toHaveAttribute('data-code', 'invalid_input');
 });
 
 test('a reviewer approves an activity from the queue', async ({ page }) => {
@@ -56,6 +69,17 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   await expect(page.getByTestId('forecast')).toContainText('runs out on');
   await expect(page.getByTestId('turnaround')).toContainText('activity to reward');
   await expect(page.getByTestId('fund-form')).toHaveCount(0);
+  // Another owner's campaign is invisible: the page and its server function say not found.
+  const other = await page.request.post('/api/load_campaign', { form: { campaign_id: '2' } });
+  expect(other.status()).toBe(404);
+  const otherPage = await page.goto('/campaigns/2');
+  await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'not_found');
+  expect(otherPage?.status()).toBe(404);
+  await page.goto('/campaigns');
+  await expect(page.getByTestId('campaigns-table')).not.toContainText('Summer cup');
+  // The activities list shows the approved activity as validated.
+  await page.goto('/activities');
+  await expect(page.getByTestId('activities-table').locator('tr', { hasText: 'demo-0' })).toContainText('validated');
   // Funding is refused to the owner by the server too.
   const res = await page.request.post('/api/fund_campaign', {
     form: { campaign_id: '1', amount: '1', idempotency_key: 'owner-try' },

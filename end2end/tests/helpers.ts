@@ -77,7 +77,7 @@ export async function enrol(page: Page): Promise<{ secret: string; code: string;
 
 /** Expected refusals show up as failed resource loads; anything else (a CSP
  * violation, a hydration panic, a script error) fails the test. */
-const EXPECTED_REFUSAL = /Failed to load resource: the server responded with a status of (401|403|422|429)/;
+const EXPECTED_REFUSAL = /Failed to load resource: the server responded with a status of (401|403|404|409|422|429)/;
 
 export const test = base.extend({
   page: async ({ page }, use) => {

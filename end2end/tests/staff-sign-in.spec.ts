@@ -72,6 +72,14 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   expect(makerOtp).toMatch(/^[A-Za-z0-9]{20}$/);
   await expect(page.locator(`tr[data-email="${MAKER}"]`)).toContainText('Mia Maker');
 
+  // API clients: the secret is shown once.
+  await page.getByRole('link', { name: 'API clients' }).click();
+  await hydrated(page);
+  await page.getByLabel('Name').fill('Arena game server');
+  await page.getByRole('button', { name: 'Create client' }).click();
+  await expect(page.getByTestId('client-secret')).toHaveText(/^pqs_[A-Za-z0-9]{40}$/);
+  await expect(page.getByRole('cell', { name: 'Arena game server' })).toBeVisible();
+
   await page.goto('/admin/audit');
   await expect(page.getByTestId('audit-table')).toContainText('staff.created');
   await expect(page.getByTestId('audit-table')).toContainText('auth.mfa_enrolled');

@@ -42,6 +42,7 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
         ("finance", Role::Finance),
         ("owner", Role::CampaignOwner),
         ("community", Role::Community),
+        ("other-owner", Role::CampaignOwner),
     ] {
         let email = format!("{name}@{domain}");
         let created = create_staff_from_cli(store, &email, name, role).await?;
@@ -80,6 +81,20 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
             campaign.budget.cost_centre_id,
             Amount::from_minor(10_000_000_000),
             "demo-seed",
+        )
+        .await?;
+    // A second owner's campaign, which the first owner must not see.
+    campaigns
+        .create_with_budget(
+            &finance,
+            CampaignPlan {
+                name: "Summer cup",
+                owner_email: &people[3].1,
+                cost_centre_code: "SUMMER",
+                starts_at_ms: now_ms() + 30 * DAY_MS,
+                ends_at_ms: now_ms() + 60 * DAY_MS,
+                alert_threshold_pct: ALERT_THRESHOLD_DEFAULT_PCT,
+            },
         )
         .await?;
     let mut quest_ids = Vec::new();

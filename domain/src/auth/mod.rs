@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{AuditActor, AuditRecord};
 use crate::clock::now_ms;
 use crate::limits::{CODE_MAX_CHARS, EMAIL_MAX_CHARS};
-use crate::store::{DynStore, StaffRecord};
+use crate::store::{DynStore, StaffRecord, StoreError};
 use crate::{DomainError, DomainResult};
 
 pub use credentials::{Email, Password};
@@ -353,9 +353,22 @@ impl Auth {
         let secret = match user.totp_secret {
             Some(s) => s,
             None => {
-                let s = totp::generate_secret_base32();
-                self.store.set_pending_totp(user.staff_user_id, &s).await?;
-                s
+                let fresh = totp::generate_secret_base32();
+                match self
+                    .store
+                    .set_pending_totp(user.staff_user_id, &fresh)
+                    .await
+                {
+                    Ok(()) => fresh,
+                    // Another request started enrolment first: show its secret.
+                    Err(StoreError::Conflict(_)) => self
+                        .store
+                        .staff_by_id(user.staff_user_id)
+                        .await?
+                        .and_then(|u| u.totp_secret)
+                        .ok_or(DomainError::Unauthenticated)?,
+                    Err(e) => return Err(e.into()),
+                }
             }
         };
         let url = totp::otpauth_url(&secret, &user.email)?;

@@ -220,7 +220,8 @@ pub trait Store:
         must_change_password: bool,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
-    /// Stores a not-yet-confirmed TOTP secret; refused once one is confirmed.
+    /// Stores a not-yet-confirmed TOTP secret; `Conflict` if the account has one
+    /// (pending or confirmed) already.
     async fn set_pending_totp(&self, staff_user_id: i64, secret_base32: &str) -> StoreResult<()>;
     /// Marks the pending secret confirmed at `step`, replacing any recovery
     /// codes with the given hashes. False if already confirmed or `step` was used.

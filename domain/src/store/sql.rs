@@ -379,9 +379,11 @@ macro_rules! impl_store {
                 staff_user_id: i64,
                 secret_base32: &str,
             ) -> $crate::store::StoreResult<()> {
+                // Never replaces a pending secret: two pages racing to start
+                // enrolment must show the same one.
                 let done = sqlx::query(
                     "UPDATE staff_user SET totp_secret = $1 \
-                     WHERE staff_user_id = $2 AND totp_confirmed = FALSE",
+                     WHERE staff_user_id = $2 AND totp_confirmed = FALSE AND totp_secret IS NULL",
                 )
                 .bind(secret_base32)
                 .bind(staff_user_id)
@@ -389,7 +391,7 @@ macro_rules! impl_store {
                 .await?;
                 if done.rows_affected() != 1 {
                     return Err($crate::store::StoreError::Conflict(
-                        "an authenticator is already enrolled".into(),
+                        "an authenticator secret exists already".into(),
                     ));
                 }
                 Ok(())

@@ -343,3 +343,40 @@ on_both_backends!(
     staff_admin_on,
     crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions
 );
+
+async fn racing_enrolment_pages_show_one_secret(db: &TestDb) {
+    let store = db.store().await;
+    let auth = std::sync::Arc::new(Auth::new(store.clone(), POLICY));
+    let created = ensure_first_admin(&store, "admin@example.com")
+        .await
+        .expect("bootstrap")
+        .expect("admin");
+    let s = auth
+        .sign_in("admin@example.com", created.one_time_password, None)
+        .await
+        .expect("sign in");
+    let s = auth
+        .change_password(&s, NEW_PASSWORD.into(), None)
+        .await
+        .expect("change");
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (auth, s) = (auth.clone(), s.clone());
+            tokio::spawn(
+                async move { auth.begin_enrolment(&s).await.expect("enrol").secret_base32 },
+            )
+        })
+        .collect();
+    let mut secrets = Vec::new();
+    for t in tasks {
+        secrets.push(t.await.expect("join"));
+    }
+    secrets.dedup();
+    assert_eq!(secrets.len(), 1, "every page shows the stored secret");
+    let code = totp::code_at(&secrets[0], now_s()).expect("code");
+    assert!(auth.confirm_enrolment(&s, &code, None).await.is_ok());
+}
+on_both_backends!(
+    enrol_race_on,
+    crate::auth_flow::racing_enrolment_pages_show_one_secret
+);
