@@ -23,6 +23,7 @@ mod map {
             status: c.status.clone(),
             starts_at: format_ms(c.starts_at_ms),
             ends_at: format_ms(c.ends_at_ms),
+            cost_centre_id: c.budget.cost_centre_id,
             cost_centre_code: c.budget.code.clone(),
             funded: c.budget.funded,
             reserved: c.budget.reserved,
@@ -76,6 +77,7 @@ mod map {
             can_fund,
             can_manage,
             can_edit_quests,
+            cost_centre_id: c.budget.cost_centre_id,
         }
     }
 }
@@ -260,4 +262,80 @@ pub async fn decide_reviews(
             reason: d.reason,
         })
         .collect())
+}
+
+/// Asks to move budget from this campaign's cost centre to another's; a
+/// second finance user must approve.
+#[server(endpoint = "request_transfer")]
+pub async fn request_transfer(
+    campaign_id: i64,
+    to_cost_centre_id: i64,
+    amount: String,
+) -> Result<i64, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let amount: Amount = amount.parse().map_err(|e: payquest_types::AmountError| {
+        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
+    })?;
+    let campaign = ctx
+        .state
+        .campaigns
+        .get(&actor, campaign_id)
+        .await
+        .map_err(fail)?;
+    let t = ctx
+        .state
+        .budgets
+        .request_transfer(
+            &actor,
+            campaign.budget.cost_centre_id,
+            to_cost_centre_id,
+            amount,
+        )
+        .await
+        .map_err(fail)?;
+    Ok(t.budget_transfer_id)
+}
+
+#[server(endpoint = "pending_transfers")]
+pub async fn pending_transfers() -> Result<Vec<payquest_types::TransferView>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let list = ctx
+        .state
+        .budgets
+        .pending_transfers(&actor)
+        .await
+        .map_err(fail)?;
+    Ok(list
+        .into_iter()
+        .map(|t| payquest_types::TransferView {
+            transfer_id: t.budget_transfer_id,
+            from_cost_centre_id: t.from_cost_centre_id,
+            to_cost_centre_id: t.to_cost_centre_id,
+            amount: t.amount,
+            requested_by_me: t.requested_by == actor.user_id,
+        })
+        .collect())
+}
+
+/// Approves or rejects a pending transfer; the answer says what happened
+/// (`executed`, `rejected`, `short by X`, `not pending`).
+#[server(endpoint = "decide_transfer")]
+pub async fn decide_transfer(transfer_id: i64, approve: bool) -> Result<String, AppError> {
+    use payquest_domain::store::TransferOutcome;
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let outcome = ctx
+        .state
+        .budgets
+        .decide_transfer(&actor, transfer_id, approve)
+        .await
+        .map_err(fail)?;
+    Ok(match outcome {
+        TransferOutcome::Executed => "executed".to_owned(),
+        TransferOutcome::Rejected => "rejected".to_owned(),
+        TransferOutcome::Short { short_by } => format!("short by {short_by}"),
+        TransferOutcome::NotPending => "not pending".to_owned(),
+    })
 }

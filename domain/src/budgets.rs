@@ -155,6 +155,11 @@ impl Budgets {
             .await?)
     }
 
+    pub async fn pending_transfers(&self, actor: &Actor) -> DomainResult<Vec<TransferRecord>> {
+        actor.require(Permission::ReadBudgets)?;
+        Ok(self.store.pending_transfers(PAGE_SIZE_MAX).await?)
+    }
+
     /// Approves (executes) or rejects a transfer; never by the person who asked.
     pub async fn decide_transfer(
         &self,

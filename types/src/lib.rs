@@ -271,6 +271,7 @@ pub struct CampaignSummary {
     pub status: String,
     pub starts_at: String,
     pub ends_at: String,
+    pub cost_centre_id: i64,
     pub cost_centre_code: String,
     pub funded: Amount,
     pub reserved: Amount,
@@ -316,6 +317,7 @@ pub struct CampaignDetail {
     pub can_fund: bool,
     pub can_manage: bool,
     pub can_edit_quests: bool,
+    pub cost_centre_id: i64,
 }
 
 /// An activity waiting for a person's decision.
@@ -367,4 +369,13 @@ pub struct ActivityRow {
     pub attempts: i64,
     pub occurred_at: String,
     pub received_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferView {
+    pub transfer_id: i64,
+    pub from_cost_centre_id: i64,
+    pub to_cost_centre_id: i64,
+    pub amount: Amount,
+    pub requested_by_me: bool,
 }

@@ -7,7 +7,8 @@ use leptos_router::hooks::use_params_map;
 use payquest_types::{Amount, CampaignDetail};
 
 use crate::campaign_api::{
-    list_campaigns, load_campaign, CreateCampaign, FundCampaign, SetCampaignStatus,
+    list_campaigns, load_campaign, pending_transfers, CreateCampaign, DecideTransfer, FundCampaign,
+    RequestTransfer, SetCampaignStatus,
 };
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::machine_api::CreateQuest;
@@ -125,6 +126,67 @@ fn duration(ms: i64) -> String {
     }
 }
 
+/// Moving budget to another campaign's cost centre: one finance user asks,
+/// another approves (the server refuses the same person).
+#[component]
+fn Transfers(campaign_id: i64, cost_centre_id: i64) -> impl IntoView {
+    let request = ServerAction::<RequestTransfer>::new();
+    let decide = ServerAction::<DecideTransfer>::new();
+    let targets = Resource::new(|| (), |_| list_campaigns());
+    let pending = Resource::new(
+        move || (request.version().get(), decide.version().get()),
+        |_| pending_transfers(),
+    );
+    let error = Signal::derive(move || {
+        request
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| decide.value().get().and_then(Result::err))
+    });
+    let outcome = move || decide.value().get().and_then(Result::ok);
+    view! {
+        <section class="space-y-3 rounded-xl bg-white p-6 shadow" data-testid="transfers">
+            <h2 class="text-lg font-semibold">"Move budget (needs a second finance approval)"</h2>
+            <ActionForm action=request attr:class="flex flex-wrap items-end gap-3">
+                <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
+                <label class="block text-sm font-medium">"To"
+                    <select class=INPUT name="to_cost_centre_id">
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                targets.await.unwrap_or_default().into_iter()
+                                    .filter(|c| c.cost_centre_id != cost_centre_id)
+                                    .map(|c| view! { <option value=c.cost_centre_id.to_string()>{c.name} " (" {c.cost_centre_code} ")"</option> })
+                                    .collect_view()
+                            })}
+                        </Suspense>
+                    </select>
+                </label>
+                <label class="block text-sm font-medium">"Amount (tokens)"<input class=INPUT name="amount" required inputmode="decimal" /></label>
+                <button class=BUTTON_QUIET type="submit">"Request transfer"</button>
+            </ActionForm>
+            <ErrorBanner error=error />
+            {move || outcome().map(|o| view! { <p role="status" class="text-sm">"Transfer " {o} "."</p> })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    pending.await.unwrap_or_default().into_iter().map(|t| {
+                        let id = t.transfer_id;
+                        view! {
+                            <div class="flex items-center gap-3 text-sm">
+                                <span>"#" {id} ": " {t.amount.to_string()} " from cost centre " {t.from_cost_centre_id} " to " {t.to_cost_centre_id}</span>
+                                <button class=BUTTON_QUIET disabled=t.requested_by_me
+                                    on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: true }); }>"Approve"</button>
+                                <button class=BUTTON_QUIET disabled=t.requested_by_me
+                                    on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: false }); }>"Reject"</button>
+                            </div>
+                        }
+                    }).collect_view()
+                })}
+            </Transition>
+        </section>
+    }
+}
+
 #[component]
 fn QuestForm(campaign_id: i64, create: ServerAction<CreateQuest>) -> impl IntoView {
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
@@ -182,6 +244,9 @@ fn CampaignView(
             <ErrorBanner error=fund_error />
         </ActionForm>
     });
+    let transfers = d
+        .can_fund
+        .then(|| view! { <Transfers campaign_id=campaign_id cost_centre_id=d.cost_centre_id /> });
     let quest_form = d
         .can_edit_quests
         .then(|| view! { <QuestForm campaign_id=campaign_id create=create_quest /> });
@@ -241,6 +306,7 @@ fn CampaignView(
                 </ul>
             </section>
             {fund_form}
+            {transfers}
             {quest_form}
             {status_form}
         </div>

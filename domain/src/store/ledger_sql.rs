@@ -459,6 +459,23 @@ macro_rules! impl_ledger {
                     .map(Into::into))
             }
 
+            async fn pending_transfers(
+                &self,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransferRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM budget_transfer WHERE state = 'pending' ORDER BY budget_transfer_id LIMIT $1",
+                    $crate::store::ledger_sql::TRANSFER_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
             async fn decide_transfer(
                 &self,
                 id: i64,

@@ -313,6 +313,8 @@ pub trait LedgerStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<TransferRecord>;
     async fn transfer(&self, budget_transfer_id: i64) -> StoreResult<Option<TransferRecord>>;
+    /// Transfers waiting for a second finance user, oldest first.
+    async fn pending_transfers(&self, limit: u32) -> StoreResult<Vec<TransferRecord>>;
     /// Executes or rejects a pending transfer. The decider must differ from
     /// the requester (also a database constraint).
     async fn decide_transfer(

@@ -2,6 +2,7 @@
 //! `payquest` binary on a free port against a throwaway database (SQLite, and
 //! PostgreSQL when configured) and talks to it over HTTP like a client would.
 
+mod budget_race;
 mod cli;
 mod machine_api;
 mod web;
