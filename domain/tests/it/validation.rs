@@ -64,11 +64,22 @@ async fn member(Path((_guild, user)): Path<(String, String)>, headers: HeaderMap
     }
 }
 
+async fn subscriptions(
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if q.get("key").map(String::as_str) != Some("yt-key") {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let total = usize::from(q.get("channelId").map(String::as_str) == Some("subscriber"));
+    axum::Json(json!({ "pageInfo": { "totalResults": total } })).into_response()
+}
+
 /// Starts the fake providers on a free port of 127.0.0.1; returns the base URL.
 async fn fake_providers() -> String {
     let app = Router::new()
         .route("/players/{id}", get(player))
         .route("/guilds/{guild}/members/{user}", get(member))
+        .route("/subscriptions", get(subscriptions))
         .with_state(Fake::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
