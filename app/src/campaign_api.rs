@@ -82,6 +82,14 @@ mod map {
     }
 }
 
+/// Parses a token amount typed in a form (`12.5`).
+#[cfg(feature = "ssr")]
+pub(crate) fn parse_amount(raw: &str) -> Result<Amount, AppError> {
+    raw.parse().map_err(|e: payquest_types::AmountError| {
+        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
+    })
+}
+
 /// Parses a date (`2026-12-01`) or RFC 3339 time to Unix milliseconds.
 #[cfg(feature = "ssr")]
 fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
@@ -193,9 +201,7 @@ pub async fn fund_campaign(
 ) -> Result<Amount, AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    let amount: Amount = amount.parse().map_err(|e: payquest_types::AmountError| {
-        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
-    })?;
+    let amount = parse_amount(&amount)?;
     let campaign = ctx
         .state
         .campaigns
@@ -274,9 +280,7 @@ pub async fn request_transfer(
 ) -> Result<i64, AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    let amount: Amount = amount.parse().map_err(|e: payquest_types::AmountError| {
-        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
-    })?;
+    let amount = parse_amount(&amount)?;
     let campaign = ctx
         .state
         .campaigns

@@ -133,9 +133,7 @@ pub async fn create_quest(
     use payquest_domain::DomainError;
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    let reward: payquest_types::Amount = reward
-        .parse()
-        .map_err(|e: payquest_types::AmountError| fail(DomainError::InvalidInput(e.to_string())))?;
+    let reward = crate::campaign_api::parse_amount(&reward)?;
     if validator.len() > 4_096 {
         return Err(fail(DomainError::InvalidInput(
             "the validator configuration is too long".into(),

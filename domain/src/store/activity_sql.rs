@@ -72,6 +72,27 @@ macro_rules! impl_activities {
                 let gamer_ids: HashMap<String, i64> =
                     q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
 
+                let mut links: BTreeSet<(i64, &str, &str)> = BTreeSet::new();
+                for i in items {
+                    let gamer = gamer_ids.get(&i.wallet).copied().unwrap_or_default();
+                    if let Some(id) = &i.game_account_id {
+                        links.insert((gamer, "game", id.as_str()));
+                    }
+                    if let Some(handle) = &i.social_handle {
+                        links.insert((gamer, "social", handle.as_str()));
+                    }
+                }
+                if !links.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO gamer_account (gamer_id, kind, account_ref, linked_at_ms) ",
+                    );
+                    q.push_values(&links, |mut b, (gamer, kind, reference)| {
+                        b.push_bind(*gamer).push_bind(*kind).push_bind(*reference).push_bind(received_at_ms);
+                    });
+                    q.push(" ON CONFLICT (gamer_id, kind, account_ref) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, \
                      game_account_id, social_handle, evidence_json, signature, status, next_attempt_at_ms, \
@@ -180,6 +201,16 @@ macro_rules! impl_activities {
                         received_at_ms: r.9,
                     })
                     .collect())
+            }
+
+            async fn linked_accounts(&self, wallet: &str) -> $crate::store::StoreResult<Vec<(String, String)>> {
+                Ok(sqlx::query_as::<_, (String, String)>(
+                    "SELECT a.kind, a.account_ref FROM gamer_account a JOIN gamer g ON g.gamer_id = a.gamer_id \
+                     WHERE g.wallet = $1 ORDER BY a.kind, a.account_ref",
+                )
+                .bind(wallet)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn count_activities(&self) -> $crate::store::StoreResult<i64> {

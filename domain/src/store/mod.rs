@@ -600,6 +600,8 @@ pub trait ActivityStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<ActivityListRow>>;
     async fn count_activities(&self) -> StoreResult<i64>;
+    /// A gamer's linked accounts as (kind, reference): `game` ids and `social` handles.
+    async fn linked_accounts(&self, wallet: &str) -> StoreResult<Vec<(String, String)>>;
 }
 
 /// An activity claimed for validation, with what its validator needs.

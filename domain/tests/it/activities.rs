@@ -93,6 +93,16 @@ async fn the_same_key_gives_the_first_result_and_another_payload_409(db: &TestDb
     );
     assert_eq!(w.store.count_activities().await.expect("count"), 1);
 
+    let linked = w
+        .store
+        .linked_accounts("0x0000000000000000000000000000000000000002")
+        .await
+        .expect("links");
+    assert_eq!(
+        linked,
+        vec![("game".to_owned(), "player-1".to_owned())],
+        "the game account is linked to the wallet"
+    );
     let view = activities.get(&w.principal, id).await.expect("status");
     assert_eq!(view.status, "received");
     assert_eq!(view.wallet, "0x0000000000000000000000000000000000000002");

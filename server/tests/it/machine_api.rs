@@ -231,6 +231,28 @@ async fn clients_get_tokens_and_report_activities(db: &TestDb) {
     );
 
     // Bad requests: no token, junk JSON, too many items, too large a body.
+    // Forged tokens get 401 at the door (each kind of forgery is covered in the domain suite).
+    let b64 = |v: Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(json!({ "alg": "none", "typ": "at+jwt", "kid": "k" })),
+        b64(
+            json!({ "iss": "payquest", "aud": "payquest-api", "sub": writer.id, "exp": 4_000_000_000u64, "ver": 1 })
+        )
+    );
+    for forged in [none.as_str(), "not-a-token", &tok[..tok.len() - 4]] {
+        assert_eq!(
+            post(activity(quest_id, 8), forged.to_owned())
+                .await
+                .status(),
+            401,
+            "{forged}"
+        );
+    }
+
     let anonymous = http
         .post(format!("{base}/api/v1/activities"))
         .json(&activity(quest_id, 6))
