@@ -128,6 +128,7 @@ pub async fn create_quest(
     reward: String,
     max_completions: Option<i64>,
     max_per_gamer: Option<i64>,
+    repeat_period_s: Option<i64>,
     validator: String,
 ) -> Result<i64, AppError> {
     use payquest_domain::DomainError;
@@ -152,7 +153,7 @@ pub async fn create_quest(
                 reward,
                 max_completions,
                 max_per_gamer,
-                repeat_period_s: None,
+                repeat_period_s,
                 validator,
             },
         )

@@ -199,6 +199,7 @@ fn QuestForm(campaign_id: i64, create: ServerAction<CreateQuest>) -> impl IntoVi
                 <label class="block text-sm font-medium">"Reward (tokens)"<input class=INPUT name="reward" required inputmode="decimal" /></label>
                 <label class="block text-sm font-medium">"Per gamer"<input class=INPUT name="max_per_gamer" type="number" min="1" value="1" /></label>
                 <label class="block text-sm font-medium">"Total completions"<input class=INPUT name="max_completions" type="number" min="1" /></label>
+                <label class="block text-sm font-medium">"Repeat after (seconds)"<input class=INPUT name="repeat_period_s" type="number" min="1" /></label>
             </div>
             <label class="block text-sm font-medium">"Validator (JSON)"
                 <textarea class=INPUT name="validator" rows="3" maxlength="4096">"{\"kind\": \"manual\"}"</textarea>
@@ -354,7 +355,7 @@ fn BurnDown(points: Vec<(i64, i64, i64)>) -> impl IntoView {
     let funded = line(|p| p.1);
     let available = line(|p| p.2);
     view! {
-        <svg viewBox=format!("0 0 {W} {H}") class="mt-3 h-48 w-full" role="img" aria-label="Budget over time" data-testid="burn-down">
+        <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" class="mt-3 h-48 w-full" role="img" aria-label="Budget over time" data-testid="burn-down">
             <polyline points=funded class="fill-none stroke-slate-400" stroke-width="2" />
             <polyline points=available class="fill-none stroke-indigo-600" stroke-width="3" />
         </svg>
