@@ -71,6 +71,7 @@ mod map {
                     validator_kind: q.validator_kind,
                     max_completions: q.max_completions,
                     max_per_gamer: q.max_per_gamer,
+                    active: q.active,
                 })
                 .collect(),
             fund_key: format!("ui-{}", uuid::Uuid::new_v4().simple()),

@@ -161,3 +161,14 @@ pub async fn create_quest(
         .map_err(fail)?;
     Ok(q.quest_id)
 }
+
+#[server(endpoint = "set_quest_active")]
+pub async fn set_quest_active(quest_id: i64, active: bool) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .campaigns
+        .set_quest_active(&actor, quest_id, active)
+        .await
+        .map_err(fail)
+}

@@ -394,6 +394,34 @@ impl Campaigns {
             .await?)
     }
 
+    /// Retires a quest (no new activities) or opens it again.
+    pub async fn set_quest_active(
+        &self,
+        actor: &Actor,
+        quest_id: i64,
+        active: bool,
+    ) -> DomainResult<()> {
+        actor.require(Permission::ManageQuests)?;
+        let quest = self
+            .store
+            .quest(quest_id)
+            .await?
+            .ok_or(DomainError::NotFound("quest"))?;
+        self.get(actor, quest.campaign_id).await?;
+        let action = if active {
+            "quest.opened"
+        } else {
+            "quest.retired"
+        };
+        let audit = AuditRecord::new(&actor.audit_actor(), action, format!("quest:{quest_id}"))
+            .before(&serde_json::json!({ "active": quest.active }))
+            .after(&serde_json::json!({ "active": active }));
+        Ok(self
+            .store
+            .set_quest_active(quest_id, active, &audit)
+            .await?)
+    }
+
     pub async fn quests(&self, actor: &Actor, campaign_id: i64) -> DomainResult<Vec<QuestRecord>> {
         self.get(actor, campaign_id).await?;
         Ok(self.store.quests_of(campaign_id).await?)

@@ -35,7 +35,12 @@ test('finance funds the campaign, and a retried form funds once', async ({ page 
   await quest.getByLabel('Reward (tokens)').fill('2.5');
   await quest.getByLabel('Validator (JSON)').fill('{"kind": "discord_member", "guild_id": "1234", "base_url": null}');
   await quest.getByRole('button', { name: 'Add quest' }).click();
-  await expect(page.getByText('Follow us on Discord')).toBeVisible();
+  const discordQuest = page.locator('li[data-quest="Follow us on Discord"]');
+  await expect(discordQuest).toBeVisible();
+  await discordQuest.getByRole('button', { name: 'Retire' }).click();
+  await expect(discordQuest).toContainText('retired');
+  await discordQuest.getByRole('button', { name: 'Reopen' }).click();
+  await expect(discordQuest).not.toContainText('retired');
   await quest.getByLabel('Name').fill('Broken');
   await quest.getByLabel('Reward (tokens)').fill('1');
   await quest.getByLabel('Validator (JSON)').fill('{"kind": "telepathy"}');
@@ -80,6 +85,11 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   // The activities list shows the approved activity as validated.
   await page.goto('/activities');
   await expect(page.getByTestId('activities-table').locator('tr', { hasText: 'demo-0' })).toContainText('validated');
+  await hydrated(page);
+  await page.getByLabel('Status').selectOption('needs_review');
+  await expect(page.getByTestId('activities-table').locator('tbody tr')).toHaveCount(4);
+  await page.getByLabel('Campaign').selectOption({ label: 'Launch week' });
+  await expect(page.getByTestId('activities-table').locator('tbody tr')).toHaveCount(4);
   // Funding is refused to the owner by the server too.
   const res = await page.request.post('/api/fund_campaign', {
     form: { campaign_id: '1', amount: '1', idempotency_key: 'owner-try' },

@@ -288,6 +288,7 @@ pub struct QuestSummary {
     pub validator_kind: String,
     pub max_completions: Option<i64>,
     pub max_per_gamer: Option<i64>,
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::campaign_api::list_campaigns;
 use crate::components::{load_error, Dashboard, BUTTON_QUIET, INPUT};
 use crate::machine_api::list_activities;
 
@@ -18,20 +19,36 @@ pub fn ActivitiesPage() -> impl IntoView {
 #[component]
 fn Activities() -> impl IntoView {
     let status = RwSignal::new(String::new());
+    let campaign = RwSignal::new(None::<i64>);
     let before = RwSignal::new(None::<i64>);
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
     let rows = Resource::new(
-        move || (status.get(), before.get()),
-        |(s, b)| list_activities(None, Some(s), b),
+        move || (campaign.get(), status.get(), before.get()),
+        |(c, s, b)| list_activities(c, Some(s), b),
     );
     view! {
         <div class="space-y-6">
             <h1 class="text-2xl font-bold">"Activities"</h1>
+            <div class="flex gap-4">
+            <label class="block w-64 text-sm font-medium">"Campaign"
+                <select class=INPUT on:change=move |ev| { before.set(None); campaign.set(event_target_value(&ev).parse().ok()); }>
+                    <option value="">"all"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            campaigns.await.unwrap_or_default().into_iter()
+                                .map(|c| view! { <option value=c.campaign_id.to_string()>{c.name}</option> })
+                                .collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </label>
             <label class="block w-64 text-sm font-medium">"Status"
                 <select class=INPUT on:change=move |ev| { before.set(None); status.set(event_target_value(&ev)); }>
                     <option value="">"all"</option>
                     {["received", "validating", "validated", "rejected", "needs_review"].map(|s| view! { <option value=s>{s}</option> }).collect_view()}
                 </select>
             </label>
+            </div>
             <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rows.await {

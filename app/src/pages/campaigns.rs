@@ -11,7 +11,7 @@ use crate::campaign_api::{
     RequestTransfer, SetCampaignStatus,
 };
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
-use crate::machine_api::CreateQuest;
+use crate::machine_api::{CreateQuest, SetQuestActive};
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
@@ -94,6 +94,7 @@ fn Campaign() -> impl IntoView {
     let fund = ServerAction::<FundCampaign>::new();
     let status = ServerAction::<SetCampaignStatus>::new();
     let create_quest = ServerAction::<CreateQuest>::new();
+    let quest_state = ServerAction::<SetQuestActive>::new();
     let detail = Resource::new(
         move || {
             (
@@ -101,6 +102,7 @@ fn Campaign() -> impl IntoView {
                 fund.version().get(),
                 status.version().get(),
                 create_quest.version().get(),
+                quest_state.version().get(),
             )
         },
         |(id, ..)| load_campaign(id),
@@ -109,7 +111,7 @@ fn Campaign() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <CampaignView d=d fund=fund status=status create_quest=create_quest /> }.into_any(),
+                    Ok(d) => view! { <CampaignView d=d fund=fund status=status create_quest=create_quest quest_state=quest_state /> }.into_any(),
                     Err(e) => load_error(e),
                 }
             })}
@@ -216,6 +218,7 @@ fn CampaignView(
     fund: ServerAction<FundCampaign>,
     status: ServerAction<SetCampaignStatus>,
     create_quest: ServerAction<CreateQuest>,
+    quest_state: ServerAction<SetQuestActive>,
 ) -> impl IntoView {
     let s = d.summary.clone();
     let campaign_id = s.campaign_id;
@@ -245,6 +248,7 @@ fn CampaignView(
             <ErrorBanner error=fund_error />
         </ActionForm>
     });
+    let can_edit_quests = d.can_edit_quests;
     let transfers = d
         .can_fund
         .then(|| view! { <Transfers campaign_id=campaign_id cost_centre_id=d.cost_centre_id /> });
@@ -301,8 +305,21 @@ fn CampaignView(
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="text-lg font-semibold">"Quests"</h2>
                 <ul class="mt-2 space-y-1 text-sm">
-                    {d.quests.iter().map(|q| view! {
-                        <li>{q.name.clone()} " — " <span class="font-mono">{q.reward.to_string()}</span> " · " {q.validator_kind.clone()}</li>
+                    {d.quests.iter().map(|q| {
+                        let (quest_id, active) = (q.quest_id, q.active);
+                        let toggle = can_edit_quests.then(|| view! {
+                            <button class="ml-2 text-xs text-indigo-700 hover:underline"
+                                on:click=move |_| { quest_state.dispatch(SetQuestActive { quest_id, active: !active }); }>
+                                {if active { "Retire" } else { "Reopen" }}
+                            </button>
+                        });
+                        view! {
+                            <li data-quest=q.name.clone()>
+                                {q.name.clone()} " — " <span class="font-mono">{q.reward.to_string()}</span> " · " {q.validator_kind.clone()}
+                                {(!active).then_some(" · retired")}
+                                {toggle}
+                            </li>
+                        }
                     }).collect_view()}
                 </ul>
             </section>

@@ -247,6 +247,27 @@ macro_rules! impl_campaigns {
                     .map(Into::into))
             }
 
+            async fn set_quest_active(
+                &self,
+                quest_id: i64,
+                active: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE quest SET active = $1, updated_at_ms = $2 WHERE quest_id = $3")
+                    .bind(active)
+                    .bind(audit.at_ms)
+                    .bind(quest_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::NotFound("quest"));
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn quests_of(
                 &self,
                 campaign_id: i64,

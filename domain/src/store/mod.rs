@@ -407,6 +407,13 @@ pub trait CampaignStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<QuestRecord>;
     async fn quest(&self, quest_id: i64) -> StoreResult<Option<QuestRecord>>;
+    /// Opens or retires a quest; a retired quest accepts no new activities.
+    async fn set_quest_active(
+        &self,
+        quest_id: i64,
+        active: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
     async fn quests_of(&self, campaign_id: i64) -> StoreResult<Vec<QuestRecord>>;
     /// The newest `limit` journal movements of a cost centre, oldest first:
     /// (at, change in funded, change in available).

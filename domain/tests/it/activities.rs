@@ -172,6 +172,28 @@ async fn a_batch_answers_per_item_and_stores_only_valid_items(db: &TestDb) {
     assert_eq!(statuses, vec![200, 422, 422, 422, 422, 200, 200, 409]);
     assert_eq!(w.store.count_activities().await.expect("count"), 2);
 
+    // A retired quest takes no new activities.
+    let finance = testing::staff(
+        &w.store,
+        "retire@example.com",
+        payquest_domain::types::Role::Finance,
+    )
+    .await;
+    let campaigns = payquest_domain::campaigns::Campaigns::new(w.store.clone());
+    campaigns
+        .set_quest_active(&finance, w.quest_id, false)
+        .await
+        .expect("retire");
+    let late = activities
+        .ingest(&w.principal, &[activity(w.quest_id, 50)])
+        .await
+        .expect("ingest");
+    assert_eq!(late[0].http_status, 422);
+    campaigns
+        .set_quest_active(&finance, w.quest_id, true)
+        .await
+        .expect("reopen");
+
     let too_many: Vec<_> = (0..1_001).map(|n| activity(w.quest_id, n)).collect();
     assert!(matches!(
         activities.ingest(&w.principal, &too_many).await,
