@@ -136,9 +136,7 @@ macro_rules! impl_campaigns {
                         "owner or cost centre",
                     )
                 })?;
-                let mut audit = audit.clone();
-                audit.subject = format!("campaign:{id}");
-                Self::insert_audit(&mut tx, &audit).await?;
+                Self::insert_audit_as(&mut tx, audit, format!("campaign:{id}")).await?;
                 let sql = format!("{} WHERE c.campaign_id = $1", $crate::store::campaigns_sql::CAMPAIGN_SELECT);
                 let row = sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
                     .bind(id)
@@ -153,11 +151,7 @@ macro_rules! impl_campaigns {
                 campaign_id: i64,
             ) -> $crate::store::StoreResult<Option<$crate::store::CampaignRecord>> {
                 let sql = format!("{} WHERE c.campaign_id = $1", $crate::store::campaigns_sql::CAMPAIGN_SELECT);
-                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
-                    .bind(campaign_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(Into::into))
+                self.find_one::<$crate::store::campaigns_sql::CampaignRow, _>(&sql, campaign_id).await
             }
 
             async fn list_campaigns(
@@ -228,9 +222,7 @@ macro_rules! impl_campaigns {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| $crate::store::campaigns_sql::map_reference_errors(e, "quest exists", "campaign"))?;
-                let mut audit = audit.clone();
-                audit.subject = format!("quest:{}", row.quest_id);
-                Self::insert_audit(&mut tx, &audit).await?;
+                Self::insert_audit_as(&mut tx, audit, format!("quest:{}", row.quest_id)).await?;
                 tx.commit().await?;
                 Ok(row.into())
             }
@@ -240,11 +232,7 @@ macro_rules! impl_campaigns {
                     "SELECT {} FROM quest WHERE quest_id = $1",
                     $crate::store::campaigns_sql::QUEST_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::QuestRow>(&sql)
-                    .bind(quest_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(Into::into))
+                self.find_one::<$crate::store::campaigns_sql::QuestRow, _>(&sql, quest_id).await
             }
 
             async fn set_quest_active(

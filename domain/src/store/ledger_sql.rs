@@ -193,9 +193,7 @@ macro_rules! impl_ledger {
                             e.into()
                         }
                     })?;
-                let mut audit = audit.clone();
-                audit.subject = format!("cost_centre:{}", row.cost_centre_id);
-                Self::insert_audit(&mut tx, &audit).await?;
+                Self::insert_audit_as(&mut tx, audit, format!("cost_centre:{}", row.cost_centre_id)).await?;
                 tx.commit().await?;
                 Ok(row.into())
             }
@@ -208,11 +206,7 @@ macro_rules! impl_ledger {
                     "SELECT {} FROM cost_centre WHERE cost_centre_id = $1",
                     $crate::store::ledger_sql::COST_CENTRE_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::CostCentreRow>(&sql)
-                    .bind(cost_centre_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(Into::into))
+                self.find_one::<$crate::store::ledger_sql::CostCentreRow, _>(&sql, cost_centre_id).await
             }
 
             async fn list_cost_centres(
@@ -437,9 +431,7 @@ macro_rules! impl_ledger {
                     .bind(audit.at_ms)
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut audit = audit.clone();
-                audit.subject = format!("budget_transfer:{}", row.budget_transfer_id);
-                Self::insert_audit(&mut tx, &audit).await?;
+                Self::insert_audit_as(&mut tx, audit, format!("budget_transfer:{}", row.budget_transfer_id)).await?;
                 tx.commit().await?;
                 Ok(row.into())
             }
@@ -452,11 +444,7 @@ macro_rules! impl_ledger {
                     "SELECT {} FROM budget_transfer WHERE budget_transfer_id = $1",
                     $crate::store::ledger_sql::TRANSFER_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(Into::into))
+                self.find_one::<$crate::store::ledger_sql::TransferRow, _>(&sql, id).await
             }
 
             async fn pending_transfers(

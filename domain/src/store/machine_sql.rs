@@ -102,9 +102,7 @@ macro_rules! impl_machine {
                     .bind(audit.at_ms)
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut audit = audit.clone();
-                audit.subject = format!("api_client:{}", row.client_id);
-                Self::insert_audit(&mut tx, &audit).await?;
+                Self::insert_audit_as(&mut tx, audit, format!("api_client:{}", row.client_id)).await?;
                 tx.commit().await?;
                 Ok(row.into())
             }

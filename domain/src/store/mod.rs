@@ -182,8 +182,6 @@ pub enum TransferOutcome {
 pub trait Store:
     LedgerStore + CampaignStore + MachineStore + ActivityStore + ValidationStore + Send + Sync + 'static
 {
-    fn backend(&self) -> Backend;
-
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 

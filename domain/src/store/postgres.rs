@@ -11,7 +11,7 @@ use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::sql::impl_store;
 use super::validation_sql::impl_validation;
-use super::{Backend, StoreResult};
+use super::StoreResult;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -46,4 +46,4 @@ impl_campaigns!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);
 impl_validation!(PgStore, Postgres);
-impl_store!(PgStore, Postgres, Backend::Postgres);
+impl_store!(PgStore, Postgres);

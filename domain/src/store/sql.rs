@@ -89,7 +89,7 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Implements `Store` for `$store`, whose field `pool` is a `sqlx::Pool<$db>`
 /// and which has `async fn begin_write(&self) -> sqlx::Result<Transaction<'static, $db>>`.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr) => {
+    ($store:ty, $db:ty) => {
         impl $store {
             async fn roles_of(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -101,6 +101,30 @@ macro_rules! impl_store {
                 .bind(staff_user_id)
                 .fetch_all(&mut *conn)
                 .await?)
+            }
+
+            /// One row of `sql` (the id bound as `$1`), mapped to its record.
+            async fn find_one<R, T>(&self, sql: &str, id: i64) -> $crate::store::StoreResult<Option<T>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                T: From<R>,
+            {
+                Ok(sqlx::query_as::<_, R>(sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(Into::into))
+            }
+
+            /// The audit record of a row this transaction just created, naming that row.
+            async fn insert_audit_as(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                audit: &$crate::audit::AuditRecord,
+                subject: String,
+            ) -> $crate::store::StoreResult<()> {
+                let mut audit = audit.clone();
+                audit.subject = subject;
+                Self::insert_audit(conn, &audit).await
             }
 
             async fn insert_audit(
@@ -171,10 +195,6 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
-            fn backend(&self) -> $crate::store::Backend {
-                $backend
-            }
-
             async fn ping(&self) -> $crate::store::StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())

@@ -16,7 +16,7 @@ use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::sql::impl_store;
 use super::validation_sql::impl_validation;
-use super::{Backend, StoreResult};
+use super::StoreResult;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -56,4 +56,4 @@ impl_campaigns!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);
 impl_validation!(SqliteStore, Sqlite);
-impl_store!(SqliteStore, Sqlite, Backend::Sqlite);
+impl_store!(SqliteStore, Sqlite);

@@ -209,7 +209,6 @@ pub async fn run(
     plan: &Plan,
     policy: &ValidationPolicy,
     secrets: &ValidatorSecrets,
-    _activity: &ClaimedActivity,
 ) -> CheckResult {
     let masked_url = mask(&plan.url, plan, secrets);
     let evidence = |status: Option<u16>, read: Value| json!({ "url": masked_url, "status": status, "read": read });

@@ -201,7 +201,7 @@ impl Validation {
             other => match http_check::plan(other, claim, &self.secrets) {
                 Ok(plan) => {
                     self.limiter.until_key_ready(&plan.provider).await;
-                    http_check::run(&self.http, &plan, &self.policy, &self.secrets, claim).await
+                    http_check::run(&self.http, &plan, &self.policy, &self.secrets).await
                 }
                 Err(result) => result,
             },
