@@ -218,14 +218,7 @@ macro_rules! impl_ledger {
                     "SELECT {} FROM cost_centre WHERE cost_centre_id > $1 ORDER BY cost_centre_id LIMIT $2",
                     $crate::store::ledger_sql::COST_CENTRE_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::ledger_sql::CostCentreRow>(&sql)
-                    .bind(after_id)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .map(Into::into)
-                    .collect())
+                self.find_page::<$crate::store::ledger_sql::CostCentreRow, _>(&sql, after_id, limit).await
             }
 
             async fn fund_cost_centre(

@@ -131,14 +131,7 @@ macro_rules! impl_machine {
                     "SELECT {} FROM api_client WHERE api_client_id > $1 ORDER BY api_client_id LIMIT $2",
                     $crate::store::machine_sql::CLIENT_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::machine_sql::ClientRow>(&sql)
-                    .bind(after_id)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .map(Into::into)
-                    .collect())
+                self.find_page::<$crate::store::machine_sql::ClientRow, _>(&sql, after_id, limit).await
             }
 
             async fn revoke_api_client_tokens(

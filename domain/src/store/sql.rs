@@ -116,6 +116,22 @@ macro_rules! impl_store {
                     .map(Into::into))
             }
 
+            /// A keyset page: `sql` binds the last id seen as `$1` and the page size as `$2`.
+            async fn find_page<R, T>(&self, sql: &str, after_id: i64, limit: u32) -> $crate::store::StoreResult<Vec<T>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                T: From<R>,
+            {
+                Ok(sqlx::query_as::<_, R>(sql)
+                    .bind(after_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
             /// The audit record of a row this transaction just created, naming that row.
             async fn insert_audit_as(
                 conn: &mut <$db as sqlx::Database>::Connection,
