@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT ?= target/site
 
 CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 
-.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs bench-ingest
+.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs bench-ingest bench-gas bench-reconcile
 
 ## run: install missing tools, build the release site, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -52,6 +52,10 @@ e2e: site
 bench-ingest:
 	PAYQUEST_TEST_POSTGRES_URL=$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	  cargo bench -p payquest --bench ingest
+
+## bench-gas: gas per recipient of the batch payout contract (1, 100, 500; fresh and existing holders) vs a lone ERC-20 transfer
+bench-gas: tools
+	node contracts/bench-gas.mjs
 
 ## tools: install what is missing, and nothing else
 tools: .tools-stamp

@@ -255,3 +255,69 @@ pub async fn earn_reward(store: &DynStore, quest_id: i64, n: u64) -> i64 {
     assert_eq!(decided[0].status.as_deref(), Some("validated"));
     id
 }
+
+/// The anvil binary the npm package `@foundry-rs/anvil` ships (see `make tools`).
+pub fn anvil_path() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("PAYQUEST_ANVIL") {
+        return p.into();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+}
+
+/// A throwaway anvil on a free port of 127.0.0.1 with the token and payout
+/// contracts deployed; account 0 is owner, treasury and operator. Stops on drop.
+pub struct DevChain {
+    pub anvil: alloy::node_bindings::AnvilInstance,
+    pub key: crate::secret::Secret<String>,
+    pub deployment: crate::chain::Deployment,
+}
+
+impl DevChain {
+    pub async fn start() -> DevChain {
+        let anvil = alloy::node_bindings::Anvil::at(anvil_path())
+            .arg("--enable-tx-gas-limit")
+            .spawn();
+        let key = crate::secret::Secret::new(hex::encode(anvil.keys()[0].to_bytes()));
+        let deployment =
+            crate::chain::deploy_dev(&anvil.endpoint(), &key, 1_000_000_000 * 1_000_000)
+                .await
+                .expect("deploy the dev contracts");
+        DevChain {
+            anvil,
+            key,
+            deployment,
+        }
+    }
+
+    pub fn settings(&self, confirmations: u64) -> crate::chain::ChainSettings {
+        crate::chain::ChainSettings {
+            rpc_url: self.anvil.endpoint(),
+            chain_id: self.anvil.chain_id(),
+            token: self.deployment.token,
+            payout_contract: self.deployment.payout_contract,
+            treasury: self.deployment.treasury,
+            token_decimals: 6,
+            signer_key: self.key.clone(),
+            confirmations,
+            max_fee_cap_wei: 100_000_000_000,
+            priority_fee_wei: 1_000_000_000,
+            stuck_after_ms: 30_000,
+            start_block: self.deployment.start_block,
+        }
+    }
+
+    /// Mines `n` empty blocks.
+    pub async fn mine(&self, n: u64) {
+        use alloy::providers::Provider;
+        let provider = alloy::providers::RootProvider::<alloy::network::Ethereum>::new_http(
+            self.anvil.endpoint_url(),
+        );
+        for _ in 0..n {
+            let _: serde_json::Value = provider
+                .raw_request("evm_mine".into(), ())
+                .await
+                .expect("evm_mine");
+        }
+    }
+}

@@ -28,6 +28,16 @@ pub enum Permission {
     ManageApiClients,
     /// Work the manual review queue of activities.
     ReviewActivities,
+    /// Assemble payout batches from eligible rewards and submit them.
+    MakeBatches,
+    /// Approve or reject payout batches (never one's own).
+    ApproveBatches,
+    /// See payout batches and their progress.
+    ReadPayouts,
+    /// Start disbursement, retry failed items, resolve reconciliation findings.
+    Disburse,
+    /// See reconciliation findings and drift.
+    ReadFindings,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
@@ -35,11 +45,23 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
     matches!(
         (role, permission),
         (Role::Admin, ManageStaff | ReadAudit | ManageApiClients)
-            | (Role::Auditor, ReadAudit | ReadBudgets | ReadAllCampaigns)
+            | (
+                Role::Auditor,
+                ReadAudit | ReadBudgets | ReadAllCampaigns | ReadPayouts | ReadFindings
+            )
             | (
                 Role::Finance,
-                ManageBudgets | ReadBudgets | ManageCampaigns | ManageQuests | ReadAllCampaigns
+                ManageBudgets
+                    | ReadBudgets
+                    | ManageCampaigns
+                    | ManageQuests
+                    | ReadAllCampaigns
+                    | ReadPayouts
+                    | Disburse
+                    | ReadFindings
             )
+            | (Role::Maker, MakeBatches | ReadPayouts)
+            | (Role::Checker, ApproveBatches | ReadPayouts)
             | (
                 Role::Community,
                 ManageQuests | ReadAllCampaigns | ReviewActivities
@@ -87,6 +109,15 @@ impl Actor {
         if self.can(Permission::ReviewActivities) {
             areas.push(Area::Review);
         }
+        if self.can(Permission::ReadPayouts) {
+            areas.push(Area::Payouts);
+        }
+        if self.can(Permission::ApproveBatches) {
+            areas.push(Area::Approvals);
+        }
+        if self.can(Permission::ReadFindings) {
+            areas.push(Area::Findings);
+        }
         if self.can(Permission::ManageStaff) {
             areas.push(Area::Users);
         }
@@ -131,7 +162,13 @@ mod tests {
         assert!(!a.can(Permission::ManageStaff));
         assert_eq!(
             a.areas(),
-            vec![Area::Campaigns, Area::Activities, Area::Audit]
+            vec![
+                Area::Campaigns,
+                Area::Activities,
+                Area::Payouts,
+                Area::Findings,
+                Area::Audit
+            ]
         );
     }
 }

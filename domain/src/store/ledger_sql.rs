@@ -164,6 +164,121 @@ macro_rules! impl_ledger {
                 .ok_or($crate::store::StoreError::NotFound("cost centre"))
             }
 
+            /// Reserves every item inside the caller's transaction. On `Short`
+            /// some balances may have moved: the caller must roll back.
+            async fn reserve_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                items: &[$crate::store::ReserveItem],
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::ReserveOutcome> {
+                // Lock cost centres in one global order so two multi-centre
+                // reservations can't deadlock each other.
+                let mut order: Vec<usize> = (0..items.len()).collect();
+                order.sort_by_key(|&i| items[i].cost_centre_id);
+                let mut ids = vec![0i64; items.len()];
+                for i in order {
+                    let item = &items[i];
+                    assert!(item.amount.is_positive(), "reservations are positive");
+                    let a = item.amount.minor();
+                    let done = sqlx::query(
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor + $1, updated_at_ms = $2 \
+                         WHERE cost_centre_id = $3 AND funded_minor - reserved_minor - spent_minor >= $1",
+                    )
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(item.cost_centre_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        let available = Self::available_of(conn, item.cost_centre_id).await?;
+                        return Ok($crate::store::ReserveOutcome::Short {
+                            cost_centre_id: item.cost_centre_id,
+                            short_by: payquest_types::Amount::from_minor(a - available),
+                        });
+                    }
+                    let id = sqlx::query_scalar::<_, i64>(
+                        "INSERT INTO budget_reservation (cost_centre_id, amount_minor, reference, state, created_at_ms) \
+                         VALUES ($1, $2, $3, 'pending', $4) RETURNING budget_reservation_id",
+                    )
+                    .bind(item.cost_centre_id)
+                    .bind(a)
+                    .bind(&item.reference)
+                    .bind(audit.at_ms)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| {
+                        if $crate::store::sql::is_unique_violation(&e) {
+                            $crate::store::StoreError::Conflict(format!("reservation {} exists", item.reference))
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    Self::journal(
+                        &mut *conn,
+                        "reserve",
+                        &format!("reserve:{id}"),
+                        audit,
+                        &[(item.cost_centre_id, "available", -a), (item.cost_centre_id, "reserved", a)],
+                    )
+                    .await?;
+                    ids[i] = id;
+                }
+                Ok($crate::store::ReserveOutcome::Reserved(ids))
+            }
+
+            /// Posts or voids a pending reservation inside the caller's transaction.
+            async fn settle_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                budget_reservation_id: i64,
+                settlement: $crate::store::Settlement,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let (state, kind, balance_sql) = match settlement {
+                    $crate::store::Settlement::Post => (
+                        "posted",
+                        "post",
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
+                         spent_minor = spent_minor + $1, updated_at_ms = $2 WHERE cost_centre_id = $3",
+                    ),
+                    $crate::store::Settlement::Void => (
+                        "voided",
+                        "void",
+                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
+                         updated_at_ms = $2 WHERE cost_centre_id = $3",
+                    ),
+                };
+                // Only a pending reservation moves, so each settles at most once.
+                let row = sqlx::query_as::<_, (i64, i64)>(
+                    "UPDATE budget_reservation SET state = $1, settled_at_ms = $2 \
+                     WHERE budget_reservation_id = $3 AND state = 'pending' \
+                     RETURNING cost_centre_id, amount_minor",
+                )
+                .bind(state)
+                .bind(audit.at_ms)
+                .bind(budget_reservation_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((cost_centre_id, a)) = row else { return Ok(false) };
+                sqlx::query(balance_sql)
+                    .bind(a)
+                    .bind(audit.at_ms)
+                    .bind(cost_centre_id)
+                    .execute(&mut *conn)
+                    .await?;
+                let to = match settlement {
+                    $crate::store::Settlement::Post => "spent",
+                    $crate::store::Settlement::Void => "available",
+                };
+                Self::journal(
+                    &mut *conn,
+                    kind,
+                    &format!("{kind}:{budget_reservation_id}"),
+                    audit,
+                    &[(cost_centre_id, "reserved", -a), (cost_centre_id, to, a)],
+                )
+                .await?;
+                Ok(true)
+            }
         }
 
         #[async_trait::async_trait]
@@ -287,63 +402,15 @@ macro_rules! impl_ledger {
                 items: &[$crate::store::ReserveItem],
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::ReserveOutcome> {
-                // Lock cost centres in one global order so two multi-centre
-                // reservations can't deadlock each other.
-                let mut order: Vec<usize> = (0..items.len()).collect();
-                order.sort_by_key(|&i| items[i].cost_centre_id);
-                let mut ids = vec![0i64; items.len()];
                 let mut tx = self.begin_write().await?;
-                for i in order {
-                    let item = &items[i];
-                    assert!(item.amount.is_positive(), "reservations are positive");
-                    let a = item.amount.minor();
-                    let done = sqlx::query(
-                        "UPDATE cost_centre SET reserved_minor = reserved_minor + $1, updated_at_ms = $2 \
-                         WHERE cost_centre_id = $3 AND funded_minor - reserved_minor - spent_minor >= $1",
-                    )
-                    .bind(a)
-                    .bind(audit.at_ms)
-                    .bind(item.cost_centre_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        let available = Self::available_of(&mut tx, item.cost_centre_id).await?;
-                        tx.rollback().await?;
-                        return Ok($crate::store::ReserveOutcome::Short {
-                            cost_centre_id: item.cost_centre_id,
-                            short_by: payquest_types::Amount::from_minor(a - available),
-                        });
-                    }
-                    let id = sqlx::query_scalar::<_, i64>(
-                        "INSERT INTO budget_reservation (cost_centre_id, amount_minor, reference, state, created_at_ms) \
-                         VALUES ($1, $2, $3, 'pending', $4) RETURNING budget_reservation_id",
-                    )
-                    .bind(item.cost_centre_id)
-                    .bind(a)
-                    .bind(&item.reference)
-                    .bind(audit.at_ms)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| {
-                        if $crate::store::sql::is_unique_violation(&e) {
-                            $crate::store::StoreError::Conflict(format!("reservation {} exists", item.reference))
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                    Self::journal(
-                        &mut tx,
-                        "reserve",
-                        &format!("reserve:{id}"),
-                        audit,
-                        &[(item.cost_centre_id, "available", -a), (item.cost_centre_id, "reserved", a)],
-                    )
-                    .await?;
-                    ids[i] = id;
+                let outcome = Self::reserve_in(&mut tx, items, audit).await?;
+                if matches!(outcome, $crate::store::ReserveOutcome::Short { .. }) {
+                    tx.rollback().await?;
+                    return Ok(outcome);
                 }
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
-                Ok($crate::store::ReserveOutcome::Reserved(ids))
+                Ok(outcome)
             }
 
             async fn settle_reservation(
@@ -352,51 +419,10 @@ macro_rules! impl_ledger {
                 settlement: $crate::store::Settlement,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let (state, kind, balance_sql) = match settlement {
-                    $crate::store::Settlement::Post => (
-                        "posted",
-                        "post",
-                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
-                         spent_minor = spent_minor + $1, updated_at_ms = $2 WHERE cost_centre_id = $3",
-                    ),
-                    $crate::store::Settlement::Void => (
-                        "voided",
-                        "void",
-                        "UPDATE cost_centre SET reserved_minor = reserved_minor - $1, \
-                         updated_at_ms = $2 WHERE cost_centre_id = $3",
-                    ),
-                };
                 let mut tx = self.begin_write().await?;
-                // Only a pending reservation moves, so each settles at most once.
-                let row = sqlx::query_as::<_, (i64, i64)>(
-                    "UPDATE budget_reservation SET state = $1, settled_at_ms = $2 \
-                     WHERE budget_reservation_id = $3 AND state = 'pending' \
-                     RETURNING cost_centre_id, amount_minor",
-                )
-                .bind(state)
-                .bind(audit.at_ms)
-                .bind(budget_reservation_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((cost_centre_id, a)) = row else { return Ok(false) };
-                sqlx::query(balance_sql)
-                    .bind(a)
-                    .bind(audit.at_ms)
-                    .bind(cost_centre_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let to = match settlement {
-                    $crate::store::Settlement::Post => "spent",
-                    $crate::store::Settlement::Void => "available",
-                };
-                Self::journal(
-                    &mut tx,
-                    kind,
-                    &format!("{kind}:{budget_reservation_id}"),
-                    audit,
-                    &[(cost_centre_id, "reserved", -a), (cost_centre_id, to, a)],
-                )
-                .await?;
+                if !Self::settle_in(&mut tx, budget_reservation_id, settlement, audit).await? {
+                    return Ok(false);
+                }
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)

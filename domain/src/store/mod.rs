@@ -6,8 +6,11 @@
 
 mod activity_sql;
 mod campaigns_sql;
+mod chain_sql;
 mod ledger_sql;
 mod machine_sql;
+mod payout_model;
+mod payout_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -20,6 +23,7 @@ use payquest_types::{Amount, Role};
 
 use crate::audit::AuditRecord;
 
+pub use payout_model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -180,7 +184,16 @@ pub enum TransferOutcome {
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
 pub trait Store:
-    LedgerStore + CampaignStore + MachineStore + ActivityStore + ValidationStore + Send + Sync + 'static
+    LedgerStore
+    + CampaignStore
+    + MachineStore
+    + ActivityStore
+    + ValidationStore
+    + PayoutStore
+    + ChainStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

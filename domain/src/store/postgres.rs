@@ -7,8 +7,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
+use super::chain_sql::impl_chain;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
+use super::payout_sql::impl_payouts;
 use super::sql::impl_store;
 use super::validation_sql::impl_validation;
 use super::StoreResult;
@@ -43,7 +45,9 @@ impl PgStore {
 
 impl_activities!(PgStore, Postgres);
 impl_campaigns!(PgStore, Postgres);
+impl_chain!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);
+impl_payouts!(PgStore, Postgres);
 impl_validation!(PgStore, Postgres);
 impl_store!(PgStore, Postgres);

@@ -12,8 +12,10 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
+use super::chain_sql::impl_chain;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
+use super::payout_sql::impl_payouts;
 use super::sql::impl_store;
 use super::validation_sql::impl_validation;
 use super::StoreResult;
@@ -53,7 +55,9 @@ impl SqliteStore {
 
 impl_activities!(SqliteStore, Sqlite);
 impl_campaigns!(SqliteStore, Sqlite);
+impl_chain!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);
+impl_payouts!(SqliteStore, Sqlite);
 impl_validation!(SqliteStore, Sqlite);
 impl_store!(SqliteStore, Sqlite);

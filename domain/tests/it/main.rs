@@ -4,7 +4,9 @@
 mod activities;
 mod auth_flow;
 mod campaigns;
+mod chain_flow;
 mod ledger;
 mod machine_auth;
+mod payouts;
 mod store_contract;
 mod validation;

@@ -1,0 +1,391 @@
+//! The disbursement worker and receipt watcher (money rule 5). One sender per
+//! signing wallet across replicas holds a lease in the database. Each round:
+//!
+//! 1. chunks already signed: find a receipt for any of their transactions;
+//!    deep enough → confirm (post budget) or revert (void budget, finding);
+//!    mined but shallow → remember the block; a receipt that vanished (reorg)
+//!    → back to broadcast; no receipt → re-send the stored bytes, and past
+//!    the stuck timeout sign a replacement at the same nonce with higher fees;
+//! 2. new chunks: sign at the wallet's next nonce, store the signed bytes and
+//!    the nonce with the items' move to `submitted` in one transaction, and
+//!    only then broadcast.
+//!
+//! A crash at any point leaves either nothing (before the store) or stored
+//! bytes that the next round re-sends: never a second payment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use tokio::sync::watch;
+
+use crate::audit::{AuditActor, AuditRecord};
+use crate::chain::{Chain, ChainError, ChainResult, SendOutcome};
+use crate::clock::now_ms;
+use crate::store::{DynStore, InflightChunk, NewChainTx};
+
+/// A lease lasts this long; the holder renews it every round.
+pub const WALLET_LEASE_MS: i64 = 15_000;
+/// Chunks signed and not yet confirmed, at most.
+pub const MAX_INFLIGHT_CHUNKS: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoundReport {
+    pub leased: bool,
+    pub signed: u32,
+    pub confirmed: u32,
+    pub reverted: u32,
+    pub replaced: u32,
+    pub reorged: u32,
+}
+
+pub struct Disburser {
+    store: DynStore,
+    chain: Arc<Chain>,
+    holder: String,
+    highest_head: std::sync::atomic::AtomicU64,
+}
+
+fn audit(action: &'static str, subject: String) -> AuditRecord {
+    AuditRecord::new(&AuditActor::system("disburser"), action, subject)
+}
+
+fn store_err(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Rpc(format!("store: {e}"))
+}
+
+impl Disburser {
+    pub fn new(store: DynStore, chain: Arc<Chain>, holder: impl Into<String>) -> Self {
+        Self {
+            store,
+            chain,
+            holder: holder.into(),
+            highest_head: Default::default(),
+        }
+    }
+
+    fn wallet(&self) -> String {
+        self.chain.sender().to_checksum(None)
+    }
+
+    /// One round; see the module docs.
+    pub async fn round(&self) -> ChainResult<RoundReport> {
+        let mut report = RoundReport::default();
+        let wallet = self.wallet();
+        let chain_id = self.chain.settings().chain_id as i64;
+        let Some(mut next_nonce) = self
+            .store
+            .lease_wallet(&wallet, chain_id, &self.holder, now_ms(), WALLET_LEASE_MS)
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(report);
+        };
+        report.leased = true;
+        let head = self.chain.head().await?;
+        let seen = self
+            .highest_head
+            .fetch_max(head, std::sync::atomic::Ordering::Relaxed);
+        if head < seen {
+            return Err(ChainError::ChainReset { now: head, seen });
+        }
+        self.chain.check_contracts().await?;
+
+        let inflight = self
+            .store
+            .inflight_chunks(&wallet)
+            .await
+            .map_err(store_err)?;
+        for chunk in &inflight {
+            self.watch(chunk, head, &mut report).await?;
+        }
+
+        // Resync with the node: a nonce used outside this service is skipped.
+        let mined = self.chain.mined_nonce().await? as i64;
+        if mined > next_nonce {
+            self.store
+                .raise_next_nonce(&wallet, &self.holder, mined)
+                .await
+                .map_err(store_err)?;
+            next_nonce = mined;
+        }
+
+        let mut open = inflight.len();
+        while open < MAX_INFLIGHT_CHUNKS {
+            let Some(chunk) = self.store.next_planned_chunk().await.map_err(store_err)? else {
+                break;
+            };
+            let mut entries = Vec::with_capacity(chunk.entries.len());
+            for (_, wallet, amount) in &chunk.entries {
+                let to: Address = wallet.parse().map_err(|_| {
+                    ChainError::Config(format!("stored wallet {wallet} is invalid"))
+                })?;
+                entries.push((to, *amount));
+            }
+            let fees = self.chain.fees().await?;
+            let signed = self
+                .chain
+                .sign_payout(chunk.payout_chunk_id, &entries, next_nonce as u64, fees)
+                .await?;
+            let new = NewChainTx {
+                nonce: next_nonce,
+                tx_hash: signed.tx_hash.clone(),
+                raw_tx: hex::encode(&signed.raw),
+                max_fee_wei: signed.max_fee_wei.to_string(),
+                priority_fee_wei: signed.priority_fee_wei.to_string(),
+            };
+            let a = audit(
+                "payout.chunk_signed",
+                format!("payout_chunk:{}", chunk.payout_chunk_id),
+            )
+            .after(&serde_json::json!({
+                "tx_hash": signed.tx_hash, "nonce": next_nonce, "items": chunk.entries.len()
+            }));
+            let stored = self
+                .store
+                .store_signed_chunk(
+                    chunk.payout_chunk_id,
+                    &wallet,
+                    &self.holder,
+                    now_ms(),
+                    &new,
+                    &a,
+                )
+                .await
+                .map_err(store_err)?;
+            if !stored {
+                // The lease or the nonce moved under us: start over next round.
+                break;
+            }
+            report.signed += 1;
+            next_nonce += 1;
+            open += 1;
+            if let SendOutcome::Rejected(why) = self.chain.send_raw(&signed.raw).await? {
+                tracing::warn!(chunk = chunk.payout_chunk_id, %why, "the node refused a payout; it is re-sent next round");
+                continue;
+            }
+            if let Some(id) = self.latest_tx_id(chunk.payout_chunk_id, &wallet).await? {
+                self.store
+                    .mark_broadcast(id, now_ms())
+                    .await
+                    .map_err(store_err)?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn latest_tx_id(&self, chunk_id: i64, wallet: &str) -> ChainResult<Option<i64>> {
+        let inflight = self
+            .store
+            .inflight_chunks(wallet)
+            .await
+            .map_err(store_err)?;
+        Ok(inflight
+            .iter()
+            .find(|c| c.payout_chunk_id == chunk_id)
+            .and_then(|c| c.txs.last())
+            .map(|t| t.chain_tx_id))
+    }
+
+    async fn watch(
+        &self,
+        chunk: &InflightChunk,
+        head: u64,
+        report: &mut RoundReport,
+    ) -> ChainResult<()> {
+        let subject = format!("payout_chunk:{}", chunk.payout_chunk_id);
+        // Any of its transactions (original or replacements) may be the one mined.
+        let mut found = None;
+        for tx in chunk.txs.iter().rev() {
+            if let Some(r) = self.chain.receipt(&tx.tx_hash).await? {
+                found = Some(r);
+                break;
+            }
+        }
+        let confirmations = self.chain.settings().confirmations.max(1);
+        if let Some(r) = found {
+            let depth = head.saturating_sub(r.block_number) + 1;
+            if depth < confirmations {
+                if chunk.mined_tx_hash.as_deref() != Some(r.tx_hash.as_str())
+                    || chunk.mined_block_hash.as_deref() != Some(r.block_hash.as_str())
+                {
+                    self.store
+                        .record_mined(
+                            chunk.payout_chunk_id,
+                            &r.tx_hash,
+                            r.block_number as i64,
+                            &r.block_hash,
+                            now_ms(),
+                        )
+                        .await
+                        .map_err(store_err)?;
+                }
+                return Ok(());
+            }
+            // Deep enough; make sure the block is still the canonical one.
+            if self.chain.block_hash(r.block_number).await?.as_deref()
+                != Some(r.block_hash.as_str())
+            {
+                return Ok(());
+            }
+            if r.success {
+                let a = audit("payout.chunk_confirmed", subject).after(&serde_json::json!({
+                    "tx_hash": r.tx_hash, "block": r.block_number, "transfers": r.transfers.len()
+                }));
+                if self
+                    .store
+                    .confirm_chunk(
+                        chunk.payout_chunk_id,
+                        &r.tx_hash,
+                        r.block_number as i64,
+                        &r.transfers,
+                        &a,
+                    )
+                    .await
+                    .map_err(store_err)?
+                {
+                    report.confirmed += 1;
+                }
+            } else {
+                let a = audit("payout.chunk_reverted", subject)
+                    .after(&serde_json::json!({"tx_hash": r.tx_hash, "block": r.block_number}));
+                if self
+                    .store
+                    .revert_chunk(chunk.payout_chunk_id, &r.tx_hash, &a)
+                    .await
+                    .map_err(store_err)?
+                {
+                    report.reverted += 1;
+                }
+            }
+            return Ok(());
+        }
+
+        if chunk.state == "mined" {
+            // Its receipt is gone: a reorg. Watch it again from broadcast.
+            let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
+                "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
+            }));
+            if self
+                .store
+                .unmine_chunk(chunk.payout_chunk_id, &a)
+                .await
+                .map_err(store_err)?
+            {
+                report.reorged += 1;
+            }
+        }
+        let Some(latest) = chunk.txs.last() else {
+            return Ok(());
+        };
+        // Our nonce is used on chain but none of our transactions is: only
+        // the contract can say whether this chunk ran. Never re-sign.
+        if (self.chain.mined_nonce().await? as i64) > chunk.nonce {
+            if self.chain.executed(chunk.payout_chunk_id).await? {
+                tracing::warn!(
+                    chunk = chunk.payout_chunk_id,
+                    "chunk executed by a transaction we did not store"
+                );
+            }
+            return Ok(());
+        }
+        let raw = hex::decode(&latest.raw_tx)
+            .map_err(|e| ChainError::Rpc(format!("stored bytes: {e}")))?;
+        let outcome = self.chain.send_raw(&raw).await?;
+        if latest.broadcast_at_ms.is_none() && outcome != SendOutcome::Underpriced {
+            self.store
+                .mark_broadcast(latest.chain_tx_id, now_ms())
+                .await
+                .map_err(store_err)?;
+        }
+        let since = latest.broadcast_at_ms.unwrap_or(latest.created_at_ms);
+        let stuck = now_ms() - since > self.chain.settings().stuck_after_ms;
+        if stuck || outcome == SendOutcome::Underpriced {
+            self.replace(chunk, latest, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs the same payout at the same nonce with fees at least 25 % higher.
+    async fn replace(
+        &self,
+        chunk: &InflightChunk,
+        latest: &crate::store::ChainTxRecord,
+        report: &mut RoundReport,
+    ) -> ChainResult<()> {
+        let old_max: u128 = latest.max_fee_wei.parse().unwrap_or(0);
+        let old_tip: u128 = latest.priority_fee_wei.parse().unwrap_or(0);
+        let (cur_max, cur_tip) = self.chain.fees().await?;
+        let cap = self.chain.settings().max_fee_cap_wei;
+        let max_fee = (old_max + old_max / 4 + 1).max(cur_max).min(cap);
+        let tip = (old_tip + old_tip / 4 + 1).max(cur_tip).min(max_fee);
+        if max_fee <= old_max {
+            tracing::warn!(
+                chunk = chunk.payout_chunk_id,
+                "stuck payout is at the fee cap; waiting"
+            );
+            return Ok(());
+        }
+        let entries = self
+            .store
+            .chunk_expected(chunk.payout_chunk_id)
+            .await
+            .map_err(store_err)?;
+        let mut list = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let to: Address = e.wallet.parse().map_err(|_| {
+                ChainError::Config(format!("stored wallet {} is invalid", e.wallet))
+            })?;
+            list.push((to, e.amount_minor));
+        }
+        let signed = self
+            .chain
+            .sign_payout(
+                chunk.payout_chunk_id,
+                &list,
+                chunk.nonce as u64,
+                (max_fee, tip),
+            )
+            .await?;
+        let new = NewChainTx {
+            nonce: chunk.nonce,
+            tx_hash: signed.tx_hash.clone(),
+            raw_tx: hex::encode(&signed.raw),
+            max_fee_wei: max_fee.to_string(),
+            priority_fee_wei: tip.to_string(),
+        };
+        let a = audit("payout.chunk_replaced", format!("payout_chunk:{}", chunk.payout_chunk_id))
+            .after(&serde_json::json!({"tx_hash": signed.tx_hash, "nonce": chunk.nonce, "max_fee_wei": max_fee.to_string()}));
+        if self
+            .store
+            .store_replacement(chunk.payout_chunk_id, &new, &a)
+            .await
+            .map_err(store_err)?
+        {
+            report.replaced += 1;
+            self.chain.send_raw(&signed.raw).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs rounds until `stop` turns true.
+    pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            match self.round().await {
+                Ok(r) if r.signed + r.confirmed + r.reverted + r.replaced + r.reorged > 0 => {
+                    tracing::info!(?r, "disbursement round");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "disbursement round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        let _ = self
+            .store
+            .release_wallet(&self.wallet(), &self.holder)
+            .await;
+    }
+}

@@ -1,0 +1,502 @@
+//! Payout batches, four eyes (money rule 4): a maker assembles eligible
+//! rewards into a batch and submits it; a checker who is not the maker
+//! approves the batch's contents hash (two distinct checkers above a
+//! configurable total); the approval that completes the count reserves every
+//! campaign's budget; finance starts disbursement and resolves findings.
+
+use payquest_types::Amount;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditRecord;
+use crate::auth::{Actor, Permission};
+use crate::limits::PAGE_SIZE_MAX;
+use crate::store::{
+    ApprovalRow, ApproveOutcome, BatchRecord, CampaignTotal, ChunkRow, DriftRow, DynStore,
+    EligibleFilter, FindingRow, PayoutItemRow,
+};
+use crate::{DomainError, DomainResult};
+
+/// Items in one batch.
+pub const BATCH_ITEMS_MAX: u32 = 10_000;
+pub const BATCH_NOTE_MAX_CHARS: usize = 200;
+pub const DECISION_REASON_MAX_CHARS: usize = 500;
+/// Items removed from a batch in one request.
+pub const REMOVE_ITEMS_MAX: usize = 1_000;
+/// Recipients in one chain transaction: a fresh recipient costs ~25k gas, so
+/// 500 stay well under the 16,777,216 per-transaction cap.
+pub const CHUNK_SIZE_MAX: u32 = 500;
+
+/// The canonical digest of a batch's contents: its id and, ordered by item,
+/// each item's id, activity, campaign, wallet and amount. A checker approves
+/// this value; any change to the contents changes it.
+pub fn content_hash(payout_batch_id: i64, items: &[(i64, i64, i64, String, i64)]) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("payquest-batch-v1\n{payout_batch_id}\n"));
+    for (item, activity, campaign, wallet, amount) in items {
+        h.update(format!("{item},{activity},{campaign},{wallet},{amount}\n"));
+    }
+    hex::encode(h.finalize())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutSettings {
+    /// Batches whose total is above this need two distinct checkers.
+    pub two_checkers_above: Amount,
+    /// Recipients per chain transaction.
+    pub chunk_size: u32,
+    /// Start disbursement as soon as a batch is approved.
+    pub auto_disburse: bool,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        Self {
+            two_checkers_above: Amount::from_minor(10_000 * 1_000_000),
+            chunk_size: 200,
+            auto_disburse: false,
+        }
+    }
+}
+
+/// Everything a batch page shows.
+#[derive(Debug, Clone)]
+pub struct BatchDetail {
+    pub batch: BatchRecord,
+    pub totals: Vec<CampaignTotal>,
+    pub approvals: Vec<ApprovalRow>,
+    pub chunks: Vec<ChunkRow>,
+    pub items: Vec<PayoutItemRow>,
+}
+
+/// What a maker asks for, as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchRequest {
+    pub note: String,
+    pub campaign_id: Option<i64>,
+    pub quest_id: Option<i64>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub min_amount_minor: Option<i64>,
+    pub max_items: u32,
+}
+
+impl BatchRequest {
+    fn filter(&self) -> DomainResult<EligibleFilter> {
+        if self.max_items == 0 || self.max_items > BATCH_ITEMS_MAX {
+            return Err(DomainError::InvalidInput(format!(
+                "a batch holds 1 to {BATCH_ITEMS_MAX} items"
+            )));
+        }
+        if let (Some(a), Some(b)) = (self.from_ms, self.to_ms) {
+            if b <= a {
+                return Err(DomainError::InvalidInput(
+                    "the end of the date range must be after its start".into(),
+                ));
+            }
+        }
+        if self.min_amount_minor.is_some_and(|m| m < 0) {
+            return Err(DomainError::InvalidInput(
+                "the minimum amount can't be negative".into(),
+            ));
+        }
+        Ok(EligibleFilter {
+            campaign_id: self.campaign_id,
+            quest_id: self.quest_id,
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            min_amount_minor: self.min_amount_minor,
+        })
+    }
+}
+
+fn page(limit: u32) -> DomainResult<u32> {
+    if limit == 0 || limit > PAGE_SIZE_MAX {
+        return Err(DomainError::InvalidInput(format!(
+            "page size must be 1 to {PAGE_SIZE_MAX}"
+        )));
+    }
+    Ok(limit)
+}
+
+fn text(raw: &str, what: &str, max: usize, required: bool) -> DomainResult<String> {
+    let t = raw.trim();
+    if (required && t.is_empty()) || t.chars().count() > max || t.chars().any(char::is_control) {
+        return Err(DomainError::InvalidInput(format!(
+            "{what} must be {} to {max} printable characters",
+            usize::from(required)
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+pub struct Payouts {
+    store: DynStore,
+    settings: PayoutSettings,
+}
+
+impl Payouts {
+    pub fn new(store: DynStore, settings: PayoutSettings) -> Self {
+        Self { store, settings }
+    }
+
+    pub fn settings(&self) -> PayoutSettings {
+        self.settings
+    }
+
+    async fn load(&self, payout_batch_id: i64) -> DomainResult<BatchRecord> {
+        self.store
+            .batch(payout_batch_id)
+            .await?
+            .ok_or(DomainError::NotFound("batch"))
+    }
+
+    /// Eligible rewards matching a maker's filter (the builder's preview).
+    pub async fn eligible(
+        &self,
+        actor: &Actor,
+        request: &BatchRequest,
+        limit: u32,
+    ) -> DomainResult<Vec<PayoutItemRow>> {
+        actor.require(Permission::MakeBatches)?;
+        let filter = request.filter()?;
+        Ok(self.store.eligible_items(&filter, page(limit)?).await?)
+    }
+
+    pub async fn create_batch(
+        &self,
+        actor: &Actor,
+        request: &BatchRequest,
+    ) -> DomainResult<BatchRecord> {
+        actor.require(Permission::MakeBatches)?;
+        let filter = request.filter()?;
+        let note = text(&request.note, "the note", BATCH_NOTE_MAX_CHARS, false)?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_created",
+            "payout_batch:new",
+        )
+        .before(request);
+        Ok(self
+            .store
+            .create_batch(
+                actor.user_id,
+                &note,
+                &filter,
+                request.max_items,
+                self.settings.two_checkers_above.minor(),
+                &audit,
+            )
+            .await?)
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        states: &[&str],
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> DomainResult<Vec<BatchRecord>> {
+        actor.require(Permission::ReadPayouts)?;
+        Ok(self
+            .store
+            .list_batches(states, before_id, page(limit)?)
+            .await?)
+    }
+
+    pub async fn detail(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+        after_item_id: i64,
+        limit: u32,
+    ) -> DomainResult<BatchDetail> {
+        actor.require(Permission::ReadPayouts)?;
+        let batch = self.load(payout_batch_id).await?;
+        Ok(BatchDetail {
+            totals: self.store.batch_totals(payout_batch_id).await?,
+            approvals: self.store.batch_approvals(payout_batch_id).await?,
+            chunks: self.store.batch_chunks(payout_batch_id).await?,
+            items: self
+                .store
+                .batch_items(payout_batch_id, after_item_id, page(limit)?)
+                .await?,
+            batch,
+        })
+    }
+
+    /// The batch as CSV: one row per item, and the contents hash in a comment line.
+    pub async fn export_csv(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<String> {
+        actor.require(Permission::ReadPayouts)?;
+        let batch = self.load(payout_batch_id).await?;
+        let mut out = format!(
+            "# batch {} contents hash {}\npayout_item_id,activity_id,campaign,quest,wallet,amount\n",
+            batch.payout_batch_id, batch.content_hash
+        );
+        let mut after = 0;
+        loop {
+            let rows = self
+                .store
+                .batch_items(payout_batch_id, after, PAGE_SIZE_MAX)
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.payout_item_id;
+            for r in &rows {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    r.payout_item_id,
+                    r.activity_id,
+                    csv_field(&r.campaign_name),
+                    csv_field(&r.quest_name),
+                    r.wallet,
+                    Amount::from_minor(r.amount_minor)
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Only the batch's maker changes it, and only before it is approved.
+    pub async fn remove_items(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+        item_ids: &[i64],
+    ) -> DomainResult<BatchRecord> {
+        actor.require(Permission::MakeBatches)?;
+        if item_ids.is_empty() || item_ids.len() > REMOVE_ITEMS_MAX {
+            return Err(DomainError::InvalidInput(format!(
+                "remove 1 to {REMOVE_ITEMS_MAX} items at a time"
+            )));
+        }
+        let batch = self.load(payout_batch_id).await?;
+        if batch.maker_id != actor.user_id {
+            return Err(DomainError::Forbidden);
+        }
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_items_removed",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .before(&serde_json::json!({"content_hash": batch.content_hash}));
+        Ok(self
+            .store
+            .remove_batch_items(
+                payout_batch_id,
+                item_ids,
+                self.settings.two_checkers_above.minor(),
+                &audit,
+            )
+            .await?)
+    }
+
+    pub async fn submit(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<()> {
+        actor.require(Permission::MakeBatches)?;
+        let batch = self.load(payout_batch_id).await?;
+        if batch.maker_id != actor.user_id {
+            return Err(DomainError::Forbidden);
+        }
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_submitted",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .after(&serde_json::json!({"content_hash": batch.content_hash, "total_minor": batch.total_minor}));
+        if !self.store.submit_batch(payout_batch_id, &audit).await? {
+            return Err(DomainError::Conflict(
+                "only a draft batch can be submitted".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A checker approves the contents they saw (`content_hash`).
+    pub async fn approve(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+        content_hash: &str,
+    ) -> DomainResult<ApproveOutcome> {
+        actor.require(Permission::ApproveBatches)?;
+        if content_hash.len() != 64 || !content_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DomainError::InvalidInput(
+                "the contents hash is 64 hex characters".into(),
+            ));
+        }
+        let batch = self.load(payout_batch_id).await?;
+        if batch.maker_id == actor.user_id {
+            return Err(DomainError::Forbidden);
+        }
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_approved",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .after(
+            &serde_json::json!({"content_hash": content_hash, "total_minor": batch.total_minor}),
+        );
+        let outcome = self
+            .store
+            .approve_batch(
+                payout_batch_id,
+                actor.user_id,
+                content_hash,
+                self.settings.chunk_size,
+                self.settings.auto_disburse,
+                &audit,
+            )
+            .await?;
+        Ok(outcome)
+    }
+
+    pub async fn reject(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+        reason: &str,
+    ) -> DomainResult<()> {
+        actor.require(Permission::ApproveBatches)?;
+        let reason = text(reason, "the reason", DECISION_REASON_MAX_CHARS, true)?;
+        let batch = self.load(payout_batch_id).await?;
+        if batch.maker_id == actor.user_id {
+            return Err(DomainError::Forbidden);
+        }
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_rejected",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .after(&serde_json::json!({"reason": reason}));
+        if !self
+            .store
+            .reject_batch(payout_batch_id, &reason, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "the batch is not waiting for approval".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn start_disbursement(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+    ) -> DomainResult<()> {
+        actor.require(Permission::Disburse)?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.disbursement_started",
+            format!("payout_batch:{payout_batch_id}"),
+        );
+        if !self
+            .store
+            .start_disbursement(payout_batch_id, &audit)
+            .await?
+        {
+            self.load(payout_batch_id).await?;
+            return Err(DomainError::Conflict(
+                "only an approved batch can be disbursed".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Failed items (a reverted chunk) become eligible for a new batch.
+    pub async fn retry_failed(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<u64> {
+        actor.require(Permission::Disburse)?;
+        self.load(payout_batch_id).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.failed_items_retried",
+            format!("payout_batch:{payout_batch_id}"),
+        );
+        Ok(self
+            .store
+            .retry_failed_items(payout_batch_id, &audit)
+            .await?)
+    }
+
+    pub async fn findings(
+        &self,
+        actor: &Actor,
+        open_only: bool,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> DomainResult<Vec<FindingRow>> {
+        actor.require(Permission::ReadFindings)?;
+        Ok(self
+            .store
+            .list_findings(open_only, before_id, page(limit)?)
+            .await?)
+    }
+
+    pub async fn resolve_finding(
+        &self,
+        actor: &Actor,
+        recon_finding_id: i64,
+        note: &str,
+    ) -> DomainResult<()> {
+        actor.require(Permission::Disburse)?;
+        let note = text(note, "the note", DECISION_REASON_MAX_CHARS, true)?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "recon.finding_resolved",
+            format!("recon_finding:{recon_finding_id}"),
+        )
+        .after(&serde_json::json!({"note": note}));
+        if !self
+            .store
+            .resolve_finding(recon_finding_id, actor.user_id, &note, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "that finding does not exist or is resolved already".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn drift(&self, actor: &Actor) -> DomainResult<Vec<DriftRow>> {
+        actor.require(Permission::ReadFindings)?;
+        Ok(self.store.drift(crate::clock::now_ms()).await?)
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    // Quote always, double inner quotes, and defuse spreadsheet formulas.
+    let s = s.replace('"', "\"\"");
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s
+    };
+    format!("\"{s}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_changes_with_any_field() {
+        let items = vec![(1, 10, 3, "0xAb".to_string(), 5_000_000)];
+        let h = content_hash(7, &items);
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, content_hash(8, &items));
+        let mut other = items.clone();
+        other[0].4 += 1;
+        assert_ne!(h, content_hash(7, &other));
+        other = items.clone();
+        other[0].3 = "0xAc".into();
+        assert_ne!(h, content_hash(7, &other));
+        assert_ne!(h, content_hash(7, &[]));
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("=1+1"), "\"'=1+1\"");
+    }
+}

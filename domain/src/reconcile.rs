@@ -1,0 +1,388 @@
+//! Reconciliation (money rule 6): every confirmed payout item is matched to a
+//! Transfer log of its chunk's transaction, by recipient and amount, or
+//! becomes a finding; every outgoing transfer from the treasury that no
+//! transaction of ours explains becomes a finding too. Only logs at least
+//! `confirmations` blocks deep are read.
+//!
+//! The matching itself is a pure function over memory (`match_payments`), so
+//! it can be tested and measured on its own (`make bench-reconcile`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::audit::{AuditActor, AuditRecord};
+use crate::chain::{Chain, ChainError, ChainResult, LOG_WINDOW_BLOCKS};
+use crate::store::{DynStore, ExpectedPayment, NewFinding, ObservedTransfer};
+
+pub const TRANSFERS_CURSOR: &str = "treasury_transfers";
+const CHUNKS_PER_ROUND: u32 = 100;
+
+/// The result of matching one transaction's expected payments to its logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matched {
+    pub matched_item_ids: Vec<i64>,
+    pub findings: Vec<NewFinding>,
+}
+
+fn key(wallet: &str) -> String {
+    wallet.to_ascii_lowercase()
+}
+
+/// Matches one chunk's expected payments to the Transfer logs of its
+/// transaction. Exact (recipient, amount) pairs match one to one; what is
+/// left pairs up as wrong amount (same recipient) or wrong recipient (same
+/// amount); leftover items are missing; leftover logs pay an item twice if
+/// they repeat a matched pair, and are unknown otherwise.
+pub fn match_payments(
+    payout_chunk_id: i64,
+    tx_hash: &str,
+    expected: &[ExpectedPayment],
+    observed: &[ObservedTransfer],
+) -> Matched {
+    let mut out = Matched::default();
+    // (recipient, amount) → indexes of logs not yet used.
+    let mut by_pair: HashMap<(String, Option<i64>), Vec<usize>> =
+        HashMap::with_capacity(observed.len());
+    for (i, t) in observed.iter().enumerate().rev() {
+        by_pair
+            .entry((key(&t.to_address), t.amount_minor))
+            .or_default()
+            .push(i);
+    }
+    let mut used = vec![false; observed.len()];
+    let mut unmatched_items = Vec::new();
+    for e in expected {
+        match by_pair
+            .get_mut(&(key(&e.wallet), Some(e.amount_minor)))
+            .and_then(Vec::pop)
+        {
+            Some(i) => {
+                used[i] = true;
+                out.matched_item_ids.push(e.payout_item_id);
+            }
+            None => unmatched_items.push(e),
+        }
+    }
+    let mut left: Vec<usize> = (0..observed.len()).filter(|&i| !used[i]).collect();
+    let finding = |kind: &'static str, key: String, item: Option<i64>, detail: String| NewFinding {
+        kind,
+        dedupe_key: key,
+        payout_item_id: item,
+        payout_chunk_id: Some(payout_chunk_id),
+        tx_hash: Some(tx_hash.to_owned()),
+        detail,
+    };
+    for e in unmatched_items {
+        let same_to = left
+            .iter()
+            .position(|&i| key(&observed[i].to_address) == key(&e.wallet));
+        let same_amount = left
+            .iter()
+            .position(|&i| observed[i].amount_minor == Some(e.amount_minor));
+        if let Some(p) = same_to {
+            let t = &observed[left.remove(p)];
+            out.findings.push(finding(
+                "wrong_amount",
+                format!("wrong_amount:{}", e.payout_item_id),
+                Some(e.payout_item_id),
+                format!(
+                    "expected {} minor units to {}, the log says {}",
+                    e.amount_minor, e.wallet, t.amount_raw
+                ),
+            ));
+        } else if let Some(p) = same_amount {
+            let t = &observed[left.remove(p)];
+            out.findings.push(finding(
+                "wrong_recipient",
+                format!("wrong_recipient:{}", e.payout_item_id),
+                Some(e.payout_item_id),
+                format!(
+                    "expected {} to receive {} minor units, the log pays {}",
+                    e.wallet, e.amount_minor, t.to_address
+                ),
+            ));
+        } else {
+            out.findings.push(finding(
+                "missing",
+                format!("missing:{}", e.payout_item_id),
+                Some(e.payout_item_id),
+                format!(
+                    "no Transfer of {} minor units to {} in the transaction",
+                    e.amount_minor, e.wallet
+                ),
+            ));
+        }
+    }
+    for i in left {
+        let t = &observed[i];
+        let repeats = expected.iter().find(|e| {
+            key(&e.wallet) == key(&t.to_address) && Some(e.amount_minor) == t.amount_minor
+        });
+        let (kind, item) = match repeats {
+            Some(e) => ("paid_twice", Some(e.payout_item_id)),
+            None => ("unknown_transfer", None),
+        };
+        out.findings.push(finding(
+            kind,
+            format!("{kind}:{}:{}", t.tx_hash, t.log_index),
+            item,
+            format!(
+                "Transfer of {} to {} (log {})",
+                t.amount_raw, t.to_address, t.log_index
+            ),
+        ));
+    }
+    out
+}
+
+/// Matches many transactions at once (the in-memory benchmark's entry point):
+/// expected payments grouped by transaction hash, logs likewise.
+pub fn match_all(
+    expected: &[(i64, String, ExpectedPayment)],
+    observed: &[ObservedTransfer],
+) -> Matched {
+    let mut logs: HashMap<&str, Vec<ObservedTransfer>> = HashMap::new();
+    for t in observed {
+        logs.entry(t.tx_hash.as_str()).or_default().push(t.clone());
+    }
+    let mut groups: HashMap<(i64, &str), Vec<ExpectedPayment>> = HashMap::new();
+    for (chunk, tx, e) in expected {
+        groups
+            .entry((*chunk, tx.as_str()))
+            .or_default()
+            .push(e.clone());
+    }
+    let mut out = Matched::default();
+    for ((chunk, tx), items) in groups {
+        let m = match_payments(
+            chunk,
+            tx,
+            &items,
+            logs.get(tx).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        out.matched_item_ids.extend(m.matched_item_ids);
+        out.findings.extend(m.findings);
+    }
+    out
+}
+
+pub struct Reconciler {
+    store: DynStore,
+    chain: Arc<Chain>,
+}
+
+fn store_err(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Rpc(format!("store: {e}"))
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    pub scanned_to: u64,
+    pub chunks: u32,
+    pub findings: u32,
+}
+
+impl Reconciler {
+    pub fn new(store: DynStore, chain: Arc<Chain>) -> Self {
+        Self { store, chain }
+    }
+
+    /// The newest block deep enough to trust.
+    async fn safe_head(&self) -> ChainResult<Option<u64>> {
+        let head = self.chain.head().await?;
+        let depth = self.chain.settings().confirmations.max(1);
+        Ok((head + 1).checked_sub(depth))
+    }
+
+    /// Reads the treasury's Transfer logs in `[from, to]` into the store
+    /// (on demand for a block range; the cursor moves only forward).
+    pub async fn scan(&self, from: u64, to: u64) -> ChainResult<usize> {
+        let mut n = 0;
+        let mut start = from;
+        let cursor = self
+            .store
+            .cursor(TRANSFERS_CURSOR)
+            .await
+            .map_err(store_err)?;
+        while start <= to {
+            let end = (start + LOG_WINDOW_BLOCKS - 1).min(to);
+            let logs = self.chain.treasury_transfers(start, end).await?;
+            n += logs.len();
+            let keep = cursor.unwrap_or(-1).max(end as i64);
+            self.store
+                .store_transfers(&logs, TRANSFERS_CURSOR, keep)
+                .await
+                .map_err(store_err)?;
+            start = end + 1;
+        }
+        Ok(n)
+    }
+
+    pub async fn round(&self) -> ChainResult<ReconcileReport> {
+        let mut report = ReconcileReport::default();
+        let Some(safe) = self.safe_head().await? else {
+            return Ok(report);
+        };
+        let start = self.chain.settings().start_block;
+        let from = match self
+            .store
+            .cursor(TRANSFERS_CURSOR)
+            .await
+            .map_err(store_err)?
+        {
+            Some(c) => (c + 1) as u64,
+            None => start,
+        };
+        if from <= safe {
+            self.scan(from, safe).await?;
+        }
+        report.scanned_to = safe;
+
+        let system = AuditActor::system("reconciler");
+        for (chunk_id, tx_hash) in self
+            .store
+            .chunks_to_reconcile(safe as i64, CHUNKS_PER_ROUND)
+            .await
+            .map_err(store_err)?
+        {
+            let expected = self
+                .store
+                .chunk_expected(chunk_id)
+                .await
+                .map_err(store_err)?;
+            let observed = self
+                .store
+                .transfers_of_tx(&tx_hash)
+                .await
+                .map_err(store_err)?;
+            let m = match_payments(chunk_id, &tx_hash, &expected, &observed);
+            report.chunks += 1;
+            report.findings += m.findings.len() as u32;
+            let audit = AuditRecord::new(
+                &system,
+                "recon.chunk_reconciled",
+                format!("payout_chunk:{chunk_id}"),
+            );
+            self.store
+                .apply_reconciliation(chunk_id, &tx_hash, &m.matched_item_ids, &m.findings, &audit)
+                .await
+                .map_err(store_err)?;
+        }
+
+        let unknown = self
+            .store
+            .unexplained_transfers(safe as i64, 500)
+            .await
+            .map_err(store_err)?;
+        if !unknown.is_empty() {
+            let findings: Vec<NewFinding> = unknown
+                .iter()
+                .map(|t| NewFinding {
+                    kind: "unknown_transfer",
+                    dedupe_key: format!("unknown:{}:{}", t.tx_hash, t.log_index),
+                    payout_item_id: None,
+                    payout_chunk_id: None,
+                    tx_hash: Some(t.tx_hash.clone()),
+                    detail: format!(
+                        "outgoing Transfer of {} to {} in block {} that no payout explains",
+                        t.amount_raw, t.to_address, t.block_number
+                    ),
+                })
+                .collect();
+            let audit = AuditRecord::new(&system, "recon.unknown_transfers", "treasury");
+            report.findings += self
+                .store
+                .record_findings(&findings, &audit)
+                .await
+                .map_err(store_err)? as u32;
+        }
+        Ok(report)
+    }
+
+    pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            match self.round().await {
+                Ok(r) if r.chunks + r.findings > 0 => tracing::info!(?r, "reconciliation round"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reconciliation round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exp(id: i64, w: &str, a: i64) -> ExpectedPayment {
+        ExpectedPayment {
+            payout_item_id: id,
+            wallet: w.into(),
+            amount_minor: a,
+        }
+    }
+
+    fn log(i: i64, to: &str, a: i64) -> ObservedTransfer {
+        ObservedTransfer {
+            tx_hash: "0xt".into(),
+            log_index: i,
+            block_number: 1,
+            from_address: "0xT".into(),
+            to_address: to.into(),
+            amount_minor: Some(a),
+            amount_raw: a.to_string(),
+        }
+    }
+
+    fn kinds(m: &Matched) -> Vec<&str> {
+        m.findings.iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn exact_matches_have_no_findings() {
+        let m = match_payments(
+            1,
+            "0xt",
+            &[exp(1, "0xA", 5), exp(2, "0xB", 7)],
+            &[log(0, "0xb", 7), log(1, "0xA", 5)],
+        );
+        assert_eq!(m.matched_item_ids, vec![1, 2]);
+        assert!(m.findings.is_empty());
+    }
+
+    #[test]
+    fn each_mismatch_has_its_kind() {
+        let expected = [
+            exp(1, "0xA", 5),
+            exp(2, "0xB", 7),
+            exp(3, "0xC", 9),
+            exp(4, "0xD", 1),
+        ];
+        let observed = [
+            log(0, "0xA", 6), // wrong amount for 1
+            log(1, "0xE", 7), // wrong recipient for 2
+            log(2, "0xD", 1), // matches 4
+            log(3, "0xD", 1), // pays 4 twice
+            log(4, "0xF", 3), // explains nothing
+        ];
+        let m = match_payments(1, "0xt", &expected, &observed);
+        assert_eq!(m.matched_item_ids, vec![4]);
+        assert_eq!(
+            kinds(&m),
+            vec![
+                "wrong_amount",
+                "wrong_recipient",
+                "missing",
+                "paid_twice",
+                "unknown_transfer"
+            ]
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! What the payout pipeline stores: batches and their approvals (maker →
+//! checker), the chunks a batch is paid in, the signed transactions of each
+//! chunk, the signing wallet's lease and nonce, the Transfer logs seen on
+//! chain, and reconciliation findings. Implemented in `payout_sql.rs` and
+//! `chain_sql.rs`.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::audit::AuditRecord;
+
+/// Which eligible rewards a maker wants in a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EligibleFilter {
+    pub campaign_id: Option<i64>,
+    pub quest_id: Option<i64>,
+    /// Rewards created at or after this time.
+    pub from_ms: Option<i64>,
+    /// Rewards created before this time.
+    pub to_ms: Option<i64>,
+    pub min_amount_minor: Option<i64>,
+}
+
+/// One payout item with what people and the chain need to know about it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PayoutItemRow {
+    pub payout_item_id: i64,
+    pub activity_id: i64,
+    pub campaign_id: i64,
+    pub campaign_name: String,
+    pub quest_id: i64,
+    pub quest_name: String,
+    pub wallet: String,
+    pub amount_minor: i64,
+    pub state: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchRecord {
+    pub payout_batch_id: i64,
+    pub maker_id: i64,
+    pub maker_email: String,
+    pub state: String,
+    pub note: String,
+    pub content_hash: String,
+    pub revision: i64,
+    pub item_count: i64,
+    pub total_minor: i64,
+    pub approvals_needed: i64,
+    /// Approvals given for the current contents.
+    pub approvals: i64,
+    pub decision_reason: Option<String>,
+    pub created_at_ms: i64,
+    pub submitted_at_ms: Option<i64>,
+    pub approved_at_ms: Option<i64>,
+    pub disbursing_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// Per campaign: how many items and how much a batch pays.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CampaignTotal {
+    pub campaign_id: i64,
+    pub campaign_name: String,
+    pub item_count: i64,
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApprovalRow {
+    pub checker_id: i64,
+    pub checker_email: String,
+    pub content_hash: String,
+    pub approved_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApproveOutcome {
+    /// Counted; more approvals are needed before the batch moves.
+    Recorded { approvals: i64, needed: i64 },
+    /// The last approval needed: budgets reserved, chunks planned.
+    Approved,
+    /// Refused: this campaign's budget is short; nothing was written.
+    Short {
+        campaign_id: i64,
+        short_by_minor: i64,
+    },
+    /// The batch changed since the checker saw it: the hash differs.
+    Stale { current_hash: String },
+    /// Not waiting for approval (or this checker approved these contents already).
+    NotPending,
+}
+
+/// The entries of a chunk that is ready to be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChunk {
+    pub payout_chunk_id: i64,
+    pub payout_batch_id: i64,
+    /// (payout item, wallet, amount in minor units), ordered by item.
+    pub entries: Vec<(i64, String, i64)>,
+}
+
+/// A transaction signed for a chunk, to store before it is broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChainTx {
+    pub nonce: i64,
+    pub tx_hash: String,
+    pub raw_tx: String,
+    pub max_fee_wei: String,
+    pub priority_fee_wei: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainTxRecord {
+    pub chain_tx_id: i64,
+    pub payout_chunk_id: i64,
+    pub nonce: i64,
+    pub tx_hash: String,
+    pub raw_tx: String,
+    pub max_fee_wei: String,
+    pub priority_fee_wei: String,
+    pub created_at_ms: i64,
+    pub broadcast_at_ms: Option<i64>,
+}
+
+/// A chunk on its way: signed, maybe broadcast, maybe mined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InflightChunk {
+    pub payout_chunk_id: i64,
+    pub payout_batch_id: i64,
+    pub state: String,
+    pub nonce: i64,
+    pub mined_tx_hash: Option<String>,
+    pub mined_block: Option<i64>,
+    pub mined_block_hash: Option<String>,
+    /// Oldest first; the last one is the newest replacement.
+    pub txs: Vec<ChainTxRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChunkRow {
+    pub payout_chunk_id: i64,
+    pub payout_batch_id: i64,
+    pub seq: i64,
+    pub state: String,
+    pub item_count: i64,
+    pub total_minor: i64,
+    pub nonce: Option<i64>,
+    pub mined_tx_hash: Option<String>,
+    pub mined_block: Option<i64>,
+    pub confirmed_at_ms: Option<i64>,
+}
+
+/// A Transfer log of the token, from the treasury.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ObservedTransfer {
+    pub tx_hash: String,
+    pub log_index: i64,
+    pub block_number: i64,
+    pub from_address: String,
+    pub to_address: String,
+    /// The amount in minor units, if it is a whole number of them that fits.
+    pub amount_minor: Option<i64>,
+    /// The on-chain amount, decimal.
+    pub amount_raw: String,
+}
+
+/// What a chunk's items should have produced on chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExpectedPayment {
+    pub payout_item_id: i64,
+    pub wallet: String,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFinding {
+    pub kind: &'static str,
+    /// Makes recording the same finding twice a no-op.
+    pub dedupe_key: String,
+    pub payout_item_id: Option<i64>,
+    pub payout_chunk_id: Option<i64>,
+    pub tx_hash: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingRow {
+    pub recon_finding_id: i64,
+    pub kind: String,
+    pub payout_item_id: Option<i64>,
+    pub payout_chunk_id: Option<i64>,
+    pub tx_hash: Option<String>,
+    pub detail: String,
+    pub created_at_ms: i64,
+    pub resolved_by_email: Option<String>,
+    pub resolved_at_ms: Option<i64>,
+    pub resolution_note: Option<String>,
+}
+
+/// Per campaign: money the ledger counts as paid that the chain has not yet
+/// proven (confirmed, not reconciled), and money on chain the ledger has not
+/// confirmed yet (mined, not confirmed), by age.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DriftRow {
+    pub campaign_id: i64,
+    pub campaign_name: String,
+    pub direction: String,
+    pub age_bucket: String,
+    pub item_count: i64,
+    pub total_minor: i64,
+}
+
+/// Batches, approvals and their budget reservations.
+#[async_trait]
+pub trait PayoutStore: Send + Sync {
+    /// Eligible rewards matching the filter, oldest first, at most `limit`.
+    async fn eligible_items(
+        &self,
+        filter: &EligibleFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<PayoutItemRow>>;
+    /// Creates a draft batch of the eligible items matching the filter (at
+    /// most `limit`), marking them batched. `Conflict` if none match.
+    async fn create_batch(
+        &self,
+        maker_id: i64,
+        note: &str,
+        filter: &EligibleFilter,
+        limit: u32,
+        two_checkers_above_minor: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<BatchRecord>;
+    async fn batch(&self, payout_batch_id: i64) -> StoreResult<Option<BatchRecord>>;
+    /// Newest first; only batches in one of `states` when given.
+    async fn list_batches(
+        &self,
+        states: &[&str],
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<BatchRecord>>;
+    /// The batch's items ordered by id, after `after_item_id`.
+    async fn batch_items(
+        &self,
+        payout_batch_id: i64,
+        after_item_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<PayoutItemRow>>;
+    async fn batch_totals(&self, payout_batch_id: i64) -> StoreResult<Vec<CampaignTotal>>;
+    async fn batch_approvals(&self, payout_batch_id: i64) -> StoreResult<Vec<ApprovalRow>>;
+    /// Takes items out of a batch that is not approved yet (back to eligible);
+    /// the contents hash changes, so earlier approvals stop counting.
+    async fn remove_batch_items(
+        &self,
+        payout_batch_id: i64,
+        item_ids: &[i64],
+        two_checkers_above_minor: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<BatchRecord>;
+    /// draft → pending_approval; false if not a draft.
+    async fn submit_batch(&self, payout_batch_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+    /// Records a checker's approval of the contents with `content_hash`. The
+    /// approval that completes the count reserves every campaign's budget for
+    /// every chunk (all or nothing), plans the chunks of at most `chunk_size`
+    /// items, and moves the batch to approved (or disbursing when
+    /// `auto_disburse`), in the same transaction.
+    async fn approve_batch(
+        &self,
+        payout_batch_id: i64,
+        checker_id: i64,
+        content_hash: &str,
+        chunk_size: u32,
+        auto_disburse: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<ApproveOutcome>;
+    /// pending_approval → rejected; its items become eligible again.
+    async fn reject_batch(
+        &self,
+        payout_batch_id: i64,
+        reason: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// approved → disbursing; false if not approved.
+    async fn start_disbursement(
+        &self,
+        payout_batch_id: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Failed items of the batch become eligible again; how many.
+    async fn retry_failed_items(
+        &self,
+        payout_batch_id: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<u64>;
+    async fn batch_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<ChunkRow>>;
+    /// A payout item's state, for checks.
+    async fn payout_item_state(&self, payout_item_id: i64) -> StoreResult<Option<String>>;
+    /// Stage times of the campaign's newest `limit` payout items:
+    /// (occurred, approved, confirmed).
+    async fn payout_stage_times(
+        &self,
+        campaign_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Option<i64>, Option<i64>)>>;
+}
+
+/// The sending side and reconciliation: wallet lease and nonces, signed
+/// transactions, receipts, Transfer logs and findings.
+#[async_trait]
+pub trait ChainStore: Send + Sync {
+    /// Takes (or renews) the lease on a signing wallet; the next nonce to use
+    /// if the lease is ours, `None` if another holder has it.
+    async fn lease_wallet(
+        &self,
+        address: &str,
+        chain_id: i64,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Gives the lease up (a clean shutdown).
+    async fn release_wallet(&self, address: &str, holder: &str) -> StoreResult<()>;
+    /// Moves the wallet's next nonce forward to `nonce` (resync with the node).
+    async fn raise_next_nonce(&self, address: &str, holder: &str, nonce: i64) -> StoreResult<()>;
+    /// The oldest planned chunk of a disbursing batch, with its entries.
+    async fn next_planned_chunk(&self) -> StoreResult<Option<PlannedChunk>>;
+    /// In one transaction, only while `holder` has the lease and the nonce is
+    /// the wallet's next: stores the signed transaction, gives the chunk its
+    /// nonce (planned → prepared), marks its items submitted and advances the
+    /// wallet's nonce. False if any of that no longer holds.
+    async fn store_signed_chunk(
+        &self,
+        payout_chunk_id: i64,
+        wallet: &str,
+        holder: &str,
+        now_ms: i64,
+        tx: &NewChainTx,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Stores a same-nonce replacement of an unmined chunk's transaction.
+    async fn store_replacement(
+        &self,
+        payout_chunk_id: i64,
+        tx: &NewChainTx,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Chunks signed but not yet confirmed or reverted, oldest nonce first.
+    async fn inflight_chunks(&self, wallet: &str) -> StoreResult<Vec<InflightChunk>>;
+    async fn mark_broadcast(&self, chain_tx_id: i64, now_ms: i64) -> StoreResult<()>;
+    async fn record_mined(
+        &self,
+        payout_chunk_id: i64,
+        tx_hash: &str,
+        block: i64,
+        block_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// The receipt disappeared (reorg): mined → broadcast, watched again.
+    async fn unmine_chunk(&self, payout_chunk_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+    /// A receipt deep enough with status success: posts the chunk's
+    /// reservations, marks its items confirmed, keeps the receipt's Transfer
+    /// logs, and finishes the batch when its last chunk is done.
+    async fn confirm_chunk(
+        &self,
+        payout_chunk_id: i64,
+        tx_hash: &str,
+        block: i64,
+        transfers: &[ObservedTransfer],
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// A reverted receipt: voids the reservations, fails the items, records a finding.
+    async fn revert_chunk(
+        &self,
+        payout_chunk_id: i64,
+        tx_hash: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+
+    async fn cursor(&self, name: &str) -> StoreResult<Option<i64>>;
+    /// Keeps Transfer logs (a log seen before is kept once) and moves the cursor.
+    async fn store_transfers(
+        &self,
+        transfers: &[ObservedTransfer],
+        cursor: &str,
+        block: i64,
+    ) -> StoreResult<()>;
+    /// Confirmed chunks whose receipt block is at or below `up_to_block`.
+    async fn chunks_to_reconcile(
+        &self,
+        up_to_block: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    async fn chunk_expected(&self, payout_chunk_id: i64) -> StoreResult<Vec<ExpectedPayment>>;
+    async fn transfers_of_tx(&self, tx_hash: &str) -> StoreResult<Vec<ObservedTransfer>>;
+    /// Marks the matched items reconciled, the chunk reconciled, the batch
+    /// reconciled when all its chunks are, and records the findings.
+    async fn apply_reconciliation(
+        &self,
+        payout_chunk_id: i64,
+        tx_hash: &str,
+        matched_item_ids: &[i64],
+        findings: &[NewFinding],
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    /// Transfers at or below `up_to_block` in transactions none of ours sent.
+    async fn unexplained_transfers(
+        &self,
+        up_to_block: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ObservedTransfer>>;
+    /// Records findings; one already recorded (same key) is skipped. How many were new.
+    async fn record_findings(
+        &self,
+        findings: &[NewFinding],
+        audit: &AuditRecord,
+    ) -> StoreResult<u64>;
+    /// Newest first; only open ones when `open_only`.
+    async fn list_findings(
+        &self,
+        open_only: bool,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<FindingRow>>;
+    async fn resolve_finding(
+        &self,
+        recon_finding_id: i64,
+        resolved_by: i64,
+        note: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    async fn drift(&self, now_ms: i64) -> StoreResult<Vec<DriftRow>>;
+    /// Confirmed payout items of a gamer's wallet (sum of minor units), for checks.
+    async fn paid_total_of(&self, wallet: &str) -> StoreResult<i64>;
+}

@@ -1,0 +1,576 @@
+//! Payout batches and approvals; shared SQL for both backends (see `sql.rs`).
+//! The approval that completes a batch's count reserves every campaign's
+//! budget for every chunk in the same transaction that records it, so a
+//! batch is approved with its money set aside, or not at all.
+
+pub(super) const BATCH_SELECT: &str = "\
+    SELECT b.payout_batch_id, b.maker_id, s.email AS maker_email, b.state, b.note, b.content_hash, \
+      b.revision, b.item_count, b.total_minor, b.approvals_needed, \
+      (SELECT COUNT(*) FROM batch_approval a WHERE a.payout_batch_id = b.payout_batch_id \
+         AND a.content_hash = b.content_hash) AS approvals, \
+      b.decision_reason, b.created_at_ms, b.submitted_at_ms, b.approved_at_ms, b.disbursing_at_ms, \
+      b.finished_at_ms \
+    FROM payout_batch b JOIN staff_user s ON s.staff_user_id = b.maker_id";
+
+pub(super) const ITEM_SELECT: &str = "\
+    SELECT p.payout_item_id, p.activity_id, p.campaign_id, c.name AS campaign_name, p.quest_id, \
+      q.name AS quest_name, g.wallet, p.amount_minor, p.state, p.created_at_ms \
+    FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
+      JOIN quest q ON q.quest_id = p.quest_id JOIN gamer g ON g.gamer_id = p.gamer_id";
+
+/// The filter's conditions on `payout_item p`, binding `$1`..`$5`.
+pub(super) const FILTER_WHERE: &str = "\
+    p.state = 'eligible' AND ($1 IS NULL OR p.campaign_id = $1) AND ($2 IS NULL OR p.quest_id = $2) \
+    AND ($3 IS NULL OR p.created_at_ms >= $3) AND ($4 IS NULL OR p.created_at_ms < $4) \
+    AND ($5 IS NULL OR p.amount_minor >= $5)";
+
+/// Implements `PayoutStore` for `$store` (which defines `CLAIM_LOCK`, and
+/// whose ledger macro provides `reserve_in`).
+macro_rules! impl_payouts {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Recomputes a batch's count, total, approvals needed and
+            /// contents hash from its items; a new hash voids earlier approvals.
+            async fn refresh_batch(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: i64,
+                two_checkers_above_minor: i64,
+            ) -> $crate::store::StoreResult<(i64, i64, String)> {
+                let rows = sqlx::query_as::<_, (i64, i64, i64, String, i64)>(
+                    "SELECT p.payout_item_id, p.activity_id, p.campaign_id, g.wallet, p.amount_minor \
+                     FROM payout_item p JOIN gamer g ON g.gamer_id = p.gamer_id \
+                     WHERE p.payout_batch_id = $1 ORDER BY p.payout_item_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let hash = $crate::payouts::content_hash(payout_batch_id, &rows);
+                let count = rows.len() as i64;
+                let total: i64 = rows.iter().map(|r| r.4).sum();
+                let needed: i64 = if total > two_checkers_above_minor { 2 } else { 1 };
+                sqlx::query(
+                    "UPDATE payout_batch SET item_count = $1, total_minor = $2, approvals_needed = $3, \
+                     content_hash = $4, revision = revision + 1 WHERE payout_batch_id = $5",
+                )
+                .bind(count)
+                .bind(total)
+                .bind(needed)
+                .bind(&hash)
+                .bind(payout_batch_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok((count, total, hash))
+            }
+
+            async fn batch_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
+                let sql = format!("{} WHERE b.payout_batch_id = $1", $crate::store::payout_sql::BATCH_SELECT);
+                sqlx::query_as::<_, $crate::store::BatchRecord>(&sql)
+                    .bind(payout_batch_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound("batch"))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::PayoutStore for $store {
+            async fn eligible_items(
+                &self,
+                f: &$crate::store::EligibleFilter,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::PayoutItemRow>> {
+                let sql = format!(
+                    "{} WHERE {} ORDER BY p.payout_item_id LIMIT $6",
+                    $crate::store::payout_sql::ITEM_SELECT,
+                    $crate::store::payout_sql::FILTER_WHERE
+                );
+                Ok(sqlx::query_as::<_, $crate::store::PayoutItemRow>(&sql)
+                    .bind(f.campaign_id)
+                    .bind(f.quest_id)
+                    .bind(f.from_ms)
+                    .bind(f.to_ms)
+                    .bind(f.min_amount_minor)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn create_batch(
+                &self,
+                maker_id: i64,
+                note: &str,
+                f: &$crate::store::EligibleFilter,
+                limit: u32,
+                two_checkers_above_minor: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
+                let mut tx = self.begin_write().await?;
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO payout_batch (maker_id, state, note, content_hash, revision, item_count, \
+                     total_minor, approvals_needed, created_at_ms) \
+                     VALUES ($1, 'draft', $2, '', 0, 0, 0, 1, $3) RETURNING payout_batch_id",
+                )
+                .bind(maker_id)
+                .bind(note)
+                .bind(audit.at_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                // The outer state check makes a row another maker took meanwhile drop out.
+                let sql = format!(
+                    "UPDATE payout_item SET state = 'batched', payout_batch_id = $7 \
+                     WHERE state = 'eligible' AND payout_item_id IN \
+                       (SELECT p.payout_item_id FROM payout_item p WHERE {} \
+                        ORDER BY p.payout_item_id LIMIT $6{})",
+                    $crate::store::payout_sql::FILTER_WHERE,
+                    Self::CLAIM_LOCK
+                );
+                sqlx::query(&sql)
+                    .bind(f.campaign_id)
+                    .bind(f.quest_id)
+                    .bind(f.from_ms)
+                    .bind(f.to_ms)
+                    .bind(f.min_amount_minor)
+                    .bind(i64::from(limit))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let (count, total, hash) = Self::refresh_batch(&mut tx, id, two_checkers_above_minor).await?;
+                if count == 0 {
+                    tx.rollback().await?;
+                    return Err($crate::store::StoreError::Conflict(
+                        "no eligible rewards match the filter".into(),
+                    ));
+                }
+                let mut audit = audit.clone();
+                audit.after_json = Some(
+                    serde_json::json!({"items": count, "total_minor": total, "content_hash": hash})
+                        .to_string(),
+                );
+                Self::insert_audit_as(&mut tx, &audit, format!("payout_batch:{id}")).await?;
+                let batch = Self::batch_in(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(batch)
+            }
+
+            async fn batch(
+                &self,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::BatchRecord>> {
+                let sql = format!("{} WHERE b.payout_batch_id = $1", $crate::store::payout_sql::BATCH_SELECT);
+                self.find_one::<$crate::store::BatchRecord, _>(&sql, payout_batch_id).await
+            }
+
+            async fn list_batches(
+                &self,
+                states: &[&str],
+                before_id: Option<i64>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::BatchRecord>> {
+                // States are our own constants, never user text.
+                let state_filter = if states.is_empty() {
+                    String::new()
+                } else {
+                    let list: Vec<String> = states
+                        .iter()
+                        .filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                        .map(|s| format!("'{s}'"))
+                        .collect();
+                    format!(" AND b.state IN ({})", list.join(", "))
+                };
+                let sql = format!(
+                    "{} WHERE b.payout_batch_id < $1{} ORDER BY b.payout_batch_id DESC LIMIT $2",
+                    $crate::store::payout_sql::BATCH_SELECT,
+                    state_filter
+                );
+                Ok(sqlx::query_as::<_, $crate::store::BatchRecord>(&sql)
+                    .bind(before_id.unwrap_or(i64::MAX))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn batch_items(
+                &self,
+                payout_batch_id: i64,
+                after_item_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::PayoutItemRow>> {
+                let sql = format!(
+                    "{} WHERE p.payout_batch_id = $1 AND p.payout_item_id > $2 \
+                     ORDER BY p.payout_item_id LIMIT $3",
+                    $crate::store::payout_sql::ITEM_SELECT
+                );
+                Ok(sqlx::query_as::<_, $crate::store::PayoutItemRow>(&sql)
+                    .bind(payout_batch_id)
+                    .bind(after_item_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn batch_totals(
+                &self,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::CampaignTotal>> {
+                Ok(sqlx::query_as::<_, $crate::store::CampaignTotal>(
+                    "SELECT p.campaign_id, c.name AS campaign_name, COUNT(*) AS item_count, \
+                     CAST(SUM(p.amount_minor) AS BIGINT) AS total_minor \
+                     FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
+                     WHERE p.payout_batch_id = $1 GROUP BY p.campaign_id, c.name ORDER BY p.campaign_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn batch_approvals(
+                &self,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ApprovalRow>> {
+                Ok(sqlx::query_as::<_, $crate::store::ApprovalRow>(
+                    "SELECT a.checker_id, s.email AS checker_email, a.content_hash, a.approved_at_ms \
+                     FROM batch_approval a JOIN staff_user s ON s.staff_user_id = a.checker_id \
+                     WHERE a.payout_batch_id = $1 ORDER BY a.approved_at_ms",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn remove_batch_items(
+                &self,
+                payout_batch_id: i64,
+                item_ids: &[i64],
+                two_checkers_above_minor: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
+                let mut tx = self.begin_write().await?;
+                let open = sqlx::query(
+                    "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
+                     AND state IN ('draft', 'pending_approval')",
+                )
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if open.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::Conflict(
+                        "only a batch that is not approved yet can change".into(),
+                    ));
+                }
+                for id in item_ids {
+                    sqlx::query(
+                        "UPDATE payout_item SET state = 'eligible', payout_batch_id = NULL \
+                         WHERE payout_item_id = $1 AND payout_batch_id = $2 AND state = 'batched'",
+                    )
+                    .bind(id)
+                    .bind(payout_batch_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let (count, total, hash) =
+                    Self::refresh_batch(&mut tx, payout_batch_id, two_checkers_above_minor).await?;
+                let mut audit = audit.clone();
+                audit.after_json = Some(
+                    serde_json::json!({"removed": item_ids, "items": count, "total_minor": total,
+                        "content_hash": hash})
+                    .to_string(),
+                );
+                Self::insert_audit(&mut tx, &audit).await?;
+                let batch = Self::batch_in(&mut tx, payout_batch_id).await?;
+                tx.commit().await?;
+                Ok(batch)
+            }
+
+            async fn submit_batch(
+                &self,
+                payout_batch_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET state = 'pending_approval', submitted_at_ms = $1 \
+                     WHERE payout_batch_id = $2 AND state = 'draft' AND item_count > 0",
+                )
+                .bind(audit.at_ms)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn approve_batch(
+                &self,
+                payout_batch_id: i64,
+                checker_id: i64,
+                content_hash: &str,
+                chunk_size: u32,
+                auto_disburse: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::ApproveOutcome> {
+                use $crate::store::ApproveOutcome;
+                assert!(chunk_size > 0, "chunks hold at least one item");
+                let now = audit.at_ms;
+                let mut tx = self.begin_write().await?;
+                // Locks the batch row (PostgreSQL) so approvals of one batch queue.
+                let row = sqlx::query_as::<_, (i64, String, i64)>(
+                    "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
+                     AND state = 'pending_approval' RETURNING maker_id, content_hash, approvals_needed",
+                )
+                .bind(payout_batch_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((maker_id, current_hash, needed)) = row else {
+                    return Ok(ApproveOutcome::NotPending);
+                };
+                if current_hash != content_hash {
+                    return Ok(ApproveOutcome::Stale { current_hash });
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(payout_batch_id)
+                .bind(maker_id)
+                .bind(checker_id)
+                .bind(content_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_check_violation() => {
+                        $crate::store::StoreError::Conflict("the batch's maker may not approve it".into())
+                    }
+                    _ => e.into(),
+                })?;
+                if inserted.rows_affected() != 1 {
+                    return Ok(ApproveOutcome::NotPending);
+                }
+                let approvals = sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM batch_approval WHERE payout_batch_id = $1 AND content_hash = $2",
+                )
+                .bind(payout_batch_id)
+                .bind(content_hash)
+                .fetch_one(&mut *tx)
+                .await?;
+                if approvals < needed {
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    return Ok(ApproveOutcome::Recorded { approvals, needed });
+                }
+
+                // The last approval: plan the chunks and reserve their budgets.
+                let items = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+                    "SELECT p.payout_item_id, p.campaign_id, c.cost_centre_id, p.amount_minor \
+                     FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
+                     WHERE p.payout_batch_id = $1 AND p.state = 'batched' ORDER BY p.payout_item_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut reserve = Vec::new();
+                let mut reserve_campaign = Vec::new();
+                for (seq, chunk) in items.chunks(chunk_size as usize).enumerate() {
+                    let total: i64 = chunk.iter().map(|i| i.3).sum();
+                    let chunk_id = sqlx::query_scalar::<_, i64>(
+                        "INSERT INTO payout_chunk (payout_batch_id, seq, state, item_count, total_minor, updated_at_ms) \
+                         VALUES ($1, $2, 'planned', $3, $4, $5) RETURNING payout_chunk_id",
+                    )
+                    .bind(payout_batch_id)
+                    .bind(seq as i64)
+                    .bind(chunk.len() as i64)
+                    .bind(total)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (first, last) = (chunk[0].0, chunk[chunk.len() - 1].0);
+                    sqlx::query(
+                        "UPDATE payout_item SET state = 'approved', approved_at_ms = $1, payout_chunk_id = $2 \
+                         WHERE payout_batch_id = $3 AND state = 'batched' AND payout_item_id BETWEEN $4 AND $5",
+                    )
+                    .bind(now)
+                    .bind(chunk_id)
+                    .bind(payout_batch_id)
+                    .bind(first)
+                    .bind(last)
+                    .execute(&mut *tx)
+                    .await?;
+                    let mut per_campaign: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+                    for i in chunk {
+                        *per_campaign.entry((i.1, i.2)).or_default() += i.3;
+                    }
+                    for ((campaign_id, cost_centre_id), amount) in per_campaign {
+                        reserve.push($crate::store::ReserveItem {
+                            cost_centre_id,
+                            amount: payquest_types::Amount::from_minor(amount),
+                            reference: format!("chunk:{chunk_id}:campaign:{campaign_id}"),
+                        });
+                        reserve_campaign.push((chunk_id, campaign_id, cost_centre_id));
+                    }
+                }
+                let ids = match Self::reserve_in(&mut tx, &reserve, audit).await? {
+                    $crate::store::ReserveOutcome::Reserved(ids) => ids,
+                    $crate::store::ReserveOutcome::Short { cost_centre_id, short_by } => {
+                        tx.rollback().await?;
+                        let campaign_id = reserve_campaign
+                            .iter()
+                            .find(|r| r.2 == cost_centre_id)
+                            .map(|r| r.1)
+                            .unwrap_or_default();
+                        return Ok(ApproveOutcome::Short { campaign_id, short_by_minor: short_by.minor() });
+                    }
+                };
+                for ((chunk_id, campaign_id, _), reservation_id) in reserve_campaign.iter().zip(ids) {
+                    sqlx::query(
+                        "INSERT INTO chunk_reservation (payout_chunk_id, campaign_id, budget_reservation_id) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(chunk_id)
+                    .bind(campaign_id)
+                    .bind(reservation_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let state = if auto_disburse { "disbursing" } else { "approved" };
+                sqlx::query(
+                    "UPDATE payout_batch SET state = $1, approved_at_ms = $2, \
+                     disbursing_at_ms = CASE WHEN $1 = 'disbursing' THEN $2 ELSE NULL END \
+                     WHERE payout_batch_id = $3",
+                )
+                .bind(state)
+                .bind(now)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(ApproveOutcome::Approved)
+            }
+
+            async fn reject_batch(
+                &self,
+                payout_batch_id: i64,
+                reason: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET state = 'rejected', decision_reason = $1, finished_at_ms = $2 \
+                     WHERE payout_batch_id = $3 AND state = 'pending_approval'",
+                )
+                .bind(reason)
+                .bind(audit.at_ms)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE payout_item SET state = 'eligible', payout_batch_id = NULL \
+                     WHERE payout_batch_id = $1 AND state = 'batched'",
+                )
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn start_disbursement(
+                &self,
+                payout_batch_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET state = 'disbursing', disbursing_at_ms = $1 \
+                     WHERE payout_batch_id = $2 AND state = 'approved'",
+                )
+                .bind(audit.at_ms)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn retry_failed_items(
+                &self,
+                payout_batch_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_item SET state = 'eligible', payout_batch_id = NULL, payout_chunk_id = NULL, \
+                     approved_at_ms = NULL WHERE payout_batch_id = $1 AND state = 'failed'",
+                )
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                let n = done.rows_affected();
+                if n > 0 {
+                    let mut audit = audit.clone();
+                    audit.after_json = Some(serde_json::json!({ "items_made_eligible": n }).to_string());
+                    Self::insert_audit(&mut tx, &audit).await?;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn batch_chunks(
+                &self,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ChunkRow>> {
+                Ok(sqlx::query_as::<_, $crate::store::ChunkRow>(
+                    "SELECT payout_chunk_id, payout_batch_id, seq, state, item_count, total_minor, nonce, \
+                     mined_tx_hash, mined_block, confirmed_at_ms FROM payout_chunk \
+                     WHERE payout_batch_id = $1 ORDER BY seq",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn payout_item_state(
+                &self,
+                payout_item_id: i64,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar::<_, String>("SELECT state FROM payout_item WHERE payout_item_id = $1")
+                    .bind(payout_item_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn payout_stage_times(
+                &self,
+                campaign_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<(i64, Option<i64>, Option<i64>)>> {
+                Ok(sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(
+                    "SELECT a.occurred_at_ms, p.approved_at_ms, p.confirmed_at_ms FROM payout_item p \
+                     JOIN activity a ON a.activity_id = p.activity_id WHERE p.campaign_id = $1 \
+                     ORDER BY p.payout_item_id DESC LIMIT $2",
+                )
+                .bind(campaign_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(super) use impl_payouts;

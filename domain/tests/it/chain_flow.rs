@@ -1,0 +1,466 @@
+//! The whole pipeline on a real anvil chain, on both databases: activities
+//! validated by a fake game API → batched → approved → disbursed →
+//! confirmed → reconciled; then what goes wrong: a reverted chunk, a reorg,
+//! an outgoing transfer nobody explains.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use axum::extract::Path;
+use axum::routing::get;
+use axum::Router;
+use payquest_domain::activities::{Activities, ActivityIn};
+use payquest_domain::budgets::Budgets;
+use payquest_domain::campaigns::{CompareOp, Condition, ValidatorConfig};
+use payquest_domain::chain::Chain;
+use payquest_domain::disburse::Disburser;
+use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::on_both_backends;
+use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
+use payquest_domain::reconcile::Reconciler;
+use payquest_domain::store::{ApproveOutcome, DynStore};
+use payquest_domain::testing::{active_quest, staff, DevChain, TestDb};
+use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
+use payquest_types::{Amount, Role};
+use serde_json::json;
+
+/// A fake game API on 127.0.0.1 that says every player has played enough.
+async fn fake_game_api() -> String {
+    let app = Router::new().route(
+        "/players/{id}",
+        get(|Path(_id): Path<String>| async {
+            axum::Json(json!({"stats": {"matches_played": 9}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+struct Pipeline {
+    store: DynStore,
+    payouts: Payouts,
+    disburser: Disburser,
+    reconciler: Reconciler,
+    chain: Arc<Chain>,
+    dev: DevChain,
+    maker: payquest_domain::auth::Actor,
+    checker: payquest_domain::auth::Actor,
+    finance: payquest_domain::auth::Actor,
+    cost_centre_id: i64,
+    quest_id: i64,
+}
+
+fn wallet(n: u64) -> String {
+    Address::from_word(U256::from(0xa11ce_0000u64 + n).into()).to_checksum(None)
+}
+
+async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline {
+    let store = db.store().await;
+    let base = fake_game_api().await;
+    let quest_id = active_quest(
+        &store,
+        "chain",
+        ValidatorConfig::GameApi {
+            method: "GET".into(),
+            url: format!("{base}/players/{{game_account_id}}"),
+            headers: BTreeMap::new(),
+            condition: Condition {
+                pointer: "/stats/matches_played".into(),
+                op: CompareOp::Ge,
+                value: json!(5),
+            },
+        },
+    )
+    .await;
+    let quest = store.quest(quest_id).await.expect("read").expect("quest");
+    let campaign = store
+        .campaign(quest.campaign_id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    let finance = staff(&store, "treasurer@example.com", Role::Finance).await;
+    Budgets::new(store.clone())
+        .fund(
+            &finance,
+            campaign.budget.cost_centre_id,
+            Amount::from_minor(5_000 * 1_000_000),
+            "f1",
+        )
+        .await
+        .expect("fund");
+    let dev = DevChain::start().await;
+    let chain = Arc::new(
+        Chain::connect(dev.settings(confirmations))
+            .await
+            .expect("connect"),
+    );
+    Pipeline {
+        payouts: Payouts::new(
+            store.clone(),
+            PayoutSettings {
+                chunk_size,
+                ..PayoutSettings::default()
+            },
+        ),
+        disburser: Disburser::new(store.clone(), chain.clone(), "test-replica"),
+        reconciler: Reconciler::new(store.clone(), chain.clone()),
+        chain,
+        dev,
+        maker: staff(&store, "maker@example.com", Role::Maker).await,
+        checker: staff(&store, "checker@example.com", Role::Checker).await,
+        finance,
+        cost_centre_id: campaign.budget.cost_centre_id,
+        quest_id,
+        store,
+    }
+}
+
+/// Reports `n` activities for `wallets` gamers (round robin) and validates them.
+async fn earn(p: &Pipeline, n: u64, wallets: u64, tag: &str) {
+    let creds = ApiClients::new(p.store.clone())
+        .create(ClientAdmin::Cli, &format!("Game {tag}"), "activities:write")
+        .await
+        .expect("client");
+    let c = p
+        .store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("client");
+    let who = MachinePrincipal {
+        api_client_id: c.api_client_id,
+        client_id: c.client_id,
+        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
+    };
+    let items: Vec<ActivityIn> = (0..n)
+        .map(|i| ActivityIn {
+            external_id: format!("{tag}-{i}"),
+            quest_id: p.quest_id,
+            wallet: wallet(i % wallets),
+            game_account_id: Some(format!("player-{i}")),
+            social_handle: None,
+            occurred_at: payquest_domain::clock::format_ms(
+                payquest_domain::clock::now_ms() - 1_000,
+            ),
+            evidence: None,
+            signature: None,
+        })
+        .collect();
+    let activities = Activities::new(p.store.clone());
+    for chunk in items.chunks(1_000) {
+        activities.ingest(&who, chunk).await.expect("ingest");
+    }
+    let validation = Validation::new(
+        p.store.clone(),
+        ValidationPolicy {
+            per_provider_per_second: 100_000,
+            concurrency: 32,
+            claim_batch: 500,
+            ..ValidationPolicy::default()
+        },
+        ValidatorSecrets::default(),
+    )
+    .expect("validation");
+    while validation.run_once().await.expect("round") > 0 {}
+}
+
+/// Builds, submits, approves and starts one batch of every eligible reward.
+async fn approve_all(p: &Pipeline) -> i64 {
+    let batch = p
+        .payouts
+        .create_batch(
+            &p.maker,
+            &BatchRequest {
+                note: "all".into(),
+                max_items: 10_000,
+                ..BatchRequest::default()
+            },
+        )
+        .await
+        .expect("batch");
+    p.payouts
+        .submit(&p.maker, batch.payout_batch_id)
+        .await
+        .expect("submit");
+    assert_eq!(
+        p.payouts
+            .approve(&p.checker, batch.payout_batch_id, &batch.content_hash)
+            .await
+            .expect("approve"),
+        ApproveOutcome::Approved
+    );
+    p.payouts
+        .start_disbursement(&p.finance, batch.payout_batch_id)
+        .await
+        .expect("start");
+    batch.payout_batch_id
+}
+
+/// Runs disbursement and reconciliation rounds, mining a block each time,
+/// until the batch reaches one of `states`.
+async fn drive(p: &Pipeline, batch_id: i64, states: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        p.disburser.round().await.expect("disburse");
+        p.reconciler.round().await.expect("reconcile");
+        let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+        if states.contains(&b.state.as_str()) {
+            return b.state;
+        }
+        assert!(Instant::now() < deadline, "batch stuck in {}", b.state);
+        p.dev.mine(1).await;
+    }
+}
+
+async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
+    let p = pipeline(db, 2, 200).await;
+    let started = Instant::now();
+    earn(&p, 1_000, 250, "run").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(
+        p.store.batch_chunks(batch_id).await.expect("chunks").len(),
+        5
+    );
+    // Reconciled needs the logs two blocks deep as well.
+    let state = drive(&p, batch_id, &["reconciled", "partially_failed"]).await;
+    assert_eq!(state, "reconciled");
+    eprintln!(
+        "1,000 activities to reconciled payments in {:?}",
+        started.elapsed()
+    );
+
+    assert!(p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+    // Every recipient holds exactly what its items paid.
+    for n in 0..250 {
+        let w = wallet(n);
+        let on_chain = p
+            .chain
+            .token_balance(w.parse().expect("address"))
+            .await
+            .expect("balance");
+        let paid = p.store.paid_total_of(&w).await.expect("paid");
+        assert_eq!(paid, 4_000_000, "{w}");
+        assert_eq!(on_chain, U256::from(paid as u64), "{w}");
+    }
+    // The budget spent equals what was paid; nothing is left reserved.
+    let cc = p
+        .store
+        .cost_centre(p.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.spent.minor(), 1_000 * 1_000_000);
+    assert_eq!(cc.reserved.minor(), 0);
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+    // Turnaround: every item has its approval and confirmation times.
+    let stages = p.store.payout_stage_times(
+        p.store
+            .quest(p.quest_id)
+            .await
+            .expect("q")
+            .expect("q")
+            .campaign_id,
+        1_000,
+    );
+    for (occurred, approved, confirmed) in stages.await.expect("stages") {
+        assert!(approved.is_some_and(|a| a >= occurred));
+        assert!(confirmed >= approved);
+    }
+}
+on_both_backends!(
+    thousand_to_reconciled,
+    crate::chain_flow::thousand_activities_end_reconciled_with_zero_findings
+);
+
+async fn a_reverted_chunk_voids_its_budget_and_becomes_a_finding(db: &TestDb) {
+    let p = pipeline(db, 1, 500).await;
+    earn(&p, 5, 5, "rv").await;
+    // The treasury withdraws the payout contract's allowance: every transfer fails.
+    payquest_domain::chain::set_allowance(
+        &p.dev.anvil.endpoint(),
+        &p.dev.key,
+        p.dev.deployment.token,
+        p.dev.deployment.payout_contract,
+        U256::ZERO,
+    )
+    .await
+    .expect("revoke");
+    let batch_id = approve_all(&p).await;
+    let cc = p
+        .store
+        .cost_centre(p.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), 5_000_000);
+    let state = drive(&p, batch_id, &["partially_failed", "disbursed"]).await;
+    assert_eq!(state, "partially_failed");
+    let cc = p
+        .store
+        .cost_centre(p.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(
+        (cc.reserved.minor(), cc.spent.minor()),
+        (0, 0),
+        "the reservation is voided"
+    );
+    let findings = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].kind, "reverted");
+    // Retrying is explicit, audited, and the items can be paid again.
+    assert_eq!(
+        p.payouts
+            .retry_failed(&p.finance, batch_id)
+            .await
+            .expect("retry"),
+        5
+    );
+    assert_eq!(
+        p.store
+            .eligible_items(&Default::default(), 10)
+            .await
+            .expect("eligible")
+            .len(),
+        5
+    );
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+    p.payouts
+        .resolve_finding(
+            &p.finance,
+            findings[0].recon_finding_id,
+            "allowance restored",
+        )
+        .await
+        .expect("resolve");
+    assert!(p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+}
+on_both_backends!(
+    reverted_chunk,
+    crate::chain_flow::a_reverted_chunk_voids_its_budget_and_becomes_a_finding
+);
+
+async fn a_reorg_sends_a_mined_chunk_back_to_watching(db: &TestDb) {
+    use alloy::providers::ext::AnvilApi;
+    let p = pipeline(db, 3, 500).await;
+    earn(&p, 3, 3, "rg").await;
+    let batch_id = approve_all(&p).await;
+    // One round signs and broadcasts; anvil mines it at once.
+    let r = p.disburser.round().await.expect("round");
+    assert_eq!(r.signed, 1);
+    p.disburser.round().await.expect("round");
+    let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
+    assert_eq!(chunks[0].state, "mined", "seen, not yet three blocks deep");
+    // The block with the payout is replaced by an empty one.
+    p.chain
+        .provider()
+        .anvil_reorg(alloy::rpc::types::anvil::ReorgOptions {
+            depth: 1,
+            tx_block_pairs: vec![],
+        })
+        .await
+        .expect("reorg");
+    let after = p
+        .chain
+        .receipt(chunks[0].mined_tx_hash.as_deref().expect("hash"))
+        .await
+        .expect("receipt");
+    assert!(after.is_none(), "the reorg removed the payout's block");
+    let r = p.disburser.round().await.expect("round");
+    assert_eq!(r.reorged, 1, "the vanished receipt sends the chunk back");
+    let state = drive(&p, batch_id, &["reconciled"]).await;
+    assert_eq!(state, "reconciled");
+    for n in 0..3 {
+        let w = wallet(n);
+        let on_chain = p
+            .chain
+            .token_balance(w.parse().expect("address"))
+            .await
+            .expect("balance");
+        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
+    }
+    assert!(p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    reorg,
+    crate::chain_flow::a_reorg_sends_a_mined_chunk_back_to_watching
+);
+
+async fn an_unknown_outgoing_transfer_becomes_a_finding(db: &TestDb) {
+    let p = pipeline(db, 1, 500).await;
+    let stranger: Address = wallet(999).parse().expect("address");
+    let tx = payquest_domain::chain::send_token_transfer(
+        &p.dev.anvil.endpoint(),
+        &p.dev.key,
+        p.dev.deployment.token,
+        stranger,
+        U256::from(42u64),
+    )
+    .await
+    .expect("transfer");
+    p.reconciler.round().await.expect("round");
+    let findings = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].kind, "unknown_transfer");
+    assert_eq!(findings[0].tx_hash.as_deref(), Some(tx.as_str()));
+    // Reported once, however often reconciliation runs.
+    p.reconciler.round().await.expect("round");
+    assert_eq!(
+        p.store
+            .list_findings(true, None, 50)
+            .await
+            .expect("findings")
+            .len(),
+        1
+    );
+}
+on_both_backends!(
+    unknown_transfer,
+    crate::chain_flow::an_unknown_outgoing_transfer_becomes_a_finding
+);

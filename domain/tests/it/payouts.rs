@@ -1,0 +1,420 @@
+//! Maker → checker on both databases: four eyes in the domain and in a
+//! database constraint, approvals bound to the contents hash, two checkers
+//! above the threshold, and all-or-nothing budget reservation on approval.
+
+use payquest_domain::auth::Actor;
+use payquest_domain::budgets::Budgets;
+use payquest_domain::campaigns::ValidatorConfig;
+use payquest_domain::on_both_backends;
+use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
+use payquest_domain::store::{ApproveOutcome, Backend, DynStore};
+use payquest_domain::testing::{active_quest, earn_reward, staff, TestDb};
+use payquest_domain::DomainError;
+use payquest_types::{Amount, Role};
+
+pub struct Setup {
+    pub store: DynStore,
+    pub maker: Actor,
+    pub checker: Actor,
+    pub checker2: Actor,
+    pub finance: Actor,
+    pub campaign_id: i64,
+    pub cost_centre_id: i64,
+}
+
+/// A funded quest paying 1 token, `rewards` eligible items, and the people.
+async fn setup(db: &TestDb, rewards: u64, fund_tokens: i64) -> Setup {
+    let store = db.store().await;
+    let quest_id = active_quest(&store, "p", ValidatorConfig::Manual).await;
+    let quest = store.quest(quest_id).await.expect("read").expect("quest");
+    let campaign = store
+        .campaign(quest.campaign_id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    let finance = staff(&store, "fin@example.com", Role::Finance).await;
+    if fund_tokens > 0 {
+        Budgets::new(store.clone())
+            .fund(
+                &finance,
+                campaign.budget.cost_centre_id,
+                Amount::from_minor(fund_tokens * 1_000_000),
+                "fund-1",
+            )
+            .await
+            .expect("fund");
+    }
+    for n in 0..rewards {
+        earn_reward(&store, quest_id, n).await;
+    }
+    Setup {
+        maker: staff(&store, "maker@example.com", Role::Maker).await,
+        checker: staff(&store, "checker@example.com", Role::Checker).await,
+        checker2: staff(&store, "checker2@example.com", Role::Checker).await,
+        finance,
+        campaign_id: campaign.campaign_id,
+        cost_centre_id: campaign.budget.cost_centre_id,
+        store,
+    }
+}
+
+fn request(max_items: u32) -> BatchRequest {
+    BatchRequest {
+        note: "weekly".into(),
+        max_items,
+        ..BatchRequest::default()
+    }
+}
+
+async fn raw_exec(db: &TestDb, sql: &str) -> Result<u64, sqlx::Error> {
+    match db.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await?;
+            Ok(sqlx::query(sql).execute(&pool).await?.rows_affected())
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await?;
+            Ok(sqlx::query(sql).execute(&pool).await?.rows_affected())
+        }
+    }
+}
+
+async fn four_eyes_in_the_domain_and_the_database(db: &TestDb) {
+    let s = setup(db, 2, 100).await;
+    let payouts = Payouts::new(s.store.clone(), PayoutSettings::default());
+    let batch = payouts
+        .create_batch(&s.maker, &request(10))
+        .await
+        .expect("batch");
+    assert_eq!(batch.item_count, 2);
+    assert_eq!(batch.total_minor, 2_000_000);
+    payouts
+        .submit(&s.maker, batch.payout_batch_id)
+        .await
+        .expect("submit");
+
+    // A maker who also holds the checker role is still refused for their own batch.
+    let mut both = s.maker.clone();
+    both.roles.insert(Role::Checker);
+    let refused = payouts
+        .approve(&both, batch.payout_batch_id, &batch.content_hash)
+        .await;
+    assert!(
+        matches!(refused, Err(DomainError::Forbidden)),
+        "{refused:?}"
+    );
+    // Nor can a checker make batches, or a maker approve.
+    assert!(matches!(
+        payouts.create_batch(&s.checker, &request(1)).await,
+        Err(DomainError::Forbidden)
+    ));
+    // The database refuses it even if the domain were bypassed.
+    let sql = format!(
+        "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
+         VALUES ({b}, {m}, {m}, '{h}', 1)",
+        b = batch.payout_batch_id,
+        m = s.maker.user_id,
+        h = batch.content_hash
+    );
+    assert!(
+        raw_exec(db, &sql).await.is_err(),
+        "maker's own approval stored"
+    );
+    // ... also when lying about who the maker is.
+    let sql = format!(
+        "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
+         VALUES ({b}, {c}, {m}, '{h}', 1)",
+        b = batch.payout_batch_id,
+        m = s.maker.user_id,
+        c = s.checker.user_id,
+        h = batch.content_hash
+    );
+    assert!(
+        raw_exec(db, &sql).await.is_err(),
+        "approval with a forged maker stored"
+    );
+
+    let outcome = payouts
+        .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("approve");
+    assert_eq!(outcome, ApproveOutcome::Approved);
+    let cc = s
+        .store
+        .cost_centre(s.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), 2_000_000);
+    assert!(s
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    four_eyes,
+    crate::payouts::four_eyes_in_the_domain_and_the_database
+);
+
+async fn approvals_count_only_for_the_contents_seen(db: &TestDb) {
+    let s = setup(db, 3, 100).await;
+    // Above 1 token: two checkers.
+    let payouts = Payouts::new(
+        s.store.clone(),
+        PayoutSettings {
+            two_checkers_above: Amount::from_minor(1_000_000),
+            ..PayoutSettings::default()
+        },
+    );
+    let batch = payouts
+        .create_batch(&s.maker, &request(10))
+        .await
+        .expect("batch");
+    assert_eq!(batch.approvals_needed, 2);
+    payouts
+        .submit(&s.maker, batch.payout_batch_id)
+        .await
+        .expect("submit");
+    let first = payouts
+        .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("approve");
+    assert_eq!(
+        first,
+        ApproveOutcome::Recorded {
+            approvals: 1,
+            needed: 2
+        }
+    );
+    // The same checker twice is one approval.
+    assert_eq!(
+        payouts
+            .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+            .await
+            .expect("again"),
+        ApproveOutcome::NotPending
+    );
+    let b = s
+        .store
+        .batch(batch.payout_batch_id)
+        .await
+        .expect("read")
+        .expect("batch");
+    assert_eq!((b.state.as_str(), b.approvals), ("pending_approval", 1));
+
+    // The maker changes the batch: the hash changes and the approval stops counting.
+    let items = s
+        .store
+        .batch_items(batch.payout_batch_id, 0, 10)
+        .await
+        .expect("items");
+    let changed = payouts
+        .remove_items(&s.maker, batch.payout_batch_id, &[items[0].payout_item_id])
+        .await
+        .expect("remove");
+    assert_ne!(changed.content_hash, batch.content_hash);
+    assert_eq!((changed.item_count, changed.approvals), (2, 0));
+    assert_eq!(
+        s.store
+            .payout_item_state(items[0].payout_item_id)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("eligible")
+    );
+    // An approval of the old contents is refused as stale.
+    let stale = payouts
+        .approve(&s.checker2, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("stale");
+    assert_eq!(
+        stale,
+        ApproveOutcome::Stale {
+            current_hash: changed.content_hash.clone()
+        }
+    );
+    // One approval of the new contents is not enough.
+    assert_eq!(
+        payouts
+            .approve(&s.checker2, batch.payout_batch_id, &changed.content_hash)
+            .await
+            .expect("approve"),
+        ApproveOutcome::Recorded {
+            approvals: 1,
+            needed: 2
+        }
+    );
+    let cc = s
+        .store
+        .cost_centre(s.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(
+        cc.reserved.minor(),
+        0,
+        "nothing reserved before the last approval"
+    );
+    // The second distinct checker completes it and the budget is reserved.
+    assert_eq!(
+        payouts
+            .approve(&s.checker, batch.payout_batch_id, &changed.content_hash)
+            .await
+            .expect("approve"),
+        ApproveOutcome::Approved
+    );
+    let cc = s
+        .store
+        .cost_centre(s.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), 2_000_000);
+    // An approved batch can't change any more.
+    assert!(matches!(
+        payouts
+            .remove_items(&s.maker, batch.payout_batch_id, &[items[1].payout_item_id])
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    let csv = payouts
+        .export_csv(&s.finance, batch.payout_batch_id)
+        .await
+        .expect("csv");
+    assert!(csv.contains(&changed.content_hash));
+    assert_eq!(csv.lines().count(), 2 + 2);
+}
+on_both_backends!(
+    contents_hash,
+    crate::payouts::approvals_count_only_for_the_contents_seen
+);
+
+async fn a_short_budget_refuses_the_approval_and_writes_nothing(db: &TestDb) {
+    let s = setup(db, 3, 2).await;
+    let payouts = Payouts::new(s.store.clone(), PayoutSettings::default());
+    let batch = payouts
+        .create_batch(&s.maker, &request(10))
+        .await
+        .expect("batch");
+    payouts
+        .submit(&s.maker, batch.payout_batch_id)
+        .await
+        .expect("submit");
+    let outcome = payouts
+        .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("approve");
+    assert_eq!(
+        outcome,
+        ApproveOutcome::Short {
+            campaign_id: s.campaign_id,
+            short_by_minor: 1_000_000
+        }
+    );
+    let b = s
+        .store
+        .batch(batch.payout_batch_id)
+        .await
+        .expect("read")
+        .expect("batch");
+    assert_eq!((b.state.as_str(), b.approvals), ("pending_approval", 0));
+    assert!(s
+        .store
+        .batch_chunks(batch.payout_batch_id)
+        .await
+        .expect("chunks")
+        .is_empty());
+    let cc = s
+        .store
+        .cost_centre(s.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), 0);
+    // Rejecting returns the items to the eligible pool.
+    payouts
+        .reject(&s.checker, batch.payout_batch_id, "budget is short")
+        .await
+        .expect("reject");
+    assert_eq!(
+        s.store
+            .eligible_items(&Default::default(), 10)
+            .await
+            .expect("eligible")
+            .len(),
+        3
+    );
+    assert!(s
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    short_budget,
+    crate::payouts::a_short_budget_refuses_the_approval_and_writes_nothing
+);
+
+/// Many batches of one item each race their approvals against a budget that
+/// holds only some of them: exactly that many are approved.
+async fn racing_approvals_never_overspend(db: &TestDb) {
+    let s = setup(db, 12, 7).await;
+    let payouts = std::sync::Arc::new(Payouts::new(s.store.clone(), PayoutSettings::default()));
+    let mut batches = Vec::new();
+    for _ in 0..12 {
+        let b = payouts
+            .create_batch(&s.maker, &request(1))
+            .await
+            .expect("batch");
+        payouts
+            .submit(&s.maker, b.payout_batch_id)
+            .await
+            .expect("submit");
+        batches.push(b);
+    }
+    let mut tasks = Vec::new();
+    for (i, b) in batches.into_iter().enumerate() {
+        let payouts = payouts.clone();
+        let checker = if i % 2 == 0 {
+            s.checker.clone()
+        } else {
+            s.checker2.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            payouts
+                .approve(&checker, b.payout_batch_id, &b.content_hash)
+                .await
+                .expect("approve")
+        }));
+    }
+    let mut approved = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            ApproveOutcome::Approved => approved += 1,
+            ApproveOutcome::Short { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(approved, 7);
+    let cc = s
+        .store
+        .cost_centre(s.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), 7_000_000);
+    assert!(cc.available().minor() >= 0);
+    assert!(s
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    racing_approvals,
+    crate::payouts::racing_approvals_never_overspend
+);
