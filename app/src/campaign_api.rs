@@ -93,7 +93,7 @@ pub(crate) fn parse_amount(raw: &str) -> Result<Amount, AppError> {
 
 /// Parses a date (`2026-12-01`) or RFC 3339 time to Unix milliseconds.
 #[cfg(feature = "ssr")]
-fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
+pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
     let full = if raw.len() == 10 {
         format!("{raw}T00:00:00Z")
     } else {

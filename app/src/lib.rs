@@ -7,6 +7,7 @@ mod components;
 pub mod error;
 pub mod machine_api;
 mod pages;
+pub mod payout_api;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -20,6 +21,7 @@ use pages::{
     ActivitiesPage, ApiClientsPage, AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage,
     EnrolPage, HomePage, NotFound, ReviewPage, SignInPage, UsersPage, VerifyPage,
 };
+use pages::{ApprovalsPage, BatchPage, FindingsPage, PayoutsPage};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -89,6 +91,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
                 <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                 <Route path=path!("/activities") view=ActivitiesPage ssr=SsrMode::Async />
+                <Route path=path!("/payouts") view=PayoutsPage ssr=SsrMode::Async />
+                <Route path=path!("/payouts/:id") view=BatchPage ssr=SsrMode::Async />
+                <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                <Route path=path!("/findings") view=FindingsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-clients") view=ApiClientsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />

@@ -32,6 +32,9 @@ pub struct AppState {
     pub reviews: Arc<payquest_domain::validation::Reviews>,
     pub api_clients: Arc<payquest_domain::machine_auth::ApiClients>,
     pub activities: Arc<payquest_domain::activities::Activities>,
+    pub payouts: Arc<payquest_domain::payouts::Payouts>,
+    /// `https://explorer/tx/{hash}`: where a transaction hash links to.
+    pub explorer_tx_url: Option<String>,
 }
 
 impl AppState {
@@ -47,8 +50,27 @@ impl AppState {
                 store.clone(),
             )),
             activities: Arc::new(payquest_domain::activities::Activities::new(store.clone())),
+            payouts: Arc::new(payquest_domain::payouts::Payouts::new(
+                store.clone(),
+                payquest_domain::payouts::PayoutSettings::default(),
+            )),
+            explorer_tx_url: None,
             store,
         }
+    }
+
+    /// Payout rules from configuration, and where transaction hashes link to.
+    pub fn with_payouts(
+        mut self,
+        settings: payquest_domain::payouts::PayoutSettings,
+        explorer_tx_url: Option<String>,
+    ) -> Self {
+        self.payouts = Arc::new(payquest_domain::payouts::Payouts::new(
+            self.store.clone(),
+            settings,
+        ));
+        self.explorer_tx_url = explorer_tx_url;
+        self
     }
 }
 

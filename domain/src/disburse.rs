@@ -46,6 +46,21 @@ pub struct Disburser {
     highest_head: std::sync::atomic::AtomicU64,
 }
 
+/// Fault injection for the crash-safety tests: with `PAYQUEST_CRASH_AT` set
+/// to `after_store`, `after_broadcast` or `after_receipt`, the process aborts
+/// there, as abruptly as `kill -9` (no destructors, no lease release).
+fn crash_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("PAYQUEST_CRASH_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("crash point {name}: aborting");
+        std::process::abort();
+    }
+}
+
 fn audit(action: &'static str, subject: String) -> AuditRecord {
     AuditRecord::new(&AuditActor::system("disburser"), action, subject)
 }
@@ -157,6 +172,7 @@ impl Disburser {
                 // The lease or the nonce moved under us: start over next round.
                 break;
             }
+            crash_point("after_store");
             report.signed += 1;
             next_nonce += 1;
             open += 1;
@@ -164,6 +180,7 @@ impl Disburser {
                 tracing::warn!(chunk = chunk.payout_chunk_id, %why, "the node refused a payout; it is re-sent next round");
                 continue;
             }
+            crash_point("after_broadcast");
             if let Some(id) = self.latest_tx_id(chunk.payout_chunk_id, &wallet).await? {
                 self.store
                     .mark_broadcast(id, now_ms())

@@ -60,6 +60,60 @@ pub struct Config {
     /// How long an idle validation worker waits before looking again.
     #[serde(default = "defaults::validation_idle_ms")]
     pub validation_idle_ms: u64,
+
+    /// EVM JSON-RPC endpoint; payouts are not sent without it.
+    #[serde(default)]
+    pub chain_rpc_url: Option<String>,
+    /// The chain id the node must report at start.
+    #[serde(default = "defaults::chain_id")]
+    pub chain_id: u64,
+    /// A JSON file with `token`, `payout_contract`, `treasury` and
+    /// `start_block` (what `payquest chain deploy-dev` writes); the three
+    /// address settings below override it.
+    #[serde(default)]
+    pub chain_deployment_file: Option<PathBuf>,
+    #[serde(default)]
+    pub chain_token_address: Option<String>,
+    #[serde(default)]
+    pub chain_payout_contract: Option<String>,
+    #[serde(default)]
+    pub chain_treasury_address: Option<String>,
+    #[serde(default = "defaults::token_decimals")]
+    pub chain_token_decimals: u8,
+    /// The payout contract operator's private key (hex). Prefer the file.
+    #[serde(default)]
+    pub chain_signer_key: Secret<String>,
+    /// A file holding the operator's private key (hex).
+    #[serde(default)]
+    pub chain_signer_key_file: Option<PathBuf>,
+    /// Blocks deep a receipt must be before a payout counts as confirmed.
+    #[serde(default = "defaults::confirmations")]
+    pub chain_confirmations: u64,
+    /// The highest max fee per gas paid, in gwei.
+    #[serde(default = "defaults::max_fee_gwei")]
+    pub chain_max_fee_gwei: u64,
+    #[serde(default = "defaults::priority_fee_gwei")]
+    pub chain_priority_fee_gwei: u64,
+    /// An unmined payout is replaced at the same nonce after this long.
+    #[serde(default = "defaults::stuck_after_ms")]
+    pub chain_stuck_after_ms: i64,
+    /// `https://explorer/tx/{hash}`: transaction links on the batch page.
+    #[serde(default)]
+    pub chain_explorer_tx_url: Option<String>,
+    /// Run the disbursement and reconciliation workers in this process.
+    #[serde(default = "defaults::yes")]
+    pub disbursement_workers: bool,
+    #[serde(default = "defaults::disburse_interval_ms")]
+    pub disburse_interval_ms: u64,
+    /// Recipients per chain transaction (at most 500).
+    #[serde(default = "defaults::chunk_size")]
+    pub payout_chunk_size: u32,
+    /// Batches above this total (tokens) need two checkers.
+    #[serde(default = "defaults::two_checkers_above")]
+    pub payout_two_checkers_above: String,
+    /// Start disbursement as soon as a batch is approved.
+    #[serde(default)]
+    pub payout_auto_disburse: bool,
 }
 
 mod defaults {
@@ -97,6 +151,33 @@ mod defaults {
     pub fn validation_idle_ms() -> u64 {
         250
     }
+    pub fn chain_id() -> u64 {
+        31_337
+    }
+    pub fn token_decimals() -> u8 {
+        6
+    }
+    pub fn confirmations() -> u64 {
+        2
+    }
+    pub fn max_fee_gwei() -> u64 {
+        200
+    }
+    pub fn priority_fee_gwei() -> u64 {
+        1
+    }
+    pub fn stuck_after_ms() -> i64 {
+        120_000
+    }
+    pub fn disburse_interval_ms() -> u64 {
+        1_000
+    }
+    pub fn chunk_size() -> u32 {
+        200
+    }
+    pub fn two_checkers_above() -> String {
+        "10000".to_owned()
+    }
 }
 
 impl Config {
@@ -122,7 +203,96 @@ impl Config {
         if self.body_limit_bytes < 1024 {
             return Err("body_limit_bytes must be at least 1024".into());
         }
+        if self.payout_chunk_size == 0
+            || self.payout_chunk_size > payquest_domain::payouts::CHUNK_SIZE_MAX
+        {
+            return Err(format!(
+                "payout_chunk_size must be 1 to {}",
+                payquest_domain::payouts::CHUNK_SIZE_MAX
+            ));
+        }
+        if self.chain_confirmations == 0 || self.chain_confirmations > 1_000 {
+            return Err("chain_confirmations must be 1 to 1000".into());
+        }
+        self.payout_settings()?;
         Ok(())
+    }
+
+    pub fn payout_settings(&self) -> Result<payquest_domain::payouts::PayoutSettings, String> {
+        let two_checkers_above = self
+            .payout_two_checkers_above
+            .parse::<payquest_domain::types::Amount>()
+            .map_err(|e| format!("payout_two_checkers_above: {e}"))?;
+        Ok(payquest_domain::payouts::PayoutSettings {
+            two_checkers_above,
+            chunk_size: self.payout_chunk_size,
+            auto_disburse: self.payout_auto_disburse,
+        })
+    }
+
+    /// The chain settings, or `None` when no RPC URL is configured.
+    pub fn chain_settings(&self) -> anyhow::Result<Option<payquest_domain::chain::ChainSettings>> {
+        use anyhow::Context;
+        use payquest_domain::chain::{Address, Deployment};
+        let Some(rpc_url) = self.chain_rpc_url.clone() else {
+            return Ok(None);
+        };
+        let deployment: Option<Deployment> = match &self.chain_deployment_file {
+            Some(path) => Some(
+                serde_json::from_str(
+                    &std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("parsing {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let pick =
+            |explicit: &Option<String>, from_file: Option<Address>, what: &str| match explicit {
+                Some(a) => a
+                    .parse::<Address>()
+                    .with_context(|| format!("{what} is not an address")),
+                None => from_file.with_context(|| format!("{what} is not configured")),
+            };
+        let key = match &self.chain_signer_key_file {
+            Some(path) => Secret::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => self.chain_signer_key.clone(),
+        };
+        anyhow::ensure!(
+            !key.expose().is_empty(),
+            "chain_signer_key or chain_signer_key_file is required with chain_rpc_url"
+        );
+        Ok(Some(payquest_domain::chain::ChainSettings {
+            rpc_url,
+            chain_id: self.chain_id,
+            token: pick(
+                &self.chain_token_address,
+                deployment.map(|d| d.token),
+                "chain_token_address",
+            )?,
+            payout_contract: pick(
+                &self.chain_payout_contract,
+                deployment.map(|d| d.payout_contract),
+                "chain_payout_contract",
+            )?,
+            treasury: pick(
+                &self.chain_treasury_address,
+                deployment.map(|d| d.treasury),
+                "chain_treasury_address",
+            )?,
+            token_decimals: self.chain_token_decimals,
+            signer_key: key,
+            confirmations: self.chain_confirmations,
+            max_fee_cap_wei: u128::from(self.chain_max_fee_gwei) * 1_000_000_000,
+            priority_fee_wei: u128::from(self.chain_priority_fee_gwei) * 1_000_000_000,
+            stuck_after_ms: self.chain_stuck_after_ms,
+            start_block: deployment.map(|d| d.start_block).unwrap_or(0),
+        }))
     }
 
     pub fn served_over_tls(&self) -> bool {

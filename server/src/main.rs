@@ -66,6 +66,33 @@ enum Command {
     /// Manage the keys that sign machine access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Dev chain helpers.
+    #[command(subcommand)]
+    Chain(ChainCommand),
+}
+
+#[derive(Subcommand)]
+enum ChainCommand {
+    /// Deploy the dev token and payout contract with the configured signer
+    /// key (owner, treasury and operator), mint to the treasury, approve the
+    /// payout contract, and write the addresses as JSON.
+    DeployDev {
+        #[arg(long)]
+        rpc_url: String,
+        /// Where to write the deployment (`chain_deployment_file`).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Tokens minted to the treasury.
+        #[arg(long, default_value_t = 1_000_000_000)]
+        mint_tokens: i64,
+    },
+    /// Read the treasury's Transfer logs of a block range again and reconcile.
+    Reconcile {
+        #[arg(long)]
+        from_block: u64,
+        #[arg(long)]
+        to_block: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(domain_error)
         }
+        Command::Chain(cmd) => chain_command(&config, cmd).await,
         Command::Keys(KeysCommand::Rotate) => {
             let store = open_store(&config).await?;
             let machine = MachineAuth::load(store).await.map_err(domain_error)?;
@@ -192,6 +220,62 @@ async fn api_client_command(config: &Config, cmd: ApiClientCommand) -> anyhow::R
     Ok(())
 }
 
+async fn chain_command(config: &Config, cmd: ChainCommand) -> anyhow::Result<()> {
+    match cmd {
+        ChainCommand::DeployDev {
+            rpc_url,
+            out,
+            mint_tokens,
+        } => {
+            let key = if let Some(path) = &config.chain_signer_key_file {
+                payquest_domain::secret::Secret::new(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .trim()
+                        .to_owned(),
+                )
+            } else {
+                config.chain_signer_key.clone()
+            };
+            anyhow::ensure!(
+                !key.expose().is_empty(),
+                "set PAYQUEST_CHAIN_SIGNER_KEY first"
+            );
+            let d = payquest_domain::chain::deploy_dev(
+                &rpc_url,
+                &key,
+                mint_tokens.saturating_mul(1_000_000),
+            )
+            .await?;
+            std::fs::write(&out, serde_json::to_string_pretty(&d)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "deployed token {} and payout contract {}; treasury {}",
+                d.token, d.payout_contract, d.treasury
+            );
+            Ok(())
+        }
+        ChainCommand::Reconcile {
+            from_block,
+            to_block,
+        } => {
+            let settings = config
+                .chain_settings()?
+                .context("chain_rpc_url is not configured")?;
+            let store = open_store(config).await?;
+            let chain = Arc::new(payquest_domain::chain::Chain::connect(settings).await?);
+            let reconciler = payquest_domain::reconcile::Reconciler::new(store, chain);
+            let n = reconciler.scan(from_block, to_block).await?;
+            let report = reconciler.round().await?;
+            println!(
+                "read {n} transfers; reconciled {} chunks; {} new findings",
+                report.chunks, report.findings
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Connects and migrates. A failed migration stops the start.
 async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     let url = config.database_url.expose();
@@ -224,7 +308,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let policy = SessionPolicy {
         absolute_lifetime_ms: config.session_absolute_hours * 3_600_000,
     };
-    let state = AppState::new(store.clone(), Auth::new(store.clone(), policy));
+    let state = AppState::new(store.clone(), Auth::new(store.clone(), policy)).with_payouts(
+        config.payout_settings().map_err(anyhow::Error::msg)?,
+        config.chain_explorer_tx_url.clone(),
+    );
 
     let api_state = api::ApiState {
         machine: Arc::new(
@@ -263,6 +350,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         });
     }
 
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    if let Some(settings) = config.chain_settings()? {
+        let chain = Arc::new(
+            payquest_domain::chain::Chain::connect(settings)
+                .await
+                .context("connecting to the chain")?,
+        );
+        tracing::info!(sender = %chain.sender(), "chain connected");
+        if config.disbursement_workers {
+            let every = Duration::from_millis(config.disburse_interval_ms);
+            let holder = format!("{}:{}", hostname(), std::process::id());
+            workers.push(tokio::spawn(
+                payquest_domain::disburse::Disburser::new(store.clone(), chain.clone(), holder)
+                    .run(every, stop_rx.clone()),
+            ));
+            workers.push(tokio::spawn(
+                payquest_domain::reconcile::Reconciler::new(store.clone(), chain)
+                    .run(every, stop_rx.clone()),
+            ));
+        }
+    }
+
     let sweeper = session_store::DbSessionStore::new(store);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SESSION_SWEEP_INTERVAL);
@@ -286,7 +396,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Let the workers finish their round and give the wallet lease back.
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
+    }
     Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "payquest".into())
 }
 
 async fn shutdown_signal() {

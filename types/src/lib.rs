@@ -383,3 +383,111 @@ pub struct TransferView {
     pub amount: Amount,
     pub requested_by_me: bool,
 }
+
+/// A payout batch in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSummary {
+    pub batch_id: i64,
+    pub state: String,
+    pub note: String,
+    pub maker_email: String,
+    pub item_count: i64,
+    pub total: Amount,
+    pub approvals: i64,
+    pub approvals_needed: i64,
+    pub content_hash: String,
+    pub created_at: String,
+}
+
+/// An eligible reward or a batch's item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutItemView {
+    pub payout_item_id: i64,
+    pub activity_id: i64,
+    pub campaign_name: String,
+    pub quest_name: String,
+    pub wallet: String,
+    pub amount: Amount,
+    pub state: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignTotalView {
+    pub campaign_id: i64,
+    pub campaign_name: String,
+    pub item_count: i64,
+    pub total: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub checker_email: String,
+    /// Whether it was given for the batch's current contents.
+    pub current: bool,
+    pub approved_at: String,
+}
+
+/// One chain transaction's worth of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkView {
+    pub chunk_id: i64,
+    pub seq: i64,
+    pub state: String,
+    pub item_count: i64,
+    pub total: Amount,
+    pub nonce: Option<i64>,
+    pub tx_hash: Option<String>,
+    /// A link to the transaction in a block explorer, when one is configured.
+    pub tx_url: Option<String>,
+    pub block: Option<i64>,
+}
+
+/// Everything the batch page shows, and what the viewer may do there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchView {
+    pub summary: BatchSummary,
+    pub decision_reason: Option<String>,
+    pub totals: Vec<CampaignTotalView>,
+    pub approvals: Vec<ApprovalView>,
+    pub chunks: Vec<ChunkView>,
+    pub items: Vec<PayoutItemView>,
+    pub failed_items: i64,
+    pub can_edit: bool,
+    pub can_decide: bool,
+    pub can_disburse: bool,
+}
+
+/// A reconciliation finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub finding_id: i64,
+    pub kind: String,
+    pub payout_item_id: Option<i64>,
+    pub chunk_id: Option<i64>,
+    pub tx_hash: Option<String>,
+    pub detail: String,
+    pub created_at: String,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resolution_note: Option<String>,
+}
+
+/// Money the ledger and the chain disagree on, per campaign and age.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftView {
+    pub campaign_name: String,
+    /// `ledger_ahead`: paid in the ledger, not yet proven on chain;
+    /// `chain_ahead`: mined on chain, not yet confirmed in the ledger.
+    pub direction: String,
+    pub age: String,
+    pub item_count: i64,
+    pub total: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingsReport {
+    pub findings: Vec<FindingView>,
+    pub drift: Vec<DriftView>,
+    pub can_resolve: bool,
+}

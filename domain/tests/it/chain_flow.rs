@@ -57,7 +57,7 @@ struct Pipeline {
 }
 
 fn wallet(n: u64) -> String {
-    Address::from_word(U256::from(0xa11ce_0000u64 + n).into()).to_checksum(None)
+    Address::from_word(U256::from(0x000a_11ce_0000_u64 + n).into()).to_checksum(None)
 }
 
 async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline {

@@ -1,0 +1,547 @@
+//! Payouts: the batch list and builder (maker), a batch's page with its
+//! contents hash, approvals and chain progress (checker, finance), the
+//! approval inbox (checker), and reconciliation findings with drift (finance,
+//! auditor).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use payquest_types::{BatchSummary, BatchView, FindingView};
+
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::payout_api::{
+    export_batch_csv, list_batches, load_batch, load_findings, ApproveBatch, CreateBatch,
+    PreviewEligible, RejectBatch, RemoveBatchItem, ResolveFinding, RetryFailedItems,
+    StartDisbursement, SubmitBatch,
+};
+
+const TH: &str = "px-3 py-2";
+const TD: &str = "px-3 py-2";
+
+fn state_badge(state: String) -> impl IntoView {
+    let colour = match state.as_str() {
+        "reconciled" | "confirmed" | "disbursed" | "approved" => "bg-emerald-100 text-emerald-800",
+        "rejected" | "reverted" | "failed" | "partially_failed" => "bg-rose-100 text-rose-800",
+        "pending_approval" | "disbursing" | "broadcast" | "mined" | "prepared" => {
+            "bg-amber-100 text-amber-800"
+        }
+        _ => "bg-slate-100 text-slate-700",
+    };
+    view! { <span class=format!("rounded px-2 py-0.5 text-xs font-medium {colour}") data-state=state.clone()>{state.replace('_', " ")}</span> }
+}
+
+#[component]
+fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
+    view! {
+        <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="batches-table">
+            <thead class="bg-slate-100 text-left">
+                <tr>
+                    <th class=TH>"Batch"</th><th class=TH>"State"</th><th class=TH>"Maker"</th>
+                    <th class=TH>"Note"</th><th class="px-3 py-2 text-right">"Items"</th>
+                    <th class="px-3 py-2 text-right">"Total"</th><th class=TH>"Approvals"</th>
+                </tr>
+            </thead>
+            <tbody class="divide-y divide-slate-100">
+                {batches.into_iter().map(|b| view! {
+                    <tr data-batch-id=b.batch_id>
+                        <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=format!("/payouts/{}", b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
+                        <td class=TD>{state_badge(b.state)}</td>
+                        <td class=TD>{b.maker_email}</td>
+                        <td class=TD>{b.note}</td>
+                        <td class="px-3 py-2 text-right font-mono">{b.item_count}</td>
+                        <td class="px-3 py-2 text-right font-mono">{b.total.to_string()}</td>
+                        <td class=TD>{format!("{} of {}", b.approvals, b.approvals_needed)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn PayoutsPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Payouts />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Payouts() -> impl IntoView {
+    let create = ServerAction::<CreateBatch>::new();
+    let preview = ServerAction::<PreviewEligible>::new();
+    let list = Resource::new(
+        move || create.version().get(),
+        |_| list_batches("all".into()),
+    );
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| preview.value().get().and_then(Result::err))
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            crate::components::go_to(&format!("/payouts/{id}"));
+        }
+    });
+    let (campaign, quest, from, to, min_amount) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let max_items = RwSignal::new("1000".to_string());
+    let note = RwSignal::new(String::new());
+    let max = move || max_items.get_untracked().trim().parse::<u32>().unwrap_or(0);
+    let run_preview = move |_| {
+        preview.dispatch(PreviewEligible {
+            campaign: campaign.get_untracked(),
+            quest: quest.get_untracked(),
+            from: from.get_untracked(),
+            to: to.get_untracked(),
+            min_amount: min_amount.get_untracked(),
+            max_items: max().min(200),
+        });
+    };
+    let run_create = move |_| {
+        create.dispatch(CreateBatch {
+            note: note.get_untracked(),
+            campaign: campaign.get_untracked(),
+            quest: quest.get_untracked(),
+            from: from.get_untracked(),
+            to: to.get_untracked(),
+            min_amount: min_amount.get_untracked(),
+            max_items: max(),
+        });
+    };
+    let field = |label: &'static str,
+                 sig: RwSignal<String>,
+                 kind: &'static str,
+                 name: &'static str| {
+        view! {
+            <label class="block text-sm font-medium">{label}
+                <input class=INPUT type=kind name=name prop:value=sig on:input=move |ev| sig.set(event_target_value(&ev)) />
+            </label>
+        }
+    };
+    view! {
+        <div class="space-y-8">
+            <h1 class="text-2xl font-bold">"Payouts"</h1>
+            <section class="space-y-4 rounded-xl bg-white p-6 shadow" data-testid="batch-builder">
+                <h2 class="text-lg font-semibold">"Build a batch from eligible rewards (maker)"</h2>
+                <div class="grid gap-4 sm:grid-cols-3">
+                    {field("Campaign id (blank: all)", campaign, "number", "campaign")}
+                    {field("Quest id (blank: all)", quest, "number", "quest")}
+                    {field("Minimum amount", min_amount, "text", "min_amount")}
+                    {field("Earned from", from, "date", "from")}
+                    {field("Earned before", to, "date", "to")}
+                    {field("At most this many items", max_items, "number", "max_items")}
+                </div>
+                <label class="block text-sm font-medium">"Note"
+                    <input class=INPUT name="note" maxlength="200" prop:value=note on:input=move |ev| note.set(event_target_value(&ev)) />
+                </label>
+                <div class="flex gap-3">
+                    <button class=BUTTON_QUIET on:click=run_preview>"Preview"</button>
+                    <button class=BUTTON on:click=run_create>"Create batch"</button>
+                </div>
+                <ErrorBanner error=error />
+                {move || preview.value().get().and_then(Result::ok).map(|items| {
+                    let total: i64 = items.iter().map(|i| i.amount.minor()).sum();
+                    let mut per: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+                    for i in &items {
+                        let e = per.entry(i.campaign_name.clone()).or_default();
+                        e.0 += 1;
+                        e.1 += i.amount.minor();
+                    }
+                    view! {
+                        <div class="space-y-2 text-sm" data-testid="preview">
+                            <p>{format!("{} eligible rewards shown, {} in all", items.len(), payquest_types::Amount::from_minor(total))}</p>
+                            <ul class="list-disc pl-6">
+                                {per.into_iter().map(|(name, (n, t))| view! { <li>{format!("{name}: {n} items, {}", payquest_types::Amount::from_minor(t))}</li> }).collect_view()}
+                            </ul>
+                            <ul class="max-h-64 overflow-auto font-mono text-xs text-slate-600">
+                                {items.into_iter().map(|i| view! { <li>{format!("#{} {} {} {}", i.payout_item_id, i.wallet, i.amount, i.quest_name)}</li> }).collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })}
+            </section>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(b) if b.is_empty() => view! { <p class="text-slate-600">"No batches yet."</p> }.into_any(),
+                        Ok(b) => view! { <BatchTable batches=b /> }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let list = Resource::new(|| (), |_| list_batches("inbox".into()));
+    view! {
+        <Dashboard>
+            <div class="space-y-6">
+                <h1 class="text-2xl font-bold">"Approval inbox"</h1>
+                <p class="text-sm text-slate-600">"Batches waiting for a checker. You never see your own here, and can't approve them."</p>
+                <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match list.await {
+                            Ok(b) if b.is_empty() => view! { <p class="text-slate-600" data-testid="inbox-empty">"Nothing waits for you."</p> }.into_any(),
+                            Ok(b) => view! { <BatchTable batches=b /> }.into_any(),
+                            Err(e) => load_error(e),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </Dashboard>
+    }
+}
+
+#[component]
+pub fn BatchPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Batch />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Batch() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let submit = ServerAction::<SubmitBatch>::new();
+    let remove = ServerAction::<RemoveBatchItem>::new();
+    let approve = ServerAction::<ApproveBatch>::new();
+    let reject = ServerAction::<RejectBatch>::new();
+    let start = ServerAction::<StartDisbursement>::new();
+    let retry = ServerAction::<RetryFailedItems>::new();
+    let refresh = RwSignal::new(0u32);
+    let detail = Resource::new(
+        move || {
+            (
+                id(),
+                submit.version().get(),
+                remove.version().get(),
+                approve.version().get(),
+                reject.version().get(),
+                start.version().get(),
+                retry.version().get(),
+                refresh.get(),
+            )
+        },
+        |(id, ..)| load_batch(id),
+    );
+    let error = Signal::derive(move || {
+        [
+            submit.value().get().and_then(Result::err),
+            remove.value().get().and_then(Result::err),
+            approve.value().get().and_then(Result::err),
+            reject.value().get().and_then(Result::err),
+            start.value().get().and_then(Result::err),
+            retry.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
+    let actions = BatchActions {
+        submit,
+        remove,
+        approve,
+        reject,
+        start,
+        retry,
+    };
+    view! {
+        <div class="space-y-6">
+            <ErrorBanner error=error />
+            {move || approve.value().get().and_then(Result::ok).map(|m| view! { <p class="rounded-md bg-emerald-50 p-3 text-sm text-emerald-800" data-testid="approve-message">{m}</p> })}
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(v) => view! { <BatchDetail v actions refresh /> }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct BatchActions {
+    submit: ServerAction<SubmitBatch>,
+    remove: ServerAction<RemoveBatchItem>,
+    approve: ServerAction<ApproveBatch>,
+    reject: ServerAction<RejectBatch>,
+    start: ServerAction<StartDisbursement>,
+    retry: ServerAction<RetryFailedItems>,
+}
+
+#[component]
+fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> impl IntoView {
+    let s = v.summary.clone();
+    let batch_id = s.batch_id;
+    let hash = s.content_hash.clone();
+    let reason = RwSignal::new(String::new());
+    let csv = RwSignal::new(None::<String>);
+    let download = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(text) = export_batch_csv(batch_id).await {
+                csv.set(Some(text));
+            }
+        });
+    };
+    let approve_hash = hash.clone();
+    let state = s.state.clone();
+    let can_start = v.can_disburse && state == "approved";
+    let can_retry = v.can_disburse && v.failed_items > 0;
+    let on_chain = !v.chunks.is_empty();
+    view! {
+        <div class="space-y-6" data-testid="batch" data-state=s.state.clone()>
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h1 class="text-2xl font-bold">{format!("Batch #{batch_id}")} " " {state_badge(s.state.clone())}</h1>
+                <div class="flex gap-2">
+                    <button class=BUTTON_QUIET on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+                    <button class=BUTTON_QUIET on:click=download>"Export CSV"</button>
+                </div>
+            </div>
+            {move || csv.get().map(|text| view! {
+                <a class="text-sm text-indigo-700 underline" download=format!("batch-{batch_id}.csv")
+                    href=format!("data:text/csv;charset=utf-8,{}", js_escape(&text)) data-testid="csv-link">"Save the CSV"</a>
+            })}
+            <dl class="grid gap-4 rounded-xl bg-white p-6 text-sm shadow sm:grid-cols-3">
+                <div><dt class="text-slate-500">"Maker"</dt><dd>{s.maker_email.clone()}</dd></div>
+                <div><dt class="text-slate-500">"Items"</dt><dd class="font-mono">{s.item_count}</dd></div>
+                <div><dt class="text-slate-500">"Total"</dt><dd class="font-mono" data-testid="batch-total">{s.total.to_string()}</dd></div>
+                <div><dt class="text-slate-500">"Approvals"</dt><dd data-testid="approvals">{format!("{} of {}", s.approvals, s.approvals_needed)}</dd></div>
+                <div class="sm:col-span-2"><dt class="text-slate-500">"Contents hash (what a checker approves)"</dt>
+                    <dd class="break-all font-mono text-xs" data-testid="content-hash">{hash.clone()}</dd></div>
+                {v.decision_reason.clone().map(|r| view! { <div class="sm:col-span-3"><dt class="text-slate-500">"Decision"</dt><dd>{r}</dd></div> })}
+            </dl>
+
+            <section class="rounded-xl bg-white p-6 shadow">
+                <h2 class="mb-2 text-lg font-semibold">"Per campaign"</h2>
+                <ul class="text-sm">
+                    {v.totals.iter().map(|t| view! { <li>{format!("{}: {} items, {}", t.campaign_name, t.item_count, t.total)}</li> }).collect_view()}
+                </ul>
+                <h2 class="mb-2 mt-4 text-lg font-semibold">"Approvals"</h2>
+                <ul class="text-sm">
+                    {v.approvals.iter().map(|a| view! {
+                        <li>{format!("{} at {}{}", a.checker_email, a.approved_at, if a.current { "" } else { " (for earlier contents: does not count)" })}</li>
+                    }).collect_view()}
+                </ul>
+            </section>
+
+            <section class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" data-testid="batch-actions">
+                {(v.can_edit && state == "draft").then(|| view! {
+                    <button class=BUTTON on:click=move |_| { actions.submit.dispatch(SubmitBatch { batch_id }); }>"Submit for approval"</button>
+                })}
+                {v.can_decide.then(|| {
+                    let h = approve_hash.clone();
+                    view! {
+                        <button class=BUTTON on:click=move |_| { actions.approve.dispatch(ApproveBatch { batch_id, content_hash: h.clone() }); }>"Approve this hash"</button>
+                        <label class="block grow text-sm font-medium">"Reason to reject"
+                            <input class=INPUT maxlength="500" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev)) />
+                        </label>
+                        <button class=BUTTON_QUIET on:click=move |_| { actions.reject.dispatch(RejectBatch { batch_id, reason: reason.get_untracked() }); }>"Reject"</button>
+                    }
+                })}
+                {can_start.then(|| view! {
+                    <button class=BUTTON on:click=move |_| { actions.start.dispatch(StartDisbursement { batch_id }); }>"Start disbursement"</button>
+                })}
+                {can_retry.then(|| view! {
+                    <button class=BUTTON_QUIET on:click=move |_| { actions.retry.dispatch(RetryFailedItems { batch_id }); }>"Make failed items eligible again"</button>
+                })}
+            </section>
+
+            {on_chain.then(|| view! {
+                <section class="rounded-xl bg-white p-6 shadow">
+                    <h2 class="mb-2 text-lg font-semibold">"On chain"</h2>
+                    <table class="min-w-full text-sm" data-testid="chunks">
+                        <thead class="text-left"><tr>
+                            <th class=TH>"Chunk"</th><th class=TH>"State"</th><th class="px-3 py-2 text-right">"Items"</th>
+                            <th class="px-3 py-2 text-right">"Total"</th><th class=TH>"Nonce"</th><th class=TH>"Transaction"</th><th class=TH>"Block"</th>
+                        </tr></thead>
+                        <tbody>
+                            {v.chunks.iter().map(|c| {
+                                let tx = match (c.tx_url.clone(), c.tx_hash.clone()) {
+                                    (Some(url), Some(h)) => view! { <a class="font-mono text-xs text-indigo-700 underline" href=url rel="noopener noreferrer" target="_blank">{h}</a> }.into_any(),
+                                    (None, Some(h)) => view! { <span class="font-mono text-xs">{h}</span> }.into_any(),
+                                    _ => view! { <span class="text-slate-400">"—"</span> }.into_any(),
+                                };
+                                view! {
+                                    <tr>
+                                        <td class=TD>{c.seq + 1}</td>
+                                        <td class=TD>{state_badge(c.state.clone())}</td>
+                                        <td class="px-3 py-2 text-right font-mono">{c.item_count}</td>
+                                        <td class="px-3 py-2 text-right font-mono">{c.total.to_string()}</td>
+                                        <td class=TD>{c.nonce.map(|n| n.to_string()).unwrap_or_default()}</td>
+                                        <td class=TD>{tx}</td>
+                                        <td class=TD>{c.block.map(|n| n.to_string()).unwrap_or_default()}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            })}
+
+            <section class="rounded-xl bg-white p-6 shadow">
+                <h2 class="mb-2 text-lg font-semibold">"Items (first 200)"</h2>
+                <table class="min-w-full text-sm" data-testid="batch-items">
+                    <thead class="text-left"><tr>
+                        <th class=TH>"Item"</th><th class=TH>"Campaign"</th><th class=TH>"Quest"</th><th class=TH>"Wallet"</th>
+                        <th class="px-3 py-2 text-right">"Amount"</th><th class=TH>"State"</th><th class=TH></th>
+                    </tr></thead>
+                    <tbody>
+                        {v.items.iter().map(|i| {
+                            let item_id = i.payout_item_id;
+                            let can_remove = v.can_edit;
+                            view! {
+                                <tr>
+                                    <td class=TD>{format!("#{item_id}")}</td>
+                                    <td class=TD>{i.campaign_name.clone()}</td>
+                                    <td class=TD>{i.quest_name.clone()}</td>
+                                    <td class="px-3 py-2 font-mono text-xs">{i.wallet.clone()}</td>
+                                    <td class="px-3 py-2 text-right font-mono">{i.amount.to_string()}</td>
+                                    <td class=TD>{state_badge(i.state.clone())}</td>
+                                    <td class=TD>{can_remove.then(|| view! {
+                                        <button class=BUTTON_QUIET on:click=move |_| { actions.remove.dispatch(RemoveBatchItem { batch_id, payout_item_id: item_id }); }>"Remove"</button>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        </div>
+    }
+}
+
+/// Percent-encodes text for a `data:` URL.
+fn js_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b",.-_@:'".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[component]
+pub fn FindingsPage() -> impl IntoView {
+    view! {
+        <Dashboard>
+            <Findings />
+        </Dashboard>
+    }
+}
+
+#[component]
+fn Findings() -> impl IntoView {
+    let resolve = ServerAction::<ResolveFinding>::new();
+    let open_only = RwSignal::new(true);
+    let report = Resource::new(
+        move || (open_only.get(), resolve.version().get()),
+        |(open, _)| load_findings(open),
+    );
+    let error = Signal::derive(move || resolve.value().get().and_then(Result::err));
+    view! {
+        <div class="space-y-6">
+            <h1 class="text-2xl font-bold">"Reconciliation"</h1>
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" prop:checked=open_only on:change=move |ev| open_only.set(event_target_checked(&ev)) />
+                "Open findings only"
+            </label>
+            <ErrorBanner error=error />
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match report.await {
+                        Ok(r) => view! {
+                            <section class="space-y-3">
+                                <h2 class="text-lg font-semibold">"Findings"</h2>
+                                {if r.findings.is_empty() {
+                                    view! { <p class="text-slate-600" data-testid="no-findings">"No findings: every confirmed payment matches the chain."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="space-y-3" data-testid="findings">
+                                            {r.findings.into_iter().map(|f| view! { <FindingRow f can_resolve=r.can_resolve resolve /> }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                            </section>
+                            <section class="space-y-3">
+                                <h2 class="text-lg font-semibold">"Drift between ledger and chain"</h2>
+                                {if r.drift.is_empty() {
+                                    view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="min-w-full rounded-xl bg-white text-sm shadow" data-testid="drift">
+                                            <thead class="text-left"><tr>
+                                                <th class=TH>"Campaign"</th><th class=TH>"Direction"</th><th class=TH>"Age"</th>
+                                                <th class="px-3 py-2 text-right">"Items"</th><th class="px-3 py-2 text-right">"Total"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {r.drift.into_iter().map(|d| view! {
+                                                    <tr>
+                                                        <td class=TD>{d.campaign_name}</td>
+                                                        <td class=TD>{if d.direction == "ledger_ahead" { "paid in the ledger, not yet proven on chain" } else { "on chain, not yet confirmed in the ledger" }}</td>
+                                                        <td class=TD>{d.age}</td>
+                                                        <td class="px-3 py-2 text-right font-mono">{d.item_count}</td>
+                                                        <td class="px-3 py-2 text-right font-mono">{d.total.to_string()}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                            </section>
+                        }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn FindingRow(
+    f: FindingView,
+    can_resolve: bool,
+    resolve: ServerAction<ResolveFinding>,
+) -> impl IntoView {
+    let note = RwSignal::new(String::new());
+    let id = f.finding_id;
+    let open = f.resolved_at.is_none();
+    view! {
+        <li class="space-y-2 rounded-xl bg-white p-4 text-sm shadow" data-kind=f.kind.clone()>
+            <p class="font-medium">{f.kind.replace('_', " ")} " · " {f.created_at.clone()}</p>
+            <p>{f.detail.clone()}</p>
+            {f.tx_hash.clone().map(|h| view! { <p class="break-all font-mono text-xs text-slate-500">{h}</p> })}
+            {f.resolved_at.clone().map(|at| view! {
+                <p class="text-emerald-700">{format!("Resolved by {} at {at}: {}", f.resolved_by.clone().unwrap_or_default(), f.resolution_note.clone().unwrap_or_default())}</p>
+            })}
+            {(open && can_resolve).then(|| view! {
+                <div class="flex items-end gap-2">
+                    <label class="block grow text-sm font-medium">"Resolution note"
+                        <input class=INPUT maxlength="500" prop:value=note on:input=move |ev| note.set(event_target_value(&ev)) />
+                    </label>
+                    <button class=BUTTON_QUIET on:click=move |_| { resolve.dispatch(ResolveFinding { finding_id: id, note: note.get_untracked() }); }>"Resolve"</button>
+                </div>
+            })}
+        </li>
+    }
+}

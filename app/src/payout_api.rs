@@ -1,0 +1,400 @@
+//! Server functions for payout batches (maker, checker, finance) and
+//! reconciliation findings. Thin: authorise through the domain, map to DTOs.
+
+use leptos::prelude::*;
+use payquest_types::{BatchSummary, BatchView, FindingsReport, PayoutItemView};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::{fail, Ctx};
+
+#[cfg(feature = "ssr")]
+mod map {
+    use payquest_domain::clock::format_ms;
+    use payquest_domain::store::{BatchRecord, DriftRow, FindingRow, PayoutItemRow};
+    use payquest_types::{Amount, BatchSummary, DriftView, FindingView, PayoutItemView};
+
+    pub fn batch(b: &BatchRecord) -> BatchSummary {
+        BatchSummary {
+            batch_id: b.payout_batch_id,
+            state: b.state.clone(),
+            note: b.note.clone(),
+            maker_email: b.maker_email.clone(),
+            item_count: b.item_count,
+            total: Amount::from_minor(b.total_minor),
+            approvals: b.approvals,
+            approvals_needed: b.approvals_needed,
+            content_hash: b.content_hash.clone(),
+            created_at: format_ms(b.created_at_ms),
+        }
+    }
+
+    pub fn item(i: &PayoutItemRow) -> PayoutItemView {
+        PayoutItemView {
+            payout_item_id: i.payout_item_id,
+            activity_id: i.activity_id,
+            campaign_name: i.campaign_name.clone(),
+            quest_name: i.quest_name.clone(),
+            wallet: i.wallet.clone(),
+            amount: Amount::from_minor(i.amount_minor),
+            state: i.state.clone(),
+            created_at: format_ms(i.created_at_ms),
+        }
+    }
+
+    pub fn finding(f: FindingRow) -> FindingView {
+        FindingView {
+            finding_id: f.recon_finding_id,
+            kind: f.kind,
+            payout_item_id: f.payout_item_id,
+            chunk_id: f.payout_chunk_id,
+            tx_hash: f.tx_hash,
+            detail: f.detail,
+            created_at: format_ms(f.created_at_ms),
+            resolved_by: f.resolved_by_email,
+            resolved_at: f.resolved_at_ms.map(format_ms),
+            resolution_note: f.resolution_note,
+        }
+    }
+
+    pub fn drift(d: DriftRow) -> DriftView {
+        DriftView {
+            campaign_name: d.campaign_name,
+            direction: d.direction,
+            age: d.age_bucket,
+            item_count: d.item_count,
+            total: Amount::from_minor(d.total_minor),
+        }
+    }
+}
+
+/// The maker's filter as typed in the builder.
+#[cfg(feature = "ssr")]
+fn request(
+    note: String,
+    campaign: String,
+    quest: String,
+    from: String,
+    to: String,
+    min_amount: String,
+    max_items: u32,
+) -> Result<payquest_domain::payouts::BatchRequest, AppError> {
+    let day = |raw: &str, what: &str| -> Result<Option<i64>, AppError> {
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        crate::campaign_api::parse_day(raw.trim(), what).map(Some)
+    };
+    let id = |raw: &str, what: &str| -> Result<Option<i64>, AppError> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse::<i64>().map(Some).map_err(|_| {
+            fail(payquest_domain::DomainError::InvalidInput(format!(
+                "{what} must be a number"
+            )))
+        })
+    };
+    let campaign_id = id(&campaign, "the campaign")?;
+    let quest_id = id(&quest, "the quest")?;
+    let min_amount_minor = if min_amount.trim().is_empty() {
+        None
+    } else {
+        Some(crate::campaign_api::parse_amount(min_amount.trim())?.minor())
+    };
+    Ok(payquest_domain::payouts::BatchRequest {
+        note,
+        campaign_id,
+        quest_id,
+        from_ms: day(&from, "the start date")?,
+        to_ms: day(&to, "the end date")?,
+        min_amount_minor,
+        max_items,
+    })
+}
+
+/// `inbox`: batches waiting for a checker who did not make them; otherwise all.
+#[server(endpoint = "list_batches")]
+pub async fn list_batches(view: String) -> Result<Vec<BatchSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let states: &[&str] = if view == "inbox" {
+        &["pending_approval"]
+    } else {
+        &[]
+    };
+    let list = ctx
+        .state
+        .payouts
+        .list(&actor, states, None, 200)
+        .await
+        .map_err(fail)?;
+    Ok(list
+        .iter()
+        .filter(|b| view != "inbox" || b.maker_id != actor.user_id)
+        .map(map::batch)
+        .collect())
+}
+
+#[server(endpoint = "preview_eligible")]
+pub async fn preview_eligible(
+    campaign: String,
+    quest: String,
+    from: String,
+    to: String,
+    min_amount: String,
+    max_items: u32,
+) -> Result<Vec<PayoutItemView>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let req = request(
+        String::new(),
+        campaign,
+        quest,
+        from,
+        to,
+        min_amount,
+        max_items,
+    )?;
+    let rows = ctx
+        .state
+        .payouts
+        .eligible(&actor, &req, max_items.clamp(1, 200))
+        .await
+        .map_err(fail)?;
+    Ok(rows.iter().map(map::item).collect())
+}
+
+#[server(endpoint = "create_batch")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_batch(
+    note: String,
+    campaign: String,
+    quest: String,
+    from: String,
+    to: String,
+    min_amount: String,
+    max_items: u32,
+) -> Result<i64, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let req = request(note, campaign, quest, from, to, min_amount, max_items)?;
+    let b = ctx
+        .state
+        .payouts
+        .create_batch(&actor, &req)
+        .await
+        .map_err(fail)?;
+    Ok(b.payout_batch_id)
+}
+
+#[server(endpoint = "load_batch")]
+pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
+    use payquest_domain::auth::Permission;
+    use payquest_domain::clock::format_ms;
+    use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView};
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let d = ctx
+        .state
+        .payouts
+        .detail(&actor, batch_id, 0, 200)
+        .await
+        .map_err(fail)?;
+    let b = &d.batch;
+    let open = matches!(b.state.as_str(), "draft" | "pending_approval");
+    let tx_url = |hash: &Option<String>| {
+        let (Some(t), Some(h)) = (ctx.state.explorer_tx_url.as_ref(), hash) else {
+            return None;
+        };
+        Some(t.replace("{hash}", h))
+    };
+    Ok(BatchView {
+        summary: map::batch(b),
+        decision_reason: b.decision_reason.clone(),
+        totals: d
+            .totals
+            .iter()
+            .map(|t| CampaignTotalView {
+                campaign_id: t.campaign_id,
+                campaign_name: t.campaign_name.clone(),
+                item_count: t.item_count,
+                total: Amount::from_minor(t.total_minor),
+            })
+            .collect(),
+        approvals: d
+            .approvals
+            .iter()
+            .map(|a| ApprovalView {
+                checker_email: a.checker_email.clone(),
+                current: a.content_hash == b.content_hash,
+                approved_at: format_ms(a.approved_at_ms),
+            })
+            .collect(),
+        chunks: d
+            .chunks
+            .iter()
+            .map(|c| ChunkView {
+                chunk_id: c.payout_chunk_id,
+                seq: c.seq,
+                state: c.state.clone(),
+                item_count: c.item_count,
+                total: Amount::from_minor(c.total_minor),
+                nonce: c.nonce,
+                tx_url: tx_url(&c.mined_tx_hash),
+                tx_hash: c.mined_tx_hash.clone(),
+                block: c.mined_block,
+            })
+            .collect(),
+        failed_items: d.items.iter().filter(|i| i.state == "failed").count() as i64,
+        items: d.items.iter().map(map::item).collect(),
+        can_edit: open && b.maker_id == actor.user_id && actor.can(Permission::MakeBatches),
+        can_decide: b.state == "pending_approval"
+            && b.maker_id != actor.user_id
+            && actor.can(Permission::ApproveBatches),
+        can_disburse: actor.can(Permission::Disburse),
+    })
+}
+
+#[server(endpoint = "export_batch_csv")]
+pub async fn export_batch_csv(batch_id: i64) -> Result<String, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .export_csv(&actor, batch_id)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "submit_batch")]
+pub async fn submit_batch(batch_id: i64) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .submit(&actor, batch_id)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "remove_batch_item")]
+pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .remove_items(&actor, batch_id, &[payout_item_id])
+        .await
+        .map(|_| ())
+        .map_err(fail)
+}
+
+/// Approves the contents the checker saw (`content_hash`); says what happened.
+#[server(endpoint = "approve_batch")]
+pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String, AppError> {
+    use payquest_domain::store::ApproveOutcome;
+    use payquest_domain::DomainError;
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let outcome = ctx
+        .state
+        .payouts
+        .approve(&actor, batch_id, &content_hash)
+        .await
+        .map_err(fail)?;
+    match outcome {
+        ApproveOutcome::Approved => Ok("Approved: the budget is reserved.".into()),
+        ApproveOutcome::Recorded { approvals, needed } => Ok(format!(
+            "Approval recorded ({approvals} of {needed}); another checker must approve too."
+        )),
+        ApproveOutcome::Short {
+            campaign_id,
+            short_by_minor,
+        } => {
+            let name = ctx
+                .state
+                .store
+                .campaign(campaign_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.name)
+                .unwrap_or_else(|| format!("campaign {campaign_id}"));
+            Err(fail(DomainError::Conflict(format!(
+                "Not approved: {name}'s budget is short by {}.",
+                payquest_types::Amount::from_minor(short_by_minor)
+            ))))
+        }
+        ApproveOutcome::Stale { .. } => Err(fail(DomainError::Conflict(
+            "The batch changed after you opened it; reload and review it again.".into(),
+        ))),
+        ApproveOutcome::NotPending => Err(fail(DomainError::Conflict(
+            "The batch is not waiting for your approval.".into(),
+        ))),
+    }
+}
+
+#[server(endpoint = "reject_batch")]
+pub async fn reject_batch(batch_id: i64, reason: String) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .reject(&actor, batch_id, &reason)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "start_disbursement")]
+pub async fn start_disbursement(batch_id: i64) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .start_disbursement(&actor, batch_id)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "retry_failed_items")]
+pub async fn retry_failed_items(batch_id: i64) -> Result<u64, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .retry_failed(&actor, batch_id)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "load_findings")]
+pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> {
+    use payquest_domain::auth::Permission;
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let findings = ctx
+        .state
+        .payouts
+        .findings(&actor, open_only, None, 200)
+        .await
+        .map_err(fail)?;
+    let drift = ctx.state.payouts.drift(&actor).await.map_err(fail)?;
+    Ok(FindingsReport {
+        findings: findings.into_iter().map(map::finding).collect(),
+        drift: drift.into_iter().map(map::drift).collect(),
+        can_resolve: actor.can(Permission::Disburse),
+    })
+}
+
+#[server(endpoint = "resolve_finding")]
+pub async fn resolve_finding(finding_id: i64, note: String) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .resolve_finding(&actor, finding_id, &note)
+        .await
+        .map_err(fail)
+}
