@@ -8,6 +8,11 @@ export default async function globalTeardown() {
   } catch {
     // already gone
   }
+  try {
+    process.kill(state.anvilPid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
   rmSync(state.dir, { recursive: true, force: true });
   rmSync(STATE_FILE, { force: true });
 }

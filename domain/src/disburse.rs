@@ -43,6 +43,7 @@ pub struct Disburser {
     store: DynStore,
     chain: Arc<Chain>,
     holder: String,
+    lease_ms: i64,
     highest_head: std::sync::atomic::AtomicU64,
 }
 
@@ -75,8 +76,16 @@ impl Disburser {
             store,
             chain,
             holder: holder.into(),
+            lease_ms: WALLET_LEASE_MS,
             highest_head: Default::default(),
         }
+    }
+
+    /// How long the wallet lease lasts without renewal (a dead holder's
+    /// wallet is free again after this long).
+    pub fn with_lease_ms(mut self, lease_ms: i64) -> Self {
+        self.lease_ms = lease_ms.max(1);
+        self
     }
 
     fn wallet(&self) -> String {
@@ -90,10 +99,11 @@ impl Disburser {
         let chain_id = self.chain.settings().chain_id as i64;
         let Some(mut next_nonce) = self
             .store
-            .lease_wallet(&wallet, chain_id, &self.holder, now_ms(), WALLET_LEASE_MS)
+            .lease_wallet(&wallet, chain_id, &self.holder, now_ms(), self.lease_ms)
             .await
             .map_err(store_err)?
         else {
+            tracing::debug!(%wallet, "another replica holds the wallet lease");
             return Ok(report);
         };
         report.leased = true;
@@ -245,6 +255,7 @@ impl Disburser {
             {
                 return Ok(());
             }
+            crash_point("after_receipt");
             if r.success {
                 let a = audit("payout.chunk_confirmed", subject).after(&serde_json::json!({
                     "tx_hash": r.tx_hash, "block": r.block_number, "transfers": r.transfers.len()

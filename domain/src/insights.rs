@@ -244,6 +244,10 @@ impl Insights {
             .unpaid_rewards(campaign_id, REWARDS_SAMPLE_MAX)
             .await?;
         let times = self.store.stage_times(campaign_id, TAT_SAMPLE_MAX).await?;
+        let paid = self
+            .store
+            .payout_stage_times(campaign_id, TAT_SAMPLE_MAX)
+            .await?;
         let now = now_ms();
 
         let unpaid: i64 = rewards.iter().map(|r| r.1).sum();
@@ -272,6 +276,20 @@ impl Insights {
             stage(
                 "activity to reward",
                 times.iter().filter_map(|t| t.3.map(|r| r - t.0)).collect(),
+            ),
+            stage(
+                "approved",
+                paid.iter().filter_map(|t| t.2.map(|a| a - t.1)).collect(),
+            ),
+            stage(
+                "confirmed on chain",
+                paid.iter()
+                    .filter_map(|t| t.3.zip(t.2).map(|(c, a)| c - a))
+                    .collect(),
+            ),
+            stage(
+                "activity to confirmed payment",
+                paid.iter().filter_map(|t| t.3.map(|c| c - t.0)).collect(),
             ),
         ];
         let insight = CampaignInsight {

@@ -321,3 +321,73 @@ impl DevChain {
         }
     }
 }
+
+/// Eligible rewards in bulk for a manual quest: reports one activity per
+/// wallet as one API client, lets validation send them to review, and
+/// approves them all. Returns the activity ids.
+pub async fn reviewed_rewards(
+    store: &DynStore,
+    quest_id: i64,
+    tag: &str,
+    wallets: &[String],
+) -> Vec<i64> {
+    use crate::activities::{Activities, ActivityIn};
+    use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+    use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, &format!("Bulk {tag}"), "activities:write")
+        .await
+        .expect("client");
+    let client = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    let principal = MachinePrincipal {
+        api_client_id: client.api_client_id,
+        client_id: client.client_id,
+        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
+    };
+    let items: Vec<ActivityIn> = wallets
+        .iter()
+        .enumerate()
+        .map(|(n, w)| ActivityIn {
+            external_id: format!("{tag}-{n}"),
+            quest_id,
+            wallet: w.clone(),
+            game_account_id: None,
+            social_handle: None,
+            occurred_at: crate::clock::format_ms(crate::clock::now_ms() - 60_000),
+            evidence: None,
+            signature: None,
+        })
+        .collect();
+    let out = Activities::new(store.clone())
+        .ingest(&principal, &items)
+        .await
+        .expect("ingest");
+    let ids: Vec<i64> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
+    let validation = Validation::new(
+        store.clone(),
+        ValidationPolicy {
+            claim_batch: 500,
+            ..ValidationPolicy::default()
+        },
+        ValidatorSecrets::default(),
+    )
+    .expect("validation");
+    while validation.run_once().await.expect("round") > 0 {}
+    let reviewer = staff(
+        store,
+        &format!("bulk-reviewer-{tag}@example.com"),
+        Role::Community,
+    )
+    .await;
+    for chunk in ids.chunks(100) {
+        Reviews::new(store.clone())
+            .decide(&reviewer, chunk, true, "checked")
+            .await
+            .expect("approve");
+    }
+    ids
+}

@@ -6,7 +6,7 @@ import { STATE_FILE } from '../global-setup';
 export function state(): {
   url: string;
   otp: string;
-  demoStaff: { finance: string; owner: string; community: string };
+  demoStaff: { finance: string; owner: string; community: string; maker: string; checker: string; treasurer: string };
 } {
   return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
 }

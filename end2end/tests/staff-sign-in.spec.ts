@@ -8,7 +8,7 @@ test.describe.configure({ mode: 'serial' });
 
 const ADMIN = 'admin@payquest.test';
 const ADMIN_PASSWORD = 'admin password for tests';
-const MAKER = 'maker@payquest.test';
+const MAKER = 'mia.maker@payquest.test';
 const MAKER_PASSWORD = 'maker password for tests';
 
 let adminSecret = '';

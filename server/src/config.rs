@@ -105,6 +105,10 @@ pub struct Config {
     pub disbursement_workers: bool,
     #[serde(default = "defaults::disburse_interval_ms")]
     pub disburse_interval_ms: u64,
+    /// The signing wallet's lease: another replica takes over this long
+    /// after its holder stops renewing it.
+    #[serde(default = "defaults::wallet_lease_ms")]
+    pub chain_wallet_lease_ms: i64,
     /// Recipients per chain transaction (at most 500).
     #[serde(default = "defaults::chunk_size")]
     pub payout_chunk_size: u32,
@@ -171,6 +175,9 @@ mod defaults {
     }
     pub fn disburse_interval_ms() -> u64 {
         1_000
+    }
+    pub fn wallet_lease_ms() -> i64 {
+        15_000
     }
     pub fn chunk_size() -> u32 {
         200

@@ -1,8 +1,10 @@
 //! `payquest demo`: demo data for a first look (and the browser tests): the
 //! first admin, a finance user, a campaign owner and a community reviewer
 //! (each with a one-time password), a funded, active campaign with two
-//! quests, a game-server API client, and a few reported activities that wait
-//! in the review queue. Does nothing if the demo campaign exists.
+//! quests, a game-server API client, a few reported activities that wait
+//! in the review queue, a maker and a checker, and three rewards already
+//! reviewed and eligible for a payout batch. Does nothing if the demo
+//! campaign exists.
 
 use std::collections::BTreeSet;
 
@@ -43,6 +45,9 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
         ("owner", Role::CampaignOwner),
         ("community", Role::Community),
         ("other-owner", Role::CampaignOwner),
+        ("maker", Role::Maker),
+        ("checker", Role::Checker),
+        ("treasurer", Role::Finance),
     ] {
         let email = format!("{name}@{domain}");
         let created = create_staff_from_cli(store, &email, name, role).await?;
@@ -153,8 +158,71 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
     Activities::new(store.clone())
         .ingest(&principal, &activities)
         .await?;
+    eligible_rewards(store, &principal, &quest_ids, people[2].0, &people[2].1).await?;
     println!(
-        "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review"
+        "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review; \
+         3 rewards are eligible for a payout batch"
     );
+    Ok(())
+}
+
+/// Three activities reviewed and approved by the community user: eligible
+/// rewards a maker can put in a batch straight away.
+async fn eligible_rewards(
+    store: &DynStore,
+    principal: &MachinePrincipal,
+    quest_ids: &[i64],
+    community_id: i64,
+    community_email: &str,
+) -> DomainResult<()> {
+    use payquest_domain::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    let items: Vec<ActivityIn> = (0..3)
+        .map(|n| ActivityIn {
+            external_id: format!("demo-reviewed-{n}"),
+            quest_id: quest_ids[n % 2],
+            wallet: format!("0x{:040x}", 0xfeed_0000u64 + n as u64),
+            game_account_id: Some(format!("player-r{n}")),
+            social_handle: None,
+            occurred_at: format_ms(now_ms() - 600_000),
+            evidence: Some(serde_json::json!({ "note": "checked by the demo" })),
+            signature: None,
+        })
+        .collect();
+    let stored = Activities::new(store.clone())
+        .ingest(principal, &items)
+        .await?;
+    let ids: Vec<i64> = stored.iter().filter_map(|s| s.activity_id).collect();
+    let validation = Validation::new(
+        store.clone(),
+        ValidationPolicy::default(),
+        ValidatorSecrets::default(),
+    )?;
+    // A running server's workers may take them first: wait until all wait for review.
+    for _ in 0..100 {
+        validation.run_once().await?;
+        let mut waiting = 0;
+        for id in &ids {
+            if store
+                .activity(*id)
+                .await?
+                .is_some_and(|a| a.status == "needs_review")
+            {
+                waiting += 1;
+            }
+        }
+        if waiting == ids.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let community = Actor {
+        user_id: community_id,
+        email: community_email.to_owned(),
+        roles: BTreeSet::from([Role::Community]),
+        ip: None,
+    };
+    Reviews::new(store.clone())
+        .decide(&community, &ids, true, "demo: evidence checked")
+        .await?;
     Ok(())
 }

@@ -364,6 +364,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             let holder = format!("{}:{}", hostname(), std::process::id());
             workers.push(tokio::spawn(
                 payquest_domain::disburse::Disburser::new(store.clone(), chain.clone(), holder)
+                    .with_lease_ms(config.chain_wallet_lease_ms)
                     .run(every, stop_rx.clone()),
             ));
             workers.push(tokio::spawn(

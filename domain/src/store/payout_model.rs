@@ -297,12 +297,12 @@ pub trait PayoutStore: Send + Sync {
     /// A payout item's state, for checks.
     async fn payout_item_state(&self, payout_item_id: i64) -> StoreResult<Option<String>>;
     /// Stage times of the campaign's newest `limit` payout items:
-    /// (occurred, approved, confirmed).
+    /// (activity occurred, reward created, approved, confirmed on chain).
     async fn payout_stage_times(
         &self,
         campaign_id: i64,
         limit: u32,
-    ) -> StoreResult<Vec<(i64, Option<i64>, Option<i64>)>>;
+    ) -> StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>>;
 }
 
 /// The sending side and reconciliation: wallet lease and nonces, signed

@@ -558,9 +558,9 @@ macro_rules! impl_payouts {
                 &self,
                 campaign_id: i64,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<(i64, Option<i64>, Option<i64>)>> {
-                Ok(sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(
-                    "SELECT a.occurred_at_ms, p.approved_at_ms, p.confirmed_at_ms FROM payout_item p \
+            ) -> $crate::store::StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>> {
+                Ok(sqlx::query_as::<_, (i64, i64, Option<i64>, Option<i64>)>(
+                    "SELECT a.occurred_at_ms, p.created_at_ms, p.approved_at_ms, p.confirmed_at_ms FROM payout_item p \
                      JOIN activity a ON a.activity_id = p.activity_id WHERE p.campaign_id = $1 \
                      ORDER BY p.payout_item_id DESC LIMIT $2",
                 )

@@ -278,7 +278,7 @@ async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
             .campaign_id,
         1_000,
     );
-    for (occurred, approved, confirmed) in stages.await.expect("stages") {
+    for (occurred, _rewarded, approved, confirmed) in stages.await.expect("stages") {
         assert!(approved.is_some_and(|a| a >= occurred));
         assert!(confirmed >= approved);
     }

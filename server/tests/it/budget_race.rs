@@ -17,7 +17,7 @@ use crate::{client, spawn};
 
 /// Signs a new staff member in over HTTP (one-time password, new password,
 /// TOTP enrolment); returns the session cookie.
-async fn full_sign_in(base: &str, email: &str, one_time_password: &str) -> String {
+pub(crate) async fn full_sign_in(base: &str, email: &str, one_time_password: &str) -> String {
     let http = client();
     let post = |path: &str, form: Vec<(&str, String)>| {
         let req = http.post(format!("{base}/api/{path}")).form(&form);

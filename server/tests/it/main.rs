@@ -2,9 +2,11 @@
 //! `payquest` binary on a free port against a throwaway database (SQLite, and
 //! PostgreSQL when configured) and talks to it over HTTP like a client would.
 
+mod batch_race;
 mod budget_race;
 mod cli;
 mod machine_api;
+mod payout_crash;
 mod web;
 
 use std::io::{BufRead, BufReader};

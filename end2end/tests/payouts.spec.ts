@@ -1,0 +1,73 @@
+// Maker → checker → finance on a real dev chain: the maker builds a batch of
+// the eligible demo rewards and submits it, a checker (never the maker)
+// approves its contents hash, finance starts disbursement, and the batch page
+// shows it confirmed on chain and reconciled.
+import { expect, firstSignIn, hydrated, state, test } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+
+const PASSWORD = 'a long enough password';
+let batchPath = '';
+let contentHash = '';
+
+test('a maker builds a batch from eligible rewards and submits it', async ({ page }) => {
+  await firstSignIn(page, 'maker@payquest.test', state().demoStaff.maker, PASSWORD);
+  await expect(page.getByRole('link', { name: 'Approvals' })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Payouts' }).click();
+  await hydrated(page);
+  const builder = page.getByTestId('batch-builder');
+  await builder.getByLabel('Note').fill('launch week rewards');
+  await builder.getByRole('button', { name: 'Preview' }).click();
+  await expect(builder.getByTestId('preview')).toContainText('4 eligible rewards shown, 27.5 in all');
+  await builder.getByRole('button', { name: 'Create batch' }).click();
+  await expect(page).toHaveURL(/\/payouts\/\d+$/);
+  batchPath = new URL(page.url()).pathname;
+  await hydrated(page);
+  await expect(page.getByTestId('batch-total')).toHaveText('27.5');
+  contentHash = (await page.getByTestId('content-hash').textContent())!.trim();
+  expect(contentHash).toMatch(/^[0-9a-f]{64}$/);
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'pending_approval');
+  // The maker can't approve their own batch, whatever the page shows.
+  await expect(page.getByRole('button', { name: 'Approve this hash' })).toHaveCount(0);
+  const res = await page.request.post('/api/approve_batch', {
+    form: { batch_id: batchPath.split('/').pop()!, content_hash: contentHash },
+  });
+  expect(res.status()).toBe(403);
+  // The CSV export carries the hash.
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  await expect(page.getByTestId('csv-link')).toHaveAttribute('href', new RegExp(contentHash));
+});
+
+test('a checker approves the hash from the inbox', async ({ page }) => {
+  await firstSignIn(page, 'checker@payquest.test', state().demoStaff.checker, PASSWORD);
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  await page.getByTestId('batches-table').getByRole('link').first().click();
+  await expect(page).toHaveURL(new RegExp(`${batchPath}$`));
+  await hydrated(page);
+  await expect(page.getByTestId('content-hash')).toHaveText(contentHash);
+  await page.getByRole('button', { name: 'Approve this hash' }).click();
+  await expect(page.getByTestId('approve-message')).toContainText('the budget is reserved');
+  await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'approved');
+});
+
+test('finance starts disbursement and sees it confirmed and reconciled', async ({ page }) => {
+  await firstSignIn(page, 'treasurer@payquest.test', state().demoStaff.treasurer, PASSWORD);
+  await page.goto(batchPath);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Start disbursement' }).click();
+  await expect(page.getByTestId('batch')).not.toHaveAttribute('data-state', 'approved');
+  await expect(async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'reconciled', { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  const chunk = page.getByTestId('chunks').locator('tbody tr');
+  await expect(chunk).toHaveCount(1);
+  await expect(chunk).toContainText('reconciled');
+  await expect(chunk).toContainText(/0x[0-9a-f]{64}/);
+  await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByTestId('batch-items')).not.toContainText('submitted');
+  await page.getByRole('link', { name: 'Findings' }).click();
+  await expect(page.getByTestId('no-findings')).toBeVisible();
+  await expect(page.getByTestId('no-drift')).toBeVisible();
+});
