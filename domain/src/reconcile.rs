@@ -42,6 +42,17 @@ pub fn match_payments(
     expected: &[ExpectedPayment],
     observed: &[ObservedTransfer],
 ) -> Matched {
+    let expected: Vec<&ExpectedPayment> = expected.iter().collect();
+    let observed: Vec<&ObservedTransfer> = observed.iter().collect();
+    match_refs(payout_chunk_id, tx_hash, &expected, &observed)
+}
+
+fn match_refs(
+    payout_chunk_id: i64,
+    tx_hash: &str,
+    expected: &[&ExpectedPayment],
+    observed: &[&ObservedTransfer],
+) -> Matched {
     let mut out = Matched::default();
     // (recipient, amount) → indexes of logs not yet used.
     let mut by_pair: HashMap<(String, Option<i64>), Vec<usize>> =
@@ -54,7 +65,7 @@ pub fn match_payments(
     }
     let mut used = vec![false; observed.len()];
     let mut unmatched_items = Vec::new();
-    for e in expected {
+    for &e in expected {
         match by_pair
             .get_mut(&(key(&e.wallet), Some(e.amount_minor)))
             .and_then(Vec::pop)
@@ -144,20 +155,19 @@ pub fn match_all(
     expected: &[(i64, String, ExpectedPayment)],
     observed: &[ObservedTransfer],
 ) -> Matched {
-    let mut logs: HashMap<&str, Vec<ObservedTransfer>> = HashMap::new();
+    // References only: the inputs are the big part of the memory.
+    let mut logs: HashMap<&str, Vec<&ObservedTransfer>> = HashMap::new();
     for t in observed {
-        logs.entry(t.tx_hash.as_str()).or_default().push(t.clone());
+        logs.entry(t.tx_hash.as_str()).or_default().push(t);
     }
-    let mut groups: HashMap<(i64, &str), Vec<ExpectedPayment>> = HashMap::new();
+    let mut groups: HashMap<(i64, &str), Vec<&ExpectedPayment>> = HashMap::new();
     for (chunk, tx, e) in expected {
-        groups
-            .entry((*chunk, tx.as_str()))
-            .or_default()
-            .push(e.clone());
+        groups.entry((*chunk, tx.as_str())).or_default().push(e);
     }
     let mut out = Matched::default();
+    out.matched_item_ids.reserve(expected.len());
     for ((chunk, tx), items) in groups {
-        let m = match_payments(
+        let m = match_refs(
             chunk,
             tx,
             &items,
