@@ -70,4 +70,8 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await page.getByRole('link', { name: 'Findings' }).click();
   await expect(page.getByTestId('no-findings')).toBeVisible();
   await expect(page.getByTestId('no-drift')).toBeVisible();
+  // The campaign's turnaround now runs to the confirmed payment.
+  await page.goto('/campaigns/1');
+  await expect(page.getByTestId('turnaround')).toContainText('approved');
+  await expect(page.getByTestId('turnaround')).toContainText('activity to confirmed payment');
 });

@@ -464,3 +464,60 @@ on_both_backends!(
     unknown_transfer,
     crate::chain_flow::an_unknown_outgoing_transfer_becomes_a_finding
 );
+
+async fn a_stuck_transaction_is_replaced_at_the_same_nonce_and_paid_once(db: &TestDb) {
+    use alloy::providers::Provider;
+    let mut p = pipeline(db, 1, 500).await;
+    // Transactions now wait in the pool until a block is mined by hand.
+    let _: serde_json::Value = p
+        .chain
+        .provider()
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .expect("automine off");
+    let mut settings = p.dev.settings(1);
+    settings.stuck_after_ms = 300;
+    p.chain = Arc::new(Chain::connect(settings).await.expect("connect"));
+    p.disburser = Disburser::new(p.store.clone(), p.chain.clone(), "test-replica");
+    earn(&p, 2, 2, "st").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(p.disburser.round().await.expect("round").signed, 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let r = p.disburser.round().await.expect("round");
+    assert_eq!(r.replaced, 1, "past the timeout a replacement is signed");
+    // One block: only one of the two same-nonce transactions can be in it.
+    p.dev.mine(1).await;
+    let state = drive(&p, batch_id, &["reconciled"]).await;
+    assert_eq!(state, "reconciled");
+    for n in 0..2 {
+        let on_chain = p
+            .chain
+            .token_balance(wallet(n).parse().expect("address"))
+            .await
+            .expect("balance");
+        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
+    }
+    let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
+    let inflight_txs = p
+        .store
+        .transfers_of_tx(chunks[0].mined_tx_hash.as_deref().expect("mined"))
+        .await
+        .expect("transfers");
+    assert_eq!(inflight_txs.len(), 2, "two Transfer logs: one per item");
+    assert!(p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    stuck_replaced,
+    crate::chain_flow::a_stuck_transaction_is_replaced_at_the_same_nonce_and_paid_once
+);
