@@ -272,6 +272,12 @@ macro_rules! impl_payouts {
                 }
                 let (count, total, hash) =
                     Self::refresh_batch(&mut tx, payout_batch_id, two_checkers_above_minor).await?;
+                if count == 0 {
+                    tx.rollback().await?;
+                    return Err($crate::store::StoreError::Conflict(
+                        "a batch keeps at least one item; reject it instead".into(),
+                    ));
+                }
                 let mut audit = audit.clone();
                 audit.after_json = Some(
                     serde_json::json!({"removed": item_ids, "items": count, "total_minor": total,

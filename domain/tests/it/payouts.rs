@@ -333,6 +333,27 @@ async fn a_short_budget_refuses_the_approval_and_writes_nothing(db: &TestDb) {
         .expect("read")
         .expect("cc");
     assert_eq!(cc.reserved.minor(), 0);
+    // A batch can't be emptied by removing items (it would never finish).
+    let items = s
+        .store
+        .batch_items(batch.payout_batch_id, 0, 10)
+        .await
+        .expect("items");
+    let all: Vec<i64> = items.iter().map(|i| i.payout_item_id).collect();
+    assert!(matches!(
+        payouts
+            .remove_items(&s.maker, batch.payout_batch_id, &all)
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert_eq!(
+        s.store
+            .eligible_items(&Default::default(), 10)
+            .await
+            .expect("eligible")
+            .len(),
+        0
+    );
     // Rejecting returns the items to the eligible pool.
     payouts
         .reject(&s.checker, batch.payout_batch_id, "budget is short")
