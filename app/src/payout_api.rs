@@ -398,3 +398,30 @@ pub async fn resolve_finding(finding_id: i64, note: String) -> Result<(), AppErr
         .await
         .map_err(fail)
 }
+
+/// Whether approved batches start disbursing at once, and whether the viewer
+/// may change that.
+#[server(endpoint = "payout_policy")]
+pub async fn payout_policy() -> Result<(bool, bool), AppError> {
+    use payquest_domain::auth::Permission;
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    let on = ctx
+        .state
+        .payouts
+        .auto_disburse(&actor)
+        .await
+        .map_err(fail)?;
+    Ok((on, actor.can(Permission::Disburse)))
+}
+
+#[server(endpoint = "set_auto_disburse")]
+pub async fn set_auto_disburse(on: bool) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .set_auto_disburse(&actor, on)
+        .await
+        .map_err(fail)
+}

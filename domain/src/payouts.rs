@@ -342,11 +342,42 @@ impl Payouts {
                 actor.user_id,
                 content_hash,
                 self.settings.chunk_size,
-                self.settings.auto_disburse,
+                self.auto_disburse_now().await?,
                 &audit,
             )
             .await?;
         Ok(outcome)
+    }
+
+    /// Finance's choice if made, else the configured default.
+    async fn auto_disburse_now(&self) -> DomainResult<bool> {
+        Ok(self
+            .store
+            .auto_disburse()
+            .await?
+            .unwrap_or(self.settings.auto_disburse))
+    }
+
+    pub async fn auto_disburse(&self, actor: &Actor) -> DomainResult<bool> {
+        actor.require(Permission::ReadPayouts)?;
+        self.auto_disburse_now().await
+    }
+
+    /// Finance turns automatic disbursement after approval on or off.
+    pub async fn set_auto_disburse(&self, actor: &Actor, on: bool) -> DomainResult<()> {
+        actor.require(Permission::Disburse)?;
+        let before = self.auto_disburse_now().await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.auto_disburse_set",
+            "setting:payout.auto_disburse",
+        )
+        .before(&before)
+        .after(&on);
+        Ok(self
+            .store
+            .set_auto_disburse(on, actor.user_id, &audit)
+            .await?)
     }
 
     pub async fn reject(

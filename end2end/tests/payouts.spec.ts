@@ -13,6 +13,9 @@ let contentHash = '';
 test('a maker builds a batch from eligible rewards and submits it', async ({ page }) => {
   await firstSignIn(page, 'maker@payquest.test', state().demoStaff.maker, PASSWORD);
   await expect(page.getByRole('link', { name: 'Approvals' })).toHaveCount(0);
+  // Only finance may switch automatic disbursement: the server refuses the maker.
+  const refused = await page.request.post('/api/set_auto_disburse', { form: { on: 'true' } });
+  expect(refused.status()).toBe(403);
   await page.getByRole('link', { name: 'Payouts' }).click();
   await hydrated(page);
   const builder = page.getByTestId('batch-builder');
@@ -74,4 +77,13 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await page.goto('/campaigns/1');
   await expect(page.getByTestId('turnaround')).toContainText('approved');
   await expect(page.getByTestId('turnaround')).toContainText('activity to confirmed payment');
+  // Finance may have approved batches start at once.
+  await page.goto('/payouts');
+  await hydrated(page);
+  const auto = page.getByTestId('auto-disburse');
+  await expect(auto).toHaveAttribute('data-on', 'false');
+  await auto.getByRole('button', { name: 'Start automatically after approval' }).click();
+  await expect(page.getByTestId('auto-disburse')).toHaveAttribute('data-on', 'true');
+  await page.getByTestId('auto-disburse').getByRole('button', { name: 'Turn automatic start off' }).click();
+  await expect(page.getByTestId('auto-disburse')).toHaveAttribute('data-on', 'false');
 });

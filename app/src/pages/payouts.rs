@@ -9,9 +9,9 @@ use payquest_types::{BatchSummary, BatchView, FindingView};
 
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::payout_api::{
-    export_batch_csv, list_batches, load_batch, load_findings, ApproveBatch, CreateBatch,
-    PreviewEligible, RejectBatch, RemoveBatchItem, ResolveFinding, RetryFailedItems,
-    StartDisbursement, SubmitBatch,
+    export_batch_csv, list_batches, load_batch, load_findings, payout_policy, ApproveBatch,
+    CreateBatch, PreviewEligible, RejectBatch, RemoveBatchItem, ResolveFinding, RetryFailedItems,
+    SetAutoDisburse, StartDisbursement, SubmitBatch,
 };
 
 const TH: &str = "px-3 py-2";
@@ -130,6 +130,7 @@ fn Payouts() -> impl IntoView {
     view! {
         <div class="space-y-8">
             <h1 class="text-2xl font-bold">"Payouts"</h1>
+            <AutoDisburse />
             <section class="space-y-4 rounded-xl bg-white p-6 shadow" data-testid="batch-builder">
                 <h2 class="text-lg font-semibold">"Build a batch from eligible rewards (maker)"</h2>
                 <div class="grid gap-4 sm:grid-cols-3">
@@ -179,6 +180,37 @@ fn Payouts() -> impl IntoView {
                 })}
             </Transition>
         </div>
+    }
+}
+
+/// Whether approved batches start disbursing at once; finance may switch it.
+#[component]
+fn AutoDisburse() -> impl IntoView {
+    let set = ServerAction::<SetAutoDisburse>::new();
+    let policy = Resource::new(|| (), |_| payout_policy());
+    let error = Signal::derive(move || set.value().get().and_then(Result::err));
+    // A fresh page shows the new setting (and every batch as it now is).
+    Effect::new(move |_| {
+        if let Some(Ok(())) = set.value().get() {
+            crate::components::go_to(crate::routes::PAYOUTS);
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                policy.await.ok().map(|(on, can_change)| view! {
+                    <div class="flex flex-wrap items-center gap-3 rounded-xl bg-white p-4 text-sm shadow" data-testid="auto-disburse" data-on=on.to_string()>
+                        <span>{if on { "Approved batches start disbursing at once." } else { "Finance starts disbursement of each approved batch." }}</span>
+                        {can_change.then(|| view! {
+                            <button class=BUTTON_QUIET on:click=move |_| { set.dispatch(SetAutoDisburse { on: !on }); }>
+                                {if on { "Turn automatic start off" } else { "Start automatically after approval" }}
+                            </button>
+                        })}
+                        <ErrorBanner error=error />
+                    </div>
+                })
+            })}
+        </Transition>
     }
 }
 

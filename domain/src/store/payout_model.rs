@@ -294,6 +294,9 @@ pub trait PayoutStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<u64>;
     async fn batch_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<ChunkRow>>;
+    /// Whether approved batches start disbursing at once, as finance last set it.
+    async fn auto_disburse(&self) -> StoreResult<Option<bool>>;
+    async fn set_auto_disburse(&self, on: bool, by: i64, audit: &AuditRecord) -> StoreResult<()>;
     /// A payout item's state, for checks.
     async fn payout_item_state(&self, payout_item_id: i64) -> StoreResult<Option<String>>;
     /// Stage times of the campaign's newest `limit` payout items:

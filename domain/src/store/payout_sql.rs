@@ -550,6 +550,38 @@ macro_rules! impl_payouts {
                 .await?)
             }
 
+            async fn auto_disburse(&self) -> $crate::store::StoreResult<Option<bool>> {
+                let v = sqlx::query_scalar::<_, String>(
+                    "SELECT value FROM app_setting WHERE name = 'payout.auto_disburse'",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(v.map(|v| v == "true"))
+            }
+
+            async fn set_auto_disburse(
+                &self,
+                on: bool,
+                by: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO app_setting (name, value, updated_by, updated_at_ms) \
+                     VALUES ('payout.auto_disburse', $1, $2, $3) ON CONFLICT (name) DO UPDATE \
+                     SET value = excluded.value, updated_by = excluded.updated_by, \
+                     updated_at_ms = excluded.updated_at_ms",
+                )
+                .bind(if on { "true" } else { "false" })
+                .bind(by)
+                .bind(audit.at_ms)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn payout_item_state(
                 &self,
                 payout_item_id: i64,

@@ -435,6 +435,45 @@ async fn racing_approvals_never_overspend(db: &TestDb) {
         .expect("check")
         .is_empty());
 }
+async fn finance_turns_on_automatic_disbursement(db: &TestDb) {
+    let s = setup(db, 1, 10).await;
+    let payouts = Payouts::new(s.store.clone(), PayoutSettings::default());
+    assert!(!payouts.auto_disburse(&s.maker).await.expect("read"));
+    assert!(matches!(
+        payouts.set_auto_disburse(&s.checker, true).await,
+        Err(DomainError::Forbidden)
+    ));
+    payouts
+        .set_auto_disburse(&s.finance, true)
+        .await
+        .expect("turn on");
+    let batch = payouts
+        .create_batch(&s.maker, &request(10))
+        .await
+        .expect("batch");
+    payouts
+        .submit(&s.maker, batch.payout_batch_id)
+        .await
+        .expect("submit");
+    payouts
+        .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("approve");
+    let b = s
+        .store
+        .batch(batch.payout_batch_id)
+        .await
+        .expect("read")
+        .expect("batch");
+    assert_eq!(b.state, "disbursing", "approved batches start at once");
+    let audit = s.store.list_audit(None, 50).await.expect("audit");
+    assert!(audit.iter().any(|a| a.action == "payout.auto_disburse_set"));
+}
+on_both_backends!(
+    auto_disburse,
+    crate::payouts::finance_turns_on_automatic_disbursement
+);
+
 on_both_backends!(
     racing_approvals,
     crate::payouts::racing_approvals_never_overspend
