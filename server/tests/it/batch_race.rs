@@ -138,7 +138,7 @@ async fn batch_approvals_racing_on_two_servers_never_overspend(db: &TestDb) {
     let last = batches.last().expect("batch");
     let own = http
         .post(format!("{}/api/approve_batch", one.url))
-        .header("cookie", maker_cookie)
+        .header("cookie", maker_cookie.as_str())
         .form(&[
             ("batch_id", last.payout_batch_id.to_string()),
             ("content_hash", last.content_hash.clone()),
@@ -147,6 +147,43 @@ async fn batch_approvals_racing_on_two_servers_never_overspend(db: &TestDb) {
         .await
         .expect("call");
     assert_eq!(own.status(), 403);
+
+    // Bad input is refused with a stable code and changes nothing.
+    let bad_hash = http
+        .post(format!("{}/api/approve_batch", one.url))
+        .header("cookie", cookies[0].as_str())
+        .form(&[
+            ("batch_id", last.payout_batch_id.to_string()),
+            ("content_hash", "not-a-hash".into()),
+        ])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(bad_hash.status(), 422);
+    let body: serde_json::Value = bad_hash.json().await.expect("json");
+    assert_eq!(body["code"], "invalid_input");
+    let too_big = http
+        .post(format!("{}/api/create_batch", two.url))
+        .header("cookie", maker_cookie.as_str())
+        .form(&[
+            ("note", "x"),
+            ("campaign", ""),
+            ("quest", ""),
+            ("from", ""),
+            ("to", ""),
+            ("min_amount", ""),
+            ("max_items", "100000"),
+        ])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(too_big.status(), 422);
+    let cc = store
+        .cost_centre(campaign.budget.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!(cc.reserved.minor(), FITS as i64 * 1_000_000);
 }
 on_both_backends!(
     two_servers_on,
