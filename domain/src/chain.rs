@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use alloy::eips::eip2718::Encodable2718;
-use alloy::eips::BlockNumberOrTag;
+use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 pub use alloy::primitives::Address;
 use alloy::primitives::{Bytes, B256, U256};
@@ -203,6 +203,29 @@ impl Chain {
             });
         }
         chain.check_contracts().await?;
+        // Amounts are scaled by the decimals: a wrong setting would pay a
+        // power of ten too much or too little.
+        if chain.settings.token_decimals < LEDGER_DECIMALS {
+            return Err(ChainError::Config(format!(
+                "a token with fewer than {LEDGER_DECIMALS} decimals can't carry ledger amounts"
+            )));
+        }
+        let call = IPayQuestToken::decimalsCall {};
+        let out = timed(
+            chain.provider.call(
+                TransactionRequest::default()
+                    .with_to(chain.settings.token)
+                    .with_input(Bytes::from(call.abi_encode())),
+            ),
+        )
+        .await?;
+        let on_chain = IPayQuestToken::decimalsCall::abi_decode_returns(&out).map_err(rpc)?;
+        if on_chain != chain.settings.token_decimals {
+            return Err(ChainError::Config(format!(
+                "the token has {on_chain} decimals, the configuration says {}",
+                chain.settings.token_decimals
+            )));
+        }
         Ok(chain)
     }
 
@@ -275,10 +298,17 @@ impl Chain {
             .iter()
             .map(|(to, minor)| {
                 let amount = self.settings.to_chain_amount(*minor);
-                let word = (U256::from_be_slice(to.as_slice()) << 96) | amount;
-                B256::from(word)
+                // An entry packs the amount into its low 96 bits.
+                if amount >= (U256::from(1u64) << 96) || *minor <= 0 {
+                    return Err(ChainError::Config(format!(
+                        "amount {minor} can't be paid in one entry"
+                    )));
+                }
+                Ok(B256::from(
+                    (U256::from_be_slice(to.as_slice()) << 96) | amount,
+                ))
             })
-            .collect();
+            .collect::<ChainResult<_>>()?;
         let call = IPayoutBatch::payCall {
             batchId: U256::from(chunk_id as u64),
             token: self.settings.token,
@@ -382,16 +412,42 @@ impl Chain {
             .collect())
     }
 
-    /// Whether the payout contract ran this chunk id already.
-    pub async fn executed(&self, chunk_id: i64) -> ChainResult<bool> {
+    /// Whether the payout contract had run this chunk id as of `block`.
+    pub async fn executed_at(&self, chunk_id: i64, block: u64) -> ChainResult<bool> {
         let call = IPayoutBatch::executedCall {
             batchId: U256::from(chunk_id as u64),
         };
         let tx = TransactionRequest::default()
             .with_to(self.settings.payout_contract)
             .with_input(Bytes::from(call.abi_encode()));
-        let out = timed(self.provider.call(tx)).await?;
+        let out = timed(self.provider.call(tx).block(BlockId::number(block))).await?;
         IPayoutBatch::executedCall::abi_decode_returns(&out).map_err(rpc)
+    }
+
+    /// The signing wallet's mined transaction count as of `block`.
+    pub async fn nonce_at(&self, block: u64) -> ChainResult<u64> {
+        timed(
+            self.provider
+                .get_transaction_count(self.sender)
+                .block_id(BlockId::number(block)),
+        )
+        .await
+    }
+
+    /// The transaction in which the payout contract ran this chunk id, from
+    /// its `BatchPaid` log, if it did.
+    pub async fn batch_paid_tx(&self, chunk_id: i64) -> ChainResult<Option<String>> {
+        let filter = Filter::new()
+            .address(self.settings.payout_contract)
+            .event_signature(IPayoutBatch::BatchPaid::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(chunk_id as u64)))
+            .from_block(self.settings.start_block)
+            .to_block(BlockNumberOrTag::Latest);
+        let logs = timed(self.provider.get_logs(&filter)).await?;
+        Ok(logs
+            .iter()
+            .find_map(|l| l.transaction_hash)
+            .map(|h| format!("{h:#x}")))
     }
 
     pub async fn token_balance(&self, holder: Address) -> ChainResult<U256> {

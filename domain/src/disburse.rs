@@ -221,6 +221,7 @@ impl Disburser {
         report: &mut RoundReport,
     ) -> ChainResult<()> {
         let subject = format!("payout_chunk:{}", chunk.payout_chunk_id);
+        let confirmations = self.chain.settings().confirmations.max(1);
         // Any of its transactions (original or replacements) may be the one mined.
         let mut found = None;
         for tx in chunk.txs.iter().rev() {
@@ -229,7 +230,54 @@ impl Disburser {
                 break;
             }
         }
-        let confirmations = self.chain.settings().confirmations.max(1);
+        if found.is_none() {
+            if chunk.state == "mined" {
+                // Its receipt is gone: a reorg. Watch it again from broadcast.
+                let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
+                    "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
+                }));
+                if self
+                    .store
+                    .unmine_chunk(chunk.payout_chunk_id, &a)
+                    .await
+                    .map_err(store_err)?
+                {
+                    report.reorged += 1;
+                }
+            }
+            // Our nonce is used but no receipt of ours exists: never re-sign.
+            // The contract's own record says whether (and where) it paid.
+            if (self.chain.mined_nonce().await? as i64) > chunk.nonce {
+                match self.chain.batch_paid_tx(chunk.payout_chunk_id).await? {
+                    Some(hash) => {
+                        tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
+                        found = self.chain.receipt(&hash).await?;
+                        if found.is_none() {
+                            return Ok(());
+                        }
+                    }
+                    None => {
+                        // Once the nonce's use is deep enough it can't come back: unpaid.
+                        let safe = (head + 1).saturating_sub(confirmations);
+                        if (self.chain.nonce_at(safe).await? as i64) > chunk.nonce
+                            && !self.chain.executed_at(chunk.payout_chunk_id, safe).await?
+                        {
+                            let a = audit("payout.chunk_dropped", subject)
+                                .before(&serde_json::json!({"nonce": chunk.nonce}));
+                            if self
+                                .store
+                                .drop_chunk(chunk.payout_chunk_id, &a)
+                                .await
+                                .map_err(store_err)?
+                            {
+                                report.reverted += 1;
+                            }
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        }
         if let Some(r) = found {
             let depth = head.saturating_sub(r.block_number) + 1;
             if depth < confirmations {
@@ -289,34 +337,9 @@ impl Disburser {
             return Ok(());
         }
 
-        if chunk.state == "mined" {
-            // Its receipt is gone: a reorg. Watch it again from broadcast.
-            let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
-                "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
-            }));
-            if self
-                .store
-                .unmine_chunk(chunk.payout_chunk_id, &a)
-                .await
-                .map_err(store_err)?
-            {
-                report.reorged += 1;
-            }
-        }
         let Some(latest) = chunk.txs.last() else {
             return Ok(());
         };
-        // Our nonce is used on chain but none of our transactions is: only
-        // the contract can say whether this chunk ran. Never re-sign.
-        if (self.chain.mined_nonce().await? as i64) > chunk.nonce {
-            if self.chain.executed(chunk.payout_chunk_id).await? {
-                tracing::warn!(
-                    chunk = chunk.payout_chunk_id,
-                    "chunk executed by a transaction we did not store"
-                );
-            }
-            return Ok(());
-        }
         let raw = hex::decode(&latest.raw_tx)
             .map_err(|e| ChainError::Rpc(format!("stored bytes: {e}")))?;
         let outcome = self.chain.send_raw(&raw).await?;
@@ -386,7 +409,13 @@ impl Disburser {
             .after(&serde_json::json!({"tx_hash": signed.tx_hash, "nonce": chunk.nonce, "max_fee_wei": max_fee.to_string()}));
         if self
             .store
-            .store_replacement(chunk.payout_chunk_id, &new, &a)
+            .store_replacement(
+                chunk.payout_chunk_id,
+                &self.wallet(),
+                &self.holder,
+                &new,
+                &a,
+            )
             .await
             .map_err(store_err)?
         {

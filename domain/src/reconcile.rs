@@ -207,12 +207,18 @@ impl Reconciler {
         Ok((head + 1).checked_sub(depth))
     }
 
-    /// Reads the treasury's Transfer logs in `[from, to]` into the store
-    /// (on demand for a block range; the cursor moves only forward).
+    /// Reads the treasury's Transfer logs in `[from, to]` (no further than
+    /// the deep-enough head) into the store; on demand for a block range, or
+    /// from the cursor. The cursor moves only over blocks read without a gap
+    /// after it, and only forward.
     pub async fn scan(&self, from: u64, to: u64) -> ChainResult<usize> {
+        let Some(safe) = self.safe_head().await? else {
+            return Ok(0);
+        };
+        let to = to.min(safe);
         let mut n = 0;
         let mut start = from;
-        let cursor = self
+        let mut cursor = self
             .store
             .cursor(TRANSFERS_CURSOR)
             .await
@@ -221,11 +227,19 @@ impl Reconciler {
             let end = (start + LOG_WINDOW_BLOCKS - 1).min(to);
             let logs = self.chain.treasury_transfers(start, end).await?;
             n += logs.len();
-            let keep = cursor.unwrap_or(-1).max(end as i64);
+            let contiguous = match cursor {
+                Some(c) => start as i64 <= c + 1,
+                None => start <= self.chain.settings().start_block,
+            };
+            let moved =
+                (contiguous && cursor.is_none_or(|c| (end as i64) > c)).then_some(end as i64);
             self.store
-                .store_transfers(&logs, TRANSFERS_CURSOR, keep)
+                .store_transfers(&logs, moved.map(|b| (TRANSFERS_CURSOR, b)))
                 .await
                 .map_err(store_err)?;
+            if moved.is_some() {
+                cursor = moved;
+            }
             start = end + 1;
         }
         Ok(n)

@@ -83,7 +83,7 @@ export const test = base.extend({
   page: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('console', (m) => {
-      if (m.type() === 'error' && !EXPECTED_REFUSAL.test(m.text())) errors.push(m.text());
+      if (m.type() === 'error' && !EXPECTED_REFUSAL.test(m.text())) errors.push(`${page.url()}: ${m.text().slice(0, 300)}`);
     });
     page.on('pageerror', (e) => errors.push(e.message));
     await use(page);

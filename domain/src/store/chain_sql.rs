@@ -34,6 +34,42 @@ macro_rules! impl_chain {
                 Ok(())
             }
 
+            /// Ends a chunk unpaid (reverted or dropped): voids its
+            /// reservations, fails its items, records the finding.
+            async fn fail_chunk(
+                &self,
+                payout_chunk_id: i64,
+                tx_hash: Option<&str>,
+                finding: $crate::store::NewFinding,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let now = audit.at_ms;
+                let mut tx = self.begin_write().await?;
+                let batch = sqlx::query_scalar::<_, i64>(
+                    "UPDATE payout_chunk SET state = 'reverted', mined_tx_hash = COALESCE($1, mined_tx_hash), \
+                     updated_at_ms = $2 WHERE payout_chunk_id = $3 AND state IN ('prepared', 'broadcast', 'mined') \
+                     RETURNING payout_batch_id",
+                )
+                .bind(tx_hash)
+                .bind(now)
+                .bind(payout_chunk_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(batch) = batch else { return Ok(false) };
+                Self::settle_chunk(&mut tx, payout_chunk_id, $crate::store::Settlement::Void, audit).await?;
+                sqlx::query(
+                    "UPDATE payout_item SET state = 'failed' WHERE payout_chunk_id = $1 AND state = 'submitted'",
+                )
+                .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_findings(&mut tx, &[finding], now).await?;
+                Self::finish_batch_if_done(&mut tx, batch, now).await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn settle_chunk(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 payout_chunk_id: i64,
@@ -252,10 +288,25 @@ macro_rules! impl_chain {
             async fn store_replacement(
                 &self,
                 payout_chunk_id: i64,
+                wallet: &str,
+                holder: &str,
                 new: &$crate::store::NewChainTx,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
+                // Only the lease holder replaces (and its row lock orders replicas).
+                let leased = sqlx::query(
+                    "UPDATE chain_wallet SET lease_until_ms = lease_until_ms WHERE address = $1 \
+                     AND lease_holder = $2 AND lease_until_ms >= $3",
+                )
+                .bind(wallet)
+                .bind(holder)
+                .bind(audit.at_ms)
+                .execute(&mut *tx)
+                .await?;
+                if leased.rows_affected() != 1 {
+                    return Ok(false);
+                }
                 // Same nonce as the chunk's, so at most one of them can be mined.
                 let ok = sqlx::query(
                     "UPDATE payout_chunk SET updated_at_ms = $1 WHERE payout_chunk_id = $2 \
@@ -436,29 +487,10 @@ macro_rules! impl_chain {
                 tx_hash: &str,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let now = audit.at_ms;
-                let mut tx = self.begin_write().await?;
-                let batch = sqlx::query_scalar::<_, i64>(
-                    "UPDATE payout_chunk SET state = 'reverted', mined_tx_hash = $1, updated_at_ms = $2 \
-                     WHERE payout_chunk_id = $3 AND state IN ('prepared', 'broadcast', 'mined') \
-                     RETURNING payout_batch_id",
-                )
-                .bind(tx_hash)
-                .bind(now)
-                .bind(payout_chunk_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(batch) = batch else { return Ok(false) };
-                Self::settle_chunk(&mut tx, payout_chunk_id, $crate::store::Settlement::Void, audit).await?;
-                sqlx::query(
-                    "UPDATE payout_item SET state = 'failed' WHERE payout_chunk_id = $1 AND state = 'submitted'",
-                )
-                .bind(payout_chunk_id)
-                .execute(&mut *tx)
-                .await?;
-                Self::insert_findings(
-                    &mut tx,
-                    &[$crate::store::NewFinding {
+                self.fail_chunk(
+                    payout_chunk_id,
+                    Some(tx_hash),
+                    $crate::store::NewFinding {
                         kind: "reverted",
                         dedupe_key: format!("reverted:{payout_chunk_id}"),
                         payout_item_id: None,
@@ -467,14 +499,33 @@ macro_rules! impl_chain {
                         detail: "the chunk's transaction reverted; its reservation was voided and its \
                                  items failed (retry them from the batch page)"
                             .into(),
-                    }],
-                    now,
+                    },
+                    audit,
                 )
-                .await?;
-                Self::finish_batch_if_done(&mut tx, batch, now).await?;
-                Self::insert_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                .await
+            }
+
+            async fn drop_chunk(
+                &self,
+                payout_chunk_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                self.fail_chunk(
+                    payout_chunk_id,
+                    None,
+                    $crate::store::NewFinding {
+                        kind: "missing",
+                        dedupe_key: format!("dropped:{payout_chunk_id}"),
+                        payout_item_id: None,
+                        payout_chunk_id: Some(payout_chunk_id),
+                        tx_hash: None,
+                        detail: "the chunk's nonce was used by a transaction that did not pay it; its \
+                                 reservation was voided and its items failed (retry them from the batch page)"
+                            .into(),
+                    },
+                    audit,
+                )
+                .await
             }
 
             async fn cursor(&self, name: &str) -> $crate::store::StoreResult<Option<i64>> {
@@ -487,19 +538,23 @@ macro_rules! impl_chain {
             async fn store_transfers(
                 &self,
                 transfers: &[$crate::store::ObservedTransfer],
-                cursor: &str,
-                block: i64,
+                cursor: Option<(&str, i64)>,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 Self::insert_transfers(&mut tx, transfers, $crate::clock::now_ms()).await?;
-                sqlx::query(
-                    "INSERT INTO chain_cursor (name, block) VALUES ($1, $2) \
-                     ON CONFLICT (name) DO UPDATE SET block = excluded.block",
-                )
-                .bind(cursor)
-                .bind(block)
-                .execute(&mut *tx)
-                .await?;
+                if let Some((name, block)) = cursor {
+                    // Only forward: a slower replica can't move it back.
+                    sqlx::query(
+                        "INSERT INTO chain_cursor (name, block) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET block = CASE \
+                           WHEN excluded.block > chain_cursor.block THEN excluded.block \
+                           ELSE chain_cursor.block END",
+                    )
+                    .bind(name)
+                    .bind(block)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

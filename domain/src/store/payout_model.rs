@@ -341,10 +341,13 @@ pub trait ChainStore: Send + Sync {
         tx: &NewChainTx,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
-    /// Stores a same-nonce replacement of an unmined chunk's transaction.
+    /// Stores a same-nonce replacement of an unmined chunk's transaction,
+    /// only while `holder` has the wallet's lease.
     async fn store_replacement(
         &self,
         payout_chunk_id: i64,
+        wallet: &str,
+        holder: &str,
         tx: &NewChainTx,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
@@ -380,13 +383,17 @@ pub trait ChainStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
 
+    /// The chunk's nonce was used by a transaction that did not pay it: voids
+    /// the reservations, fails the items, records a `missing` finding.
+    async fn drop_chunk(&self, payout_chunk_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+
     async fn cursor(&self, name: &str) -> StoreResult<Option<i64>>;
-    /// Keeps Transfer logs (a log seen before is kept once) and moves the cursor.
+    /// Keeps Transfer logs (a log seen before is kept once) and moves the
+    /// named cursor forward to the block, if given (never back).
     async fn store_transfers(
         &self,
         transfers: &[ObservedTransfer],
-        cursor: &str,
-        block: i64,
+        cursor: Option<(&str, i64)>,
     ) -> StoreResult<()>;
     /// Confirmed chunks whose receipt block is at or below `up_to_block`.
     async fn chunks_to_reconcile(

@@ -521,3 +521,98 @@ on_both_backends!(
     stuck_replaced,
     crate::chain_flow::a_stuck_transaction_is_replaced_at_the_same_nonce_and_paid_once
 );
+
+/// The chunk's transaction leaves the pool and another transaction of the
+/// signing key takes its nonce: the chunk is never re-signed; once that is
+/// deep enough it ends unpaid, its budget is voided and a finding says so.
+async fn a_chunk_whose_nonce_is_taken_ends_unpaid_with_a_finding(db: &TestDb) {
+    use alloy::providers::Provider;
+    let p = pipeline(db, 1, 500).await;
+    let provider = p.chain.provider().clone();
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .expect("automine off");
+    earn(&p, 2, 2, "dr").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(p.disburser.round().await.expect("round").signed, 1);
+    let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
+    let ours = p
+        .store
+        .inflight_chunks(&p.chain.sender().to_checksum(None))
+        .await
+        .expect("inflight")[0]
+        .txs[0]
+        .tx_hash
+        .clone();
+    let _: serde_json::Value = provider
+        .raw_request("anvil_dropTransaction".into(), (ours.clone(),))
+        .await
+        .expect("drop");
+    // Another transaction of the same key takes the nonce.
+    let (rpc, key, token) = (
+        p.dev.anvil.endpoint(),
+        p.dev.key.clone(),
+        p.dev.deployment.token,
+    );
+    let outside = tokio::spawn(async move {
+        payquest_domain::chain::send_token_transfer(
+            &rpc,
+            &key,
+            token,
+            wallet(77).parse().expect("address"),
+            U256::from(5u64),
+        )
+        .await
+        .expect("outside transfer")
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.dev.mine(1).await;
+    outside.await.expect("join");
+    let r = p.disburser.round().await.expect("round");
+    assert_eq!(r.signed, 0, "nothing new to sign, nothing re-signed");
+    assert_eq!(r.reverted, 1, "the chunk ends unpaid");
+    let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+    assert_eq!(b.state, "partially_failed");
+    assert_eq!(
+        p.store.batch_chunks(batch_id).await.expect("chunks")[0].state,
+        "reverted"
+    );
+    assert_eq!(chunks.len(), 1);
+    let cc = p
+        .store
+        .cost_centre(p.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!((cc.reserved.minor(), cc.spent.minor()), (0, 0));
+    for n in 0..2 {
+        let on_chain = p
+            .chain
+            .token_balance(wallet(n).parse().expect("address"))
+            .await
+            .expect("balance");
+        assert_eq!(on_chain, U256::ZERO, "never paid");
+    }
+    p.reconciler.round().await.expect("reconcile");
+    let mut kinds: Vec<String> = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["missing", "unknown_transfer"]);
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+}
+on_both_backends!(
+    nonce_taken,
+    crate::chain_flow::a_chunk_whose_nonce_is_taken_ends_unpaid_with_a_finding
+);
