@@ -79,6 +79,8 @@ mod map {
             can_manage,
             can_edit_quests,
             cost_centre_id: c.budget.cost_centre_id,
+            transfer_targets: Vec::new(),
+            pending_transfers: Vec::new(),
         }
     }
 }
@@ -138,7 +140,7 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
         .quests(&actor, campaign_id)
         .await
         .map_err(fail)?;
-    Ok(map::detail(
+    let mut detail = map::detail(
         &campaign,
         insight,
         quests,
@@ -147,7 +149,44 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
             actor.can(Permission::ManageCampaigns),
             actor.can(Permission::ManageQuests),
         ],
-    ))
+    );
+    if detail.can_fund {
+        detail.transfer_targets = ctx
+            .state
+            .campaigns
+            .list(&actor, 0, 200)
+            .await
+            .map_err(fail)?
+            .iter()
+            .filter(|c| c.budget.cost_centre_id != campaign.budget.cost_centre_id)
+            .map(map::summary)
+            .collect();
+        detail.pending_transfers = transfer_views(&ctx, &actor).await?;
+    }
+    Ok(detail)
+}
+
+#[cfg(feature = "ssr")]
+async fn transfer_views(
+    ctx: &Ctx,
+    actor: &payquest_domain::auth::Actor,
+) -> Result<Vec<payquest_types::TransferView>, AppError> {
+    let list = ctx
+        .state
+        .budgets
+        .pending_transfers(actor)
+        .await
+        .map_err(fail)?;
+    Ok(list
+        .into_iter()
+        .map(|t| payquest_types::TransferView {
+            transfer_id: t.budget_transfer_id,
+            from_cost_centre_id: t.from_cost_centre_id,
+            to_cost_centre_id: t.to_cost_centre_id,
+            amount: t.amount,
+            requested_by_me: t.requested_by == actor.user_id,
+        })
+        .collect())
 }
 
 #[server(endpoint = "create_campaign")]
@@ -306,22 +345,7 @@ pub async fn request_transfer(
 pub async fn pending_transfers() -> Result<Vec<payquest_types::TransferView>, AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
-    let list = ctx
-        .state
-        .budgets
-        .pending_transfers(&actor)
-        .await
-        .map_err(fail)?;
-    Ok(list
-        .into_iter()
-        .map(|t| payquest_types::TransferView {
-            transfer_id: t.budget_transfer_id,
-            from_cost_centre_id: t.from_cost_centre_id,
-            to_cost_centre_id: t.to_cost_centre_id,
-            amount: t.amount,
-            requested_by_me: t.requested_by == actor.user_id,
-        })
-        .collect())
+    transfer_views(&ctx, &actor).await
 }
 
 /// Approves or rejects a pending transfer; the answer says what happened

@@ -72,9 +72,11 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await expect(page.getByTestId('batch-items')).not.toContainText('submitted');
   await page.getByRole('link', { name: 'Findings' }).click();
   await expect(page.getByTestId('no-findings')).toBeVisible();
+  await hydrated(page);
   await expect(page.getByTestId('no-drift')).toBeVisible();
   // The campaign's turnaround now runs to the confirmed payment.
   await page.goto('/campaigns/1');
+  await hydrated(page);
   await expect(page.getByTestId('turnaround')).toContainText('approved');
   await expect(page.getByTestId('turnaround')).toContainText('activity to confirmed payment');
   // Finance may have approved batches start at once.

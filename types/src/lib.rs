@@ -322,6 +322,10 @@ pub struct CampaignDetail {
     pub can_manage: bool,
     pub can_edit_quests: bool,
     pub cost_centre_id: i64,
+    /// For finance: other campaigns' budgets to move money to, and the
+    /// transfers waiting for a second finance approval.
+    pub transfer_targets: Vec<CampaignSummary>,
+    pub pending_transfers: Vec<TransferView>,
 }
 
 /// An activity waiting for a person's decision.

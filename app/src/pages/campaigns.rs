@@ -7,8 +7,8 @@ use leptos_router::hooks::use_params_map;
 use payquest_types::{Amount, CampaignDetail};
 
 use crate::campaign_api::{
-    list_campaigns, load_campaign, pending_transfers, CreateCampaign, DecideTransfer, FundCampaign,
-    RequestTransfer, SetCampaignStatus,
+    list_campaigns, load_campaign, CreateCampaign, DecideTransfer, FundCampaign, RequestTransfer,
+    SetCampaignStatus,
 };
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::machine_api::{CreateQuest, SetQuestActive};
@@ -78,45 +78,57 @@ fn Campaigns() -> impl IntoView {
     }
 }
 
+/// The page's actions and its one resource are created here, outside the
+/// dashboard's Suspense: the server may run that Suspense's children more than
+/// once, and resources are matched to their serialized data by creation order.
 #[component]
 pub fn CampaignPage() -> impl IntoView {
-    view! {
-        <Dashboard>
-            <Campaign />
-        </Dashboard>
-    }
-}
-
-#[component]
-fn Campaign() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
-    let fund = ServerAction::<FundCampaign>::new();
-    let status = ServerAction::<SetCampaignStatus>::new();
-    let create_quest = ServerAction::<CreateQuest>::new();
-    let quest_state = ServerAction::<SetQuestActive>::new();
+    let actions = CampaignActions {
+        fund: ServerAction::new(),
+        status: ServerAction::new(),
+        create_quest: ServerAction::new(),
+        quest_state: ServerAction::new(),
+        request: ServerAction::new(),
+        decide: ServerAction::new(),
+    };
     let detail = Resource::new(
         move || {
             (
                 id(),
-                fund.version().get(),
-                status.version().get(),
-                create_quest.version().get(),
-                quest_state.version().get(),
+                actions.fund.version().get(),
+                actions.status.version().get(),
+                actions.create_quest.version().get(),
+                actions.quest_state.version().get(),
+                actions.request.version().get(),
+                actions.decide.version().get(),
             )
         },
         |(id, ..)| load_campaign(id),
     );
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => view! { <CampaignView d=d fund=fund status=status create_quest=create_quest quest_state=quest_state /> }.into_any(),
-                    Err(e) => load_error(e),
-                }
-            })}
-        </Transition>
+        <Dashboard>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => view! { <CampaignView d=d actions=actions /> }.into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })}
+            </Transition>
+        </Dashboard>
     }
+}
+
+#[derive(Clone, Copy)]
+struct CampaignActions {
+    fund: ServerAction<FundCampaign>,
+    status: ServerAction<SetCampaignStatus>,
+    create_quest: ServerAction<CreateQuest>,
+    quest_state: ServerAction<SetQuestActive>,
+    request: ServerAction<RequestTransfer>,
+    decide: ServerAction<DecideTransfer>,
 }
 
 fn duration(ms: i64) -> String {
@@ -131,14 +143,13 @@ fn duration(ms: i64) -> String {
 /// Moving budget to another campaign's cost centre: one finance user asks,
 /// another approves (the server refuses the same person).
 #[component]
-fn Transfers(campaign_id: i64, cost_centre_id: i64) -> impl IntoView {
-    let request = ServerAction::<RequestTransfer>::new();
-    let decide = ServerAction::<DecideTransfer>::new();
-    let targets = Resource::new(|| (), |_| list_campaigns());
-    let pending = Resource::new(
-        move || (request.version().get(), decide.version().get()),
-        |_| pending_transfers(),
-    );
+fn Transfers(
+    campaign_id: i64,
+    targets: Vec<payquest_types::CampaignSummary>,
+    pending: Vec<payquest_types::TransferView>,
+    request: ServerAction<RequestTransfer>,
+    decide: ServerAction<DecideTransfer>,
+) -> impl IntoView {
     let error = Signal::derive(move || {
         request
             .value()
@@ -154,14 +165,9 @@ fn Transfers(campaign_id: i64, cost_centre_id: i64) -> impl IntoView {
                 <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
                 <label class="block text-sm font-medium">"To"
                     <select class=INPUT name="to_cost_centre_id">
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                targets.await.unwrap_or_default().into_iter()
-                                    .filter(|c| c.cost_centre_id != cost_centre_id)
-                                    .map(|c| view! { <option value=c.cost_centre_id.to_string()>{c.name} " (" {c.cost_centre_code} ")"</option> })
-                                    .collect_view()
-                            })}
-                        </Suspense>
+                        {targets.into_iter()
+                            .map(|c| view! { <option value=c.cost_centre_id.to_string()>{c.name} " (" {c.cost_centre_code} ")"</option> })
+                            .collect_view()}
                     </select>
                 </label>
                 <label class="block text-sm font-medium">"Amount (tokens)"<input class=INPUT name="amount" required inputmode="decimal" /></label>
@@ -169,22 +175,18 @@ fn Transfers(campaign_id: i64, cost_centre_id: i64) -> impl IntoView {
             </ActionForm>
             <ErrorBanner error=error />
             {move || outcome().map(|o| view! { <p role="status" class="text-sm">"Transfer " {o} "."</p> })}
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    pending.await.unwrap_or_default().into_iter().map(|t| {
-                        let id = t.transfer_id;
-                        view! {
-                            <div class="flex items-center gap-3 text-sm">
-                                <span>"#" {id} ": " {t.amount.to_string()} " from cost centre " {t.from_cost_centre_id} " to " {t.to_cost_centre_id}</span>
-                                <button class=BUTTON_QUIET disabled=t.requested_by_me
-                                    on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: true }); }>"Approve"</button>
-                                <button class=BUTTON_QUIET disabled=t.requested_by_me
-                                    on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: false }); }>"Reject"</button>
-                            </div>
-                        }
-                    }).collect_view()
-                })}
-            </Transition>
+            {pending.into_iter().map(|t| {
+                let id = t.transfer_id;
+                view! {
+                    <div class="flex items-center gap-3 text-sm">
+                        <span>"#" {id} ": " {t.amount.to_string()} " from cost centre " {t.from_cost_centre_id} " to " {t.to_cost_centre_id}</span>
+                        <button class=BUTTON_QUIET disabled=t.requested_by_me
+                            on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: true }); }>"Approve"</button>
+                        <button class=BUTTON_QUIET disabled=t.requested_by_me
+                            on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: false }); }>"Reject"</button>
+                    </div>
+                }
+            }).collect_view()}
         </section>
     }
 }
@@ -213,13 +215,15 @@ fn QuestForm(campaign_id: i64, create: ServerAction<CreateQuest>) -> impl IntoVi
 }
 
 #[component]
-fn CampaignView(
-    d: CampaignDetail,
-    fund: ServerAction<FundCampaign>,
-    status: ServerAction<SetCampaignStatus>,
-    create_quest: ServerAction<CreateQuest>,
-    quest_state: ServerAction<SetQuestActive>,
-) -> impl IntoView {
+fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
+    let CampaignActions {
+        fund,
+        status,
+        create_quest,
+        quest_state,
+        request,
+        decide,
+    } = actions;
     let s = d.summary.clone();
     let campaign_id = s.campaign_id;
     let fund_error = Signal::derive(move || fund.value().get().and_then(Result::err));
@@ -249,9 +253,12 @@ fn CampaignView(
         </ActionForm>
     });
     let can_edit_quests = d.can_edit_quests;
-    let transfers = d
-        .can_fund
-        .then(|| view! { <Transfers campaign_id=campaign_id cost_centre_id=d.cost_centre_id /> });
+    let transfers = d.can_fund.then(|| {
+        view! {
+            <Transfers campaign_id=campaign_id targets=d.transfer_targets.clone()
+                pending=d.pending_transfers.clone() request=request decide=decide />
+        }
+    });
     let quest_form = d
         .can_edit_quests
         .then(|| view! { <QuestForm campaign_id=campaign_id create=create_quest /> });

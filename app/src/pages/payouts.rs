@@ -61,21 +61,33 @@ fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
 
 #[component]
 pub fn PayoutsPage() -> impl IntoView {
-    view! {
-        <Dashboard>
-            <Payouts />
-        </Dashboard>
-    }
-}
-
-#[component]
-fn Payouts() -> impl IntoView {
+    // Both of the page's resources are created here, outside the dashboard's
+    // Suspense (see `CampaignPage`), so server and browser agree on their order.
     let create = ServerAction::<CreateBatch>::new();
-    let preview = ServerAction::<PreviewEligible>::new();
     let list = Resource::new(
         move || create.version().get(),
         |_| list_batches("all".into()),
     );
+    let set = ServerAction::<SetAutoDisburse>::new();
+    let policy = Resource::new(|| (), |_| payout_policy());
+    view! {
+        <Dashboard>
+            <Payouts create list set policy />
+        </Dashboard>
+    }
+}
+
+type BatchList = Resource<Result<Vec<BatchSummary>, crate::error::AppError>>;
+type Policy = Resource<Result<(bool, bool), crate::error::AppError>>;
+
+#[component]
+fn Payouts(
+    create: ServerAction<CreateBatch>,
+    list: BatchList,
+    set: ServerAction<SetAutoDisburse>,
+    policy: Policy,
+) -> impl IntoView {
+    let preview = ServerAction::<PreviewEligible>::new();
     let error = Signal::derive(move || {
         create
             .value()
@@ -132,7 +144,7 @@ fn Payouts() -> impl IntoView {
     view! {
         <div class="space-y-8">
             <h1 class="text-2xl font-bold">"Payouts"</h1>
-            <AutoDisburse />
+            <AutoDisburse set policy />
             <section class="space-y-4 rounded-xl bg-white p-6 shadow" data-testid="batch-builder">
                 <h2 class="text-lg font-semibold">"Build a batch from eligible rewards (maker)"</h2>
                 <div class="grid gap-4 sm:grid-cols-3">
@@ -187,9 +199,7 @@ fn Payouts() -> impl IntoView {
 
 /// Whether approved batches start disbursing at once; finance may switch it.
 #[component]
-fn AutoDisburse() -> impl IntoView {
-    let set = ServerAction::<SetAutoDisburse>::new();
-    let policy = Resource::new(|| (), |_| payout_policy());
+fn AutoDisburse(set: ServerAction<SetAutoDisburse>, policy: Policy) -> impl IntoView {
     let error = Signal::derive(move || set.value().get().and_then(Result::err));
     // A fresh page shows the new setting (and every batch as it now is).
     Effect::new(move |_| {
