@@ -272,6 +272,40 @@ impl Reconciler {
             .await
             .map_err(store_err)?
         {
+            // Trust only what is still on the canonical chain: a reorg deeper
+            // than the confirmations can take a confirmed payment away.
+            let live = match self.chain.receipt(&tx_hash).await? {
+                Some(r) => {
+                    r.success
+                        && self.chain.block_hash(r.block_number).await?.as_deref()
+                            == Some(r.block_hash.as_str())
+                }
+                None => false,
+            };
+            if !live {
+                let finding = NewFinding {
+                    kind: "missing",
+                    dedupe_key: format!("vanished:{chunk_id}"),
+                    payout_item_id: None,
+                    payout_chunk_id: Some(chunk_id),
+                    tx_hash: Some(tx_hash.clone()),
+                    detail:
+                        "the confirmed transaction is no longer on the chain (a reorg deeper \
+                             than the confirmations): the ledger counts it paid, the chain does not"
+                            .into(),
+                };
+                let audit = AuditRecord::new(
+                    &system,
+                    "recon.payment_vanished",
+                    format!("payout_chunk:{chunk_id}"),
+                );
+                report.findings += self
+                    .store
+                    .record_findings(&[finding], &audit)
+                    .await
+                    .map_err(store_err)? as u32;
+                continue;
+            }
             let expected = self
                 .store
                 .chunk_expected(chunk_id)

@@ -616,3 +616,58 @@ on_both_backends!(
     nonce_taken,
     crate::chain_flow::a_chunk_whose_nonce_is_taken_ends_unpaid_with_a_finding
 );
+
+/// A reorg deeper than the confirmations takes a confirmed payment away:
+/// reconciliation does not trust the receipt it kept, finds the transaction
+/// gone and says so; the ledger's "paid" shows up as drift.
+async fn a_payment_reorged_away_after_confirmation_becomes_a_finding(db: &TestDb) {
+    use alloy::providers::ext::AnvilApi;
+    let p = pipeline(db, 1, 500).await;
+    earn(&p, 2, 2, "gone").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(p.disburser.round().await.expect("round").signed, 1);
+    assert_eq!(p.disburser.round().await.expect("round").confirmed, 1);
+    p.chain
+        .provider()
+        .anvil_reorg(alloy::rpc::types::anvil::ReorgOptions {
+            depth: 1,
+            tx_block_pairs: vec![],
+        })
+        .await
+        .expect("reorg");
+    p.reconciler.round().await.expect("reconcile");
+    let findings = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].kind, "missing");
+    let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+    assert_eq!(b.state, "disbursed", "not reconciled");
+    let drift = p
+        .store
+        .drift(payquest_domain::clock::now_ms())
+        .await
+        .expect("drift");
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.direction == "ledger_ahead" && d.item_count == 2),
+        "{drift:?}"
+    );
+    // Reported once.
+    p.reconciler.round().await.expect("reconcile");
+    assert_eq!(
+        p.store
+            .list_findings(true, None, 50)
+            .await
+            .expect("findings")
+            .len(),
+        1
+    );
+}
+on_both_backends!(
+    reorged_after_confirmation,
+    crate::chain_flow::a_payment_reorged_away_after_confirmation_becomes_a_finding
+);
