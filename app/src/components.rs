@@ -171,12 +171,3 @@ pub fn RedirectIfStage(expect: Option<SessionStage>, children: ChildrenFn) -> im
         </Suspense>
     }
 }
-
-/// False until this part of the page is interactive (hydrated or rendered in
-/// the browser). Buttons that change data stay disabled until then, so an
-/// early click can't start a reload while the page is still hydrating.
-pub fn use_ready() -> Signal<bool> {
-    let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
-    ready.into()
-}

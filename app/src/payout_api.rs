@@ -310,23 +310,13 @@ pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String
             "Approval recorded ({approvals} of {needed}); another checker must approve too."
         )),
         ApproveOutcome::Short {
-            campaign_id,
+            campaign_name,
             short_by_minor,
-        } => {
-            let name = ctx
-                .state
-                .store
-                .campaign(campaign_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|c| c.name)
-                .unwrap_or_else(|| format!("campaign {campaign_id}"));
-            Err(fail(DomainError::Conflict(format!(
-                "Not approved: {name}'s budget is short by {}.",
-                payquest_types::Amount::from_minor(short_by_minor)
-            ))))
-        }
+            ..
+        } => Err(fail(DomainError::Conflict(format!(
+            "Not approved: {campaign_name}'s budget is short by {}.",
+            payquest_types::Amount::from_minor(short_by_minor)
+        )))),
         ApproveOutcome::Stale { .. } => Err(fail(DomainError::Conflict(
             "The batch changed after you opened it; reload and review it again.".into(),
         ))),

@@ -262,11 +262,6 @@ impl Chain {
         timed(self.provider.get_transaction_count(self.sender).latest()).await
     }
 
-    /// Mined plus pending in the node's pool.
-    pub async fn pending_nonce(&self) -> ChainResult<u64> {
-        timed(self.provider.get_transaction_count(self.sender).pending()).await
-    }
-
     /// EIP-1559 fees: twice the latest base fee plus the tip, never above the cap.
     pub async fn fees(&self) -> ChainResult<(u128, u128)> {
         let block = timed(self.provider.get_block_by_number(BlockNumberOrTag::Latest))
@@ -552,10 +547,10 @@ pub async fn deploy_dev(
     .await?
     .contract_address
     .ok_or_else(|| ChainError::Rpc("no payout contract address".into()))?;
-    let scale = U256::from(1u64); // the dev token has 6 decimals, like the ledger
+    // The dev token has 6 decimals, like the ledger: minor units are base units.
     let mint = IPayQuestToken::mintCall {
         to: me,
-        amount: U256::from(mint_minor.max(0) as u64) * scale,
+        amount: U256::from(mint_minor.max(0) as u64),
     };
     send(
         &provider,

@@ -31,7 +31,6 @@ pub const MAX_INFLIGHT_CHUNKS: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RoundReport {
-    pub leased: bool,
     pub signed: u32,
     pub confirmed: u32,
     pub reverted: u32,
@@ -59,6 +58,29 @@ fn crash_point(name: &str) {
     {
         eprintln!("crash point {name}: aborting");
         std::process::abort();
+    }
+}
+
+/// Stored (wallet, minor units) pairs as the chain client takes them.
+fn payments<'a>(entries: impl Iterator<Item = (&'a str, i64)>) -> ChainResult<Vec<(Address, i64)>> {
+    entries
+        .map(|(wallet, amount)| {
+            wallet
+                .parse::<Address>()
+                .map(|to| (to, amount))
+                .map_err(|_| ChainError::Config(format!("stored wallet {wallet} is invalid")))
+        })
+        .collect()
+}
+
+/// A signed transaction as the store keeps it.
+fn record(signed: &crate::chain::SignedTx, nonce: i64) -> NewChainTx {
+    NewChainTx {
+        nonce,
+        tx_hash: signed.tx_hash.clone(),
+        raw_tx: hex::encode(&signed.raw),
+        max_fee_wei: signed.max_fee_wei.to_string(),
+        priority_fee_wei: signed.priority_fee_wei.to_string(),
     }
 }
 
@@ -106,7 +128,6 @@ impl Disburser {
             tracing::debug!(%wallet, "another replica holds the wallet lease");
             return Ok(report);
         };
-        report.leased = true;
         let head = self.chain.head().await?;
         let seen = self
             .highest_head
@@ -140,25 +161,13 @@ impl Disburser {
             let Some(chunk) = self.store.next_planned_chunk().await.map_err(store_err)? else {
                 break;
             };
-            let mut entries = Vec::with_capacity(chunk.entries.len());
-            for (_, wallet, amount) in &chunk.entries {
-                let to: Address = wallet.parse().map_err(|_| {
-                    ChainError::Config(format!("stored wallet {wallet} is invalid"))
-                })?;
-                entries.push((to, *amount));
-            }
+            let entries = payments(chunk.entries.iter().map(|e| (e.1.as_str(), e.2)))?;
             let fees = self.chain.fees().await?;
             let signed = self
                 .chain
                 .sign_payout(chunk.payout_chunk_id, &entries, next_nonce as u64, fees)
                 .await?;
-            let new = NewChainTx {
-                nonce: next_nonce,
-                tx_hash: signed.tx_hash.clone(),
-                raw_tx: hex::encode(&signed.raw),
-                max_fee_wei: signed.max_fee_wei.to_string(),
-                priority_fee_wei: signed.priority_fee_wei.to_string(),
-            };
+            let new = record(&signed, next_nonce);
             let a = audit(
                 "payout.chunk_signed",
                 format!("payout_chunk:{}", chunk.payout_chunk_id),
@@ -166,7 +175,7 @@ impl Disburser {
             .after(&serde_json::json!({
                 "tx_hash": signed.tx_hash, "nonce": next_nonce, "items": chunk.entries.len()
             }));
-            let stored = self
+            let Some(chain_tx_id) = self
                 .store
                 .store_signed_chunk(
                     chunk.payout_chunk_id,
@@ -177,11 +186,11 @@ impl Disburser {
                     &a,
                 )
                 .await
-                .map_err(store_err)?;
-            if !stored {
+                .map_err(store_err)?
+            else {
                 // The lease or the nonce moved under us: start over next round.
                 break;
-            }
+            };
             crash_point("after_store");
             report.signed += 1;
             next_nonce += 1;
@@ -191,27 +200,12 @@ impl Disburser {
                 continue;
             }
             crash_point("after_broadcast");
-            if let Some(id) = self.latest_tx_id(chunk.payout_chunk_id, &wallet).await? {
-                self.store
-                    .mark_broadcast(id, now_ms())
-                    .await
-                    .map_err(store_err)?;
-            }
+            self.store
+                .mark_broadcast(chain_tx_id, now_ms())
+                .await
+                .map_err(store_err)?;
         }
         Ok(report)
-    }
-
-    async fn latest_tx_id(&self, chunk_id: i64, wallet: &str) -> ChainResult<Option<i64>> {
-        let inflight = self
-            .store
-            .inflight_chunks(wallet)
-            .await
-            .map_err(store_err)?;
-        Ok(inflight
-            .iter()
-            .find(|c| c.payout_chunk_id == chunk_id)
-            .and_then(|c| c.txs.last())
-            .map(|t| t.chain_tx_id))
     }
 
     async fn watch(
@@ -382,13 +376,7 @@ impl Disburser {
             .chunk_expected(chunk.payout_chunk_id)
             .await
             .map_err(store_err)?;
-        let mut list = Vec::with_capacity(entries.len());
-        for e in &entries {
-            let to: Address = e.wallet.parse().map_err(|_| {
-                ChainError::Config(format!("stored wallet {} is invalid", e.wallet))
-            })?;
-            list.push((to, e.amount_minor));
-        }
+        let list = payments(entries.iter().map(|e| (e.wallet.as_str(), e.amount_minor)))?;
         let signed = self
             .chain
             .sign_payout(
@@ -398,13 +386,7 @@ impl Disburser {
                 (max_fee, tip),
             )
             .await?;
-        let new = NewChainTx {
-            nonce: chunk.nonce,
-            tx_hash: signed.tx_hash.clone(),
-            raw_tx: hex::encode(&signed.raw),
-            max_fee_wei: max_fee.to_string(),
-            priority_fee_wei: tip.to_string(),
-        };
+        let new = record(&signed, chunk.nonce);
         let a = audit("payout.chunk_replaced", format!("payout_chunk:{}", chunk.payout_chunk_id))
             .after(&serde_json::json!({"tx_hash": signed.tx_hash, "nonce": chunk.nonce, "max_fee_wei": max_fee.to_string()}));
         if self

@@ -7,9 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use payquest_types::{BatchSummary, BatchView, FindingView};
 
-use crate::components::{
-    load_error, use_ready, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT,
-};
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::payout_api::{
     export_batch_csv, list_batches, load_batch, load_findings, payout_policy, ApproveBatch,
     CreateBatch, PreviewEligible, RejectBatch, RemoveBatchItem, ResolveFinding, RetryFailedItems,
@@ -223,12 +221,11 @@ fn AutoDisburseSwitch(
     set: ServerAction<SetAutoDisburse>,
     error: Signal<Option<crate::error::AppError>>,
 ) -> impl IntoView {
-    let ready = use_ready();
     view! {
                     <div class="flex flex-wrap items-center gap-3 rounded-xl bg-white p-4 text-sm shadow" data-testid="auto-disburse" data-on=on.to_string()>
                         <span>{if on { "Approved batches start disbursing at once." } else { "Finance starts disbursement of each approved batch." }}</span>
                         {can_change.then(|| view! {
-                            <button class=BUTTON_QUIET disabled=move || !ready.get() on:click=move |_| { set.dispatch(SetAutoDisburse { on: !on }); }>
+                            <button class=BUTTON_QUIET on:click=move |_| { set.dispatch(SetAutoDisburse { on: !on }); }>
                                 {if on { "Turn automatic start off" } else { "Start automatically after approval" }}
                             </button>
                         })}
@@ -343,8 +340,6 @@ struct BatchActions {
 
 #[component]
 fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> impl IntoView {
-    let ready = use_ready();
-    let busy = move || !ready.get();
     let s = v.summary.clone();
     let batch_id = s.batch_id;
     let hash = s.content_hash.clone();
@@ -367,8 +362,8 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <h1 class="text-2xl font-bold">{format!("Batch #{batch_id}")} " " {state_badge(s.state.clone())}</h1>
                 <div class="flex gap-2">
-                    <button class=BUTTON_QUIET disabled=busy on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
-                    <button class=BUTTON_QUIET disabled=busy on:click=download>"Export CSV"</button>
+                    <button class=BUTTON_QUIET on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+                    <button class=BUTTON_QUIET on:click=download>"Export CSV"</button>
                 </div>
             </div>
             {move || csv.get().map(|text| view! {
@@ -400,23 +395,23 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
 
             <section class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" data-testid="batch-actions">
                 {(v.can_edit && state == "draft").then(|| view! {
-                    <button class=BUTTON disabled=busy on:click=move |_| { actions.submit.dispatch(SubmitBatch { batch_id }); }>"Submit for approval"</button>
+                    <button class=BUTTON on:click=move |_| { actions.submit.dispatch(SubmitBatch { batch_id }); }>"Submit for approval"</button>
                 })}
                 {v.can_decide.then(|| {
                     let h = approve_hash.clone();
                     view! {
-                        <button class=BUTTON disabled=busy on:click=move |_| { actions.approve.dispatch(ApproveBatch { batch_id, content_hash: h.clone() }); }>"Approve this hash"</button>
+                        <button class=BUTTON on:click=move |_| { actions.approve.dispatch(ApproveBatch { batch_id, content_hash: h.clone() }); }>"Approve this hash"</button>
                         <label class="block grow text-sm font-medium">"Reason to reject"
                             <input class=INPUT maxlength="500" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev)) />
                         </label>
-                        <button class=BUTTON_QUIET disabled=busy on:click=move |_| { actions.reject.dispatch(RejectBatch { batch_id, reason: reason.get_untracked() }); }>"Reject"</button>
+                        <button class=BUTTON_QUIET on:click=move |_| { actions.reject.dispatch(RejectBatch { batch_id, reason: reason.get_untracked() }); }>"Reject"</button>
                     }
                 })}
                 {can_start.then(|| view! {
-                    <button class=BUTTON disabled=busy on:click=move |_| { actions.start.dispatch(StartDisbursement { batch_id }); }>"Start disbursement"</button>
+                    <button class=BUTTON on:click=move |_| { actions.start.dispatch(StartDisbursement { batch_id }); }>"Start disbursement"</button>
                 })}
                 {can_retry.then(|| view! {
-                    <button class=BUTTON_QUIET disabled=busy on:click=move |_| { actions.retry.dispatch(RetryFailedItems { batch_id }); }>"Make failed items eligible again"</button>
+                    <button class=BUTTON_QUIET on:click=move |_| { actions.retry.dispatch(RetryFailedItems { batch_id }); }>"Make failed items eligible again"</button>
                 })}
             </section>
 
@@ -472,7 +467,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                                     <td class="px-3 py-2 text-right font-mono">{i.amount.to_string()}</td>
                                     <td class=TD>{state_badge(i.state.clone())}</td>
                                     <td class=TD>{can_remove.then(|| view! {
-                                        <button class=BUTTON_QUIET disabled=busy on:click=move |_| { actions.remove.dispatch(RemoveBatchItem { batch_id, payout_item_id: item_id }); }>"Remove"</button>
+                                        <button class=BUTTON_QUIET on:click=move |_| { actions.remove.dispatch(RemoveBatchItem { batch_id, payout_item_id: item_id }); }>"Remove"</button>
                                     })}</td>
                                 </tr>
                             }

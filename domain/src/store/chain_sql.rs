@@ -70,6 +70,29 @@ macro_rules! impl_chain {
                 Ok(true)
             }
 
+            /// Stores a signed transaction of a chunk; its id.
+            async fn insert_chain_tx(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_chunk_id: i64,
+                new: &$crate::store::NewChainTx,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO chain_tx (payout_chunk_id, nonce, tx_hash, raw_tx, max_fee_wei, \
+                     priority_fee_wei, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING chain_tx_id",
+                )
+                .bind(payout_chunk_id)
+                .bind(new.nonce)
+                .bind(&new.tx_hash)
+                .bind(&new.raw_tx)
+                .bind(&new.max_fee_wei)
+                .bind(&new.priority_fee_wei)
+                .bind(now_ms)
+                .fetch_one(&mut *conn)
+                .await?)
+            }
+
             async fn settle_chunk(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 payout_chunk_id: i64,
@@ -233,7 +256,7 @@ macro_rules! impl_chain {
                 now_ms: i64,
                 new: &$crate::store::NewChainTx,
                 audit: &$crate::audit::AuditRecord,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<Option<i64>> {
                 let mut tx = self.begin_write().await?;
                 let nonce_ok = sqlx::query(
                     "UPDATE chain_wallet SET next_nonce = next_nonce + 1 WHERE address = $1 \
@@ -246,7 +269,7 @@ macro_rules! impl_chain {
                 .execute(&mut *tx)
                 .await?;
                 if nonce_ok.rows_affected() != 1 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let chunk_ok = sqlx::query(
                     "UPDATE payout_chunk SET state = 'prepared', wallet = $1, nonce = $2, updated_at_ms = $3 \
@@ -259,21 +282,9 @@ macro_rules! impl_chain {
                 .execute(&mut *tx)
                 .await?;
                 if chunk_ok.rows_affected() != 1 {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                sqlx::query(
-                    "INSERT INTO chain_tx (payout_chunk_id, nonce, tx_hash, raw_tx, max_fee_wei, \
-                     priority_fee_wei, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(payout_chunk_id)
-                .bind(new.nonce)
-                .bind(&new.tx_hash)
-                .bind(&new.raw_tx)
-                .bind(&new.max_fee_wei)
-                .bind(&new.priority_fee_wei)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                let chain_tx_id = Self::insert_chain_tx(&mut tx, payout_chunk_id, new, now_ms).await?;
                 sqlx::query(
                     "UPDATE payout_item SET state = 'submitted' WHERE payout_chunk_id = $1 AND state = 'approved'",
                 )
@@ -282,7 +293,7 @@ macro_rules! impl_chain {
                 .await?;
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(chain_tx_id))
             }
 
             async fn store_replacement(
@@ -320,19 +331,7 @@ macro_rules! impl_chain {
                 if ok.rows_affected() != 1 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO chain_tx (payout_chunk_id, nonce, tx_hash, raw_tx, max_fee_wei, \
-                     priority_fee_wei, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(payout_chunk_id)
-                .bind(new.nonce)
-                .bind(&new.tx_hash)
-                .bind(&new.raw_tx)
-                .bind(&new.max_fee_wei)
-                .bind(&new.priority_fee_wei)
-                .bind(audit.at_ms)
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_chain_tx(&mut tx, payout_chunk_id, new, audit.at_ms).await?;
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -426,21 +425,13 @@ macro_rules! impl_chain {
                 payout_chunk_id: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.transition_audited(
                     "UPDATE payout_chunk SET state = 'broadcast', mined_tx_hash = NULL, mined_block = NULL, \
                      mined_block_hash = NULL, updated_at_ms = $1 WHERE payout_chunk_id = $2 AND state = 'mined'",
+                    payout_chunk_id,
+                    audit,
                 )
-                .bind(audit.at_ms)
-                .bind(payout_chunk_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                Self::insert_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                .await
             }
 
             async fn confirm_chunk(

@@ -84,6 +84,7 @@ pub enum ApproveOutcome {
     /// Refused: this campaign's budget is short; nothing was written.
     Short {
         campaign_id: i64,
+        campaign_name: String,
         short_by_minor: i64,
     },
     /// The batch changed since the checker saw it: the hash differs.
@@ -331,7 +332,8 @@ pub trait ChainStore: Send + Sync {
     /// In one transaction, only while `holder` has the lease and the nonce is
     /// the wallet's next: stores the signed transaction, gives the chunk its
     /// nonce (planned → prepared), marks its items submitted and advances the
-    /// wallet's nonce. False if any of that no longer holds.
+    /// wallet's nonce. The stored transaction's id, or `None` if any of that
+    /// no longer holds.
     async fn store_signed_chunk(
         &self,
         payout_chunk_id: i64,
@@ -340,7 +342,7 @@ pub trait ChainStore: Send + Sync {
         now_ms: i64,
         tx: &NewChainTx,
         audit: &AuditRecord,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<i64>>;
     /// Stores a same-nonce replacement of an unmined chunk's transaction,
     /// only while `holder` has the wallet's lease.
     async fn store_replacement(

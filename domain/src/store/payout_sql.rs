@@ -295,21 +295,13 @@ macro_rules! impl_payouts {
                 payout_batch_id: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.transition_audited(
                     "UPDATE payout_batch SET state = 'pending_approval', submitted_at_ms = $1 \
                      WHERE payout_batch_id = $2 AND state = 'draft' AND item_count > 0",
+                    payout_batch_id,
+                    audit,
                 )
-                .bind(audit.at_ms)
-                .bind(payout_batch_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                Self::insert_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                .await
             }
 
             async fn approve_batch(
@@ -430,7 +422,18 @@ macro_rules! impl_payouts {
                             .find(|r| r.2 == cost_centre_id)
                             .map(|r| r.1)
                             .unwrap_or_default();
-                        return Ok(ApproveOutcome::Short { campaign_id, short_by_minor: short_by.minor() });
+                        let campaign_name = sqlx::query_scalar::<_, String>(
+                            "SELECT name FROM campaign WHERE campaign_id = $1",
+                        )
+                        .bind(campaign_id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .unwrap_or_default();
+                        return Ok(ApproveOutcome::Short {
+                            campaign_id,
+                            campaign_name,
+                            short_by_minor: short_by.minor(),
+                        });
                     }
                 };
                 for ((chunk_id, campaign_id, _), reservation_id) in reserve_campaign.iter().zip(ids) {
@@ -496,21 +499,13 @@ macro_rules! impl_payouts {
                 payout_batch_id: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.transition_audited(
                     "UPDATE payout_batch SET state = 'disbursing', disbursing_at_ms = $1 \
                      WHERE payout_batch_id = $2 AND state = 'approved'",
+                    payout_batch_id,
+                    audit,
                 )
-                .bind(audit.at_ms)
-                .bind(payout_batch_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                Self::insert_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                .await
             }
 
             async fn retry_failed_items(

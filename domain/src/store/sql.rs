@@ -188,6 +188,29 @@ macro_rules! impl_store {
             }
 
             /// Runs one audited UPDATE of a staff row; NotFound when no row matched.
+            /// A guarded state change of one row, with its audit record, in one
+            /// transaction: `sql` binds the audit time as `$1` and the row's id
+            /// as `$2`. False if the guard matched no row.
+            async fn transition_audited(
+                &self,
+                sql: &str,
+                id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(sql)
+                    .bind(audit.at_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn update_staff_audited(
                 &self,
                 sql: &str,

@@ -310,6 +310,7 @@ async fn a_short_budget_refuses_the_approval_and_writes_nothing(db: &TestDb) {
         outcome,
         ApproveOutcome::Short {
             campaign_id: s.campaign_id,
+            campaign_name: "Test campaign".into(),
             short_by_minor: 1_000_000
         }
     );
