@@ -247,7 +247,7 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
                 block: c.mined_block,
             })
             .collect(),
-        failed_items: d.items.iter().filter(|i| i.state == "failed").count() as i64,
+        failed_items: b.failed_items,
         items: d.items.iter().map(map::item).collect(),
         can_edit: open && b.maker_id == actor.user_id && actor.can(Permission::MakeBatches),
         can_decide: b.state == "pending_approval"

@@ -50,6 +50,8 @@ pub struct BatchRecord {
     pub approvals_needed: i64,
     /// Approvals given for the current contents.
     pub approvals: i64,
+    /// Items whose chunk ended unpaid and that were not retried yet.
+    pub failed_items: i64,
     pub decision_reason: Option<String>,
     pub created_at_ms: i64,
     pub submitted_at_ms: Option<i64>,

@@ -8,6 +8,8 @@ pub(super) const BATCH_SELECT: &str = "\
       b.revision, b.item_count, b.total_minor, b.approvals_needed, \
       (SELECT COUNT(*) FROM batch_approval a WHERE a.payout_batch_id = b.payout_batch_id \
          AND a.content_hash = b.content_hash) AS approvals, \
+      (SELECT COUNT(*) FROM payout_item i WHERE i.payout_batch_id = b.payout_batch_id \
+         AND i.state = 'failed') AS failed_items, \
       b.decision_reason, b.created_at_ms, b.submitted_at_ms, b.approved_at_ms, b.disbursing_at_ms, \
       b.finished_at_ms \
     FROM payout_batch b JOIN staff_user s ON s.staff_user_id = b.maker_id";

@@ -329,6 +329,8 @@ async fn a_reverted_chunk_voids_its_budget_and_becomes_a_finding(db: &TestDb) {
         .expect("findings");
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].kind, "reverted");
+    let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+    assert_eq!(b.failed_items, 5);
     // Retrying is explicit, audited, and the items can be paid again.
     assert_eq!(
         p.payouts
