@@ -31,11 +31,13 @@ COPY --from=build /src/target/release/payquest /usr/local/bin/payquest
 COPY --from=build /src/target/site /app/site
 ENV LEPTOS_SITE_ROOT=/app/site \
     PAYQUEST_LISTEN=0.0.0.0:3000 \
+    PAYQUEST_METRICS_LISTEN=0.0.0.0:9100 \
     PAYQUEST_DATABASE_URL=sqlite:///data/payquest.db \
     PAYQUEST_LOG_FORMAT=json
 WORKDIR /app
 USER 10001
-EXPOSE 3000
+# 9100 is for the cluster's Prometheus only: don't publish it.
+EXPOSE 3000 9100
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3000"]
 ENTRYPOINT ["payquest"]

@@ -16,7 +16,12 @@ export LEPTOS_SITE_ROOT ?= target/site
 
 CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 
-.PHONY: run build tools test check fmt-check clippy unit-test site e2e clean-test-dbs bench-ingest bench-gas bench-reconcile
+# An offline copy of the RustSec advisory database (a plain folder with a
+# SNAPSHOT file naming its commit and date), beside the checkout by default.
+ADVISORY_DB ?= $(firstword $(wildcard $(CURDIR)/../shared/advisory-db $(CURDIR)/../../shared/advisory-db /work/shared/advisory-db))
+CARGO_AUDIT_VERSION := 0.22.1
+
+.PHONY: run build tools test check fmt-check clippy audit unit-test site e2e clean-test-dbs bench-ingest bench-gas bench-reconcile
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -31,7 +36,7 @@ build: tools
 	cargo leptos build --release
 
 ## test: everything CI checks
-test: tools fmt-check clippy unit-test site e2e
+test: tools fmt-check clippy audit unit-test site e2e
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -39,6 +44,15 @@ fmt-check:
 clippy:
 	cargo clippy $(CARGO_TEST_PACKAGES) --all-targets -- -D warnings
 	cargo clippy -p payquest-frontend --target wasm32-unknown-unknown -- -D warnings
+
+## audit: known-vulnerable dependencies fail the run (ignores, each with its reason, are in .cargo/audit.toml)
+audit:
+	@test -n "$(ADVISORY_DB)" -a -d "$(ADVISORY_DB)" || { echo "no RustSec advisory database found: set ADVISORY_DB to an offline copy"; exit 1; }
+	@echo "RustSec advisory database: $$(head -n1 $(ADVISORY_DB)/SNAPSHOT 2>/dev/null || echo '(no SNAPSHOT file)')"
+	cargo audit --db $(ADVISORY_DB) --no-fetch
+	@npm audit --package-lock-only --omit=dev --audit-level=high || { \
+	  if npm ping >/dev/null 2>&1; then exit 1; fi; \
+	  echo "the npm registry is unreachable: npm advisories were not checked"; }
 
 unit-test:
 	cargo test $(CARGO_TEST_PACKAGES)
@@ -83,6 +97,10 @@ tools: .tools-stamp
 	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+	@if [ "$$(cargo audit --version 2>/dev/null)" != "cargo-audit $(CARGO_AUDIT_VERSION)" ]; then \
+	  echo "installing cargo-audit $(CARGO_AUDIT_VERSION)"; \
+	  cargo install cargo-audit --locked --version $(CARGO_AUDIT_VERSION); \
 	fi
 	npm ci --no-audit --no-fund
 	@touch $@

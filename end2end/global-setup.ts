@@ -78,6 +78,7 @@ export default async function globalSetup() {
       ...process.env,
       ...chainEnv,
       PAYQUEST_LISTEN: `127.0.0.1:${port}`,
+      PAYQUEST_METRICS_LISTEN: '127.0.0.1:0',
       PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`,
       PAYQUEST_BOOTSTRAP_ADMIN_EMAIL: 'admin@payquest.test',
       PAYQUEST_PUBLIC_URL: url,

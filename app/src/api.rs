@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use payquest_types::{AuditEntry, CreatedUser, Me, MfaEnrolment, Page, Role, UserSummary};
+use payquest_types::{
+    AuditEntry, CreatedUser, Me, MfaEnrolment, Page, Role, RoleChange, RoleRequest, UserSummary,
+};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -149,12 +151,30 @@ pub async fn create_user(
 }
 
 #[server(endpoint = "set_user_roles", input = Json)]
-pub async fn set_user_roles(user_id: i64, roles: Vec<Role>) -> Result<UserSummary, AppError> {
+pub async fn set_user_roles(user_id: i64, roles: Vec<Role>) -> Result<RoleChange, AppError> {
     let ctx = Ctx::load().await?;
     let actor = ctx.actor().await?;
     ctx.state
         .users
         .set_roles(&actor, user_id, &roles)
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "list_role_requests")]
+pub async fn list_role_requests() -> Result<Vec<RoleRequest>, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state.users.role_requests(&actor).await.map_err(fail)
+}
+
+#[server(endpoint = "decide_role_request", input = Json)]
+pub async fn decide_role_request(request_id: i64, approve: bool) -> Result<RoleChange, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .users
+        .decide_role_request(&actor, request_id, approve)
         .await
         .map_err(fail)
 }

@@ -94,6 +94,11 @@ pub fn fail(e: DomainError) -> AppError {
             StatusCode::from_u16(api.code.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
+        if let DomainError::Throttled { retry_after_s } = &e {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_s.to_string()) {
+                res.insert_header(axum::http::header::RETRY_AFTER, v);
+            }
+        }
     }
     AppError(api)
 }
@@ -104,7 +109,17 @@ async fn session() -> Result<Session, AppError> {
         .map_err(|e| fail(DomainError::Internal(format!("session layer: {e}").into())))
 }
 
+/// The client's address as the server's proxy rules resolved it (the peer
+/// itself unless it is a trusted proxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
 pub async fn client_ip() -> Option<String> {
+    if let Ok(axum::Extension(ClientIp(ip))) =
+        leptos_axum::extract::<axum::Extension<ClientIp>>().await
+    {
+        return Some(ip.to_string());
+    }
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .ok()

@@ -33,6 +33,19 @@ pub enum CompareOp {
     Lt,
 }
 
+impl CompareOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Ge => ">=",
+            CompareOp::Gt => ">",
+            CompareOp::Le => "<=",
+            CompareOp::Lt => "<",
+        }
+    }
+}
+
 /// A test over a JSON response: the value at `pointer` (RFC 6901) compared with `value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Condition {
@@ -54,14 +67,18 @@ pub enum ValidatorConfig {
         headers: BTreeMap<String, String>,
         condition: Condition,
     },
-    /// Membership of a Discord guild (base URL configurable for tests).
+    /// Membership of a Discord guild. The provider's base URL is configuration
+    /// (`PAYQUEST_DISCORD_BASE_URL`); `base_url` must be absent or null and is
+    /// kept only so older stored quests still read.
     DiscordMember {
         guild_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         base_url: Option<String>,
     },
-    /// Subscription to a YouTube channel (base URL configurable for tests).
+    /// Subscription to a YouTube channel (base URL: `PAYQUEST_YOUTUBE_BASE_URL`).
     YoutubeSubscriber {
         channel_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         base_url: Option<String>,
     },
     /// The game server's HMAC-signed statement is the proof; `key_name` names the shared key.
@@ -145,9 +162,13 @@ impl ValidatorConfig {
                 base_url,
             } => {
                 field(id, "the id", VALIDATOR_FIELD_MAX_CHARS)?;
-                base_url
-                    .as_deref()
-                    .map_or(Ok(()), |u| http_url(u, "the base URL"))
+                if base_url.is_some() {
+                    return Err(DomainError::InvalidInput(
+                        "a provider's base URL is set by the operator's configuration, not per quest"
+                            .into(),
+                    ));
+                }
+                Ok(())
             }
             ValidatorConfig::SignedPush { key_name } => {
                 field(key_name, "the key name", VALIDATOR_FIELD_MAX_CHARS)
@@ -457,5 +478,11 @@ mod tests {
             serde_json::from_str(r#"{"kind":"discord_member","guild_id":"42","base_url":null}"#)
                 .expect("parse");
         assert!(social.check().is_ok());
+        // A quest can't aim a provider preset (and its bot token) at another host.
+        let aimed: ValidatorConfig = serde_json::from_str(
+            r#"{"kind":"discord_member","guild_id":"42","base_url":"http://evil.example"}"#,
+        )
+        .expect("parse");
+        assert!(aimed.check().is_err());
     }
 }

@@ -419,6 +419,21 @@ impl Chain {
         IPayoutBatch::executedCall::abi_decode_returns(&out).map_err(rpc)
     }
 
+    /// Whether the payout contract has run this chunk id (as of the head).
+    pub async fn executed(&self, chunk_id: i64) -> ChainResult<bool> {
+        let head = self.head().await?;
+        self.executed_at(chunk_id, head).await
+    }
+
+    /// The nonce of a transaction the node knows.
+    pub async fn tx_nonce(&self, tx_hash: &str) -> ChainResult<Option<u64>> {
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| ChainError::Rpc(format!("bad hash {tx_hash}")))?;
+        let tx = timed(self.provider.get_transaction_by_hash(hash)).await?;
+        Ok(tx.map(|t| alloy::consensus::Transaction::nonce(&t)))
+    }
+
     /// The signing wallet's mined transaction count as of `block`.
     pub async fn nonce_at(&self, block: u64) -> ChainResult<u64> {
         timed(

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::audit::{AuditActor, AuditRecord};
 use crate::chain::{Chain, ChainError, ChainResult, SendOutcome};
 use crate::clock::now_ms;
-use crate::store::{DynStore, InflightChunk, NewChainTx};
+use crate::store::{DynStore, InflightChunk, NewChainTx, PlannedChunk};
 
 /// A lease lasts this long; the holder renews it every round.
 pub const WALLET_LEASE_MS: i64 = 15_000;
@@ -161,6 +161,16 @@ impl Disburser {
             let Some(chunk) = self.store.next_planned_chunk().await.map_err(store_err)? else {
                 break;
             };
+            if self.chain.executed(chunk.payout_chunk_id).await? {
+                // The chain already ran this chunk id, but our record of it
+                // is gone (a lost commit, a restore from backup): adopt the
+                // contract's transaction instead of ever signing it again.
+                if self.adopt_paid(&chunk, &wallet).await? {
+                    open += 1;
+                    continue;
+                }
+                break;
+            }
             let entries = payments(chunk.entries.iter().map(|e| (e.1.as_str(), e.2)))?;
             let fees = self.chain.fees().await?;
             let signed = self
@@ -206,6 +216,52 @@ impl Disburser {
                 .map_err(store_err)?;
         }
         Ok(report)
+    }
+
+    /// Records the transaction in which the contract paid a planned chunk
+    /// as that chunk's own; false if it can't be found yet.
+    async fn adopt_paid(&self, chunk: &PlannedChunk, wallet: &str) -> ChainResult<bool> {
+        let id = chunk.payout_chunk_id;
+        let Some(hash) = self.chain.batch_paid_tx(id).await? else {
+            tracing::error!(
+                chunk = id,
+                "the contract ran this chunk but its BatchPaid log is not found yet"
+            );
+            return Ok(false);
+        };
+        let Some(nonce) = self.chain.tx_nonce(&hash).await? else {
+            return Ok(false);
+        };
+        tracing::warn!(chunk = id, %hash, "a planned chunk was already paid on chain (lost commit); adopting its transaction");
+        let a = audit("payout.chunk_found_paid", format!("payout_chunk:{id}"))
+            .after(&serde_json::json!({"tx_hash": hash, "nonce": nonce}));
+        self.store
+            .adopt_paid_chunk(id, wallet, &self.holder, &hash, nonce as i64, &a)
+            .await
+            .map_err(store_err)
+    }
+
+    /// A failed receipt does not mean unpaid: the contract refuses a chunk id
+    /// it already ran, so if its `BatchPaid` log names another transaction,
+    /// that one's receipt is the chunk's.
+    async fn paid_elsewhere(
+        &self,
+        chunk: &InflightChunk,
+        failed: crate::chain::ReceiptInfo,
+    ) -> ChainResult<crate::chain::ReceiptInfo> {
+        let Some(hash) = self.chain.batch_paid_tx(chunk.payout_chunk_id).await? else {
+            return Ok(failed);
+        };
+        if hash == failed.tx_hash {
+            return Ok(failed);
+        }
+        match self.chain.receipt(&hash).await? {
+            Some(paid) if paid.success => {
+                tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "a reverted payout's chunk was paid by another transaction");
+                Ok(paid)
+            }
+            _ => Ok(failed),
+        }
     }
 
     async fn watch(
@@ -272,6 +328,10 @@ impl Disburser {
                 }
             }
         }
+        let found = match found {
+            Some(r) if !r.success => Some(self.paid_elsewhere(chunk, r).await?),
+            other => other,
+        };
         if let Some(r) = found {
             let depth = head.saturating_sub(r.block_number) + 1;
             if depth < confirmations {
@@ -334,6 +394,10 @@ impl Disburser {
         let Some(latest) = chunk.txs.last() else {
             return Ok(());
         };
+        if latest.raw_tx.is_empty() {
+            // An adopted transaction: we never had its bytes; only watch it.
+            return Ok(());
+        }
         let raw = hex::decode(&latest.raw_tx)
             .map_err(|e| ChainError::Rpc(format!("stored bytes: {e}")))?;
         let outcome = self.chain.send_raw(&raw).await?;

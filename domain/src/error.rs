@@ -23,6 +23,9 @@ pub enum DomainError {
     PasswordChangeRequired,
     #[error("your roles do not allow this")]
     Forbidden,
+    /// Needs a second person: the message says who may do it.
+    #[error("{0}")]
+    FourEyes(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -52,6 +55,7 @@ impl DomainError {
             DomainError::MfaEnrolmentRequired => ErrorCode::MfaEnrolmentRequired,
             DomainError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             DomainError::Forbidden => ErrorCode::Forbidden,
+            DomainError::FourEyes(_) => ErrorCode::FourEyes,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::InvalidInput(_) => ErrorCode::InvalidInput,
             DomainError::Conflict(_) => ErrorCode::Conflict,

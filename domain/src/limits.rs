@@ -12,13 +12,14 @@ pub const RECOVERY_CODE_COUNT: usize = 10;
 /// Accept codes from one 30-second step before or after now (clock skew).
 pub const TOTP_SKEW_STEPS: i64 = 1;
 pub const TOTP_STEP_SECONDS: u64 = 30;
-/// Failed sign-ins allowed per account before each further failure adds a delay.
+/// Attempts allowed per account (successes forget them) before each further one adds a delay.
 pub const THROTTLE_ACCOUNT_FREE_FAILURES: u32 = 5;
-/// Failed sign-ins allowed per client IP before each further failure adds a delay.
+/// Unsuccessful attempts allowed per client IP before each further one adds a delay.
 pub const THROTTLE_IP_FREE_FAILURES: u32 = 20;
 /// The longest an account can be made to wait: an attacker can't lock a real user out for long.
 pub const THROTTLE_ACCOUNT_MAX_DELAY_MS: i64 = 60_000;
-pub const THROTTLE_IP_MAX_DELAY_MS: i64 = 15 * 60_000;
+/// The longest an IP waits. Short, because people behind one NAT share it.
+pub const THROTTLE_IP_MAX_DELAY_MS: i64 = 2 * 60_000;
 /// Failures older than this are forgotten.
 pub const THROTTLE_WINDOW_MS: i64 = 15 * 60_000;
 /// Bound on the in-process throttle table.

@@ -1,6 +1,6 @@
-//! Throwaway databases for integration tests, on SQLite always and on
-//! PostgreSQL when `PAYQUEST_TEST_POSTGRES_URL` is set. Under CI (`CI=true`)
-//! a missing or unreachable PostgreSQL fails the test instead of skipping it.
+//! Throwaway databases for integration tests, on SQLite and on PostgreSQL
+//! (`PAYQUEST_TEST_POSTGRES_URL`, by default the local server). An
+//! unreachable PostgreSQL fails the test instead of skipping it.
 
 use sqlx::Connection;
 
@@ -15,6 +15,8 @@ use crate::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
 use crate::store::{connect, Backend, DynStore, NewStaff};
 
 pub const POSTGRES_URL_VAR: &str = "PAYQUEST_TEST_POSTGRES_URL";
+/// The machine's own PostgreSQL (trust authentication), used when the variable is unset.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub struct TestDb {
     pub url: String,
@@ -51,22 +53,19 @@ impl TestDb {
         }
     }
 
-    /// A fresh PostgreSQL database, or `None` when no server is configured
-    /// outside CI. Panics under CI when it can't be had.
+    /// A fresh PostgreSQL database on the server at `PAYQUEST_TEST_POSTGRES_URL`
+    /// (default: the local server, as `make test` and CI expect). Panics with
+    /// the reason when it can't be had: the PostgreSQL suite never skips.
     pub async fn postgres() -> Option<TestDb> {
-        let in_ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            assert!(
-                !in_ci,
-                "{POSTGRES_URL_VAR} must be set in CI: the PostgreSQL suite may not be skipped"
-            );
-            eprintln!("skipping PostgreSQL: {POSTGRES_URL_VAR} is not set");
-            return None;
-        };
+        let admin_url =
+            std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
         let name = unique_name();
         let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
             Ok(c) => c,
-            Err(e) => panic!("PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {e}"),
+            Err(e) => panic!(
+                "PostgreSQL at {admin_url} ({POSTGRES_URL_VAR}) is unreachable: {e}. \
+                 Start it (see README, Tools) or point {POSTGRES_URL_VAR} at a server."
+            ),
         };
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
@@ -85,6 +84,78 @@ impl TestDb {
         })
     }
 
+    /// A copy of the database as it is now, as a backup taken at this moment
+    /// would hold (for restore drills): SQLite `VACUUM INTO`; PostgreSQL a
+    /// database made from this one as its template.
+    pub async fn copy(&self) -> TestDb {
+        let name = unique_name();
+        match self.backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let path = dir.join("payquest.db");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query(&format!("VACUUM INTO '{}'", path.display()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("vacuum into");
+                TestDb {
+                    url: format!("sqlite://{}", path.display()),
+                    backend: Backend::Sqlite,
+                    admin_url: None,
+                    name,
+                    _dir: Some(TempDir(dir)),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = self.admin_url.clone().expect("admin url");
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect");
+                // The template may have no other sessions: end them (the
+                // pools reconnect), then copy; retry if one came back between.
+                let mut last_error = None;
+                for _ in 0..20 {
+                    sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&self.name)
+                    .execute(&mut conn)
+                    .await
+                    .expect("terminate");
+                    match sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {}", self.name))
+                        .execute(&mut conn)
+                        .await
+                    {
+                        Ok(_) => {
+                            last_error = None;
+                            break;
+                        }
+                        Err(e) => last_error = Some(e),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                if let Some(e) = last_error {
+                    panic!("copying the test database: {e}");
+                }
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or_else(|| admin_url.clone());
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend: Backend::Postgres,
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
     pub async fn store(&self) -> DynStore {
         connect(&self.url).await.expect("connect and migrate")
     }
@@ -101,6 +172,27 @@ impl TestDb {
                 .await;
             }
         }
+    }
+}
+
+pub const REDIS_URL_VAR: &str = "PAYQUEST_TEST_REDIS_URL";
+/// The machine's own Redis, used when the variable is unset.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Throttle counters in the test Redis under a fresh prefix. Panics with the
+/// reason when Redis can't be reached: the Redis suite never skips.
+pub async fn redis_throttle() -> crate::auth::throttle::RedisThrottle {
+    let url = std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    let prefix = format!("pq_test:{}:", uuid::Uuid::new_v4().simple());
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        crate::auth::throttle::RedisThrottle::connect(&url, &prefix),
+    )
+    .await
+    {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => panic!("Redis at {url} ({REDIS_URL_VAR}) is unreachable: {e}"),
+        Err(_) => panic!("Redis at {url} ({REDIS_URL_VAR}) did not answer in 5 s"),
     }
 }
 
@@ -138,6 +230,7 @@ pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
                 must_change_password: false,
                 roles: &[role],
                 now_ms: 1,
+                role_request: None,
             },
             &AuditRecord::new(&AuditActor::system("test"), "staff.created", "staff:new"),
         )

@@ -2,14 +2,14 @@
 //! roles, disable. Every operation checks the actor's permission here, so the
 //! same rule holds for pages, server functions, the CLI and any future API.
 
-use payquest_types::{CreatedUser, Page, Role, UserSummary};
+use payquest_types::{CreatedUser, Page, Role, RoleChange, RoleRequest, UserSummary};
 use serde::Serialize;
 
 use crate::audit::{AuditActor, AuditRecord};
 use crate::auth::{password, Actor, Email, Permission};
 use crate::clock::{format_ms, now_ms};
 use crate::limits::{DISPLAY_NAME_MAX_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
-use crate::store::{DynStore, NewStaff, StaffRecord};
+use crate::store::{DynStore, NewStaff, RoleRequestRecord, StaffRecord};
 use crate::{DomainError, DomainResult};
 
 pub fn summary(u: &StaffRecord) -> UserSummary {
@@ -56,24 +56,95 @@ fn normalise_roles(roles: &[Role]) -> Vec<Role> {
     r
 }
 
+/// Pending role requests shown at once (the list is for people, not machines).
+const ROLE_REQUESTS_SHOWN: u32 = 100;
+
+/// How a wanted role set is applied: `now` at once, and the whole `wanted`
+/// set after a second admin's approval when it adds a privileged role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePlan {
+    pub now: Vec<Role>,
+    pub pending: Option<Vec<Role>>,
+}
+
+/// The rules of who may hold what, pure so they are tested on their own:
+/// maker and checker never together; a privileged role added to someone
+/// (admin, maker, checker, finance) waits for a second admin, while removals
+/// and other roles apply at once.
+pub fn plan_roles(before: &[Role], wanted: &[Role]) -> DomainResult<RolePlan> {
+    let wanted = normalise_roles(wanted);
+    if wanted.contains(&Role::Maker) && wanted.contains(&Role::Checker) {
+        return Err(DomainError::FourEyes(
+            "one person can't be both maker and checker: a checker approves someone else's batch"
+                .into(),
+        ));
+    }
+    let adds_privileged = wanted
+        .iter()
+        .any(|r| r.is_privileged() && !before.contains(r));
+    if !adds_privileged {
+        return Ok(RolePlan {
+            now: wanted,
+            pending: None,
+        });
+    }
+    let now = wanted
+        .iter()
+        .copied()
+        .filter(|r| !r.is_privileged() || before.contains(r))
+        .collect();
+    Ok(RolePlan {
+        now,
+        pending: Some(wanted),
+    })
+}
+
+fn role_request_view(r: &RoleRequestRecord, viewer: i64) -> RoleRequest {
+    RoleRequest {
+        request_id: r.staff_role_request_id,
+        user_id: r.staff_user_id,
+        email: r.email.clone(),
+        roles: r.roles.clone(),
+        requested_by: r.requested_by_email.clone(),
+        requested_at: format_ms(r.requested_at_ms),
+        can_decide: r.state == "pending" && viewer != r.requested_by && viewer != r.staff_user_id,
+    }
+}
+
+#[derive(Serialize)]
+struct RoleRequestSnapshot<'a> {
+    request_id: i64,
+    staff_user_id: i64,
+    roles: &'a [Role],
+    state: &'a str,
+}
+
 /// Creates an account with a one-time password. Used by admins through the
-/// dashboard and by the CLI (`system` actor) for the first admin.
+/// dashboard (`requester`: privileged roles then wait for a second admin) and
+/// by the CLI (`None`: an operator with access to the server, e.g. for the
+/// first admin and the demo people).
 async fn create_account(
     store: &DynStore,
     actor: &AuditActor,
+    requester: Option<i64>,
     email: &str,
     display_name: &str,
     roles: &[Role],
 ) -> DomainResult<CreatedUser> {
     let email = Email::parse(email)?;
     let display_name = parse_display_name(display_name)?;
-    let roles = normalise_roles(roles);
+    let plan = plan_roles(&[], roles)?;
+    let (granted, pending) = match requester {
+        Some(by) => (plan.now, plan.pending.map(|p| (by, p))),
+        None => (plan.pending.unwrap_or(plan.now), None),
+    };
     let one_time = password::generate_one_time_password();
     let hash = password::hash(&one_time).await?;
     let audit = AuditRecord::new(actor, "staff.created", "staff:new").after(&serde_json::json!({
         "email": email.as_str(),
         "display_name": display_name,
-        "roles": roles,
+        "roles": granted,
+        "roles_waiting_for_approval": pending.as_ref().map(|(_, p)| p),
     }));
     let user = store
         .create_staff(
@@ -82,15 +153,26 @@ async fn create_account(
                 display_name: &display_name,
                 password_hash: &hash,
                 must_change_password: true,
-                roles: &roles,
+                roles: &granted,
                 now_ms: now_ms(),
+                role_request: pending.as_ref().map(|(by, p)| (*by, p.as_slice())),
             },
             &audit,
         )
         .await?;
+    let waiting_for_approval = match pending {
+        Some((by, _)) => store
+            .pending_role_requests(ROLE_REQUESTS_SHOWN)
+            .await?
+            .iter()
+            .find(|r| r.staff_user_id == user.staff_user_id)
+            .map(|r| role_request_view(r, by)),
+        None => None,
+    };
     Ok(CreatedUser {
         user: summary(&user),
         one_time_password: one_time.expose().to_owned(),
+        waiting_for_approval,
     })
 }
 
@@ -136,6 +218,7 @@ impl Users {
         create_account(
             &self.store,
             &actor.audit_actor(),
+            Some(actor.user_id),
             email,
             display_name,
             roles,
@@ -150,32 +233,163 @@ impl Users {
             .ok_or(DomainError::NotFound("staff user"))
     }
 
+    /// Changes someone's roles. Nobody adds roles to themselves; a privileged
+    /// role added to someone else waits for a second admin (`waiting_for_approval`).
     pub async fn set_roles(
         &self,
         actor: &Actor,
         user_id: i64,
         roles: &[Role],
-    ) -> DomainResult<UserSummary> {
+    ) -> DomainResult<RoleChange> {
         actor.require(Permission::ManageStaff)?;
-        let roles = normalise_roles(roles);
-        if user_id == actor.user_id && !roles.contains(&Role::Admin) {
-            // An admin removing their own admin role could leave nobody able to undo it.
-            return Err(DomainError::InvalidInput(
-                "you cannot remove your own admin role".into(),
+        let wanted = normalise_roles(roles);
+        let before = self.target(user_id).await?;
+        if user_id == actor.user_id {
+            if !wanted.contains(&Role::Admin) {
+                // An admin removing their own admin role could leave nobody able to undo it.
+                return Err(DomainError::InvalidInput(
+                    "you cannot remove your own admin role".into(),
+                ));
+            }
+            if wanted.iter().any(|r| !before.roles.contains(r)) {
+                return Err(DomainError::FourEyes(
+                    "you cannot grant roles to yourself: ask another admin".into(),
+                ));
+            }
+        }
+        let plan = plan_roles(&before.roles, &wanted)?;
+        if plan.pending.is_some() && self.pending_for(user_id).await?.is_some() {
+            return Err(DomainError::Conflict(
+                "a role change for this person is already waiting for approval".into(),
             ));
         }
-        let before = self.target(user_id).await?;
+        if plan.now != before.roles {
+            let audit = AuditRecord::new(
+                &actor.audit_actor(),
+                "staff.roles_changed",
+                format!("staff:{user_id}"),
+            )
+            .before(&RolesSnapshot {
+                roles: &before.roles,
+            })
+            .after(&RolesSnapshot { roles: &plan.now });
+            self.store.set_roles(user_id, &plan.now, &audit).await?;
+        }
+        let waiting_for_approval = match &plan.pending {
+            Some(pending) => {
+                let audit = AuditRecord::new(
+                    &actor.audit_actor(),
+                    "staff.roles_requested",
+                    format!("staff:{user_id}"),
+                )
+                .before(&RolesSnapshot {
+                    roles: &before.roles,
+                })
+                .after(&RolesSnapshot { roles: pending });
+                let id = self
+                    .store
+                    .request_roles(user_id, pending, actor.user_id, &audit)
+                    .await?;
+                self.store
+                    .role_request(id)
+                    .await?
+                    .map(|r| role_request_view(&r, actor.user_id))
+            }
+            None => None,
+        };
+        Ok(RoleChange {
+            user: summary(&self.target(user_id).await?),
+            waiting_for_approval,
+        })
+    }
+
+    async fn pending_for(&self, user_id: i64) -> DomainResult<Option<RoleRequestRecord>> {
+        Ok(self
+            .store
+            .pending_role_requests(ROLE_REQUESTS_SHOWN)
+            .await?
+            .into_iter()
+            .find(|r| r.staff_user_id == user_id))
+    }
+
+    /// Role sets waiting for a second admin, oldest first.
+    pub async fn role_requests(&self, actor: &Actor) -> DomainResult<Vec<RoleRequest>> {
+        actor.require(Permission::ManageStaff)?;
+        Ok(self
+            .store
+            .pending_role_requests(ROLE_REQUESTS_SHOWN)
+            .await?
+            .iter()
+            .map(|r| role_request_view(r, actor.user_id))
+            .collect())
+    }
+
+    /// A second admin approves (the roles apply at once) or rejects a request.
+    /// The asker and the person who would get the roles may not decide it.
+    pub async fn decide_role_request(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        approve: bool,
+    ) -> DomainResult<RoleChange> {
+        actor.require(Permission::ManageStaff)?;
+        let request = self
+            .store
+            .role_request(request_id)
+            .await?
+            .ok_or(DomainError::NotFound("role request"))?;
+        if request.state != "pending" {
+            return Err(DomainError::Conflict(format!(
+                "this request was already {}",
+                request.state
+            )));
+        }
+        if request.requested_by == actor.user_id {
+            return Err(DomainError::FourEyes(
+                "another admin must decide a role change you asked for".into(),
+            ));
+        }
+        if request.staff_user_id == actor.user_id {
+            return Err(DomainError::FourEyes(
+                "another admin must decide a role change for you".into(),
+            ));
+        }
+        // Re-checked at the decision: the rule holds even for a request stored earlier.
+        plan_roles(&[], &request.roles)?;
+        let state = if approve { "approved" } else { "rejected" };
+        let action = if approve {
+            "staff.roles_approved"
+        } else {
+            "staff.roles_rejected"
+        };
+        let before = self.target(request.staff_user_id).await?;
         let audit = AuditRecord::new(
             &actor.audit_actor(),
-            "staff.roles_changed",
-            format!("staff:{user_id}"),
+            action,
+            format!("staff:{}", request.staff_user_id),
         )
         .before(&RolesSnapshot {
             roles: &before.roles,
         })
-        .after(&RolesSnapshot { roles: &roles });
-        self.store.set_roles(user_id, &roles, &audit).await?;
-        Ok(summary(&self.target(user_id).await?))
+        .after(&RoleRequestSnapshot {
+            request_id,
+            staff_user_id: request.staff_user_id,
+            roles: &request.roles,
+            state,
+        });
+        if !self
+            .store
+            .decide_role_request(request_id, actor.user_id, approve, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "this request was decided by someone else just now".into(),
+            ));
+        }
+        Ok(RoleChange {
+            user: summary(&self.target(request.staff_user_id).await?),
+            waiting_for_approval: None,
+        })
     }
 
     /// Disabling ends every session of the account at once.
@@ -214,7 +428,15 @@ pub async fn create_staff_from_cli(
     name: &str,
     role: Role,
 ) -> DomainResult<CreatedUser> {
-    create_account(store, &AuditActor::system("cli"), email, name, &[role]).await
+    create_account(
+        store,
+        &AuditActor::system("cli"),
+        None,
+        email,
+        name,
+        &[role],
+    )
+    .await
 }
 
 /// Creates an admin from the command line. Prints nothing itself.
@@ -222,6 +444,7 @@ pub async fn create_admin_from_cli(store: &DynStore, email: &str) -> DomainResul
     create_account(
         store,
         &AuditActor::system("cli"),
+        None,
         email,
         "Administrator",
         &[Role::Admin],
@@ -242,6 +465,7 @@ pub async fn ensure_first_admin(
     match create_account(
         store,
         &AuditActor::system("bootstrap"),
+        None,
         email,
         "Administrator",
         &[Role::Admin],
@@ -286,4 +510,30 @@ pub async fn list_audit(
             .collect(),
         has_more,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileged_roles_wait_for_a_second_admin() {
+        let plan = plan_roles(&[Role::Auditor], &[Role::Auditor, Role::Checker]).expect("plan");
+        assert_eq!(plan.now, vec![Role::Auditor]);
+        assert_eq!(plan.pending, Some(vec![Role::Checker, Role::Auditor]));
+        // Removing a privileged role or adding a plain one applies at once.
+        let plan = plan_roles(&[Role::Finance], &[Role::Community]).expect("plan");
+        assert_eq!(plan.now, vec![Role::Community]);
+        assert_eq!(plan.pending, None);
+        // Keeping a privileged role while adding another waits for the addition only.
+        let plan = plan_roles(&[Role::Finance], &[Role::Finance, Role::Admin]).expect("plan");
+        assert_eq!(plan.now, vec![Role::Finance]);
+        assert!(plan.pending.is_some());
+    }
+
+    #[test]
+    fn maker_and_checker_never_together() {
+        let err = plan_roles(&[Role::Maker], &[Role::Maker, Role::Checker]).expect_err("refused");
+        assert!(matches!(err, DomainError::FourEyes(_)), "{err:?}");
+    }
 }

@@ -1,7 +1,7 @@
 // The demo campaign from `payquest demo`: finance funds it, a reviewer
 // approves an activity from the queue, and the owner sees the figures, the
 // burn-down chart, the earned reward and the forecast.
-import { expect, firstSignIn, hydrated, state, test } from './helpers';
+import { expect, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -76,7 +76,7 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   await expect(page.getByTestId('turnaround')).toContainText('activity to reward');
   await expect(page.getByTestId('fund-form')).toHaveCount(0);
   // Another owner's campaign is invisible: the page and its server function say not found.
-  const other = await page.request.post('/api/load_campaign', { form: { campaign_id: '2' } });
+  const other = await page.request.post('/api/load_campaign', { headers: sameOrigin(), form: { campaign_id: '2' } });
   expect(other.status()).toBe(404);
   const otherPage = await page.goto('/campaigns/2');
   await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'not_found');
@@ -92,7 +92,7 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   await page.getByLabel('Campaign').selectOption({ label: 'Launch week' });
   await expect(page.getByTestId('activities-table').locator('tbody tr')).toHaveCount(4);
   // Funding is refused to the owner by the server too.
-  const res = await page.request.post('/api/fund_campaign', {
+  const res = await page.request.post('/api/fund_campaign', { headers: sameOrigin(),
     form: { campaign_id: '1', amount: '1', idempotency_key: 'owner-try' },
   });
   expect(res.status()).toBe(403);

@@ -99,3 +99,12 @@ export async function firstSignIn(page: Page, email: string, oneTimePassword: st
   await choosePassword(page, password);
   await enrol(page);
 }
+
+/**
+ * Headers a request of our own pages carries. Requests made outside the page
+ * (`page.request`) send no Origin, and the server refuses state-changing
+ * requests that don't come from its own origin.
+ */
+export function sameOrigin(): Record<string, string> {
+  return { Origin: new URL(state().url).origin };
+}

@@ -2,7 +2,7 @@
 // the eligible demo rewards and submits it, a checker (never the maker)
 // approves its contents hash, finance starts disbursement, and the batch page
 // shows it confirmed on chain and reconciled.
-import { expect, firstSignIn, hydrated, state, test } from './helpers';
+import { expect, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -14,7 +14,7 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   await firstSignIn(page, 'maker@payquest.test', state().demoStaff.maker, PASSWORD);
   await expect(page.getByRole('link', { name: 'Approvals' })).toHaveCount(0);
   // Only finance may switch automatic disbursement: the server refuses the maker.
-  const refused = await page.request.post('/api/set_auto_disburse', { form: { on: 'true' } });
+  const refused = await page.request.post('/api/set_auto_disburse', { headers: sameOrigin(), form: { on: 'true' } });
   expect(refused.status()).toBe(403);
   await page.getByRole('link', { name: 'Payouts' }).click();
   await hydrated(page);
@@ -33,7 +33,7 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'pending_approval');
   // The maker can't approve their own batch, whatever the page shows.
   await expect(page.getByRole('button', { name: 'Approve this hash' })).toHaveCount(0);
-  const res = await page.request.post('/api/approve_batch', {
+  const res = await page.request.post('/api/approve_batch', { headers: sameOrigin(),
     form: { batch_id: batchPath.split('/').pop()!, content_hash: contentHash },
   });
   expect(res.status()).toBe(403);

@@ -2,7 +2,7 @@
 // password, is forced through a new password and TOTP enrolment, adds a
 // colleague, and signs out; the colleague can't reach admin pages or their
 // server functions; a replayed TOTP code is refused.
-import { choosePassword, enrol, expect, hydrated, signIn, state, test, totp } from './helpers';
+import { choosePassword, enrol, expect, hydrated, signIn, state, test, totp, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -35,7 +35,7 @@ test('nothing answers before the first admin has enrolled TOTP', async ({ page }
   await page.goto('/admin/users');
   await expect(page).toHaveURL(/\/login\/password$/);
   // ...and server functions refuse with the step's code.
-  const res = await page.request.post('/api/list_users', { form: {} });
+  const res = await page.request.post('/api/list_users', { headers: sameOrigin(), form: {} });
   expect(res.status()).toBe(403);
   expect((await res.json()).code).toBe('password_change_required');
 });
@@ -71,6 +71,11 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   makerOtp = (await page.getByTestId('one-time-password').textContent())!.trim();
   expect(makerOtp).toMatch(/^[A-Za-z0-9]{20}$/);
   await expect(page.locator(`tr[data-email="${MAKER}"]`)).toContainText('Mia Maker');
+  // Maker moves money: it waits for a second admin, and the asker can't approve it.
+  await expect(page.getByText("Maker waits for another admin's approval")).toBeVisible();
+  const waiting = page.getByTestId('role-requests').locator(`li[data-email="${MAKER}"]`);
+  await expect(waiting).toContainText('another admin decides');
+  await expect(waiting.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 
   // API clients: the secret is shown once.
   await page.getByRole('link', { name: 'API clients' }).click();
@@ -111,14 +116,14 @@ test('a colleague without the admin role gets 403 from the users page and its se
   expect(response?.status()).toBe(403);
   await expect(page.getByTestId('forbidden')).toBeVisible();
 
-  const list = await page.request.post('/api/list_users', { form: {} });
+  const list = await page.request.post('/api/list_users', { headers: sameOrigin(), form: {} });
   expect(list.status()).toBe(403);
   expect((await list.json()).code).toBe('forbidden');
-  const create = await page.request.post('/api/create_user', {
+  const create = await page.request.post('/api/create_user', { headers: sameOrigin(),
     data: { email: 'sneaky@payquest.test', display_name: 'Sneaky', roles: ['admin'] },
   });
   expect(create.status()).toBe(403);
-  const audit = await page.request.post('/api/list_audit', { form: {} });
+  const audit = await page.request.post('/api/list_audit', { headers: sameOrigin(), form: {} });
   expect(audit.status()).toBe(403);
 });
 

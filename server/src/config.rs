@@ -22,6 +22,9 @@ pub struct Config {
     /// Address to listen on; port 0 picks a free port (printed at start).
     #[serde(default = "defaults::listen")]
     pub listen: SocketAddr,
+    /// Where `/metrics` is served (never on the public listener); port 0 picks one.
+    #[serde(default = "defaults::metrics_listen")]
+    pub metrics_listen: SocketAddr,
     /// `sqlite://path` or `postgres://…`; may hold a password, hence secret.
     #[serde(default = "defaults::database_url")]
     pub database_url: Secret<String>,
@@ -45,6 +48,31 @@ pub struct Config {
     /// `NAME=value,…`: API keys and signing keys the validators refer to by name.
     #[serde(default)]
     pub validator_secrets: Secret<String>,
+    /// `redis://…`: rate-limit counters shared by every replica (in process when unset).
+    #[serde(default)]
+    pub redis_url: Option<Secret<String>>,
+    /// `ip,cidr,…`: reverse proxies whose forwarding headers are believed. A
+    /// request from one of them is attributed to the address in
+    /// `client_ip_header` if set (e.g. `cf-connecting-ip` behind Cloudflare),
+    /// else to the nearest untrusted hop of `X-Forwarded-For`.
+    #[serde(default)]
+    pub trusted_proxies: String,
+    #[serde(default)]
+    pub client_ip_header: Option<String>,
+    /// `host,host`: hosts validators may reach although they resolve to
+    /// loopback, private or link-local addresses (none by default).
+    #[serde(default)]
+    pub validator_allow_private_hosts: String,
+    /// `NAME=host|host:port,…`: where each named validator secret may be sent.
+    /// `DISCORD_BOT_TOKEN` and `YOUTUBE_API_KEY` default to their base URL's host.
+    #[serde(default)]
+    pub validator_secret_hosts: String,
+    /// The Discord API base URL (`https://discord.com/api/v10`).
+    #[serde(default)]
+    pub discord_base_url: Option<String>,
+    /// The YouTube Data API base URL (`https://www.googleapis.com/youtube/v3`).
+    #[serde(default)]
+    pub youtube_base_url: Option<String>,
     /// Run the validation workers in this process.
     #[serde(default = "defaults::yes")]
     pub validation_workers: bool,
@@ -133,6 +161,9 @@ mod defaults {
     }
     pub fn bootstrap_admin_email() -> String {
         "admin@payquest.local".to_owned()
+    }
+    pub fn metrics_listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9100))
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:3000".to_owned()

@@ -44,8 +44,19 @@ pub fn router(
     api_state: crate::api::ApiState,
     leptos_options: LeptosOptions,
     config: &Config,
-    metrics: Arc<Metrics>,
+    bound: std::net::SocketAddr,
 ) -> Router {
+    let origins = Arc::new(crate::origin::Origins::new(&config.public_url, bound));
+    let proxies = Arc::new(
+        crate::client_ip::ProxyRules::parse(
+            &config.trusted_proxies,
+            config.client_ip_header.as_deref(),
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "ignoring the trusted proxies setting");
+            crate::client_ip::ProxyRules::default()
+        }),
+    );
     let routes = generate_route_list(App);
     let store = state.store.clone();
 
@@ -64,7 +75,6 @@ pub fn router(
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(move || readyz(store.clone())))
-        .route("/metrics", get(move || async move { metrics.render() }))
         .leptos_routes_with_context(
             &leptos_options,
             routes,
@@ -75,11 +85,23 @@ pub fn router(
             },
         )
         .route_layer(middleware::from_fn(telemetry::track))
+        // Pages and server functions may show a signed-in person's data:
+        // never stored by a browser or a shared cache. (Static files, served
+        // by the fallback, are not affected.)
+        .route_layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .fallback(
             leptos_axum::file_and_error_handler(shell)
                 .layer(middleware::from_fn(telemetry::track_fallback)),
         )
         .layer(sessions)
+        .layer(middleware::from_fn(status_follows_code))
+        .layer(middleware::from_fn_with_state(
+            origins,
+            crate::origin::guard,
+        ))
         .with_state(leptos_options)
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         // The machine API has its own, larger body limit (batches of 1,000).
@@ -127,8 +149,15 @@ pub fn router(
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(headers)
             .option_layer(hsts)
+            .layer(middleware::from_fn_with_state(proxies, crate::client_ip::resolve))
             .layer(middleware::from_fn(json_payload_too_large)),
     )
+}
+
+/// `/metrics` for Prometheus, on its own listener (default 127.0.0.1:9100) so
+/// the public address never shows it.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route("/metrics", get(move || async move { metrics.render() }))
 }
 
 /// 200 when the database answers, else 503 naming what failed.
@@ -151,6 +180,38 @@ fn unready(why: &str) -> Response {
         Json(json!({ "status": "unready", "checks": { "database": why } })),
     )
         .into_response()
+}
+
+/// Error bodies are small; a 500 larger than this is passed on as it is.
+const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
+
+/// A server function whose arguments don't parse fails before our code runs,
+/// and the framework answers 500 with our `invalid_input` body. The status a
+/// client sees must follow the stable code (400/422, never 5xx for a client's
+/// mistake), so a 500 whose body names a client error gets that code's status.
+async fn status_follows_code(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_MAX_BYTES).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(ApiError::new(ErrorCode::Internal, "internal error")),
+        )
+            .into_response();
+    };
+    if let Ok(api) = serde_json::from_slice::<ApiError>(&bytes) {
+        if api.code != ErrorCode::Internal {
+            parts.status = match api.code {
+                ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+                other => StatusCode::from_u16(other.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            };
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The body limit answers 413 with a plain body; give it our stable error shape.

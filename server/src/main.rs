@@ -3,9 +3,11 @@
 //! adds an administrator and prints their one-time password.
 
 mod api;
+mod client_ip;
 mod config;
 mod demo;
 mod http;
+mod origin;
 mod session_store;
 mod telemetry;
 
@@ -18,11 +20,13 @@ use leptos::config::get_configuration;
 use payquest_app::server::AppState;
 use payquest_domain::activities::Activities;
 use payquest_domain::audit::AuditActor;
+use payquest_domain::auth::throttle::{RedisThrottle, Throttle};
 use payquest_domain::auth::{Auth, SessionPolicy};
 use payquest_domain::insights::BudgetAlerts;
 use payquest_domain::machine_auth::{ApiClients, ClientAdmin, ClientCredentials, MachineAuth};
 use payquest_domain::store::{self, DynStore};
 use payquest_domain::users;
+use payquest_domain::validation::outbound::OutboundPolicy;
 use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
 use tower_sessions::ExpiredDeletion;
 
@@ -308,7 +312,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let policy = SessionPolicy {
         absolute_lifetime_ms: config.session_absolute_hours * 3_600_000,
     };
-    let state = AppState::new(store.clone(), Auth::new(store.clone(), policy)).with_payouts(
+    client_ip::ProxyRules::parse(&config.trusted_proxies, config.client_ip_header.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let throttle = match &config.redis_url {
+        Some(url) => {
+            let shared = RedisThrottle::connect(url.expose(), "payquest:throttle:")
+                .await
+                .map_err(anyhow::Error::msg)?;
+            tracing::info!("rate-limit counters are shared through Redis");
+            Throttle::shared(Arc::new(shared))
+        }
+        None => Throttle::new(),
+    };
+    let state = AppState::new(
+        store.clone(),
+        Auth::with_throttle(store.clone(), policy, throttle.clone()),
+    )
+    .with_payouts(
         config.payout_settings().map_err(anyhow::Error::msg)?,
         config.chain_explorer_tx_url.clone(),
     );
@@ -320,21 +340,56 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 .map_err(domain_error)?,
         ),
         activities: Arc::new(Activities::new(store.clone())),
+        throttle,
     };
     let leptos_options = get_configuration(None)
         .context("reading the site configuration")?
         .leptos_options;
-    let app = http::router(state, api_state, leptos_options, &config, metrics);
+    // Bound before the router is built: the CSRF guard accepts the server's own address.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let metrics_listener = tokio::net::TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("binding the metrics listener {}", config.metrics_listen))?;
+    println!(
+        "payquest metrics on http://{}/metrics",
+        metrics_listener.local_addr()?
+    );
+    let metrics_app = http::metrics_router(metrics);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(metrics_listener, metrics_app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    let app = http::router(state, api_state, leptos_options, &config, addr);
 
     if config.validation_workers {
         let secrets =
             ValidatorSecrets::parse(config.validator_secrets.expose()).map_err(domain_error)?;
-        let validation = Validation::new(store.clone(), ValidationPolicy::default(), secrets)
-            .map_err(domain_error)?;
+        let outbound = OutboundPolicy::parse(
+            &config.validator_allow_private_hosts,
+            &config.validator_secret_hosts,
+            config.discord_base_url.as_deref(),
+            config.youtube_base_url.as_deref(),
+        )
+        .map_err(domain_error)?;
+        let policy = ValidationPolicy {
+            outbound,
+            ..ValidationPolicy::default()
+        };
+        let validation = Validation::new(store.clone(), policy, secrets).map_err(domain_error)?;
         let idle = Duration::from_millis(config.validation_idle_ms);
         tokio::spawn(Arc::new(validation).run(idle));
     }
 
+    if config.alert_webhook_url.is_some() && config.alert_webhook_secret.expose().is_empty() {
+        anyhow::bail!(
+            "PAYQUEST_ALERT_WEBHOOK_URL is set but PAYQUEST_ALERT_WEBHOOK_SECRET is empty: \
+             the receiver could not tell our alerts from forged ones"
+        );
+    }
     if let Some(url) = config.alert_webhook_url.clone() {
         let alerts = BudgetAlerts::new(store.clone(), url, config.alert_webhook_secret.clone())
             .map_err(domain_error)?;
@@ -385,10 +440,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
     println!("payquest listening on http://{addr}");
     tracing::info!(%addr, "listening");
     axum::serve(

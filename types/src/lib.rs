@@ -47,6 +47,14 @@ impl Role {
         }
     }
 
+    /// Roles that can move money or grant roles: two admins grant them.
+    pub fn is_privileged(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Maker | Role::Checker | Role::Finance
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Role::Admin => "Admin",
@@ -102,6 +110,10 @@ pub enum ErrorCode {
     Throttled,
     /// Signed in, but the roles held do not allow this.
     Forbidden,
+    /// A state-changing request that did not come from one of our pages (CSRF guard).
+    CrossOrigin,
+    /// The action needs a second person (four eyes): one may not approve or grant to oneself.
+    FourEyes,
     NotFound,
     /// The input failed validation; the message names the field.
     InvalidInput,
@@ -123,6 +135,8 @@ impl ErrorCode {
             ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::Throttled => "throttled",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::FourEyes => "four_eyes",
+            ErrorCode::CrossOrigin => "cross_origin",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::Conflict => "conflict",
@@ -137,7 +151,9 @@ impl ErrorCode {
             ErrorCode::MfaRequired
             | ErrorCode::MfaEnrolmentRequired
             | ErrorCode::PasswordChangeRequired
-            | ErrorCode::Forbidden => 403,
+            | ErrorCode::Forbidden
+            | ErrorCode::FourEyes
+            | ErrorCode::CrossOrigin => 403,
             ErrorCode::InvalidCode | ErrorCode::InvalidInput => 422,
             ErrorCode::Throttled => 429,
             ErrorCode::NotFound => 404,
@@ -223,6 +239,31 @@ pub struct CreatedUser {
     pub user: UserSummary,
     /// Shown once to the admin who created the account; never stored in clear.
     pub one_time_password: String,
+    /// Privileged roles asked for but not granted yet: a second admin approves them.
+    pub waiting_for_approval: Option<RoleRequest>,
+}
+
+/// The outcome of a change of someone's roles: what holds now, and what waits
+/// for a second admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub user: UserSummary,
+    pub waiting_for_approval: Option<RoleRequest>,
+}
+
+/// A request to give someone a privileged role set (admin, maker, checker or
+/// finance), waiting for an admin who is neither the asker nor the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRequest {
+    pub request_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    /// The whole role set the person will hold once approved.
+    pub roles: Vec<Role>,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// The viewer may approve or reject it (an admin other than the asker and the person).
+    pub can_decide: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

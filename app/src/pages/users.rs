@@ -1,10 +1,13 @@
 //! Staff administration (admins): list, create with a one-time password,
-//! change roles, disable. The server refuses all of it to anyone else.
+//! change roles, disable, and decide role changes another admin asked for
+//! (privileged roles need two admins). The server refuses all of it to anyone else.
 
 use leptos::prelude::*;
-use payquest_types::{Role, UserSummary};
+use payquest_types::{Role, RoleRequest, UserSummary};
 
-use crate::api::{list_users, CreateUser, SetUserDisabled, SetUserRoles};
+use crate::api::{
+    list_role_requests, list_users, CreateUser, DecideRoleRequest, SetUserDisabled, SetUserRoles,
+};
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 
 #[component]
@@ -21,7 +24,18 @@ fn Users() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let set_roles = ServerAction::<SetUserRoles>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
+    let decide = ServerAction::<DecideRoleRequest>::new();
     let after_id = RwSignal::new(None::<i64>);
+    let requests = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                set_roles.version().get(),
+                decide.version().get(),
+            )
+        },
+        |_| list_role_requests(),
+    );
     let users = Resource::new(
         move || {
             (
@@ -29,6 +43,7 @@ fn Users() -> impl IntoView {
                 create.version().get(),
                 set_roles.version().get(),
                 set_disabled.version().get(),
+                decide.version().get(),
             )
         },
         |(after, ..)| list_users(after),
@@ -39,12 +54,45 @@ fn Users() -> impl IntoView {
             .get()
             .and_then(Result::err)
             .or_else(|| set_disabled.value().get().and_then(Result::err))
+            .or_else(|| decide.value().get().and_then(Result::err))
     });
+    let saved = move || {
+        set_roles
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|c| match c.waiting_for_approval {
+                Some(r) => format!(
+                    "Saved. {} now holds {}; {} waits for another admin's approval.",
+                    c.user.email,
+                    role_list(&c.user.roles),
+                    role_list(&r.roles)
+                ),
+                None => format!(
+                    "Saved. {} now holds {}.",
+                    c.user.email,
+                    role_list(&c.user.roles)
+                ),
+            })
+    };
+    let decided = move || {
+        decide.value().get().and_then(Result::ok).map(|c| {
+            format!(
+                "Done. {} now holds {}.",
+                c.user.email,
+                role_list(&c.user.roles)
+            )
+        })
+    };
     view! {
         <div class="space-y-8">
             <h1 class="text-2xl font-bold">"Users"</h1>
             <CreateUserForm create=create />
+            <RoleRequests requests decide />
             <ErrorBanner error=row_error />
+            {move || saved().or_else(decided).map(|m| view! {
+                <p class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" role="status" data-testid="roles-saved">{m}</p>
+            })}
             <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
@@ -81,6 +129,63 @@ fn Users() -> impl IntoView {
                 })}
             </Transition>
         </div>
+    }
+}
+
+fn role_list(roles: &[Role]) -> String {
+    if roles.is_empty() {
+        return "no roles".into();
+    }
+    roles
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Role changes that wait for a second admin. The asker and the person see
+/// them but can't decide them.
+#[component]
+fn RoleRequests(
+    requests: Resource<Result<Vec<RoleRequest>, crate::error::AppError>>,
+    decide: ServerAction<DecideRoleRequest>,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match requests.await {
+                    Ok(list) if list.is_empty() => ().into_any(),
+                    Ok(list) => view! {
+                        <section class="space-y-2 rounded-xl bg-white p-6 shadow" data-testid="role-requests">
+                            <h2 class="text-lg font-semibold">"Waiting for a second admin"</h2>
+                            <p class="text-sm text-slate-600">"Admin, maker, checker and finance are granted by two admins: one asks, another approves. Nobody decides a change they asked for or one for themselves."</p>
+                            <ul class="divide-y divide-slate-100">
+                                {list.into_iter().map(|r| {
+                                    let id = r.request_id;
+                                    view! {
+                                        <li class="flex flex-wrap items-center gap-3 py-2 text-sm" data-email=r.email.clone()>
+                                            <span><strong>{r.email.clone()}</strong> " to hold " {role_list(&r.roles)}
+                                                " (asked by " {r.requested_by.clone()} ", " {r.requested_at.clone()} ")"</span>
+                                            {if r.can_decide {
+                                                view! {
+                                                    <button class=BUTTON_QUIET disabled=move || decide.pending().get()
+                                                        on:click=move |_| { decide.dispatch(DecideRoleRequest { request_id: id, approve: true }); }>"Approve"</button>
+                                                    <button class=BUTTON_QUIET disabled=move || decide.pending().get()
+                                                        on:click=move |_| { decide.dispatch(DecideRoleRequest { request_id: id, approve: false }); }>"Reject"</button>
+                                                }.into_any()
+                                            } else {
+                                                view! { <span class="text-slate-500">"another admin decides"</span> }.into_any()
+                                            }}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    Err(e) => load_error(e),
+                }
+            })}
+        </Transition>
     }
 }
 
@@ -148,6 +253,9 @@ fn CreateUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
                 <p class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" role="status">
                     "Account created for " {c.user.email.clone()} ". Give them this one-time password (shown once): "
                     <code class="font-mono font-semibold" data-testid="one-time-password">{c.one_time_password.clone()}</code>
+                    {c.waiting_for_approval.as_ref().map(|r| format!(
+                        ". {} waits for another admin's approval.", role_list(&r.roles)
+                    ))}
                 </p>
             })}
         </form>

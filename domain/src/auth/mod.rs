@@ -25,7 +25,12 @@ use crate::{DomainError, DomainResult};
 
 pub use credentials::{Email, Password};
 pub use permissions::{Actor, Permission};
-use throttle::Throttle;
+use throttle::{Key, Throttle};
+
+/// Throttle scopes: password guesses and code guesses are counted apart, so a
+/// colleague's two steps of one sign-in don't count twice against an IP.
+const PASSWORD_SCOPE: &str = "signin";
+const CODE_SCOPE: &str = "code";
 
 /// What a browser session knows about its sign-in. Kept server-side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,10 +81,15 @@ fn stage_after_password(user: &StaffRecord) -> SessionStage {
 
 impl Auth {
     pub fn new(store: DynStore, policy: SessionPolicy) -> Self {
+        Self::with_throttle(store, policy, Throttle::new())
+    }
+
+    /// With shared (e.g. Redis) counters, so every replica sees every guess.
+    pub fn with_throttle(store: DynStore, policy: SessionPolicy, throttle: Throttle) -> Self {
         password::warm_up();
         Self {
             store,
-            throttle: Throttle::new(),
+            throttle,
             policy,
         }
     }
@@ -88,13 +98,27 @@ impl Auth {
         &self.store
     }
 
-    fn check_throttle(&self, account: &str, ip: Option<&str>) -> DomainResult<()> {
-        match self.throttle.wait_ms(account, ip, now_ms()) {
-            Some(wait_ms) => Err(DomainError::Throttled {
-                retry_after_s: (wait_ms + 999) / 1000,
-            }),
-            None => Ok(()),
-        }
+    fn throttle_keys(scope: &str, account: &str, ip: Option<&str>) -> Vec<Key> {
+        let mut keys = vec![Key::account(scope, account)];
+        keys.extend(ip.map(|ip| Key::ip(scope, ip)));
+        keys
+    }
+
+    /// Takes this attempt's slot before any secret is checked; refuses with
+    /// the wait (and audits the refusal) when the account or IP must wait.
+    async fn take_slot(&self, scope: &str, account: &str, ip: Option<&str>) -> DomainResult<()> {
+        let keys = Self::throttle_keys(scope, account, ip);
+        let Some(wait_ms) = self.throttle.take(&keys, now_ms()).await else {
+            return Ok(());
+        };
+        let retry_after_s = (wait_ms + 999) / 1000;
+        tracing::warn!(retry_after_s, "sign-in attempt throttled");
+        Err(DomainError::Throttled { retry_after_s })
+    }
+
+    async fn slot_succeeded(&self, scope: &str, account: &str, ip: Option<&str>) {
+        let keys = Self::throttle_keys(scope, account, ip);
+        self.throttle.succeeded(&keys[0], keys.get(1)).await;
     }
 
     async fn record_failure(
@@ -104,7 +128,6 @@ impl Auth {
         ip: Option<&str>,
         action: &'static str,
     ) -> DomainResult<()> {
-        self.throttle.record_failure(account, ip, now_ms());
         let actor = actor_for(account, user_id, ip);
         self.store
             .append_audit(&AuditRecord::new(
@@ -131,7 +154,7 @@ impl Auth {
             .chars()
             .take(EMAIL_MAX_CHARS)
             .collect();
-        self.check_throttle(&account, ip)?;
+        self.take_slot(PASSWORD_SCOPE, &account, ip).await?;
         let password = Password::for_sign_in(password)?;
         let user = match Email::parse(email) {
             Ok(e) => self.store.staff_by_email(e.as_str()).await?,
@@ -152,6 +175,7 @@ impl Auth {
                 return Err(DomainError::InvalidCredentials);
             }
         };
+        self.slot_succeeded(PASSWORD_SCOPE, &account, ip).await;
         let stage = stage_after_password(&user);
         self.store
             .append_audit(&AuditRecord::new(
@@ -230,7 +254,6 @@ impl Auth {
     }
 
     async fn audit_sign_in(&self, user: &StaffRecord, ip: Option<&str>) -> DomainResult<()> {
-        self.throttle.record_success(&user.email);
         self.store
             .append_audit(&AuditRecord::new(
                 &actor_for(&user.email, Some(user.staff_user_id), ip),
@@ -265,7 +288,7 @@ impl Auth {
         ip: Option<&str>,
     ) -> DomainResult<SessionAuth> {
         let user = self.resolve_at(session, SessionStage::SecondFactor).await?;
-        self.check_throttle(&user.email, ip)?;
+        self.take_slot(CODE_SCOPE, &user.email, ip).await?;
         let accepted = if code.len() > CODE_MAX_CHARS {
             false
         } else if code.trim().len() == 6 {
@@ -308,6 +331,7 @@ impl Auth {
             .await?;
             return Err(DomainError::InvalidCode);
         }
+        self.slot_succeeded(CODE_SCOPE, &user.email, ip).await;
         let next = self.advance(session, &user, user.must_change_password);
         if next.stage == SessionStage::Active {
             self.audit_sign_in(&user, ip).await?;
@@ -387,7 +411,7 @@ impl Auth {
         ip: Option<&str>,
     ) -> DomainResult<(SessionAuth, Vec<String>)> {
         let user = self.resolve_at(session, SessionStage::EnrolMfa).await?;
-        self.check_throttle(&user.email, ip)?;
+        self.take_slot(CODE_SCOPE, &user.email, ip).await?;
         let secret = user.totp_secret.clone().ok_or(DomainError::InvalidCode)?;
         let step = if code.len() > CODE_MAX_CHARS {
             None
@@ -404,6 +428,7 @@ impl Auth {
             .await?;
             return Err(DomainError::InvalidCode);
         };
+        self.slot_succeeded(CODE_SCOPE, &user.email, ip).await;
         let codes = totp::generate_recovery_codes();
         let hashes: Vec<String> = codes.iter().map(|c| totp::hash_recovery_code(c)).collect();
         let actor = actor_for(&user.email, Some(user.staff_user_id), ip);

@@ -296,6 +296,66 @@ macro_rules! impl_chain {
                 Ok(Some(chain_tx_id))
             }
 
+            async fn adopt_paid_chunk(
+                &self,
+                payout_chunk_id: i64,
+                wallet: &str,
+                holder: &str,
+                tx_hash: &str,
+                nonce: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let leased = sqlx::query(
+                    "UPDATE chain_wallet SET lease_until_ms = lease_until_ms WHERE address = $1 \
+                     AND lease_holder = $2 AND lease_until_ms >= $3",
+                )
+                .bind(wallet)
+                .bind(holder)
+                .bind(audit.at_ms)
+                .execute(&mut *tx)
+                .await?;
+                if leased.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let chunk_ok = sqlx::query(
+                    "UPDATE payout_chunk SET state = 'broadcast', wallet = $1, nonce = $2, updated_at_ms = $3 \
+                     WHERE payout_chunk_id = $4 AND state = 'planned'",
+                )
+                .bind(wallet)
+                .bind(nonce)
+                .bind(audit.at_ms)
+                .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                if chunk_ok.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let adopted = $crate::store::NewChainTx {
+                    nonce,
+                    tx_hash: tx_hash.to_owned(),
+                    raw_tx: String::new(),
+                    max_fee_wei: "0".into(),
+                    priority_fee_wei: "0".into(),
+                };
+                let chain_tx_id =
+                    Self::insert_chain_tx(&mut tx, payout_chunk_id, &adopted, audit.at_ms).await?;
+                sqlx::query("UPDATE chain_tx SET broadcast_at_ms = $1 WHERE chain_tx_id = $2")
+                    .bind(audit.at_ms)
+                    .bind(chain_tx_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE payout_item SET state = 'submitted' WHERE payout_chunk_id = $1 AND state = 'approved'",
+                )
+                .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn store_replacement(
                 &self,
                 payout_chunk_id: i64,

@@ -150,6 +150,24 @@ macro_rules! impl_ledger {
                 Ok(Some(id))
             }
 
+            async fn credit_funding(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                cost_centre_id: i64,
+                amount_minor: i64,
+                at_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE cost_centre SET funded_minor = funded_minor + $1, updated_at_ms = $2 \
+                     WHERE cost_centre_id = $3",
+                )
+                .bind(amount_minor)
+                .bind(at_ms)
+                .bind(cost_centre_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
             async fn available_of(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 cost_centre_id: i64,
@@ -506,6 +524,14 @@ macro_rules! impl_ledger {
                     return Ok($crate::store::TransferOutcome::NotPending);
                 };
                 if approve {
+                    // Rows are locked in ascending id order, as reservations
+                    // lock them, so a transfer and a batch over the same two
+                    // centres can't deadlock: the lower id is updated first,
+                    // whether it gives or receives (a short debit rolls the
+                    // credit back with it).
+                    if to < from {
+                        Self::credit_funding(&mut tx, to, a, audit.at_ms).await?;
+                    }
                     let taken = sqlx::query(
                         "UPDATE cost_centre SET funded_minor = funded_minor - $1, updated_at_ms = $2 \
                          WHERE cost_centre_id = $3 AND funded_minor - reserved_minor - spent_minor >= $1",
@@ -522,15 +548,9 @@ macro_rules! impl_ledger {
                             short_by: payquest_types::Amount::from_minor(a - available),
                         });
                     }
-                    sqlx::query(
-                        "UPDATE cost_centre SET funded_minor = funded_minor + $1, updated_at_ms = $2 \
-                         WHERE cost_centre_id = $3",
-                    )
-                    .bind(a)
-                    .bind(audit.at_ms)
-                    .bind(to)
-                    .execute(&mut *tx)
-                    .await?;
+                    if to > from {
+                        Self::credit_funding(&mut tx, to, a, audit.at_ms).await?;
+                    }
                     Self::journal(
                         &mut tx,
                         "transfer",

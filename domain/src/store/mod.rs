@@ -87,6 +87,22 @@ pub struct NewStaff<'a> {
     pub must_change_password: bool,
     pub roles: &'a [Role],
     pub now_ms: i64,
+    /// Privileged roles asked for at creation: `(requested_by, whole role set)`,
+    /// stored as a pending request in the same transaction.
+    pub role_request: Option<(i64, &'a [Role])>,
+}
+
+/// A pending (or decided) request for a privileged role set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRequestRecord {
+    pub staff_role_request_id: i64,
+    pub staff_user_id: i64,
+    pub email: String,
+    pub roles: Vec<Role>,
+    pub requested_by: i64,
+    pub requested_by_email: String,
+    pub requested_at_ms: i64,
+    pub state: String,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +231,28 @@ pub trait Store:
         roles: &[Role],
         audit: &AuditRecord,
     ) -> StoreResult<()>;
+    /// Stores a request for a privileged role set; one pending per person
+    /// (`Conflict` otherwise).
+    async fn request_roles(
+        &self,
+        staff_user_id: i64,
+        roles: &[Role],
+        requested_by: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<i64>;
+    async fn role_request(&self, request_id: i64) -> StoreResult<Option<RoleRequestRecord>>;
+    /// Pending requests, oldest first.
+    async fn pending_role_requests(&self, limit: u32) -> StoreResult<Vec<RoleRequestRecord>>;
+    /// Approves (the roles replace the person's roles) or rejects a pending
+    /// request, in one transaction with its audit record. False if it was no
+    /// longer pending.
+    async fn decide_role_request(
+        &self,
+        request_id: i64,
+        decided_by: i64,
+        approve: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
     /// Disabling also bumps the session epoch, which ends every session at once.
     async fn set_disabled(
         &self,

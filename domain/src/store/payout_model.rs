@@ -345,6 +345,20 @@ pub trait ChainStore: Send + Sync {
         tx: &NewChainTx,
         audit: &AuditRecord,
     ) -> StoreResult<Option<i64>>;
+    /// A planned chunk the chain already paid (its commit was lost, e.g. a
+    /// restore from backup): records the contract's transaction as the
+    /// chunk's own (no signed bytes of ours), planned → broadcast, items
+    /// submitted, so the watcher confirms it from its receipt instead of
+    /// anyone signing it again. Only while `holder` has the wallet's lease.
+    async fn adopt_paid_chunk(
+        &self,
+        payout_chunk_id: i64,
+        wallet: &str,
+        holder: &str,
+        tx_hash: &str,
+        nonce: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
     /// Stores a same-nonce replacement of an unmined chunk's transaction,
     /// only while `holder` has the wallet's lease.
     async fn store_replacement(

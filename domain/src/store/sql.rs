@@ -82,6 +82,39 @@ pub(super) fn role_names(roles: &[Role]) -> Vec<&'static str> {
     names
 }
 
+#[derive(sqlx::FromRow)]
+pub(super) struct RoleRequestRow {
+    pub staff_role_request_id: i64,
+    pub staff_user_id: i64,
+    pub email: String,
+    pub roles_json: String,
+    pub requested_by: i64,
+    pub requested_by_email: String,
+    pub requested_at_ms: i64,
+    pub state: String,
+}
+
+impl RoleRequestRow {
+    pub(super) fn into_record(self) -> StoreResult<super::RoleRequestRecord> {
+        Ok(super::RoleRequestRecord {
+            staff_role_request_id: self.staff_role_request_id,
+            staff_user_id: self.staff_user_id,
+            email: self.email,
+            roles: roles_from_json(&self.roles_json)?,
+            requested_by: self.requested_by,
+            requested_by_email: self.requested_by_email,
+            requested_at_ms: self.requested_at_ms,
+            state: self.state,
+        })
+    }
+}
+
+pub(super) fn roles_from_json(raw: &str) -> StoreResult<Vec<Role>> {
+    let names: Vec<String> =
+        serde_json::from_str(raw).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+    parse_roles(names)
+}
+
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -161,6 +194,75 @@ macro_rules! impl_store {
                 .bind(&a.after_json)
                 .execute(&mut *conn)
                 .await?;
+                Ok(())
+            }
+
+            async fn insert_role_request(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                staff_user_id: i64,
+                roles: &[payquest_types::Role],
+                requested_by: i64,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                let names = serde_json::to_string(&$crate::store::sql::role_names(roles))
+                    .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO staff_role_request (staff_user_id, roles_json, requested_by, \
+                     requested_at_ms) VALUES ($1, $2, $3, $4) RETURNING staff_role_request_id",
+                )
+                .bind(staff_user_id)
+                .bind(names)
+                .bind(requested_by)
+                .bind(now_ms)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| {
+                    if $crate::store::sql::is_unique_violation(&e) {
+                        $crate::store::StoreError::Conflict(
+                            "a role change for this person is already waiting for approval".into(),
+                        )
+                    } else {
+                        e.into()
+                    }
+                })
+            }
+
+            async fn role_requests_where(
+                &self,
+                clause: &str,
+                bind: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::RoleRequestRecord>> {
+                let sql = format!(
+                    "SELECT r.staff_role_request_id, r.staff_user_id, t.email, r.roles_json, \
+                     r.requested_by, q.email AS requested_by_email, r.requested_at_ms, r.state \
+                     FROM staff_role_request r \
+                     JOIN staff_user t ON t.staff_user_id = r.staff_user_id \
+                     JOIN staff_user q ON q.staff_user_id = r.requested_by \
+                     WHERE {clause}"
+                );
+                let rows = sqlx::query_as::<_, $crate::store::sql::RoleRequestRow>(&sql)
+                    .bind(bind)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map($crate::store::sql::RoleRequestRow::into_record).collect()
+            }
+
+            async fn replace_roles(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                staff_user_id: i64,
+                roles: &[payquest_types::Role],
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM staff_role WHERE staff_user_id = $1")
+                    .bind(staff_user_id)
+                    .execute(&mut *conn)
+                    .await?;
+                for role in $crate::store::sql::role_names(roles) {
+                    sqlx::query("INSERT INTO staff_role (staff_user_id, role) VALUES ($1, $2)")
+                        .bind(staff_user_id)
+                        .bind(role)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(())
             }
 
@@ -282,6 +384,10 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                if let Some((requested_by, wanted)) = new.role_request {
+                    Self::insert_role_request(&mut tx, row.staff_user_id, wanted, requested_by, new.now_ms)
+                        .await?;
+                }
                 let mut audit = audit.clone();
                 audit.subject = format!("staff:{}", row.staff_user_id);
                 Self::insert_audit(&mut tx, &audit).await?;
@@ -360,20 +466,91 @@ macro_rules! impl_store {
                 if touched.rows_affected() != 1 {
                     return Err($crate::store::StoreError::NotFound("staff user"));
                 }
-                sqlx::query("DELETE FROM staff_role WHERE staff_user_id = $1")
-                    .bind(staff_user_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for role in $crate::store::sql::role_names(roles) {
-                    sqlx::query("INSERT INTO staff_role (staff_user_id, role) VALUES ($1, $2)")
-                        .bind(staff_user_id)
-                        .bind(role)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+Self::replace_roles(&mut tx, staff_user_id, roles).await?;
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn request_roles(
+                &self,
+                staff_user_id: i64,
+                roles: &[payquest_types::Role],
+                requested_by: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<i64> {
+                let mut tx = self.begin_write().await?;
+                let id =
+                    Self::insert_role_request(&mut tx, staff_user_id, roles, requested_by, audit.at_ms)
+                        .await?;
+                let mut audit = audit.clone();
+                audit.subject = format!("role_request:{id}");
+                Self::insert_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn role_request(
+                &self,
+                request_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::RoleRequestRecord>> {
+                Ok(self
+                    .role_requests_where("r.staff_role_request_id = $1", request_id)
+                    .await?
+                    .pop())
+            }
+
+            async fn pending_role_requests(
+                &self,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::RoleRequestRecord>> {
+                self.role_requests_where(
+                    "r.state = 'pending' ORDER BY r.staff_role_request_id LIMIT $1",
+                    i64::from(limit),
+                )
+                .await
+            }
+
+            async fn decide_role_request(
+                &self,
+                request_id: i64,
+                decided_by: i64,
+                approve: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let state = if approve { "approved" } else { "rejected" };
+                let decided = sqlx::query_as::<_, (i64, String)>(
+                    "UPDATE staff_role_request SET state = $1, decided_by = $2, decided_at_ms = $3 \
+                     WHERE staff_role_request_id = $4 AND state = 'pending' \
+                     RETURNING staff_user_id, roles_json",
+                )
+                .bind(state)
+                .bind(decided_by)
+                .bind(audit.at_ms)
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((staff_user_id, roles_json)) = decided else {
+                    return Ok(false);
+                };
+                if approve {
+                    let roles = $crate::store::sql::roles_from_json(&roles_json)?;
+                    let touched = sqlx::query(
+                        "UPDATE staff_user SET updated_at_ms = $1 WHERE staff_user_id = $2",
+                    )
+                    .bind(audit.at_ms)
+                    .bind(staff_user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if touched.rows_affected() != 1 {
+                        return Err($crate::store::StoreError::NotFound("staff user"));
+                    }
+                    Self::replace_roles(&mut tx, staff_user_id, &roles).await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn set_disabled(

@@ -1,19 +1,20 @@
 //! Validators that ask an HTTP API: `game_api` (a request template and a
 //! condition over the JSON reply) and the social presets built on the same
-//! mechanism. Evidence keeps the status, the masked URL and the fields the
-//! condition read; secrets and the gamer's account ids never reach it.
+//! mechanism. Evidence keeps the status, the masked URL, the field the
+//! condition read and whether it held, never the value read (a provider's
+//! answer is not echoed to staff or the reporting client); secrets and the
+//! gamer's account ids never reach it. Where a request may go is decided by
+//! `outbound`.
 
 use std::collections::BTreeMap;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde_json::{json, Value};
 
+use super::outbound::{self, OutboundPolicy, DISCORD_TOKEN, YOUTUBE_KEY};
 use super::{CheckResult, ValidationPolicy, ValidatorSecrets};
 use crate::campaigns::{CompareOp, Condition, ValidatorConfig};
 use crate::store::ClaimedActivity;
-
-const DISCORD_BASE: &str = "https://discord.com/api/v10";
-const YOUTUBE_BASE: &str = "https://www.googleapis.com/youtube/v3";
 
 /// A request to make and how to read its answer.
 pub struct Plan {
@@ -53,14 +54,34 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn resolve_secret(value: &str, secrets: &ValidatorSecrets) -> Result<String, CheckResult> {
+/// A header value, with `secret:NAME` replaced by the secret, if NAME may be
+/// sent to `host`.
+fn resolve_secret(
+    value: &str,
+    secrets: &ValidatorSecrets,
+    outbound: &OutboundPolicy,
+    to: &reqwest::Url,
+) -> Result<String, CheckResult> {
     match value.strip_prefix("secret:") {
-        Some(name) => secrets
-            .get(name)
-            .map(str::to_owned)
-            .ok_or_else(|| review(format!("the validator secret {name} is not configured"))),
+        Some(name) => {
+            if !outbound.secret_may_go(name, to) {
+                return Err(review(format!(
+                    "the validator secret {name} may not be sent to {} \
+                     (PAYQUEST_VALIDATOR_SECRET_HOSTS)",
+                    to.host_str().unwrap_or("that host")
+                )));
+            }
+            secrets
+                .get(name)
+                .map(str::to_owned)
+                .ok_or_else(|| review(format!("the validator secret {name} is not configured")))
+        }
         None => Ok(value.to_owned()),
     }
+}
+
+fn parse_url(url: &str) -> Result<reqwest::Url, CheckResult> {
+    reqwest::Url::parse(url).map_err(|_| review("the validator URL is invalid"))
 }
 
 fn required<'a>(value: &'a Option<String>, what: &str) -> Result<&'a str, CheckResult> {
@@ -74,6 +95,7 @@ pub fn plan(
     config: &ValidatorConfig,
     a: &ClaimedActivity,
     secrets: &ValidatorSecrets,
+    outbound: &OutboundPolicy,
 ) -> Result<Plan, CheckResult> {
     let mut personal = Vec::new();
     let mut headers = BTreeMap::new();
@@ -90,8 +112,11 @@ pub fn plan(
                 personal.push(id.to_owned());
                 url = url.replace("{game_account_id}", &encode(id));
             }
+            let to = parse_url(&url)?;
+            // Where it goes is checked before any secret is looked up for it.
+            outbound.check_url(&to).map_err(review)?;
             for (k, v) in configured {
-                headers.insert(k.clone(), resolve_secret(v, secrets)?);
+                headers.insert(k.clone(), resolve_secret(v, secrets, outbound, &to)?);
             }
             let method = if method == "POST" {
                 reqwest::Method::POST
@@ -100,15 +125,19 @@ pub fn plan(
             };
             (method, url, Some(condition.clone()))
         }
-        ValidatorConfig::DiscordMember { guild_id, base_url } => {
+        // The providers' base URLs come from configuration only; a base URL
+        // stored with an older quest is ignored.
+        ValidatorConfig::DiscordMember { guild_id, .. } => {
             let user = required(&a.social_handle, "Discord user id")?;
             personal.push(user.to_owned());
-            let token = resolve_secret("secret:DISCORD_BOT_TOKEN", secrets)?;
+            let base = outbound.discord_base_url.trim_end_matches('/');
+            let token = resolve_secret(
+                &format!("secret:{DISCORD_TOKEN}"),
+                secrets,
+                outbound,
+                &parse_url(base)?,
+            )?;
             headers.insert("authorization".into(), format!("Bot {token}"));
-            let base = base_url
-                .as_deref()
-                .unwrap_or(DISCORD_BASE)
-                .trim_end_matches('/');
             let url = format!(
                 "{base}/guilds/{}/members/{}",
                 encode(guild_id),
@@ -116,17 +145,16 @@ pub fn plan(
             );
             (reqwest::Method::GET, url, None)
         }
-        ValidatorConfig::YoutubeSubscriber {
-            channel_id,
-            base_url,
-        } => {
+        ValidatorConfig::YoutubeSubscriber { channel_id, .. } => {
             let subscriber = required(&a.social_handle, "YouTube channel id")?;
             personal.push(subscriber.to_owned());
-            let key = resolve_secret("secret:YOUTUBE_API_KEY", secrets)?;
-            let base = base_url
-                .as_deref()
-                .unwrap_or(YOUTUBE_BASE)
-                .trim_end_matches('/');
+            let base = outbound.youtube_base_url.trim_end_matches('/');
+            let key = resolve_secret(
+                &format!("secret:{YOUTUBE_KEY}"),
+                secrets,
+                outbound,
+                &parse_url(base)?,
+            )?;
             let url = format!(
                 "{base}/subscriptions?part=id&channelId={}&forChannelId={}&key={}",
                 encode(subscriber),
@@ -145,6 +173,7 @@ pub fn plan(
         }
     };
     let parsed = reqwest::Url::parse(&url).map_err(|_| review("the validator URL is invalid"))?;
+    outbound.check_url(&parsed).map_err(review)?;
     let provider = parsed.host_str().unwrap_or("unknown").to_owned();
     let mut header_map = HeaderMap::new();
     for (k, v) in headers {
@@ -212,6 +241,14 @@ pub async fn run(
 ) -> CheckResult {
     let masked_url = mask(&plan.url, plan, secrets);
     let evidence = |status: Option<u16>, read: Value| json!({ "url": masked_url, "status": status, "read": read });
+    if let Ok(url) = reqwest::Url::parse(&plan.url) {
+        if let Some(why) = outbound::blocked_host(&policy.outbound, &url).await {
+            return CheckResult::Review {
+                reason: why.into(),
+                evidence: evidence(None, Value::Null),
+            };
+        }
+    }
     let sent = http
         .request(plan.method.clone(), &plan.url)
         .headers(plan.headers.clone())
@@ -293,16 +330,21 @@ pub async fn run(
         .pointer(&condition.pointer)
         .cloned()
         .unwrap_or(Value::Null);
-    let read = json!({ condition.pointer.clone(): actual.clone() });
-    if compare(&actual, condition.op, &condition.value) {
+    // Which condition held or failed, never the value read: the answer may
+    // hold anything the provider (or whoever the URL reached) returned.
+    let held = compare(&actual, condition.op, &condition.value);
+    let read = json!({ "pointer": condition.pointer, "present": !actual.is_null(), "held": held });
+    if held {
         CheckResult::Passed {
             evidence: evidence(code, read),
         }
     } else {
         CheckResult::Failed {
             reason: format!(
-                "{} is {} but must be {:?} {}",
-                condition.pointer, actual, condition.op, condition.value
+                "{} did not meet the quest's condition ({} {})",
+                condition.pointer,
+                condition.op.symbol(),
+                condition.value
             ),
             evidence: evidence(code, read),
         }

@@ -7,6 +7,7 @@
 //! failing or the quest is validated by hand.
 
 mod http_check;
+pub mod outbound;
 mod review;
 mod signed;
 
@@ -48,6 +49,8 @@ pub struct ValidationPolicy {
     pub lease_ms: i64,
     /// Activities claimed per round.
     pub claim_batch: u32,
+    /// Where validators may send requests and secrets.
+    pub outbound: outbound::OutboundPolicy,
 }
 
 impl Default for ValidationPolicy {
@@ -63,6 +66,7 @@ impl Default for ValidationPolicy {
             per_provider_per_second: 20,
             lease_ms: 60_000,
             claim_batch: 64,
+            outbound: outbound::OutboundPolicy::default(),
         }
     }
 }
@@ -140,6 +144,7 @@ impl Validation {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(policy.request_timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(policy.outbound.resolver())
             .build()
             .map_err(DomainError::internal)?;
         let rate =
@@ -198,7 +203,7 @@ impl Validation {
             ValidatorConfig::SignedPush { key_name } => {
                 signed::check(claim, self.secrets.get(key_name))
             }
-            other => match http_check::plan(other, claim, &self.secrets) {
+            other => match http_check::plan(other, claim, &self.secrets, &self.policy.outbound) {
                 Ok(plan) => {
                     self.limiter.until_key_ready(&plan.provider).await;
                     http_check::run(&self.http, &plan, &self.policy, &self.secrets).await

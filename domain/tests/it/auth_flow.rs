@@ -240,6 +240,89 @@ on_both_backends!(
     crate::auth_flow::repeated_failures_are_throttled_without_a_long_lockout
 );
 
+/// The confirmed attack: 30 parallel wrong passwords for one account were all
+/// evaluated, and then every user of that IP was locked out for 512 s. Now
+/// the slot is taken before hashing, in Redis shared by two replicas: at most
+/// the free attempts plus one are evaluated, and a colleague behind the same
+/// IP still signs in with the right password.
+async fn rate_limits_hold_across_replicas(db: &TestDb) {
+    use payquest_domain::auth::throttle::Throttle;
+    let store = db.store().await;
+    let shared = std::sync::Arc::new(payquest_domain::testing::redis_throttle().await);
+    let one = std::sync::Arc::new(Auth::with_throttle(
+        store.clone(),
+        POLICY,
+        Throttle::shared(shared.clone()),
+    ));
+    let two = std::sync::Arc::new(Auth::with_throttle(
+        store.clone(),
+        POLICY,
+        Throttle::shared(shared),
+    ));
+    let admin = ensure_first_admin(&store, "admin@example.com")
+        .await
+        .expect("bootstrap")
+        .expect("created");
+    let colleague = payquest_domain::users::create_staff_from_cli(
+        &store,
+        "colleague@example.com",
+        "Colleague",
+        Role::Community,
+    )
+    .await
+    .expect("colleague");
+    let guesses: Vec<_> = (0..30)
+        .map(|n| {
+            let auth = if n % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move {
+                auth.sign_in(
+                    "admin@example.com",
+                    format!("guess number {n}"),
+                    Some("10.7.7.7"),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut evaluated, mut throttled) = (0, 0);
+    for g in guesses {
+        match g.await.expect("task") {
+            Err(DomainError::InvalidCredentials) => evaluated += 1,
+            Err(DomainError::Throttled { retry_after_s }) => {
+                assert!((1..=60).contains(&retry_after_s));
+                throttled += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(evaluated <= 6, "{evaluated} guesses were evaluated");
+    assert_eq!(evaluated + throttled, 30);
+    // The admin's own right password waits too (the account is throttled)…
+    assert!(matches!(
+        two.sign_in(
+            "admin@example.com",
+            admin.one_time_password.clone(),
+            Some("10.7.7.7")
+        )
+        .await,
+        Err(DomainError::Throttled { .. })
+    ));
+    // …but a colleague behind the same IP is not locked out.
+    let s = one
+        .sign_in(
+            "colleague@example.com",
+            colleague.one_time_password.clone(),
+            Some("10.7.7.7"),
+        )
+        .await
+        .expect("the colleague signs in");
+    assert_eq!(s.stage, SessionStage::ChangePassword);
+}
+on_both_backends!(
+    rate_limits_on,
+    crate::auth_flow::rate_limits_hold_across_replicas
+);
+
 async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     let store = db.store().await;
     let auth = Auth::new(store.clone(), POLICY);
@@ -252,6 +335,18 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         .await
         .expect("admin creates a colleague");
     assert_eq!(created.one_time_password.len(), 20);
+    // Maker is a money role: it waits for a second admin.
+    assert!(created.user.roles.is_empty());
+    let request = created
+        .waiting_for_approval
+        .expect("maker waits for approval");
+    assert_eq!(request.roles, vec![Role::Maker]);
+    assert!(!request.can_decide);
+    let second = second_admin(&store).await;
+    users
+        .decide_role_request(&second, request.request_id, true)
+        .await
+        .expect("a second admin approves");
     assert!(matches!(
         users
             .create(&admin, "MAKER@example.com", "Again", &[])
@@ -294,11 +389,18 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     ));
 
     // Role change and disable, both audited; disabling ends the maker's session.
+    assert!(matches!(
+        users
+            .set_roles(&admin, maker.user_id, &[Role::Maker, Role::Checker])
+            .await,
+        Err(DomainError::FourEyes(_))
+    ));
     let updated = users
-        .set_roles(&admin, maker.user_id, &[Role::Maker, Role::Checker])
+        .set_roles(&admin, maker.user_id, &[Role::Maker, Role::Auditor])
         .await
         .expect("roles");
-    assert_eq!(updated.roles, vec![Role::Maker, Role::Checker]);
+    assert_eq!(updated.user.roles, vec![Role::Maker, Role::Auditor]);
+    assert_eq!(updated.waiting_for_approval, None);
     assert!(matches!(
         users
             .set_roles(&admin, admin.user_id, &[Role::Auditor])
@@ -319,6 +421,7 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
         Err(DomainError::InvalidCredentials)
     ));
     let page = users.list(&admin, 0, Some(1)).await.expect("list");
+    assert!(trail_has(&store, &admin, "staff.roles_approved").await);
     assert_eq!(page.items.len(), 1);
     assert!(page.has_more);
     assert!(matches!(
@@ -335,10 +438,128 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     assert_eq!(changed.before.as_deref(), Some(r#"{"roles":["maker"]}"#));
     assert_eq!(
         changed.after.as_deref(),
-        Some(r#"{"roles":["maker","checker"]}"#)
+        Some(r#"{"roles":["maker","auditor"]}"#)
     );
     assert!(trail.items.iter().any(|e| e.action == "staff.disabled"));
 }
+/// A second admin made by the operator from the command line.
+async fn second_admin(store: &DynStore) -> payquest_domain::auth::Actor {
+    let created = payquest_domain::users::create_admin_from_cli(store, "second@example.com")
+        .await
+        .expect("second admin");
+    payquest_domain::auth::Actor {
+        user_id: created.user.user_id,
+        email: created.user.email,
+        roles: [Role::Admin].into_iter().collect(),
+        ip: None,
+    }
+}
+
+async fn trail_has(store: &DynStore, admin: &payquest_domain::auth::Actor, action: &str) -> bool {
+    list_audit(store, admin, None, None)
+        .await
+        .expect("audit")
+        .items
+        .iter()
+        .any(|e| e.action == action)
+}
+
+/// The attack: an admin grants themselves money roles, or makes a checker
+/// account and uses it to approve their own batch. Money roles need a second
+/// admin who is neither the asker nor the person, and the database refuses
+/// the asker's approval even if the domain were bypassed.
+async fn privilege_needs_four_eyes(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    let users = Users::new(store.clone());
+    let (s, _, _) = enrol_first_admin(&auth, &store).await;
+    let admin = auth.actor(&s, None).await.expect("admin");
+
+    for grant in [
+        vec![Role::Admin, Role::Checker],
+        vec![Role::Admin, Role::Maker],
+        vec![Role::Admin, Role::Finance],
+        vec![Role::Admin, Role::Community],
+    ] {
+        assert!(matches!(
+            users.set_roles(&admin, admin.user_id, &grant).await,
+            Err(DomainError::FourEyes(_))
+        ));
+    }
+    // A self-made checker account holds no checker role until someone else approves.
+    let puppet = users
+        .create(&admin, "puppet@example.com", "Puppet", &[Role::Checker])
+        .await
+        .expect("create");
+    assert!(puppet.user.roles.is_empty());
+    let request = puppet.waiting_for_approval.expect("waits");
+    assert!(matches!(
+        users
+            .decide_role_request(&admin, request.request_id, true)
+            .await,
+        Err(DomainError::FourEyes(_))
+    ));
+    // A second request for the same person is refused while one waits.
+    assert!(matches!(
+        users
+            .set_roles(&admin, puppet.user.user_id, &[Role::Finance])
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    // The database refuses the asker's decision on its own.
+    let audit = payquest_domain::audit::AuditRecord::new(
+        &payquest_domain::audit::AuditActor::system("test"),
+        "staff.roles_approved",
+        "staff:test",
+    );
+    assert!(store
+        .decide_role_request(request.request_id, admin.user_id, true, &audit)
+        .await
+        .is_err());
+    let roles = store
+        .staff_by_id(puppet.user.user_id)
+        .await
+        .expect("read")
+        .expect("puppet")
+        .roles;
+    assert!(roles.is_empty(), "{roles:?}");
+
+    // A second admin sees the request and may decide it; the person may not.
+    let second = second_admin(&store).await;
+    let waiting = users.role_requests(&second).await.expect("list");
+    assert_eq!(waiting.len(), 1);
+    assert!(waiting[0].can_decide);
+    assert!(!users.role_requests(&admin).await.expect("list")[0].can_decide);
+    let ask_for_second = users
+        .set_roles(&admin, second.user_id, &[Role::Admin, Role::Finance])
+        .await
+        .expect("ask");
+    let for_second = ask_for_second.waiting_for_approval.expect("waits");
+    assert!(matches!(
+        users
+            .decide_role_request(&second, for_second.request_id, true)
+            .await,
+        Err(DomainError::FourEyes(_))
+    ));
+    let decided = users
+        .decide_role_request(&second, request.request_id, true)
+        .await
+        .expect("approve");
+    assert_eq!(decided.user.roles, vec![Role::Checker]);
+    assert!(matches!(
+        users
+            .decide_role_request(&second, request.request_id, false)
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert!(trail_has(&store, &admin, "staff.roles_requested").await);
+    assert!(trail_has(&store, &admin, "staff.roles_approved").await);
+}
+on_both_backends!(
+    privilege_needs_four_eyes_on,
+    crate::auth_flow::privilege_needs_four_eyes
+);
+
 on_both_backends!(
     staff_admin_on,
     crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions

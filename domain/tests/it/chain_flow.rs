@@ -162,6 +162,14 @@ async fn earn(p: &Pipeline, n: u64, wallets: u64, tag: &str) {
             per_provider_per_second: 100_000,
             concurrency: 32,
             claim_batch: 500,
+            // The fake game API is on 127.0.0.1.
+            outbound: payquest_domain::validation::outbound::OutboundPolicy::parse(
+                "127.0.0.1",
+                "",
+                None,
+                None,
+            )
+            .expect("outbound"),
             ..ValidationPolicy::default()
         },
         ValidatorSecrets::default(),
@@ -205,18 +213,105 @@ async fn approve_all(p: &Pipeline) -> i64 {
 /// Runs disbursement and reconciliation rounds, mining a block each time,
 /// until the batch reaches one of `states`.
 async fn drive(p: &Pipeline, batch_id: i64, states: &[&str]) -> String {
+    drive_on(
+        &p.store,
+        &p.disburser,
+        &p.reconciler,
+        &p.dev,
+        batch_id,
+        states,
+    )
+    .await
+}
+
+/// `drive` for any replica's store and workers.
+async fn drive_on(
+    store: &DynStore,
+    disburser: &Disburser,
+    reconciler: &Reconciler,
+    dev: &DevChain,
+    batch_id: i64,
+    states: &[&str],
+) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        p.disburser.round().await.expect("disburse");
-        p.reconciler.round().await.expect("reconcile");
-        let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+        disburser.round().await.expect("disburse");
+        reconciler.round().await.expect("reconcile");
+        let b = store.batch(batch_id).await.expect("read").expect("batch");
         if states.contains(&b.state.as_str()) {
             return b.state;
         }
         assert!(Instant::now() < deadline, "batch stuck in {}", b.state);
-        p.dev.mine(1).await;
+        dev.mine(1).await;
     }
 }
+
+/// The restore drill that paid every recipient twice: a backup is taken
+/// after approval, the batch is paid and reconciled, the backup is restored
+/// (as after a power loss with lost commits, a restore, or a promoted
+/// asynchronous replica) and a replica starts on it. The chunk it finds
+/// planned was already run by the contract: it is adopted from its
+/// `BatchPaid` log and confirmed, never signed again; every item is paid
+/// once, no item fails, and the ledger agrees with the chain.
+async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
+    let p = pipeline(db, 1, 500).await;
+    earn(&p, 3, 3, "drill").await;
+    let batch_id = approve_all(&p).await;
+    let backup = db.copy().await;
+    assert_eq!(
+        drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
+        "reconciled"
+    );
+
+    let restored = backup.store().await;
+    let disburser = Disburser::new(restored.clone(), p.chain.clone(), "restored-replica");
+    let reconciler = Reconciler::new(restored.clone(), p.chain.clone());
+    let state = drive_on(
+        &restored,
+        &disburser,
+        &reconciler,
+        &p.dev,
+        batch_id,
+        &["reconciled", "partially_failed"],
+    )
+    .await;
+    assert_eq!(
+        state, "reconciled",
+        "the restored replica paid again or failed items"
+    );
+    for n in 0..3 {
+        let w = wallet(n);
+        let on_chain = p
+            .chain
+            .token_balance(w.parse().expect("address"))
+            .await
+            .expect("balance");
+        assert_eq!(on_chain, U256::from(1_000_000u64), "{w} was paid once");
+        assert_eq!(restored.paid_total_of(&w).await.expect("paid"), 1_000_000);
+    }
+    assert!(restored
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+    let cc = restored
+        .cost_centre(p.cost_centre_id)
+        .await
+        .expect("read")
+        .expect("cc");
+    assert_eq!((cc.spent.minor(), cc.reserved.minor()), (3_000_000, 0));
+    assert!(restored
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+    drop(restored);
+    backup.cleanup().await;
+}
+on_both_backends!(
+    lost_commit,
+    crate::chain_flow::a_lost_commit_never_leads_to_a_second_payment
+);
 
 async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
     let p = pipeline(db, 2, 200).await;

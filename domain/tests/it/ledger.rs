@@ -551,3 +551,59 @@ on_both_backends!(
     two_processes_on,
     crate::ledger::two_processes_race_for_one_budget
 );
+
+/// Lock order: a transfer from the higher-numbered centre to the lower
+/// locked them in the opposite order to a reservation over both, so the two
+/// could deadlock on PostgreSQL. Transfers both ways race reservations over
+/// both centres here; every one of them completes and the books balance.
+async fn lock_order_transfers_and_reservations_race_without_deadlock(db: &TestDb) {
+    let store = db.store().await;
+    let budgets = Arc::new(Budgets::new(store.clone()));
+    let alice = finance(&store, "alice@example.com").await;
+    let bob = finance(&store, "bob@example.com").await;
+    let low = funded_centre(&store, &budgets, &alice, "CC-LOW", 1_000_000).await;
+    let high = funded_centre(&store, &budgets, &alice, "CC-HIGH", 1_000_000).await;
+    assert!(low < high);
+    let mut pending = Vec::new();
+    for n in 0..20 {
+        let (from, to) = if n % 2 == 0 { (high, low) } else { (low, high) };
+        pending.push(
+            budgets
+                .request_transfer(&alice, from, to, amount(10))
+                .await
+                .expect("request")
+                .budget_transfer_id,
+        );
+    }
+    let mut tasks = Vec::new();
+    for (n, id) in pending.into_iter().enumerate() {
+        let deciding = budgets.clone();
+        let bob = bob.clone();
+        tasks.push(tokio::spawn(async move {
+            deciding.decide_transfer(&bob, id, true).await.map(|_| ())
+        }));
+        let budgets = budgets.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = format!("race:{n}");
+            budgets
+                .reserve(
+                    &system(),
+                    &r,
+                    &[
+                        item(low, 5, format!("{r}:low")),
+                        item(high, 5, format!("{r}:high")),
+                    ],
+                )
+                .await
+                .map(|_| ())
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("no deadlock, no error");
+    }
+    assert_sound(&store).await;
+}
+on_both_backends!(
+    lock_order_on,
+    crate::ledger::lock_order_transfers_and_reservations_race_without_deadlock
+);

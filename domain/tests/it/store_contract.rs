@@ -22,6 +22,7 @@ fn new_staff<'a>(email: &'a str, roles: &'a [Role]) -> NewStaff<'a> {
         must_change_password: true,
         roles,
         now_ms: 1_000,
+        role_request: None,
     }
 }
 

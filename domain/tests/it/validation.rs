@@ -19,6 +19,7 @@ use payquest_domain::on_both_backends;
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::Role;
+use payquest_domain::validation::outbound::OutboundPolicy;
 use payquest_domain::validation::{
     signed_push_message, Reviews, Validation, ValidationPolicy, ValidatorSecrets,
 };
@@ -89,14 +90,22 @@ async fn fake_providers() -> String {
     format!("http://{addr}")
 }
 
-fn policy() -> ValidationPolicy {
+/// The fake providers live on 127.0.0.1: the operator allows that host and
+/// ties the game key to it; Discord's base URL is configuration.
+fn policy_for(base: &str) -> ValidationPolicy {
     ValidationPolicy {
         max_attempts: 3,
         backoff_base_ms: 1,
         backoff_cap_ms: 5,
         request_timeout_ms: 300,
+        outbound: OutboundPolicy::parse("127.0.0.1", "GAME_KEY=127.0.0.1", Some(base), Some(base))
+            .expect("outbound"),
         ..ValidationPolicy::default()
     }
+}
+
+fn policy() -> ValidationPolicy {
+    policy_for("http://127.0.0.1:9")
 }
 
 fn secrets() -> ValidatorSecrets {
@@ -199,11 +208,12 @@ async fn each_provider_behaviour_ends_in_the_right_state(db: &TestDb) {
         "discord",
         ValidatorConfig::DiscordMember {
             guild_id: "guild-1".into(),
-            base_url: Some(base.clone()),
+            base_url: None,
         },
     )
     .await;
-    let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
+    let validation =
+        Validation::new(store.clone(), policy_for(&base), secrets()).expect("validation");
     let cases = [
         "good-1",
         "low-1",
@@ -241,7 +251,7 @@ async fn each_provider_behaviour_ends_in_the_right_state(db: &TestDb) {
         .await
         .1
         .unwrap_or_default()
-        .contains("/stats/matches_played is 3"));
+        .contains("/stats/matches_played did not meet the quest's condition (>= 5)"));
     assert!(status_of(&store, ids[4])
         .await
         .1
@@ -480,4 +490,209 @@ async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
 on_both_backends!(
     insights_on,
     crate::validation::owners_see_burn_down_turnaround_and_alerts
+);
+
+/// Counts rows on either backend with a plain query (for what no store method reads).
+async fn count_where(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    match db.backend {
+        payquest_domain::store::Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .expect("count")
+        }
+        payquest_domain::store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .expect("count")
+        }
+    }
+}
+
+const LEAKED: &str = "AKIA-METADATA-SECRET";
+
+/// A loopback service standing in for cloud metadata: answers every path with
+/// a secret and remembers which headers it was sent.
+async fn metadata_service() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = Router::new().fallback(move |headers: HeaderMap| {
+        let log = log.clone();
+        async move {
+            let mut all: Vec<String> = headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("")))
+                .collect();
+            log.lock().expect("lock").append(&mut all);
+            log.lock().expect("lock").push("request".into());
+            axum::Json(json!({ "SecretAccessKey": LEAKED }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (format!("http://{addr}"), seen)
+}
+
+fn aimed_at(base: &str, headers: &[(&str, &str)]) -> ValidatorConfig {
+    ValidatorConfig::GameApi {
+        method: "GET".into(),
+        url: format!("{base}/latest/meta-data/iam/security-credentials/role"),
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        condition: Condition {
+            pointer: "/SecretAccessKey".into(),
+            op: CompareOp::Eq,
+            value: json!("x"),
+        },
+    }
+}
+
+/// The confirmed SSRF: a quest aimed at a loopback service read its secret
+/// back in the rejection reason, a named secret went to the same host, and a
+/// Discord quest sent the bot token to the quest author's host. Now: private
+/// addresses need the operator's allowlist, secrets go only to their hosts,
+/// provider base URLs are configuration, and no value read is echoed.
+async fn ssrf_validators_reach_only_allowed_hosts_and_echo_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let (meta, seen) = metadata_service().await;
+    let (attacker, attacker_seen) = metadata_service().await;
+    let providers = fake_providers().await;
+    let plain = testing::active_quest(&store, "meta", aimed_at(&meta, &[])).await;
+    let with_token = testing::active_quest(
+        &store,
+        "token",
+        aimed_at(&meta, &[("x-token", "secret:DISCORD_BOT_TOKEN")]),
+    )
+    .await;
+    // A Discord quest stored with its base URL aimed elsewhere (as before the
+    // rule): the configured base URL is used, never the stored one.
+    let discord = testing::active_quest(
+        &store,
+        "aimed-discord",
+        ValidatorConfig::DiscordMember {
+            guild_id: "guild-1".into(),
+            base_url: None,
+        },
+    )
+    .await;
+    let aimed =
+        json!({"kind": "discord_member", "guild_id": "guild-1", "base_url": attacker}).to_string();
+    let rewrite = format!(
+        "UPDATE quest SET validator_config_json = '{}' WHERE quest_id = {discord}",
+        aimed.replace('\'', "''")
+    );
+    {
+        use sqlx::Connection;
+        match db.backend {
+            payquest_domain::store::Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&db.url).await.expect("c");
+                sqlx::query(&rewrite)
+                    .execute(&mut c)
+                    .await
+                    .expect("rewrite");
+            }
+            payquest_domain::store::Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&db.url).await.expect("c");
+                sqlx::query(&rewrite)
+                    .execute(&mut c)
+                    .await
+                    .expect("rewrite");
+            }
+        }
+    }
+
+    // 1. With the default outbound rules nothing reaches the loopback service.
+    let strict = ValidationPolicy {
+        outbound: OutboundPolicy::parse("", "", Some(&providers), None).expect("outbound"),
+        ..policy()
+    };
+    let validation = Validation::new(store.clone(), strict, secrets()).expect("validation");
+    let ids = report_and_validate(
+        &store,
+        &[
+            item(plain, "meta-1", 1, Some("a")),
+            item(with_token, "meta-2", 2, Some("b")),
+        ],
+        &validation,
+    )
+    .await;
+    for id in &ids {
+        let (status, reason) = status_of(&store, *id).await;
+        assert_eq!(status, "needs_review");
+        assert!(reason
+            .unwrap_or_default()
+            .contains("private or local address"));
+    }
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "no request reached it"
+    );
+
+    // 2. Allowed host, but the Discord token is not tied to it: not sent.
+    let allowed = ValidationPolicy {
+        outbound: OutboundPolicy::parse("127.0.0.1", "", Some(&providers), None).expect("outbound"),
+        ..policy()
+    };
+    let validation = Validation::new(store.clone(), allowed, secrets()).expect("validation");
+    let ids = report_and_validate(
+        &store,
+        &[
+            item(plain, "meta-3", 3, Some("a")),
+            item(with_token, "meta-4", 4, Some("b")),
+            item(discord, "aimed", 5, Some("member")),
+        ],
+        &validation,
+    )
+    .await;
+    let (status, reason) = status_of(&store, ids[0]).await;
+    assert_eq!(status, "rejected");
+    let reason = reason.unwrap_or_default();
+    assert!(reason.contains("/SecretAccessKey did not meet"), "{reason}");
+    let (status, reason) = status_of(&store, ids[1]).await;
+    assert_eq!(status, "needs_review");
+    assert!(reason.unwrap_or_default().contains("may not be sent"));
+    assert!(
+        !seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|h| h.contains("discord-token")),
+        "the bot token never left"
+    );
+    assert_eq!(status_of(&store, ids[2]).await.0, "validated");
+    assert!(
+        attacker_seen.lock().expect("lock").is_empty(),
+        "the stored base URL was ignored"
+    );
+
+    // Nothing the service answered is stored or shown anywhere.
+    let leaked = count_where(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM activity_attempt WHERE detail LIKE '%{LEAKED}%' \
+             OR evidence_json LIKE '%{LEAKED}%'"
+        ),
+    )
+    .await
+        + count_where(
+            db,
+            &format!("SELECT COUNT(*) FROM activity WHERE reason LIKE '%{LEAKED}%'"),
+        )
+        .await;
+    assert_eq!(leaked, 0);
+}
+on_both_backends!(
+    ssrf_on,
+    crate::validation::ssrf_validators_reach_only_allowed_hosts_and_echo_nothing
 );

@@ -27,6 +27,8 @@ pub const API_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 pub struct ApiState {
     pub machine: Arc<MachineAuth>,
     pub activities: Arc<Activities>,
+    /// Guesses of client secrets, per client and per IP (shared across replicas).
+    pub throttle: payquest_domain::auth::throttle::Throttle,
 }
 
 pub fn router(state: ApiState) -> Router {

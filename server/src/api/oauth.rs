@@ -1,11 +1,13 @@
 //! `POST /api/v1/oauth/token` (client credentials, RFC 6749 §4.4) and the JWKS.
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use payquest_app::server::ClientIp;
+use payquest_domain::auth::throttle::Key;
 use payquest_domain::machine_auth::TokenError;
 use serde::Deserialize;
 use serde_json::json;
@@ -58,9 +60,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "An access token (JWT, EdDSA, 10 minutes)"),
               (status = 400, description = "unsupported_grant_type or invalid_scope"),
-              (status = 401, description = "invalid_client")))]
+              (status = 401, description = "invalid_client"),
+              (status = 413, description = "payload_too_large"),
+              (status = 415, description = "the body is not form-encoded"),
+              (status = 422, description = "the form is missing grant_type or malformed"),
+              (status = 429, description = "slow_down: too many attempts for this client or address; see Retry-After")))]
 pub async fn token(
     State(state): State<ApiState>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     Form(req): Form<TokenRequest>,
 ) -> Response {
@@ -86,11 +93,37 @@ pub async fn token(
             )
         }
     };
-    match state
-        .machine
-        .issue(&id, &secret, req.scope.as_deref())
+    // The slot is taken before the secret is checked, so parallel guesses
+    // can't all be evaluated; a success forgets the client's record.
+    let client_key = Key::account("token", &id.chars().take(64).collect::<String>());
+    let ip_key = ip.map(|Extension(ClientIp(ip))| Key::ip("token", &ip.to_string()));
+    let keys: Vec<Key> = std::iter::once(client_key.clone())
+        .chain(ip_key.clone())
+        .collect();
+    if let Some(wait_ms) = state
+        .throttle
+        .take(&keys, payquest_domain::clock::now_ms())
         .await
     {
+        let mut res = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            "too many attempts; wait before trying again",
+        );
+        let secs = (wait_ms + 999) / 1000;
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    let issued = state
+        .machine
+        .issue(&id, &secret, req.scope.as_deref())
+        .await;
+    if issued.is_ok() {
+        state.throttle.succeeded(&client_key, ip_key.as_ref()).await;
+    }
+    match issued {
         Ok(token) => {
             let mut res = Json(token).into_response();
             res.headers_mut().insert(

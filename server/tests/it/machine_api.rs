@@ -446,7 +446,11 @@ async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
     let writer = create_client(db, "activities:write");
     let server = spawn(
         &db.url,
-        &[("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key")],
+        &[
+            ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
+            ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
+            ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
+        ],
     );
     let http = client();
     let tok = token(&http, &server.url, &writer).await;
@@ -572,3 +576,43 @@ on_both_backends!(
     alert_on,
     crate::machine_api::a_budget_crossing_its_threshold_posts_one_signed_webhook
 );
+
+/// The confirmed attack: 300 wrong client secrets on the token endpoint all
+/// got 401, none 429. Now the client's slot is taken before the secret is
+/// checked: after a few guesses the answer is 429 with Retry-After, and the
+/// right secret works again once the wait is over (a success forgets).
+#[tokio::test]
+async fn rate_limits_refuse_guessed_client_secrets() {
+    let db = TestDb::sqlite();
+    let writer = create_client(&db, "activities:write");
+    let server = spawn(&db.url, &[]);
+    let http = client();
+    let url = format!("{}/api/v1/oauth/token", server.url);
+    let guesses = (0..300).map(|n| {
+        let http = http.clone();
+        let url = url.clone();
+        let id = writer.id.clone();
+        async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id.as_str()),
+                    ("client_secret", format!("pqs_guess{n}").as_str()),
+                ])
+                .send()
+                .await
+                .expect("token")
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let refused = answers.iter().filter(|r| r.status() == 401).count();
+    let slowed: Vec<_> = answers.iter().filter(|r| r.status() == 429).collect();
+    assert!(refused <= 6, "{refused} guesses were checked");
+    assert_eq!(refused + slowed.len(), 300);
+    let retry: u64 = slowed[0].headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry));
+}

@@ -19,6 +19,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_payquest");
 /// A running `payquest serve`, killed on drop.
 pub struct Server {
     pub url: String,
+    /// `http://…/metrics` on the metrics listener.
+    pub metrics_url: String,
     pub one_time_password: Option<String>,
     child: Child,
 }
@@ -36,6 +38,7 @@ pub fn command(database_url: &str) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PAYQUEST_DATABASE_URL", database_url)
         .env("PAYQUEST_LISTEN", "127.0.0.1:0")
+        .env("PAYQUEST_METRICS_LISTEN", "127.0.0.1:0")
         .env("PAYQUEST_LOG", "warn");
     cmd
 }
@@ -52,6 +55,7 @@ pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
     // Owned by `Server` from here on, so every path (panics included) kills it.
     let mut server = Server {
         url: String::new(),
+        metrics_url: String::new(),
         one_time_password: None,
         child,
     };
@@ -68,6 +72,9 @@ pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server printed its address in time");
+        if let Some(m) = line.strip_prefix("payquest metrics on ") {
+            server.metrics_url = m.to_owned();
+        }
         if let Some(p) = line.strip_prefix("one-time password: ") {
             server.one_time_password = Some(p.to_owned());
         }
@@ -78,9 +85,25 @@ pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
     }
 }
 
+/// A client that behaves like a page of ours in a browser: it keeps cookies
+/// and says its requests are same-origin (as a browser's fetch does), so the
+/// CSRF guard lets it through. `bare_client` sends no such header.
 pub fn client() -> reqwest::Client {
+    let mut same_origin = reqwest::header::HeaderMap::new();
+    same_origin.insert(
+        "sec-fetch-site",
+        reqwest::header::HeaderValue::from_static("same-origin"),
+    );
     reqwest::Client::builder()
+        .default_headers(same_origin)
         .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn bare_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

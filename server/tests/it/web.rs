@@ -4,7 +4,7 @@ use payquest_domain::on_both_backends;
 use payquest_domain::testing::TestDb;
 use serde_json::Value;
 
-use crate::{client, post_head_only, spawn};
+use crate::{bare_client, client, post_head_only, spawn};
 
 async fn health_ready_metrics_and_headers(db: &TestDb) {
     let server = spawn(&db.url, &[]);
@@ -46,6 +46,7 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
         .await
         .expect("page");
     assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .expect("csp")
@@ -70,8 +71,14 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
         "inline scripts carry the header's nonce"
     );
 
-    let metrics = c
+    let public = c
         .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .expect("metrics on the public listener");
+    assert_eq!(public.status(), 404, "metrics are not public");
+    let metrics = c
+        .get(&server.metrics_url)
         .send()
         .await
         .expect("metrics")
@@ -245,4 +252,128 @@ async fn readyz_says_503_when_the_database_goes_away() {
         .await
         .expect("healthz");
     assert_eq!(health.status(), 200, "the process is still alive");
+}
+
+/// CSRF (confirmed): form posts from another site, another port of this host,
+/// `Origin: null` or no origin at all were applied. Now each is refused with
+/// `cross_origin` before any handler runs, and a no-JS form post's redirect
+/// never leaves our origin (it followed the Referer to another site).
+#[tokio::test]
+async fn csrf_state_changes_need_our_origin_and_redirects_stay_home() {
+    let db = TestDb::sqlite();
+    let server = spawn(&db.url, &[]);
+    let c = bare_client();
+    let port: u16 = server
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let sign_in = |origin: Option<String>| {
+        let mut req = c
+            .post(format!("{}/api/sign_in", server.url))
+            .form(&[("email", "admin@payquest.local"), ("password", "wrong")]);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    for origin in [
+        Some("https://evil.example".to_owned()),
+        Some("null".to_owned()),
+        Some(format!("http://127.0.0.1:{}", port.wrapping_add(1))),
+        None,
+    ] {
+        let res = sign_in(origin.clone()).await.expect("call");
+        assert_eq!(res.status(), 403, "{origin:?}");
+        assert_eq!(
+            res.json::<Value>().await.expect("json")["code"],
+            "cross_origin",
+            "{origin:?}"
+        );
+    }
+    let ours = sign_in(Some(server.url.clone())).await.expect("call");
+    assert_eq!(ours.status(), 401, "our own origin reaches the handler");
+
+    // A no-JS form post is redirected back to the page it came from, and
+    // only if that page is ours.
+    let res = c
+        .post(format!("{}/api/sign_in", server.url))
+        .header("origin", server.url.clone())
+        .header("accept", "text/html")
+        .header("referer", "https://evil.example/phish")
+        .form(&[("email", "admin@payquest.local"), ("password", "wrong")])
+        .send()
+        .await
+        .expect("call");
+    let location = res
+        .headers()
+        .get("location")
+        .expect("a form post is sent back")
+        .to_str()
+        .expect("location");
+    assert!(!location.contains("evil.example"), "{location}");
+    assert!(location.starts_with('/'), "{location}");
+}
+
+/// Server-function arguments that don't parse answered 500 (and tripped 5xx
+/// alerts). They are the client's mistake: 400 with `invalid_input`.
+#[tokio::test]
+async fn client_errors_are_4xx() {
+    let db = TestDb::sqlite();
+    let server = spawn(&db.url, &[]);
+    let c = client();
+    let url = |path: &str| format!("{}{path}", server.url);
+    let forms: [(&str, &[(&str, &str)]); 3] = [
+        ("/api/load_campaign", &[("campaign_id", "abc")]),
+        (
+            "/api/load_campaign",
+            &[("campaign_id", "99999999999999999999999")],
+        ),
+        ("/api/load_campaign", &[]),
+    ];
+    for (path, form) in forms {
+        let res = c.post(url(path)).form(form).send().await.expect("call");
+        assert_eq!(res.status(), 400, "{path} {form:?}");
+        assert_eq!(
+            res.json::<Value>().await.expect("json")["code"],
+            "invalid_input"
+        );
+    }
+    for body in [
+        "{",
+        r#"{"user_id": "seven", "roles": []}"#,
+        r#"{"user_id": 1}"#,
+    ] {
+        let res = c
+            .post(url("/api/set_user_roles"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(res.status(), 400, "{body}");
+        assert_eq!(
+            res.json::<Value>().await.expect("json")["code"],
+            "invalid_input"
+        );
+    }
+}
+
+/// A budget alert webhook without a signing secret would let anyone forge
+/// alerts: the server refuses to start with one.
+#[tokio::test]
+async fn an_unsigned_alert_webhook_refuses_to_start() {
+    let db = TestDb::sqlite();
+    let out = crate::command(&db.url)
+        .args(["serve"])
+        .env("PAYQUEST_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PAYQUEST_ALERT_WEBHOOK_SECRET is empty"),
+        "{err}"
+    );
 }
