@@ -59,3 +59,7 @@ pub const OCCURRED_AT_FUTURE_SKEW_MS: i64 = 5 * 60_000;
 pub const OCCURRED_AT_MAX_AGE_MS: i64 = 90 * 24 * 3_600_000;
 /// Budget alert threshold of a new campaign, in percent of funded.
 pub const ALERT_THRESHOLD_DEFAULT_PCT: i64 = 80;
+
+/// The two-checker threshold counts a maker's batches approved within this
+/// rolling window together (splitting a payout does not dodge it).
+pub const FOUR_EYES_WINDOW_MS: i64 = 24 * 3_600_000;

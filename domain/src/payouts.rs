@@ -343,6 +343,7 @@ impl Payouts {
                 content_hash,
                 self.settings.chunk_size,
                 self.auto_disburse_now().await?,
+                self.settings.two_checkers_above.minor(),
                 &audit,
             )
             .await?;

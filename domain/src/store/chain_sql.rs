@@ -213,15 +213,26 @@ macro_rules! impl_chain {
                 holder: &str,
                 nonce: i64,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
+                let mut tx = self.begin_write().await?;
+                let raised = sqlx::query_scalar::<_, i64>(
                     "UPDATE chain_wallet SET next_nonce = $1 WHERE address = $2 AND lease_holder = $3 \
-                     AND next_nonce < $1",
+                     AND next_nonce < $1 RETURNING next_nonce",
                 )
                 .bind(nonce)
                 .bind(address)
                 .bind(holder)
-                .execute(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if raised.is_some() {
+                    let audit = $crate::audit::AuditRecord::new(
+                        &$crate::audit::AuditActor::system(holder),
+                        "chain.nonce_raised",
+                        format!("chain_wallet:{address}"),
+                    )
+                    .after(&serde_json::json!({ "next_nonce": nonce }));
+                    Self::insert_audit(&mut tx, &audit).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -444,7 +455,7 @@ macro_rules! impl_chain {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(chunk) = chunk {
-                    sqlx::query(
+                    let moved = sqlx::query(
                         "UPDATE payout_chunk SET state = 'broadcast', updated_at_ms = $1 \
                          WHERE payout_chunk_id = $2 AND state = 'prepared'",
                     )
@@ -452,6 +463,15 @@ macro_rules! impl_chain {
                     .bind(chunk)
                     .execute(&mut *tx)
                     .await?;
+                    if moved.rows_affected() == 1 {
+                        let audit = $crate::audit::AuditRecord::new(
+                            &$crate::audit::AuditActor::system("disbursement"),
+                            "payout.chunk_broadcast",
+                            format!("payout_chunk:{chunk}"),
+                        )
+                        .after(&serde_json::json!({ "chain_tx_id": chain_tx_id }));
+                        Self::insert_audit(&mut tx, &audit).await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(())
@@ -465,7 +485,8 @@ macro_rules! impl_chain {
                 block_hash: &str,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
+                let mut tx = self.begin_write().await?;
+                let moved = sqlx::query(
                     "UPDATE payout_chunk SET state = 'mined', mined_tx_hash = $1, mined_block = $2, \
                      mined_block_hash = $3, updated_at_ms = $4 WHERE payout_chunk_id = $5 \
                      AND state IN ('prepared', 'broadcast', 'mined')",
@@ -475,8 +496,18 @@ macro_rules! impl_chain {
                 .bind(block_hash)
                 .bind(now_ms)
                 .bind(payout_chunk_id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                if moved.rows_affected() == 1 {
+                    let audit = $crate::audit::AuditRecord::new(
+                        &$crate::audit::AuditActor::system("disbursement"),
+                        "payout.chunk_mined",
+                        format!("payout_chunk:{payout_chunk_id}"),
+                    )
+                    .after(&serde_json::json!({ "tx_hash": tx_hash, "block": block, "block_hash": block_hash }));
+                    Self::insert_audit(&mut tx, &audit).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

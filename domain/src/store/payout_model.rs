@@ -267,7 +267,11 @@ pub trait PayoutStore: Send + Sync {
     /// approval that completes the count reserves every campaign's budget for
     /// every chunk (all or nothing), plans the chunks of at most `chunk_size`
     /// items, and moves the batch to approved (or disbursing when
-    /// `auto_disburse`), in the same transaction.
+    /// `auto_disburse`), in the same transaction. Two checkers are needed
+    /// when the batch, or the batch plus its maker's batches approved in the
+    /// last 24 h, is above `two_checkers_above_minor` (so splitting a large
+    /// payout into small batches does not dodge the second checker).
+    #[allow(clippy::too_many_arguments)]
     async fn approve_batch(
         &self,
         payout_batch_id: i64,
@@ -275,6 +279,7 @@ pub trait PayoutStore: Send + Sync {
         content_hash: &str,
         chunk_size: u32,
         auto_disburse: bool,
+        two_checkers_above_minor: i64,
         audit: &AuditRecord,
     ) -> StoreResult<ApproveOutcome>;
     /// pending_approval → rejected; its items become eligible again.

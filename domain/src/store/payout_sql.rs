@@ -313,6 +313,7 @@ macro_rules! impl_payouts {
                 content_hash: &str,
                 chunk_size: u32,
                 auto_disburse: bool,
+                two_checkers_above_minor: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::ApproveOutcome> {
                 use $crate::store::ApproveOutcome;
@@ -320,18 +321,43 @@ macro_rules! impl_payouts {
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
                 // Locks the batch row (PostgreSQL) so approvals of one batch queue.
-                let row = sqlx::query_as::<_, (i64, String, i64)>(
+                let row = sqlx::query_as::<_, (i64, String, i64, i64)>(
                     "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
-                     AND state = 'pending_approval' RETURNING maker_id, content_hash, approvals_needed",
+                     AND state = 'pending_approval' \
+                     RETURNING maker_id, content_hash, approvals_needed, total_minor",
                 )
                 .bind(payout_batch_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((maker_id, current_hash, needed)) = row else {
+                let Some((maker_id, current_hash, mut needed, total)) = row else {
                     return Ok(ApproveOutcome::NotPending);
                 };
                 if current_hash != content_hash {
                     return Ok(ApproveOutcome::Stale { current_hash });
+                }
+                if needed < 2 {
+                    // The maker's row lock queues approvals of one maker's
+                    // batches, so two can't both count the other as absent.
+                    sqlx::query("UPDATE staff_user SET updated_at_ms = updated_at_ms WHERE staff_user_id = $1")
+                        .bind(maker_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let recent = sqlx::query_scalar::<_, i64>(
+                        "SELECT CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) FROM payout_batch WHERE maker_id = $1 \
+                         AND payout_batch_id <> $2 AND approved_at_ms >= $3",
+                    )
+                    .bind(maker_id)
+                    .bind(payout_batch_id)
+                    .bind(now - $crate::limits::FOUR_EYES_WINDOW_MS)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if recent.saturating_add(total) > two_checkers_above_minor {
+                        needed = 2;
+                        sqlx::query("UPDATE payout_batch SET approvals_needed = 2 WHERE payout_batch_id = $1")
+                            .bind(payout_batch_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 let inserted = sqlx::query(
                     "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \

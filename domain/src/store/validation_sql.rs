@@ -61,6 +61,23 @@ pub(super) struct PricingRow {
 macro_rules! impl_validation {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// The external account the quest's validator proved (kind and
+            /// id), if it checks one: a game API asking about the game
+            /// account, or a Discord / YouTube preset asking about the handle.
+            async fn validated_account(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                activity_id: i64,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                let (game, social, config) = sqlx::query_as::<_, (Option<String>, Option<String>, String)>(
+                    "SELECT a.game_account_id, a.social_handle, q.validator_config_json \
+                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id WHERE a.activity_id = $1",
+                )
+                .bind(activity_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok($crate::validation::proven_account(&config, game, social))
+            }
+
             /// Prices the activity and applies the caps; the payout item id, or
             /// why the caps refuse it. Call inside a savepoint: a refusal leaves
             /// counters half-moved until the caller rolls it back.
@@ -77,6 +94,30 @@ macro_rules! impl_validation {
                 .bind(activity_id)
                 .fetch_one(&mut *conn)
                 .await?;
+                if let Some(account) = Self::validated_account(conn, activity_id).await? {
+                    sqlx::query(
+                        "INSERT INTO quest_account_claim (quest_id, account_key, gamer_id, created_at_ms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (quest_id, account_key) DO NOTHING",
+                    )
+                    .bind(p.quest_id)
+                    .bind(&account)
+                    .bind(p.gamer_id)
+                    .bind(now_ms)
+                    .execute(&mut *conn)
+                    .await?;
+                    let owner = sqlx::query_scalar::<_, i64>(
+                        "SELECT gamer_id FROM quest_account_claim WHERE quest_id = $1 AND account_key = $2",
+                    )
+                    .bind(p.quest_id)
+                    .bind(&account)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if owner != p.gamer_id {
+                        return Ok(Err(
+                            "this account already earned this quest with another wallet".into(),
+                        ));
+                    }
+                }
                 let tally = sqlx::query_scalar::<_, i64>(
                     "INSERT INTO quest_gamer_tally (quest_id, gamer_id, completions, last_at_ms) VALUES ($1, $2, 1, $3) \
                      ON CONFLICT (quest_id, gamer_id) DO UPDATE \
@@ -249,6 +290,28 @@ macro_rules! impl_validation {
                 }
                 Self::insert_attempt(&mut tx, claim.activity_id, claim.attempts + 1, attempt).await?;
                 let finished = Self::apply_verdict(&mut tx, claim.activity_id, verdict, attempt.at_ms).await?;
+                // The worker's result is a money change (a payout item, moved
+                // caps): audited in the same transaction.
+                if let $crate::store::Finished::Done { status, reason, payout_item_id } = &finished {
+                    let action = match status.as_str() {
+                        "validated" => "activity.validated",
+                        "rejected" => "activity.rejected",
+                        "needs_review" => "activity.needs_review",
+                        _ => "activity.retry_scheduled",
+                    };
+                    let audit = $crate::audit::AuditRecord::new(
+                        &$crate::audit::AuditActor::system("validation"),
+                        action,
+                        format!("activity:{}", claim.activity_id),
+                    )
+                    .after(&serde_json::json!({
+                        "status": status,
+                        "reason": reason,
+                        "payout_item_id": payout_item_id,
+                        "attempt": claim.attempts + 1,
+                    }));
+                    Self::insert_audit(&mut tx, &audit).await?;
+                }
                 tx.commit().await?;
                 Ok(finished)
             }

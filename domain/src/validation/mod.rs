@@ -280,6 +280,27 @@ impl Validation {
     }
 }
 
+/// The external account a validator proves, as `kind:id`, for the rule that
+/// one account earns a quest for one wallet: the game account a `game_api`
+/// URL asks about, or the handle a Discord / YouTube preset checks. `None`
+/// for validators that prove no account (signed pushes, manual review).
+pub fn proven_account(
+    validator_config_json: &str,
+    game_account_id: Option<String>,
+    social_handle: Option<String>,
+) -> Option<String> {
+    let config: ValidatorConfig = serde_json::from_str(validator_config_json).ok()?;
+    let (kind, id) = match &config {
+        ValidatorConfig::GameApi { url, .. } if url.contains("{game_account_id}") => {
+            ("game", game_account_id?)
+        }
+        ValidatorConfig::DiscordMember { .. } => ("discord", social_handle?),
+        ValidatorConfig::YoutubeSubscriber { .. } => ("youtube", social_handle?),
+        _ => return None,
+    };
+    Some(format!("{kind}:{}", id.trim()))
+}
+
 /// Exponential backoff with full jitter, never sooner than a Retry-After.
 pub fn backoff_ms(
     policy: &ValidationPolicy,

@@ -363,6 +363,21 @@ async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
         .await
         .expect("check")
         .is_empty());
+    // Every money state change is audited: each validation result names its
+    // payout item, and each chunk's broadcast and mining left a record.
+    let trail = p.store.list_audit(None, 5_000).await.expect("audit");
+    let count = |action: &str| trail.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("activity.validated"), 1_000);
+    assert!(trail
+        .iter()
+        .filter(|e| e.action == "activity.validated")
+        .all(|e| e
+            .after_json
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"payout_item_id\":")));
+    assert_eq!(count("payout.chunk_broadcast"), 5);
+    assert_eq!(count("payout.chunk_confirmed"), 5);
     // Turnaround: every item has its approval and confirmation times.
     let stages = p.store.payout_stage_times(
         p.store

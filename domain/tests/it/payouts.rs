@@ -479,3 +479,60 @@ on_both_backends!(
     racing_approvals,
     crate::payouts::racing_approvals_never_overspend
 );
+
+/// Risk-based four eyes: a payout above the two-checker threshold split into
+/// small batches by one maker still needs two checkers once the maker's
+/// batches approved in the last 24 h add up past it.
+async fn risk_based_four_eyes_counts_a_makers_recent_batches(db: &TestDb) {
+    let s = setup(db, 3, 100).await;
+    // Above 2.5 tokens: two checkers. Each batch holds one 1-token item.
+    let payouts = Payouts::new(
+        s.store.clone(),
+        PayoutSettings {
+            two_checkers_above: Amount::from_minor(2_500_000),
+            ..PayoutSettings::default()
+        },
+    );
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let batch = payouts
+            .create_batch(&s.maker, &request(1))
+            .await
+            .expect("batch");
+        assert_eq!(batch.approvals_needed, 1, "each batch alone is small");
+        payouts
+            .submit(&s.maker, batch.payout_batch_id)
+            .await
+            .expect("submit");
+        outcomes.push((
+            batch.payout_batch_id,
+            batch.content_hash.clone(),
+            payouts
+                .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+                .await
+                .expect("approve"),
+        ));
+    }
+    assert_eq!(outcomes[0].2, ApproveOutcome::Approved);
+    assert_eq!(outcomes[1].2, ApproveOutcome::Approved);
+    // 1 + 1 approved in 24 h, plus this 1, is above 2.5: a second checker.
+    assert_eq!(
+        outcomes[2].2,
+        ApproveOutcome::Recorded {
+            approvals: 1,
+            needed: 2
+        }
+    );
+    let (id, hash, _) = &outcomes[2];
+    assert_eq!(
+        payouts
+            .approve(&s.checker2, *id, hash)
+            .await
+            .expect("second checker"),
+        ApproveOutcome::Approved
+    );
+}
+on_both_backends!(
+    risk_based_four_eyes_on,
+    crate::payouts::risk_based_four_eyes_counts_a_makers_recent_batches
+);

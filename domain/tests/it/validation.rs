@@ -696,3 +696,50 @@ on_both_backends!(
     ssrf_on,
     crate::validation::ssrf_validators_reach_only_allowed_hosts_and_echo_nothing
 );
+
+/// One external account earns once: caps counted per wallet, so one Discord
+/// account reported with three wallets earned three times. Now the first
+/// validated completion binds the account to its wallet for the quest.
+async fn one_external_account_earns_once(db: &TestDb) {
+    let store = db.store().await;
+    let base = fake_providers().await;
+    let discord = testing::active_quest(
+        &store,
+        "one-account",
+        ValidatorConfig::DiscordMember {
+            guild_id: "guild-1".into(),
+            base_url: None,
+        },
+    )
+    .await;
+    let validation =
+        Validation::new(store.clone(), policy_for(&base), secrets()).expect("validation");
+    let ids = report_and_validate(
+        &store,
+        &[
+            item(discord, "w1", 31, Some("member")),
+            item(discord, "w2", 32, Some("member")),
+            item(discord, "w3", 33, Some("member")),
+        ],
+        &validation,
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for id in &ids {
+        statuses.push(status_of(&store, *id).await);
+    }
+    let validated = statuses.iter().filter(|(s, _)| s == "validated").count();
+    assert_eq!(validated, 1, "{statuses:?}");
+    for (status, reason) in statuses.iter().filter(|(s, _)| s != "validated") {
+        assert_eq!(status, "rejected");
+        assert!(reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("already earned this quest with another wallet"));
+    }
+    assert_eq!(store.count_payout_items(discord).await.expect("count"), 1);
+}
+on_both_backends!(
+    one_account_on,
+    crate::validation::one_external_account_earns_once
+);
