@@ -20,8 +20,9 @@ CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 # SNAPSHOT file naming its commit and date), beside the checkout by default.
 ADVISORY_DB ?= $(firstword $(wildcard $(CURDIR)/../shared/advisory-db $(CURDIR)/../../shared/advisory-db /work/shared/advisory-db))
 CARGO_AUDIT_VERSION := 0.22.1
+SCHEMATHESIS_VERSION := 4.32.5
 
-.PHONY: run build tools test check fmt-check clippy audit unit-test site e2e clean-test-dbs bench-ingest bench-gas bench-reconcile
+.PHONY: run build tools test check fmt-check clippy audit unit-test site e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -36,7 +37,7 @@ build: tools
 	cargo leptos build --release
 
 ## test: everything CI checks
-test: tools fmt-check clippy audit unit-test site e2e
+test: tools fmt-check clippy audit unit-test site api-fuzz e2e
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -59,6 +60,10 @@ unit-test:
 
 site:
 	cargo leptos build --release
+
+## api-fuzz: schema-driven fuzzing of the machine API (schemathesis): no 5xx, no schema violations, no undocumented statuses
+api-fuzz: site
+	end2end/api-fuzz.sh $(CARGO_TARGET_DIR)/release/payquest
 
 e2e: site
 	npx playwright test --config end2end/playwright.config.ts
@@ -101,6 +106,10 @@ tools: .tools-stamp
 	@if [ "$$(cargo audit --version 2>/dev/null)" != "cargo-audit $(CARGO_AUDIT_VERSION)" ]; then \
 	  echo "installing cargo-audit $(CARGO_AUDIT_VERSION)"; \
 	  cargo install cargo-audit --locked --version $(CARGO_AUDIT_VERSION); \
+	fi
+	@if [ "$$(st --version 2>/dev/null)" != "st, version $(SCHEMATHESIS_VERSION)" ]; then \
+	  echo "installing schemathesis $(SCHEMATHESIS_VERSION)"; \
+	  python3 -m pip install --quiet "schemathesis==$(SCHEMATHESIS_VERSION)"; \
 	fi
 	npm ci --no-audit --no-fund
 	@touch $@

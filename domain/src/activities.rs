@@ -31,6 +31,7 @@ use crate::{DomainError, DomainResult};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityIn {
     pub external_id: String,
+    #[serde(deserialize_with = "json_integer")]
     pub quest_id: i64,
     pub wallet: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,12 +40,43 @@ pub struct ActivityIn {
     pub social_handle: Option<String>,
     /// RFC 3339, e.g. `2026-11-27T10:00:00Z`.
     pub occurred_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "object_or_null"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub evidence: Option<serde_json::Value>,
     /// Hex HMAC-SHA256 for quests validated by `signed_push`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+}
+
+/// A JSON integer, which JSON Schema also allows to be written `7.0`.
+fn json_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Number::deserialize(d)? {
+        n if n.is_i64() => n.as_i64().ok_or_else(|| D::Error::custom("not an integer")),
+        n => match n.as_f64() {
+            // Only where a float is exact (|f| < 2^53): a larger one is not
+            // the integer it was written as.
+            Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => Ok(f as i64),
+            _ => Err(D::Error::custom("quest_id must be a 64-bit integer")),
+        },
+    }
+}
+
+/// `evidence` is a JSON object (or absent/null), as the schema says: any
+/// other JSON type makes the request unreadable, not a stored oddity.
+fn object_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(o @ serde_json::Value::Object(_)) => Ok(Some(o)),
+        Some(_) => Err(D::Error::custom("evidence must be a JSON object")),
+    }
 }
 
 /// What happened to one item of a request.

@@ -15,6 +15,7 @@ use super::{ApiResult, ApiState, Failure, Machine};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
+    #[schema(min_items = 1, max_items = 1000)]
     activities: Vec<ActivityIn>,
 }
 
@@ -75,7 +76,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<(Vec<ActivityIn>, boo
         Ok(batch) => Ok((batch.activities, false)),
         Err(batch_err) => match serde_json::from_slice::<ActivityIn>(body) {
             Ok(one) => Ok((vec![one], true)),
-            Err(_) if body.windows(13).any(|w| w == b"\"activities\"") => {
+            Err(_) if body.windows(12).any(|w| w == b"\"activities\"") => {
                 Err(invalid(batch_err.to_string()))
             }
             Err(one_err) => Err(invalid(one_err.to_string())),
@@ -90,8 +91,10 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<(Vec<ActivityIn>, boo
     responses((status = 200, body = BatchResult, description = "Batch: each item's own status in `results`"),
               (status = 201, body = ItemOutcome, description = "Single activity created"),
               (status = 409, body = ItemOutcome, description = "Single activity: external_id reused with another payload"),
-              (status = 401, description = "Missing or invalid token"), (status = 403, description = "Scope missing"),
-              (status = 413, description = "Body too large"), (status = 422, description = "Invalid input")),
+              (status = 401, body = payquest_types::ApiError, description = "Missing or invalid token"),
+              (status = 403, body = payquest_types::ApiError, description = "Scope missing"),
+              (status = 413, body = payquest_types::ApiError, description = "Body too large"),
+              (status = 422, body = payquest_types::ApiError, description = "invalid_input: unreadable body, wrong content type, or 0 or more than 1,000 activities")),
     security(("bearer" = ["activities:write"])))]
 pub async fn report(
     State(state): State<ApiState>,
@@ -122,12 +125,23 @@ pub async fn report(
 
 #[utoipa::path(get, path = "/api/v1/activities/{activity_id}", tag = "activities",
     params(("activity_id" = i64, Path, description = "The id returned when the activity was reported")),
-    responses((status = 200, body = ActivityView), (status = 404, description = "Unknown, or reported by another client")),
+    responses((status = 200, body = ActivityView),
+              (status = 400, body = payquest_types::ApiError, description = "invalid_input: the id is not a 64-bit integer"),
+              (status = 401, body = payquest_types::ApiError, description = "Missing or invalid token"),
+              (status = 403, body = payquest_types::ApiError, description = "Scope missing"),
+              (status = 404, body = payquest_types::ApiError, description = "Unknown, or reported by another client")),
     security(("bearer" = ["activities:read"])))]
 pub async fn status(
     State(state): State<ApiState>,
     Machine(principal): Machine,
-    Path(activity_id): Path<i64>,
+    activity_id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<ActivityView>> {
+    let Path(activity_id) = activity_id.map_err(|_| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            "the activity id must be a 64-bit integer",
+        )
+    })?;
     Ok(Json(state.activities.get(&principal, activity_id).await?))
 }

@@ -17,6 +17,7 @@ use super::{ApiState, Failure};
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// Must be `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
     grant_type: String,
     client_id: Option<String>,
     client_secret: Option<String>,

@@ -616,3 +616,59 @@ async fn rate_limits_refuse_guessed_client_secrets() {
         .expect("seconds");
     assert!((1..=60).contains(&retry));
 }
+
+/// Client errors are 4xx that say what is wrong: a malformed batch names the
+/// batch's problem (it named the `activities` key as an unknown field), an
+/// unparseable path id is JSON 400, evidence must be an object, and an
+/// integral float is the integer it says.
+#[tokio::test]
+async fn client_errors_in_the_machine_api_are_4xx_and_named() {
+    let db = TestDb::sqlite();
+    let writer = create_client(&db, "activities:write activities:read");
+    let server = spawn(&db.url, &[]);
+    let http = client();
+    let tok = token(&http, &server.url, &writer).await;
+    let post = |body: Value| {
+        http.post(format!("{}/api/v1/activities", server.url))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+    let bad = post(json!({"activities": [{"external_id": "a", "quest_id": "seven"}]}))
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 422);
+    let message = bad.json::<Value>().await.expect("json")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!message.contains("unknown field `activities`"), "{message}");
+    let array_evidence = post(json!({"activities": [{
+        "external_id": "a", "quest_id": 1, "wallet": "0x1", "occurred_at": "2026-11-01T10:00:00Z",
+        "evidence": [1, 2]
+    }]}))
+    .await
+    .expect("post");
+    assert_eq!(array_evidence.status(), 422);
+    let float_id = post(json!({"activities": [{
+        "external_id": "a", "quest_id": 1.0, "wallet": "0x1", "occurred_at": "2026-11-01T10:00:00Z"
+    }]}))
+    .await
+    .expect("post");
+    assert_eq!(
+        float_id.status(),
+        200,
+        "1.0 is the integer 1; the item itself is judged on its own"
+    );
+    let path = http
+        .get(format!("{}/api/v1/activities/not-a-number", server.url))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(path.status(), 400);
+    assert_eq!(
+        path.json::<Value>().await.expect("json")["code"],
+        "invalid_input"
+    );
+}
