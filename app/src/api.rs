@@ -39,7 +39,7 @@ pub async fn sign_in(email: String, password: String) -> Result<String, AppError
         .sign_in(&email, password, ctx.ip())
         .await
         .map_err(fail)?;
-    ctx.store_session_auth(&auth, true).await?;
+    ctx.store_session_auth(&auth).await?;
     Ok(stage_path(auth.stage).to_owned())
 }
 
@@ -54,7 +54,7 @@ pub async fn verify_code(code: String) -> Result<String, AppError> {
         .second_factor(&auth, &code, ctx.ip())
         .await
         .map_err(fail)?;
-    ctx.store_session_auth(&next, false).await?;
+    ctx.store_session_auth(&next).await?;
     Ok(stage_path(next.stage).to_owned())
 }
 
@@ -73,7 +73,7 @@ pub async fn change_password(password: String, confirm: String) -> Result<String
         .change_password(&auth, password, ctx.ip())
         .await
         .map_err(fail)?;
-    ctx.store_session_auth(&next, false).await?;
+    ctx.store_session_auth(&next).await?;
     Ok(stage_path(next.stage).to_owned())
 }
 
@@ -95,7 +95,7 @@ pub async fn confirm_enrolment(code: String) -> Result<Vec<String>, AppError> {
         .confirm_enrolment(&auth, &code, ctx.ip())
         .await
         .map_err(fail)?;
-    ctx.store_session_auth(&next, false).await?;
+    ctx.store_session_auth(&next).await?;
     Ok(codes)
 }
 

@@ -159,19 +159,14 @@ impl Ctx {
             .ok_or_else(|| fail(DomainError::Unauthenticated))
     }
 
-    /// Stores a new sign-in state. On the first step the session id is renewed
-    /// so an id planted before sign-in is worthless after it.
-    pub async fn store_session_auth(
-        &self,
-        auth: &SessionAuth,
-        renew_id: bool,
-    ) -> Result<(), AppError> {
+    /// Stores a new sign-in state. The session id is renewed at every stage
+    /// (password, new password, enrolment, second factor), so an id seen or
+    /// planted at one stage is worthless at the next.
+    pub async fn store_session_auth(&self, auth: &SessionAuth) -> Result<(), AppError> {
         let internal = |e: tower_sessions::session::Error| {
             fail(DomainError::Internal(format!("session write: {e}").into()))
         };
-        if renew_id {
-            self.session.cycle_id().await.map_err(internal)?;
-        }
+        self.session.cycle_id().await.map_err(internal)?;
         self.session
             .insert(SESSION_AUTH_KEY, auth)
             .await

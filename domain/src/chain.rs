@@ -159,6 +159,10 @@ pub struct Chain {
     wallet: EthereumWallet,
     sender: Address,
     settings: ChainSettings,
+    /// The widest `eth_getLogs` range the node last answered: providers cap
+    /// results (e.g. 10,000 logs) or ranges, so a refused range is halved
+    /// until it passes and the size that worked is kept for the next query.
+    log_window: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Chain {
@@ -194,6 +198,7 @@ impl Chain {
             wallet: EthereumWallet::from(signer),
             sender,
             settings,
+            log_window: std::sync::atomic::AtomicU64::new(LOG_WINDOW_BLOCKS),
         };
         let actual = timed(chain.provider.get_chain_id()).await?;
         if actual != chain.settings.chain_id {
@@ -388,6 +393,38 @@ impl Chain {
         Ok(block.map(|b| format!("{:#x}", b.header.hash)))
     }
 
+    /// The logs `filter` matches in `[from, to]`, read in ranges no wider
+    /// than the node accepts: a refused range is halved (down to one block,
+    /// which is then an error) and the width that worked is remembered.
+    async fn logs_in(
+        &self,
+        filter: &Filter,
+        from: u64,
+        to: u64,
+    ) -> ChainResult<Vec<alloy::rpc::types::Log>> {
+        use std::sync::atomic::Ordering;
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let width = self.log_window.load(Ordering::Relaxed).max(1);
+            let end = start.saturating_add(width - 1).min(to);
+            let ranged = filter.clone().from_block(start).to_block(end);
+            match timed(self.provider.get_logs(&ranged)).await {
+                Ok(logs) => {
+                    out.extend(logs);
+                    start = end + 1;
+                }
+                Err(e) if end > start => {
+                    let narrower = ((end - start + 1) / 2).max(1);
+                    tracing::warn!(from = start, to = end, narrower, error = %e, "the node refused a log range; narrowing it");
+                    self.log_window.store(narrower, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Transfer logs of the token from the treasury in `[from, to]`.
     pub async fn treasury_transfers(
         &self,
@@ -397,10 +434,8 @@ impl Chain {
         let filter = Filter::new()
             .address(self.settings.token)
             .event_signature(IPayQuestToken::Transfer::SIGNATURE_HASH)
-            .topic1(self.settings.treasury.into_word())
-            .from_block(from)
-            .to_block(to);
-        let logs = timed(self.provider.get_logs(&filter)).await?;
+            .topic1(self.settings.treasury.into_word());
+        let logs = self.logs_in(&filter, from, to).await?;
         Ok(logs
             .iter()
             .filter_map(|l| self.decode_transfer(l))
@@ -450,10 +485,11 @@ impl Chain {
         let filter = Filter::new()
             .address(self.settings.payout_contract)
             .event_signature(IPayoutBatch::BatchPaid::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(chunk_id as u64)))
-            .from_block(self.settings.start_block)
-            .to_block(BlockNumberOrTag::Latest);
-        let logs = timed(self.provider.get_logs(&filter)).await?;
+            .topic1(B256::from(U256::from(chunk_id as u64)));
+        let head = self.head().await?;
+        let logs = self
+            .logs_in(&filter, self.settings.start_block, head)
+            .await?;
         Ok(logs
             .iter()
             .find_map(|l| l.transaction_hash)

@@ -261,9 +261,17 @@ impl Reconciler {
             None => start,
         };
         if from <= safe {
-            self.scan(from, safe).await?;
+            // A scan that fails (the node refuses even one block's logs, or is
+            // down) must not stop the receipts below from being reconciled.
+            match self.scan(from, safe).await {
+                Ok(_) => report.scanned_to = safe,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scanning Transfer logs failed; reconciling the rest")
+                }
+            }
+        } else {
+            report.scanned_to = safe;
         }
-        report.scanned_to = safe;
 
         let system = AuditActor::system("reconciler");
         for (chunk_id, tx_hash) in self

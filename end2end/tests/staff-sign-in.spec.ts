@@ -76,6 +76,7 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   const waiting = page.getByTestId('role-requests').locator(`li[data-email="${MAKER}"]`);
   await expect(waiting).toContainText('another admin decides');
   await expect(waiting.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+  await page.screenshot({ path: 'end2end/test-results/users-waiting-for-approval.png', fullPage: true });
 
   // API clients: the secret is shown once.
   await page.getByRole('link', { name: 'API clients' }).click();

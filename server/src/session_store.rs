@@ -1,5 +1,7 @@
 //! tower-sessions storage over our own `Store`, so sessions live in the same
 //! database (and migration folder) as everything else on both backends.
+//! Only a SHA-256 of the session id is stored (the record is written with a
+//! blank id): a copy of the table can't be replayed as anyone's cookie.
 
 use async_trait::async_trait;
 use payquest_domain::clock::now_ms;
@@ -29,8 +31,16 @@ fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend(e.to_string())
 }
 
+/// The stored key of a session id.
+fn key(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 fn encode(record: &Record) -> Result<(String, i64)> {
-    let json = serde_json::to_string(record).map_err(|e| Error::Encode(e.to_string()))?;
+    let mut blank = record.clone();
+    blank.id = Id(0);
+    let json = serde_json::to_string(&blank).map_err(|e| Error::Encode(e.to_string()))?;
     let expires_at_ms =
         i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     Ok((json, expires_at_ms))
@@ -47,7 +57,7 @@ impl SessionStore for DbSessionStore {
             let (json, expires_at_ms) = encode(record)?;
             if self
                 .store
-                .session_create(&record.id.to_string(), &json, expires_at_ms)
+                .session_create(&key(&record.id), &json, expires_at_ms)
                 .await
                 .map_err(backend)?
             {
@@ -63,7 +73,7 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let (json, expires_at_ms) = encode(record)?;
         self.store
-            .session_save(&record.id.to_string(), &json, expires_at_ms)
+            .session_save(&key(&record.id), &json, expires_at_ms)
             .await
             .map_err(backend)
     }
@@ -71,20 +81,21 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, session_id: &Id) -> Result<Option<Record>> {
         let Some(json) = self
             .store
-            .session_load(&session_id.to_string(), now_ms())
+            .session_load(&key(session_id), now_ms())
             .await
             .map_err(backend)?
         else {
             return Ok(None);
         };
-        serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|e| Error::Decode(e.to_string()))
+        let mut record: Record =
+            serde_json::from_str(&json).map_err(|e| Error::Decode(e.to_string()))?;
+        record.id = *session_id;
+        Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> Result<()> {
         self.store
-            .session_delete(&session_id.to_string())
+            .session_delete(&key(session_id))
             .await
             .map_err(backend)
     }

@@ -182,7 +182,8 @@ fn RoleRequests(
                             </ul>
                         </section>
                     }.into_any(),
-                    Err(e) => load_error(e),
+                    // The users list below says why (e.g. forbidden) once.
+                    Err(_) => ().into_any(),
                 }
             })}
         </Transition>

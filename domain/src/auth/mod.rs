@@ -305,11 +305,21 @@ impl Auth {
                 None => false,
             }
         } else {
-            let hash = totp::hash_recovery_code(code);
-            let used = self
+            let hash = totp::hash_recovery_code(user.staff_user_id, code);
+            let mut used = self
                 .store
                 .use_recovery_code(user.staff_user_id, &hash, now_ms())
                 .await?;
+            if !used {
+                used = self
+                    .store
+                    .use_recovery_code(
+                        user.staff_user_id,
+                        &totp::legacy_hash_recovery_code(code),
+                        now_ms(),
+                    )
+                    .await?;
+            }
             if used {
                 self.store
                     .append_audit(&AuditRecord::new(
@@ -430,7 +440,10 @@ impl Auth {
         };
         self.slot_succeeded(CODE_SCOPE, &user.email, ip).await;
         let codes = totp::generate_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| totp::hash_recovery_code(c)).collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| totp::hash_recovery_code(user.staff_user_id, c))
+            .collect();
         let actor = actor_for(&user.email, Some(user.staff_user_id), ip);
         let confirmed = self
             .store

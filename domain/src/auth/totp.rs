@@ -94,29 +94,48 @@ pub fn code_at(secret_base32: &str, unix_s: u64) -> DomainResult<String> {
 
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
-/// Ten fresh codes like `k7m2p-xq9rt`, about 50 bits each.
+/// Symbols per recovery code: 25 of 31 is about 124 bits, past the 112 an
+/// offline guess of a leaked hash would need to be hopeless.
+const RECOVERY_CODE_CHARS: usize = 25;
+
+/// Ten fresh codes like `k7m2p-xq9rt-…` (five groups of five).
 pub fn generate_recovery_codes() -> Vec<String> {
     let pick = Uniform::from(0..RECOVERY_ALPHABET.len());
     let mut rng = rand::rngs::OsRng;
     (0..RECOVERY_CODE_COUNT)
         .map(|_| {
-            let chars: String = (0..10)
+            let chars: Vec<char> = (0..RECOVERY_CODE_CHARS)
                 .map(|_| char::from(RECOVERY_ALPHABET[pick.sample(&mut rng)]))
                 .collect();
-            format!("{}-{}", &chars[..5], &chars[5..])
+            chars
+                .chunks(5)
+                .map(|g| g.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-")
         })
         .collect()
 }
 
-/// Recovery codes are random and long, so a plain SHA-256 is enough to store them.
-pub fn hash_recovery_code(code: &str) -> String {
-    let normalised: String = code
-        .trim()
+fn normalise_code(code: &str) -> String {
+    code.trim()
         .to_lowercase()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    hex::encode(Sha256::digest(normalised.as_bytes()))
+        .collect()
+}
+
+/// What is stored for a recovery code: SHA-256 salted with the account, so
+/// equal codes of two accounts never share a hash and no table serves both.
+pub fn hash_recovery_code(staff_user_id: i64, code: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("payquest-recovery-code:{staff_user_id}:").as_bytes());
+    h.update(normalise_code(code).as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The unsalted hash of codes issued before salting, still accepted once each.
+pub fn legacy_hash_recovery_code(code: &str) -> String {
+    hex::encode(Sha256::digest(normalise_code(code).as_bytes()))
 }
 
 #[cfg(test)]
@@ -162,9 +181,15 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), codes.len());
         let c = &codes[0];
+        assert_eq!(c.len(), 29, "{c}");
         assert_eq!(
-            hash_recovery_code(c),
-            hash_recovery_code(&format!(" {} ", c.to_uppercase()))
+            hash_recovery_code(7, c),
+            hash_recovery_code(7, &format!(" {} ", c.to_uppercase()))
+        );
+        assert_ne!(
+            hash_recovery_code(7, c),
+            hash_recovery_code(8, c),
+            "salted per account"
         );
     }
 }

@@ -783,3 +783,104 @@ on_both_backends!(
     reorged_after_confirmation,
     crate::chain_flow::a_payment_reorged_away_after_confirmation_becomes_a_finding
 );
+
+/// A JSON-RPC proxy in front of anvil that refuses, as hosted providers do,
+/// any `eth_getLogs` spanning more than `max_blocks` blocks or returning more
+/// than `max_logs` logs. Returns its URL and how many queries it refused.
+async fn capped_rpc(
+    upstream: String,
+    max_blocks: u64,
+    max_logs: usize,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::post;
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = refused.clone();
+    let http = reqwest::Client::new();
+    let app = Router::new().route(
+        "/",
+        post(move |body: axum::body::Bytes| {
+            let http = http.clone();
+            let upstream = upstream.clone();
+            let counter = counter.clone();
+            async move {
+                let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let refuse = |why: &str| {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    axum::Json(json!({"jsonrpc": "2.0", "id": req["id"].clone(),
+                        "error": {"code": -32005, "message": why}}))
+                };
+                let is_logs = req["method"] == "eth_getLogs";
+                if is_logs {
+                    let block = |k: &str| {
+                        req["params"][0][k]
+                            .as_str()
+                            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+                    };
+                    if let (Some(from), Some(to)) = (block("fromBlock"), block("toBlock")) {
+                        if to.saturating_sub(from) + 1 > max_blocks {
+                            return refuse("block range too large");
+                        }
+                    }
+                }
+                let answer: serde_json::Value = http
+                    .post(&upstream)
+                    .header("content-type", "application/json")
+                    .body(body.to_vec())
+                    .send()
+                    .await
+                    .expect("upstream")
+                    .json()
+                    .await
+                    .expect("json");
+                if is_logs
+                    && answer["result"]
+                        .as_array()
+                        .is_some_and(|a| a.len() > max_logs)
+                {
+                    return refuse("query returned more than the allowed results");
+                }
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (format!("http://{addr}"), refused)
+}
+
+/// Reconciliation and disbursement survive log-query limits: behind a node
+/// that refuses wide or large `eth_getLogs`, the refused ranges are halved
+/// until they pass, and a 1,000-item batch in ten transactions still
+/// reconciles with zero findings.
+async fn reconciliation_survives_log_query_limits(db: &TestDb) {
+    let mut p = pipeline(db, 1, 100).await;
+    let (proxy, refused) = capped_rpc(p.dev.anvil.endpoint(), 50, 250).await;
+    let mut settings = p.dev.settings(1);
+    settings.rpc_url = proxy;
+    let capped = Arc::new(Chain::connect(settings).await.expect("connect"));
+    p.disburser = Disburser::new(p.store.clone(), capped.clone(), "capped-replica");
+    p.reconciler = Reconciler::new(p.store.clone(), capped);
+    earn(&p, 1_000, 1_000, "capped").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(
+        drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
+        "reconciled"
+    );
+    assert!(
+        refused.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the proxy refused some queries, which were narrowed"
+    );
+    assert!(p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .is_empty());
+}
+on_both_backends!(
+    log_limits_on,
+    crate::chain_flow::reconciliation_survives_log_query_limits
+);

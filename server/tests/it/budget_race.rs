@@ -32,15 +32,17 @@ pub(crate) async fn full_sign_in(base: &str, email: &str, one_time_password: &st
     )
     .await;
     assert_eq!(res.status(), 200);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("pq_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
+    // The id is renewed at every stage: the cookie that counts is the last one.
+    let cookie_of = |res: &reqwest::Response| {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("pq_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned()
+    };
     let pw = "race test password".to_string();
     assert_eq!(
         post(
@@ -62,13 +64,9 @@ pub(crate) async fn full_sign_in(base: &str, email: &str, one_time_password: &st
         .expect("clock")
         .as_secs();
     let code = totp::code_at(&secret, now).expect("code");
-    assert_eq!(
-        post("confirm_enrolment", vec![("code", code)])
-            .await
-            .status(),
-        200
-    );
-    cookie
+    let enrolled = post("confirm_enrolment", vec![("code", code)]).await;
+    assert_eq!(enrolled.status(), 200);
+    cookie_of(&enrolled)
 }
 
 async fn approvals_racing_on_two_servers_never_overdraw_a_budget(db: &TestDb) {

@@ -377,3 +377,67 @@ async fn an_unsigned_alert_webhook_refuses_to_start() {
         "{err}"
     );
 }
+
+/// Secrets at rest, sessions: only a hash of the session id is stored (a copy
+/// of the table is no cookie jar), and the id is renewed at every sign-in
+/// stage, not only the first.
+#[tokio::test]
+async fn session_ids_are_stored_hashed_and_renewed_at_every_stage() {
+    let db = TestDb::sqlite();
+    let server = spawn(&db.url, &[]);
+    let otp = server.one_time_password.clone().expect("otp");
+    let c = client();
+    let cookie_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .and_then(|kv| kv.split_once('='))
+            .map(|(_, v)| v.to_owned())
+            .expect("a session cookie")
+    };
+    let signed_in = c
+        .post(format!("{}/api/sign_in", server.url))
+        .form(&[
+            ("email", "admin@payquest.local"),
+            ("password", otp.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 200);
+    let first = cookie_of(&signed_in);
+    let changed = c
+        .post(format!("{}/api/change_password", server.url))
+        .form(&[
+            ("password", "correct horse battery staple"),
+            ("confirm", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .expect("change password");
+    assert_eq!(changed.status(), 200);
+    let second = cookie_of(&changed);
+    assert_ne!(first, second, "a new id at the next stage");
+
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    for id in [&first, &second] {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM web_session WHERE session_id = $1 OR data_json LIKE $2",
+        )
+        .bind(id)
+        .bind(format!("%{id}%"))
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+        assert_eq!(found, 0, "the cookie's id is not stored");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM web_session")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(stored, 1, "the renewed session, under its hash");
+}
