@@ -33,6 +33,7 @@ ENV LEPTOS_SITE_ROOT=/app/site \
     PAYQUEST_LISTEN=0.0.0.0:3000 \
     PAYQUEST_METRICS_LISTEN=0.0.0.0:9100 \
     PAYQUEST_DATABASE_URL=sqlite:///data/payquest.db \
+    PAYQUEST_BOOTSTRAP_PASSWORD_FILE=/data/first-admin-password \
     PAYQUEST_LOG_FORMAT=json
 WORKDIR /app
 USER 10001

@@ -33,6 +33,10 @@ pub struct Config {
     /// The first admin's email, created on a first start with no accounts.
     #[serde(default = "defaults::bootstrap_admin_email")]
     pub bootstrap_admin_email: String,
+    /// With JSON logs, the first admin's one-time password is written here
+    /// (mode 0600) instead of to standard output.
+    #[serde(default = "defaults::bootstrap_password_file")]
+    pub bootstrap_password_file: PathBuf,
     /// The URL people reach the app at. `https://` turns on Secure cookies and HSTS.
     #[serde(default = "defaults::public_url")]
     pub public_url: String,
@@ -51,6 +55,12 @@ pub struct Config {
     /// `redis://…`: rate-limit counters shared by every replica (in process when unset).
     #[serde(default)]
     pub redis_url: Option<Secret<String>>,
+    /// Server-function calls (`POST /api/<name>`) per client IP per minute.
+    #[serde(default = "defaults::rate_server_fn_per_minute")]
+    pub rate_server_fn_per_minute: u64,
+    /// Requests to the activity API per API client per minute.
+    #[serde(default = "defaults::rate_activity_requests_per_minute")]
+    pub rate_activity_requests_per_minute: u64,
     /// `ip,cidr,…`: reverse proxies whose forwarding headers are believed. A
     /// request from one of them is attributed to the address in
     /// `client_ip_header` if set (e.g. `cf-connecting-ip` behind Cloudflare),
@@ -161,6 +171,15 @@ mod defaults {
     }
     pub fn bootstrap_admin_email() -> String {
         "admin@payquest.local".to_owned()
+    }
+    pub fn rate_server_fn_per_minute() -> u64 {
+        1_200
+    }
+    pub fn rate_activity_requests_per_minute() -> u64 {
+        6_000
+    }
+    pub fn bootstrap_password_file() -> PathBuf {
+        PathBuf::from("data/first-admin-password")
     }
     pub fn metrics_listen() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 9100))

@@ -45,7 +45,12 @@ pub fn router(
     leptos_options: LeptosOptions,
     config: &Config,
     bound: std::net::SocketAddr,
+    throttle: payquest_domain::auth::throttle::Throttle,
 ) -> Router {
+    let server_fn_rate = Arc::new(ServerFnRate {
+        throttle,
+        per_minute: config.rate_server_fn_per_minute,
+    });
     let origins = Arc::new(crate::origin::Origins::new(&config.public_url, bound));
     let proxies = Arc::new(
         crate::client_ip::ProxyRules::parse(
@@ -98,6 +103,10 @@ pub fn router(
         )
         .layer(sessions)
         .layer(middleware::from_fn(status_follows_code))
+        .layer(middleware::from_fn_with_state(
+            server_fn_rate,
+            limit_server_fns,
+        ))
         .layer(middleware::from_fn_with_state(
             origins,
             crate::origin::guard,
@@ -180,6 +189,41 @@ fn unready(why: &str) -> Response {
         Json(json!({ "status": "unready", "checks": { "database": why } })),
     )
         .into_response()
+}
+
+struct ServerFnRate {
+    throttle: payquest_domain::auth::throttle::Throttle,
+    per_minute: u64,
+}
+
+/// Server functions (`POST /api/<name>`) are limited per client IP, shared
+/// across replicas when Redis is configured.
+async fn limit_server_fns(
+    axum::extract::State(rate): axum::extract::State<Arc<ServerFnRate>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let is_server_fn = req.method() == axum::http::Method::POST
+        && req.uri().path().starts_with("/api/")
+        && !req.uri().path().starts_with("/api/v1/");
+    if is_server_fn {
+        if let Some(ip) = req.extensions().get::<payquest_app::server::ClientIp>() {
+            let key = format!("fn:ip:{}", ip.0);
+            if let Some(wait_ms) = rate
+                .throttle
+                .rate(
+                    &key,
+                    rate.per_minute,
+                    60_000,
+                    payquest_domain::clock::now_ms(),
+                )
+                .await
+            {
+                return crate::api::too_many_requests(wait_ms);
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// Error bodies are small; a 500 larger than this is passed on as it is.

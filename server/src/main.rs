@@ -304,9 +304,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.to_api().message))?
     {
-        // Printed once, to the terminal only: never logged.
         println!("first start: created admin {}", created.user.email);
-        println!("one-time password: {}", created.one_time_password);
+        match config.log_format {
+            // A terminal: printed once, never logged.
+            config::LogFormat::Text => {
+                println!("one-time password: {}", created.one_time_password)
+            }
+            // JSON logs go to a log pipeline: the password goes to a file
+            // only the server's user can read instead.
+            config::LogFormat::Json => {
+                let path = &config.bootstrap_password_file;
+                write_private(path, &created.one_time_password)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!(
+                    "the first admin's one-time password is in {} (readable by this user only)",
+                    path.display()
+                );
+            }
+        }
     }
 
     let policy = SessionPolicy {
@@ -340,7 +355,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 .map_err(domain_error)?,
         ),
         activities: Arc::new(Activities::new(store.clone())),
-        throttle,
+        throttle: throttle.clone(),
+        activity_requests_per_minute: config.rate_activity_requests_per_minute,
     };
     let leptos_options = get_configuration(None)
         .context("reading the site configuration")?
@@ -363,7 +379,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::error!(error = %e, "the metrics listener stopped");
         }
     });
-    let app = http::router(state, api_state, leptos_options, &config, addr);
+    let app = http::router(state, api_state, leptos_options, &config, addr, throttle);
 
     if config.validation_workers {
         let secrets =
@@ -454,6 +470,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
     }
     Ok(())
+}
+
+/// Writes `text` to a new file readable and writable by this user only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
 }
 
 fn hostname() -> String {

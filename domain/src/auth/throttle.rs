@@ -61,6 +61,9 @@ pub trait ThrottleBackend: Send + Sync {
     async fn take(&self, keys: &[Key], now_ms: i64) -> Result<Option<i64>, String>;
     /// A success: `forget` loses its record, `refund` gets its attempt back.
     async fn succeeded(&self, forget: &str, refund: Option<&str>) -> Result<(), String>;
+    /// Counts one request on `key` in its current fixed window of
+    /// `window_ms`; returns the count so far and the milliseconds left.
+    async fn count(&self, key: &str, window_ms: i64, now_ms: i64) -> Result<(u64, i64), String>;
 }
 
 fn delay_ms(free: u32, cap_ms: i64, attempts: u32) -> i64 {
@@ -82,9 +85,29 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct LocalThrottle {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Rate windows: key → (count, window end).
+    windows: Mutex<HashMap<String, (u64, i64)>>,
 }
 
 impl LocalThrottle {
+    fn count_now(&self, key: &str, window_ms: i64, now_ms: i64) -> (u64, i64) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() >= THROTTLE_MAX_KEYS {
+            windows.retain(|_, (_, end)| *end > now_ms);
+            if windows.len() >= THROTTLE_MAX_KEYS {
+                windows.clear();
+            }
+        }
+        let slot = windows
+            .entry(key.to_owned())
+            .or_insert((0, now_ms + window_ms));
+        if slot.1 <= now_ms {
+            *slot = (0, now_ms + window_ms);
+        }
+        slot.0 += 1;
+        (slot.0, slot.1 - now_ms)
+    }
+
     pub fn take_now(&self, keys: &[Key], now_ms: i64) -> Option<i64> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = |e: &Entry| now_ms - e.last_ms < THROTTLE_WINDOW_MS;
@@ -140,6 +163,10 @@ impl ThrottleBackend for LocalThrottle {
         self.succeeded_now(forget, refund);
         Ok(())
     }
+
+    async fn count(&self, key: &str, window_ms: i64, now_ms: i64) -> Result<(u64, i64), String> {
+        Ok(self.count_now(key, window_ms, now_ms))
+    }
 }
 
 /// The same rule as `LocalThrottle`, run inside Redis so it is atomic across
@@ -184,12 +211,22 @@ return 0
 
 const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// One request in a fixed window: INCR, an expiry on the first, and the time left.
+const COUNT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
 /// Counters in Redis, shared by every replica.
 pub struct RedisThrottle {
     conn: redis::aio::ConnectionManager,
     prefix: String,
     take: redis::Script,
     succeeded: redis::Script,
+    count: redis::Script,
 }
 
 impl RedisThrottle {
@@ -209,6 +246,7 @@ impl RedisThrottle {
             prefix: prefix.to_owned(),
             take: redis::Script::new(TAKE_SCRIPT),
             succeeded: redis::Script::new(SUCCEEDED_SCRIPT),
+            count: redis::Script::new(COUNT_SCRIPT),
         })
     }
 }
@@ -244,6 +282,17 @@ impl ThrottleBackend for RedisThrottle {
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    async fn count(&self, key: &str, window_ms: i64, _now_ms: i64) -> Result<(u64, i64), String> {
+        let mut inv = self.count.prepare_invoke();
+        inv.key(format!("{}{key}", self.prefix)).arg(window_ms);
+        let mut conn = self.conn.clone();
+        let (n, ttl): (u64, i64) = inv
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((n, ttl))
     }
 }
 
@@ -287,6 +336,23 @@ impl Throttle {
             }
         }
         self.local.take_now(keys, now_ms)
+    }
+
+    /// A request against a rate of `limit` per `window_ms` on `key`:
+    /// `Some(wait_ms)` when the window is full.
+    pub async fn rate(&self, key: &str, limit: u64, window_ms: i64, now_ms: i64) -> Option<i64> {
+        let counted = match &self.backend {
+            Some(b) => match b.count(key, window_ms, now_ms).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate counter failed; counting in process");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (n, left_ms) = counted.unwrap_or_else(|| self.local.count_now(key, window_ms, now_ms));
+        (n > limit).then_some(left_ms.max(1))
     }
 
     pub async fn succeeded(&self, forget: &Key, refund: Option<&Key>) {
@@ -360,6 +426,17 @@ mod tests {
             t.take_now(&keys("fresh@x.io", Some("198.51.100.1")), 0),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_rate_refuses_past_its_limit_until_the_window_ends() {
+        let t = Throttle::new();
+        for _ in 0..3 {
+            assert_eq!(t.rate("k", 3, 1_000, 0).await, None);
+        }
+        assert_eq!(t.rate("k", 3, 1_000, 10).await, Some(990));
+        assert_eq!(t.rate("other", 3, 1_000, 10).await, None);
+        assert_eq!(t.rate("k", 3, 1_000, 1_000).await, None, "a new window");
     }
 
     #[test]

@@ -94,7 +94,8 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<(Vec<ActivityIn>, boo
               (status = 401, body = payquest_types::ApiError, description = "Missing or invalid token"),
               (status = 403, body = payquest_types::ApiError, description = "Scope missing"),
               (status = 413, body = payquest_types::ApiError, description = "Body too large"),
-              (status = 422, body = payquest_types::ApiError, description = "invalid_input: unreadable body, wrong content type, or 0 or more than 1,000 activities")),
+              (status = 422, body = payquest_types::ApiError, description = "invalid_input: unreadable body, wrong content type, or 0 or more than 1,000 activities"),
+              (status = 429, body = payquest_types::ApiError, description = "throttled: this client's requests per minute are used up; see Retry-After")),
     security(("bearer" = ["activities:write"])))]
 pub async fn report(
     State(state): State<ApiState>,
@@ -102,6 +103,18 @@ pub async fn report(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    if let Some(wait_ms) = state
+        .throttle
+        .rate(
+            &format!("activities:client:{}", principal.api_client_id),
+            state.activity_requests_per_minute,
+            60_000,
+            payquest_domain::clock::now_ms(),
+        )
+        .await
+    {
+        return Ok(super::too_many_requests(wait_ms));
+    }
     let (items, single) = parse_body(&headers, &body)?;
     if items.is_empty() || items.len() > ACTIVITY_BATCH_MAX {
         return Err(too_many());

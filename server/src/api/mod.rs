@@ -27,8 +27,28 @@ pub const API_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 pub struct ApiState {
     pub machine: Arc<MachineAuth>,
     pub activities: Arc<Activities>,
-    /// Guesses of client secrets, per client and per IP (shared across replicas).
+    /// Guesses of client secrets, per client and per IP, and request rates
+    /// (shared across replicas).
     pub throttle: payquest_domain::auth::throttle::Throttle,
+    /// Activity API requests per client per minute.
+    pub activity_requests_per_minute: u64,
+}
+
+/// 429 with our error shape and `Retry-After`.
+pub fn too_many_requests(wait_ms: i64) -> Response {
+    let mut res = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(ApiError::new(
+            ErrorCode::Throttled,
+            "too many requests; slow down and retry after the time in Retry-After",
+        )),
+    )
+        .into_response();
+    let secs = (wait_ms + 999) / 1000;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -77,7 +77,8 @@ async fn clients_get_tokens_and_report_activities(db: &TestDb) {
     let quest_id = testing::active_quest(&store, "api", ValidatorConfig::Manual).await;
     let writer = create_client(db, "activities:write,activities:read");
     let reader = create_client(db, "activities:read");
-    let server = spawn(&db.url, &[]);
+    // No validation workers: the status read below is the one just reported.
+    let server = spawn(&db.url, &[("PAYQUEST_VALIDATION_WORKERS", "false")]);
     let base = server.url.clone();
     let http = client();
 
@@ -671,4 +672,51 @@ async fn client_errors_in_the_machine_api_are_4xx_and_named() {
         path.json::<Value>().await.expect("json")["code"],
         "invalid_input"
     );
+}
+
+/// Rate limits: the activity API per client and server functions per IP
+/// answer 429 with Retry-After once their window is used up.
+#[tokio::test]
+async fn rate_limits_cap_the_activity_api_and_server_functions() {
+    let db = TestDb::sqlite();
+    let writer = create_client(&db, "activities:write");
+    let server = spawn(
+        &db.url,
+        &[
+            ("PAYQUEST_RATE_ACTIVITY_REQUESTS_PER_MINUTE", "2"),
+            ("PAYQUEST_RATE_SERVER_FN_PER_MINUTE", "5"),
+        ],
+    );
+    let http = client();
+    let tok = token(&http, &server.url, &writer).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let res = http
+            .post(format!("{}/api/v1/activities", server.url))
+            .bearer_auth(&tok)
+            .json(&json!({"activities": []}))
+            .send()
+            .await
+            .expect("post");
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            assert!(res.headers().contains_key("retry-after"));
+            assert_eq!(
+                res.json::<Value>().await.expect("json")["code"],
+                "throttled"
+            );
+        }
+    }
+    assert_eq!(statuses, vec![422, 422, 429]);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let res = http
+            .post(format!("{}/api/list_users", server.url))
+            .form(&[("x", "")])
+            .send()
+            .await
+            .expect("post");
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
 }

@@ -441,3 +441,31 @@ async fn session_ids_are_stored_hashed_and_renewed_at_every_stage() {
         .expect("query");
     assert_eq!(stored, 1, "the renewed session, under its hash");
 }
+
+/// With JSON logs (a log pipeline, not a terminal) the first admin's
+/// one-time password is never printed: it goes to a 0600 file.
+#[tokio::test]
+async fn the_first_password_never_reaches_json_logs() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::sqlite();
+    let dir = std::env::temp_dir().join(format!("pq-otp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("first-admin-password");
+    let server = spawn(
+        &db.url,
+        &[
+            ("PAYQUEST_LOG_FORMAT", "json"),
+            (
+                "PAYQUEST_BOOTSTRAP_PASSWORD_FILE",
+                file.to_str().expect("path"),
+            ),
+        ],
+    );
+    assert_eq!(server.one_time_password, None, "not on standard output");
+    let written = std::fs::read_to_string(&file).expect("password file");
+    assert_eq!(written.trim().len(), 20);
+    let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
