@@ -71,6 +71,26 @@ macro_rules! impl_chain {
             }
 
             /// Stores a signed transaction of a chunk; its id.
+            /// Whether `holder` has the wallet's lease now; the row lock it
+            /// takes orders replicas writing for the same wallet.
+            async fn lease_held(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                wallet: &str,
+                holder: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let leased = sqlx::query(
+                    "UPDATE chain_wallet SET lease_until_ms = lease_until_ms WHERE address = $1 \
+                     AND lease_holder = $2 AND lease_until_ms >= $3",
+                )
+                .bind(wallet)
+                .bind(holder)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+                Ok(leased.rows_affected() == 1)
+            }
+
             async fn insert_chain_tx(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 payout_chunk_id: i64,
@@ -317,16 +337,7 @@ macro_rules! impl_chain {
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
-                let leased = sqlx::query(
-                    "UPDATE chain_wallet SET lease_until_ms = lease_until_ms WHERE address = $1 \
-                     AND lease_holder = $2 AND lease_until_ms >= $3",
-                )
-                .bind(wallet)
-                .bind(holder)
-                .bind(audit.at_ms)
-                .execute(&mut *tx)
-                .await?;
-                if leased.rows_affected() != 1 {
+                if !Self::lease_held(&mut tx, wallet, holder, audit.at_ms).await? {
                     return Ok(false);
                 }
                 let chunk_ok = sqlx::query(
@@ -377,16 +388,7 @@ macro_rules! impl_chain {
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 // Only the lease holder replaces (and its row lock orders replicas).
-                let leased = sqlx::query(
-                    "UPDATE chain_wallet SET lease_until_ms = lease_until_ms WHERE address = $1 \
-                     AND lease_holder = $2 AND lease_until_ms >= $3",
-                )
-                .bind(wallet)
-                .bind(holder)
-                .bind(audit.at_ms)
-                .execute(&mut *tx)
-                .await?;
-                if leased.rows_affected() != 1 {
+                if !Self::lease_held(&mut tx, wallet, holder, audit.at_ms).await? {
                     return Ok(false);
                 }
                 // Same nonce as the chunk's, so at most one of them can be mined.

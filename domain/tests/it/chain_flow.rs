@@ -178,6 +178,11 @@ async fn earn(p: &Pipeline, n: u64, wallets: u64, tag: &str) {
     while validation.run_once().await.expect("round") > 0 {}
 }
 
+async fn assert_no_findings(store: &DynStore) {
+    let open = store.list_findings(true, None, 50).await.expect("findings");
+    assert!(open.is_empty(), "{open:?}");
+}
+
 /// Builds, submits, approves and starts one batch of every eligible reward.
 async fn approve_all(p: &Pipeline) -> i64 {
     let batch = p
@@ -289,11 +294,7 @@ async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
         assert_eq!(on_chain, U256::from(1_000_000u64), "{w} was paid once");
         assert_eq!(restored.paid_total_of(&w).await.expect("paid"), 1_000_000);
     }
-    assert!(restored
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&restored).await;
     let cc = restored
         .cost_centre(p.cost_centre_id)
         .await
@@ -330,12 +331,7 @@ async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
         started.elapsed()
     );
 
-    assert!(p
-        .store
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&p.store).await;
     // Every recipient holds exactly what its items paid.
     for n in 0..250 {
         let w = wallet(n);
@@ -471,12 +467,7 @@ async fn a_reverted_chunk_voids_its_budget_and_becomes_a_finding(db: &TestDb) {
         )
         .await
         .expect("resolve");
-    assert!(p
-        .store
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&p.store).await;
 }
 on_both_backends!(
     reverted_chunk,
@@ -522,12 +513,7 @@ async fn a_reorg_sends_a_mined_chunk_back_to_watching(db: &TestDb) {
             .expect("balance");
         assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
     }
-    assert!(p
-        .store
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&p.store).await;
     assert!(p
         .store
         .ledger_discrepancies()
@@ -616,12 +602,7 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_and_paid_once(db: &Te
         .await
         .expect("transfers");
     assert_eq!(inflight_txs.len(), 2, "two Transfer logs: one per item");
-    assert!(p
-        .store
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&p.store).await;
     assert!(p
         .store
         .ledger_discrepancies()
@@ -873,12 +854,7 @@ async fn reconciliation_survives_log_query_limits(db: &TestDb) {
         refused.load(std::sync::atomic::Ordering::Relaxed) > 0,
         "the proxy refused some queries, which were narrowed"
     );
-    assert!(p
-        .store
-        .list_findings(true, None, 50)
-        .await
-        .expect("findings")
-        .is_empty());
+    assert_no_findings(&p.store).await;
 }
 on_both_backends!(
     log_limits_on,

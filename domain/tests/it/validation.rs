@@ -292,25 +292,10 @@ async fn caps_hold_with_two_workers_racing(db: &TestDb) {
     let base = fake_providers().await;
     let quest = testing::active_quest(&store, "cap", game_api(&base)).await;
     // A quest-wide cap of 5 and one completion per gamer.
-    let conn_url = db.url.clone();
     let cap_sql =
         format!("UPDATE quest SET max_completions = 5, max_per_gamer = 1 WHERE quest_id = {quest}");
-    match db.backend {
-        payquest_domain::store::Backend::Sqlite => {
-            use sqlx::Connection;
-            let mut c = sqlx::SqliteConnection::connect(&conn_url)
-                .await
-                .expect("connect");
-            sqlx::query(&cap_sql).execute(&mut c).await.expect("cap");
-        }
-        payquest_domain::store::Backend::Postgres => {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&conn_url)
-                .await
-                .expect("connect");
-            sqlx::query(&cap_sql).execute(&mut c).await.expect("cap");
-        }
-    }
+    exec(db, &cap_sql).await;
+
     let mut items: Vec<_> = (0..20)
         .map(|n| item(quest, &format!("m{n}"), n + 1, Some(&format!("good-{n}"))))
         .collect();
@@ -492,6 +477,23 @@ on_both_backends!(
     crate::validation::owners_see_burn_down_turnaround_and_alerts
 );
 
+/// Runs one statement on either backend (for what no store method writes).
+async fn exec(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    match db.backend {
+        payquest_domain::store::Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&mut c).await.expect("exec");
+        }
+        payquest_domain::store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::query(sql).execute(&mut c).await.expect("exec");
+        }
+    }
+}
+
 /// Counts rows on either backend with a plain query (for what no store method reads).
 async fn count_where(db: &TestDb, sql: &str) -> i64 {
     use sqlx::Connection;
@@ -592,25 +594,7 @@ async fn ssrf_validators_reach_only_allowed_hosts_and_echo_nothing(db: &TestDb) 
         "UPDATE quest SET validator_config_json = '{}' WHERE quest_id = {discord}",
         aimed.replace('\'', "''")
     );
-    {
-        use sqlx::Connection;
-        match db.backend {
-            payquest_domain::store::Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&db.url).await.expect("c");
-                sqlx::query(&rewrite)
-                    .execute(&mut c)
-                    .await
-                    .expect("rewrite");
-            }
-            payquest_domain::store::Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&db.url).await.expect("c");
-                sqlx::query(&rewrite)
-                    .execute(&mut c)
-                    .await
-                    .expect("rewrite");
-            }
-        }
-    }
+    exec(db, &rewrite).await;
 
     // 1. With the default outbound rules nothing reaches the loopback service.
     let strict = ValidationPolicy {
