@@ -113,6 +113,23 @@ impl Auth {
         };
         let retry_after_s = (wait_ms + 999) / 1000;
         tracing::warn!(retry_after_s, "sign-in attempt throttled");
+        // Audited, but at most once a minute per account and scope, so a
+        // flood of guesses can't fill the audit log.
+        let cap_key = format!("audit:{scope}:{account}");
+        if self
+            .throttle
+            .rate(&cap_key, 1, 60_000, now_ms())
+            .await
+            .is_none()
+        {
+            let audit = AuditRecord::new(
+                &actor_for(account, None, ip),
+                "auth.throttled",
+                format!("staff:{account}"),
+            )
+            .after(&serde_json::json!({ "scope": scope, "retry_after_s": retry_after_s }));
+            self.store.append_audit(&audit).await?;
+        }
         Err(DomainError::Throttled { retry_after_s })
     }
 

@@ -297,6 +297,18 @@ async fn rate_limits_hold_across_replicas(db: &TestDb) {
     }
     assert!(evaluated <= 6, "{evaluated} guesses were evaluated");
     assert_eq!(evaluated + throttled, 30);
+    // The throttled guesses are audited, capped so a flood can't fill the log.
+    let throttled_records = store
+        .list_audit(None, 500)
+        .await
+        .expect("audit")
+        .iter()
+        .filter(|e| e.action == "auth.throttled")
+        .count();
+    assert!(
+        (1..=2).contains(&throttled_records),
+        "{throttled_records} records for {throttled} refusals"
+    );
     // The admin's own right password waits too (the account is throttled)…
     assert!(matches!(
         two.sign_in(
