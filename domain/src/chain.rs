@@ -415,7 +415,7 @@ impl Chain {
                     start = end + 1;
                 }
                 Err(e) if end > start => {
-                    let narrower = ((end - start + 1) / 2).max(1);
+                    let narrower = (end - start).div_ceil(2).max(1);
                     tracing::warn!(from = start, to = end, narrower, error = %e, "the node refused a log range; narrowing it");
                     self.log_window.store(narrower, Ordering::Relaxed);
                 }
