@@ -103,7 +103,7 @@ tools: .tools-stamp
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
 	fi
-	@if [ "$$(cargo audit --version 2>/dev/null)" != "cargo-audit $(CARGO_AUDIT_VERSION)" ]; then \
+	@if ! cargo audit --version 2>/dev/null | grep -q " $(CARGO_AUDIT_VERSION)$$"; then \
 	  echo "installing cargo-audit $(CARGO_AUDIT_VERSION)"; \
 	  cargo install cargo-audit --locked --version $(CARGO_AUDIT_VERSION); \
 	fi
