@@ -34,6 +34,7 @@ ENV LEPTOS_SITE_ROOT=/app/site \
     PAYQUEST_METRICS_LISTEN=0.0.0.0:9100 \
     PAYQUEST_DATABASE_URL=sqlite:///data/payquest.db \
     PAYQUEST_BOOTSTRAP_PASSWORD_FILE=/data/first-admin-password \
+    PAYQUEST_SECRETS_KEY_FILE=/data/secrets.key \
     PAYQUEST_LOG_FORMAT=json
 WORKDIR /app
 USER 10001

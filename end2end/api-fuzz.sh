@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export PAYQUEST_DATABASE_URL="sqlite://$dir/fuzz.db"
+export PAYQUEST_DATABASE_URL="sqlite://$dir/fuzz.db" PAYQUEST_SECRETS_KEY_FILE="$dir/secrets.key"
 export PAYQUEST_LISTEN=127.0.0.1:0 PAYQUEST_METRICS_LISTEN=127.0.0.1:0
 export PAYQUEST_LOG=warn PAYQUEST_VALIDATION_WORKERS=false PAYQUEST_DISBURSEMENT_WORKERS=false
 "$bin" migrate >/dev/null

@@ -65,6 +65,7 @@ export default async function globalSetup() {
     PAYQUEST_CHAIN_DEPLOYMENT_FILE: join(dir, 'chain.json'),
     PAYQUEST_CHAIN_CONFIRMATIONS: '1',
     PAYQUEST_DISBURSE_INTERVAL_MS: '300',
+    PAYQUEST_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
   };
   execFileSync(binary, ['chain', 'deploy-dev', '--rpc-url', chain.rpc, '--out', join(dir, 'chain.json')], {
     cwd: root,
@@ -106,7 +107,12 @@ export default async function globalSetup() {
   // Demo staff, a funded campaign and activities for review, added beside the running server.
   const demo = execFileSync(binary, ['demo', '--email-domain', 'payquest.test'], {
     cwd: root,
-    env: { ...process.env, PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`, PAYQUEST_LOG: 'warn' },
+    env: {
+      ...process.env,
+      PAYQUEST_DATABASE_URL: `sqlite://${dir}/payquest.db`,
+      PAYQUEST_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
+      PAYQUEST_LOG: 'warn',
+    },
   }).toString();
   const demoOtp = (who: string) => {
     const m = new RegExp(`created ${who} \\S+ one-time password: (\\S+)`).exec(demo);

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod machine_auth;
 pub mod payouts;
 pub mod reconcile;
+pub mod sealed;
 pub mod secret;
 pub mod store;
 pub mod users;

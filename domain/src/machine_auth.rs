@@ -208,7 +208,7 @@ pub fn generate_signing_key(state: &str) -> DomainResult<SigningKeyRecord> {
         .map_err(|e| DomainError::Internal(e.to_string().into()))?;
     Ok(SigningKeyRecord {
         kid: random("k", 16),
-        private_pkcs8: STANDARD.encode(der.as_bytes()),
+        private_pkcs8: crate::sealed::seal(&STANDARD.encode(der.as_bytes()))?,
         public_x: URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes()),
         state: state.to_owned(),
         created_at_ms: now_ms(),
@@ -342,7 +342,7 @@ impl MachineAuth {
             )
         };
         let der = STANDARD
-            .decode(pkcs8.expose())
+            .decode(crate::sealed::open(pkcs8.expose())?)
             .map_err(|e| DomainError::Internal(format!("stored private key: {e}").into()))?;
         let now_s = now_ms() / 1000;
         let scope = join_scopes(&scopes);

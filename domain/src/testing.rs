@@ -157,6 +157,10 @@ impl TestDb {
     }
 
     pub async fn store(&self) -> DynStore {
+        // Stored secrets are sealed in tests as in production (one key for
+        // the test process; installing it again is a no-op).
+        let _ =
+            crate::sealed::Sealer::parse(TEST_SECRETS_KEY).and_then(crate::sealed::Sealer::install);
         connect(&self.url).await.expect("connect and migrate")
     }
 
@@ -174,6 +178,9 @@ impl TestDb {
         }
     }
 }
+
+/// The sealing key of the test process (32 bytes, base64).
+pub const TEST_SECRETS_KEY: &str = "test=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub const REDIS_URL_VAR: &str = "PAYQUEST_TEST_REDIS_URL";
 /// The machine's own Redis, used when the variable is unset.

@@ -38,6 +38,10 @@ fn start_server(url: &str) -> (Server, String) {
         .env("PAYQUEST_DATABASE_URL", url)
         .env("PAYQUEST_LISTEN", "127.0.0.1:0")
         .env("PAYQUEST_METRICS_LISTEN", "127.0.0.1:0")
+        .env(
+            "PAYQUEST_SECRETS_KEY",
+            "bench=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
         .env("PAYQUEST_LOG", "warn")
         .env("PAYQUEST_VALIDATION_WORKERS", "false")
         .stdout(Stdio::piped())

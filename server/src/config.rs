@@ -33,6 +33,14 @@ pub struct Config {
     /// The first admin's email, created on a first start with no accounts.
     #[serde(default = "defaults::bootstrap_admin_email")]
     pub bootstrap_admin_email: String,
+    /// The key file that seals stored secrets (one `key_id=base64(32 bytes)`
+    /// per line, the current one first; older ones still open what they
+    /// sealed). Created on a first start when missing.
+    #[serde(default = "defaults::secrets_key_file")]
+    pub secrets_key_file: PathBuf,
+    /// The same keys as text (wins over the file), e.g. from a secret store.
+    #[serde(default)]
+    pub secrets_key: Secret<String>,
     /// With JSON logs, the first admin's one-time password is written here
     /// (mode 0600) instead of to standard output.
     #[serde(default = "defaults::bootstrap_password_file")]
@@ -177,6 +185,9 @@ mod defaults {
     }
     pub fn rate_activity_requests_per_minute() -> u64 {
         6_000
+    }
+    pub fn secrets_key_file() -> PathBuf {
+        PathBuf::from("data/secrets.key")
     }
     pub fn bootstrap_password_file() -> PathBuf {
         PathBuf::from("data/first-admin-password")

@@ -137,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load().context("reading configuration")?;
     telemetry::init_logs(config.log_format);
+    install_sealer(&config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -470,6 +471,32 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
     }
     Ok(())
+}
+
+/// Loads the key that seals stored secrets (TOTP seeds, signing keys):
+/// `PAYQUEST_SECRETS_KEY` if set, else the key file, which a first start
+/// creates (mode 0600) so one machine needs no set-up. The file must be
+/// kept, and backed up, apart from the database.
+fn install_sealer(config: &Config) -> anyhow::Result<()> {
+    use payquest_domain::sealed::Sealer;
+    let text = if !config.secrets_key.expose().is_empty() {
+        config.secrets_key.expose().clone()
+    } else {
+        let path = &config.secrets_key_file;
+        if !path.exists() {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            write_private(path, Sealer::generate("k1").trim_end())
+                .with_context(|| format!("creating the secrets key {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a key for stored secrets; keep it with, but apart from, the database backups");
+        }
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    Sealer::parse(&text)
+        .and_then(Sealer::install)
+        .map_err(|e| anyhow::anyhow!("the secrets key: {}", e.to_api().message))
 }
 
 /// Writes `text` to a new file readable and writable by this user only.

@@ -309,11 +309,12 @@ impl Auth {
         let accepted = if code.len() > CODE_MAX_CHARS {
             false
         } else if code.trim().len() == 6 {
-            let secret = user
-                .totp_secret
-                .as_deref()
-                .ok_or(DomainError::InvalidCode)?;
-            match totp::matching_step(secret, code, unix_now_s())? {
+            let secret = crate::sealed::open(
+                user.totp_secret
+                    .as_deref()
+                    .ok_or(DomainError::InvalidCode)?,
+            )?;
+            match totp::matching_step(&secret, code, unix_now_s())? {
                 Some(step) => {
                     self.store
                         .accept_totp_step(user.staff_user_id, step)
@@ -401,23 +402,26 @@ impl Auth {
     /// Starts (or shows again) enrolment of an authenticator app.
     pub async fn begin_enrolment(&self, session: &SessionAuth) -> DomainResult<MfaEnrolment> {
         let user = self.resolve_at(session, SessionStage::EnrolMfa).await?;
+        // Stored sealed (see `sealed`): the database alone gives no seed.
         let secret = match user.totp_secret {
-            Some(s) => s,
+            Some(s) => crate::sealed::open(&s)?,
             None => {
                 let fresh = totp::generate_secret_base32();
                 match self
                     .store
-                    .set_pending_totp(user.staff_user_id, &fresh)
+                    .set_pending_totp(user.staff_user_id, &crate::sealed::seal(&fresh)?)
                     .await
                 {
                     Ok(()) => fresh,
                     // Another request started enrolment first: show its secret.
-                    Err(StoreError::Conflict(_)) => self
-                        .store
-                        .staff_by_id(user.staff_user_id)
-                        .await?
-                        .and_then(|u| u.totp_secret)
-                        .ok_or(DomainError::Unauthenticated)?,
+                    Err(StoreError::Conflict(_)) => crate::sealed::open(
+                        &self
+                            .store
+                            .staff_by_id(user.staff_user_id)
+                            .await?
+                            .and_then(|u| u.totp_secret)
+                            .ok_or(DomainError::Unauthenticated)?,
+                    )?,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -439,7 +443,11 @@ impl Auth {
     ) -> DomainResult<(SessionAuth, Vec<String>)> {
         let user = self.resolve_at(session, SessionStage::EnrolMfa).await?;
         self.take_slot(CODE_SCOPE, &user.email, ip).await?;
-        let secret = user.totp_secret.clone().ok_or(DomainError::InvalidCode)?;
+        let secret = crate::sealed::open(
+            user.totp_secret
+                .as_deref()
+                .ok_or(DomainError::InvalidCode)?,
+        )?;
         let step = if code.len() > CODE_MAX_CHARS {
             None
         } else {

@@ -572,6 +572,37 @@ on_both_backends!(
     crate::auth_flow::privilege_needs_four_eyes
 );
 
+/// Secrets at rest: the TOTP seed and the machine signing keys are stored
+/// sealed under the key file's key, so a copy of the database alone gives
+/// neither; sign-in and token signing still work through them.
+async fn secrets_at_rest_are_sealed(db: &TestDb) {
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    let (_, secret, _) = enrol_first_admin(&auth, &store).await;
+    let stored = store
+        .staff_by_email("admin@example.com")
+        .await
+        .expect("read")
+        .expect("admin")
+        .totp_secret
+        .expect("seed");
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    let machine = payquest_domain::machine_auth::MachineAuth::load(store.clone())
+        .await
+        .expect("keys");
+    drop(machine);
+    let keys = store.signing_keys(0).await.expect("keys");
+    assert!(!keys.is_empty());
+    assert!(keys
+        .iter()
+        .all(|k| k.private_pkcs8.starts_with("sealed:v1:")));
+}
+on_both_backends!(
+    sealed_secrets_on,
+    crate::auth_flow::secrets_at_rest_are_sealed
+);
+
 on_both_backends!(
     staff_admin_on,
     crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions

@@ -20,7 +20,9 @@ async fn current_key(store: &DynStore) -> (String, Vec<u8>) {
         .into_iter()
         .find(|k| k.state == "current")
         .expect("a current key");
-    (k.kid, STANDARD.decode(k.private_pkcs8).expect("der"))
+    // Stored sealed: opening it needs the secrets key too.
+    let pkcs8 = payquest_domain::sealed::open(&k.private_pkcs8).expect("open");
+    (k.kid, STANDARD.decode(pkcs8).expect("der"))
 }
 
 fn forge(kid: &str, der: &[u8], claims: serde_json::Value) -> String {
@@ -148,7 +150,9 @@ async fn forged_and_stale_tokens_are_refused(db: &TestDb) {
         .is_ok());
 
     let stranger = generate_signing_key("current").expect("key");
-    let stranger_der = STANDARD.decode(&stranger.private_pkcs8).expect("der");
+    let stranger_der = STANDARD
+        .decode(payquest_domain::sealed::open(&stranger.private_pkcs8).expect("open"))
+        .expect("der");
     assert!(
         refused(
             auth.verify(&forge(

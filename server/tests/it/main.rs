@@ -32,6 +32,9 @@ impl Drop for Server {
     }
 }
 
+/// One sealing key for every server a test starts (two replicas share it).
+const TEST_SECRETS_KEY: &str = "test=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 pub fn command(database_url: &str) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
@@ -39,6 +42,7 @@ pub fn command(database_url: &str) -> Command {
         .env("PAYQUEST_DATABASE_URL", database_url)
         .env("PAYQUEST_LISTEN", "127.0.0.1:0")
         .env("PAYQUEST_METRICS_LISTEN", "127.0.0.1:0")
+        .env("PAYQUEST_SECRETS_KEY", TEST_SECRETS_KEY)
         .env("PAYQUEST_LOG", "warn");
     cmd
 }
