@@ -82,11 +82,27 @@ fn state() -> Result<AppState, AppError> {
     })
 }
 
+/// The signed-in staff member of the current server-function call.
+#[derive(Clone)]
+struct CurrentActor(payquest_domain::audit::AuditActor);
+
 /// Maps a domain error to the client's error and sets the response status.
 /// Internal errors are logged here (inside the request's span, so with its id).
 pub fn fail(e: DomainError) -> AppError {
     if let DomainError::Internal(detail) = &e {
         tracing::error!(error = %detail, "internal error in server function");
+    }
+    if matches!(e, DomainError::Forbidden | DomainError::FourEyes(_)) {
+        // A refused attempt is audited (capped in the domain, so probing
+        // can't fill the log); the write happens beside the answer.
+        if let (Some(state), Some(CurrentActor(who))) =
+            (use_context::<AppState>(), use_context::<CurrentActor>())
+        {
+            let path = use_context::<axum::http::request::Parts>()
+                .map(|p| p.uri.path().to_owned())
+                .unwrap_or_default();
+            tokio::spawn(async move { state.auth.audit_refusal(&who, &path).await });
+        }
     }
     let api = e.to_api();
     if let Some(res) = use_context::<ResponseOptions>() {
@@ -184,7 +200,15 @@ impl Ctx {
     /// names the next step (401/403), so nothing else is reachable before MFA.
     pub async fn actor(&self) -> Result<Actor, AppError> {
         let auth = self.require_session_auth().await?;
-        self.state.auth.actor(&auth, self.ip()).await.map_err(fail)
+        let actor = self
+            .state
+            .auth
+            .actor(&auth, self.ip())
+            .await
+            .map_err(fail)?;
+        // Who is acting in this call, for the audit of a refusal (see `fail`).
+        provide_context(CurrentActor(actor.audit_actor()));
+        Ok(actor)
     }
 }
 

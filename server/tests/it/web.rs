@@ -469,3 +469,54 @@ async fn the_first_password_never_reaches_json_logs() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Refused requests are audited, capped so probing can't fill the log: a
+/// signed-in maker calling an admin server function five times leaves one
+/// `auth.refused` record naming the path.
+#[tokio::test]
+async fn refused_requests_are_audited_once_a_minute() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let maker = payquest_domain::users::create_staff_from_cli(
+        &store,
+        "maker@example.com",
+        "Maker",
+        payquest_domain::types::Role::Maker,
+    )
+    .await
+    .expect("maker");
+    let server = spawn(&db.url, &[]);
+    let cookie = crate::budget_race::full_sign_in(
+        &server.url,
+        "maker@example.com",
+        &maker.one_time_password,
+    )
+    .await;
+    let c = client();
+    for _ in 0..5 {
+        let res = c
+            .post(format!("{}/api/list_users", server.url))
+            .header("cookie", &cookie)
+            .form(&[("x", "")])
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(res.status(), 403);
+    }
+    // The record is written beside the answer: give it a moment.
+    let mut found = 0;
+    for _ in 0..50 {
+        found = store
+            .list_audit(None, 200)
+            .await
+            .expect("audit")
+            .iter()
+            .filter(|e| e.action == "auth.refused" && e.subject == "path:/api/list_users")
+            .count();
+        if found > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, 1);
+}
