@@ -162,11 +162,9 @@ async fn create_account(
         .await?;
     let waiting_for_approval = match pending {
         Some((by, _)) => store
-            .pending_role_requests(ROLE_REQUESTS_SHOWN)
+            .pending_role_request_of(user.staff_user_id)
             .await?
-            .iter()
-            .find(|r| r.staff_user_id == user.staff_user_id)
-            .map(|r| role_request_view(r, by)),
+            .map(|r| role_request_view(&r, by)),
         None => None,
     };
     Ok(CreatedUser {
@@ -258,7 +256,7 @@ impl Users {
             }
         }
         let plan = plan_roles(&before.roles, &wanted)?;
-        if plan.pending.is_some() && self.pending_for(user_id).await?.is_some() {
+        if plan.pending.is_some() && self.store.pending_role_request_of(user_id).await?.is_some() {
             return Err(DomainError::Conflict(
                 "a role change for this person is already waiting for approval".into(),
             ));
@@ -301,15 +299,6 @@ impl Users {
             user: summary(&self.target(user_id).await?),
             waiting_for_approval,
         })
-    }
-
-    async fn pending_for(&self, user_id: i64) -> DomainResult<Option<RoleRequestRecord>> {
-        Ok(self
-            .store
-            .pending_role_requests(ROLE_REQUESTS_SHOWN)
-            .await?
-            .into_iter()
-            .find(|r| r.staff_user_id == user_id))
     }
 
     /// Role sets waiting for a second admin, oldest first.

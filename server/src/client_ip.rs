@@ -13,7 +13,7 @@ use axum::response::Response;
 use ipnet::IpNet;
 use payquest_app::server::ClientIp;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProxyRules {
     trusted: Vec<IpNet>,
     header: Option<String>,

@@ -46,22 +46,15 @@ pub fn router(
     config: &Config,
     bound: std::net::SocketAddr,
     throttle: payquest_domain::auth::throttle::Throttle,
+    proxies: crate::client_ip::ProxyRules,
 ) -> Router {
+    let proxies = Arc::new(proxies);
     let server_fn_rate = Arc::new(ServerFnRate {
         throttle,
         per_minute: config.rate_server_fn_per_minute,
     });
     let origins = Arc::new(crate::origin::Origins::new(&config.public_url, bound));
-    let proxies = Arc::new(
-        crate::client_ip::ProxyRules::parse(
-            &config.trusted_proxies,
-            config.client_ip_header.as_deref(),
-        )
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "ignoring the trusted proxies setting");
-            crate::client_ip::ProxyRules::default()
-        }),
-    );
+
     let routes = generate_route_list(App);
     let store = state.store.clone();
 
@@ -102,7 +95,6 @@ pub fn router(
                 .layer(middleware::from_fn(telemetry::track_fallback)),
         )
         .layer(sessions)
-        .layer(middleware::from_fn(status_follows_code))
         .layer(middleware::from_fn_with_state(
             server_fn_rate,
             limit_server_fns,
@@ -224,38 +216,6 @@ async fn limit_server_fns(
         }
     }
     next.run(req).await
-}
-
-/// Error bodies are small; a 500 larger than this is passed on as it is.
-const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
-
-/// A server function whose arguments don't parse fails before our code runs,
-/// and the framework answers 500 with our `invalid_input` body. The status a
-/// client sees must follow the stable code (400/422, never 5xx for a client's
-/// mistake), so a 500 whose body names a client error gets that code's status.
-async fn status_follows_code(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_MAX_BYTES).await else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(ApiError::new(ErrorCode::Internal, "internal error")),
-        )
-            .into_response();
-    };
-    if let Ok(api) = serde_json::from_slice::<ApiError>(&bytes) {
-        if api.code != ErrorCode::Internal {
-            parts.status = match api.code {
-                ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
-                other => StatusCode::from_u16(other.http_status())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            };
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The body limit answers 413 with a plain body; give it our stable error shape.

@@ -328,8 +328,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let policy = SessionPolicy {
         absolute_lifetime_ms: config.session_absolute_hours * 3_600_000,
     };
-    client_ip::ProxyRules::parse(&config.trusted_proxies, config.client_ip_header.as_deref())
-        .map_err(anyhow::Error::msg)?;
+    let proxies =
+        client_ip::ProxyRules::parse(&config.trusted_proxies, config.client_ip_header.as_deref())
+            .map_err(anyhow::Error::msg)?;
     let throttle = match &config.redis_url {
         Some(url) => {
             let shared = RedisThrottle::connect(url.expose(), "payquest:throttle:")
@@ -380,7 +381,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::error!(error = %e, "the metrics listener stopped");
         }
     });
-    let app = http::router(state, api_state, leptos_options, &config, addr, throttle);
+    let app = http::router(
+        state,
+        api_state,
+        leptos_options,
+        &config,
+        addr,
+        throttle,
+        proxies,
+    );
 
     if config.validation_workers {
         let secrets =

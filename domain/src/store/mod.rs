@@ -243,6 +243,11 @@ pub trait Store:
     async fn role_request(&self, request_id: i64) -> StoreResult<Option<RoleRequestRecord>>;
     /// Pending requests, oldest first.
     async fn pending_role_requests(&self, limit: u32) -> StoreResult<Vec<RoleRequestRecord>>;
+    /// The request waiting for this person, if any (at most one can).
+    async fn pending_role_request_of(
+        &self,
+        staff_user_id: i64,
+    ) -> StoreResult<Option<RoleRequestRecord>>;
     /// Approves (the roles replace the person's roles) or rejects a pending
     /// request, in one transaction with its audit record. False if it was no
     /// longer pending.

@@ -511,6 +511,16 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
                 .await
             }
 
+            async fn pending_role_request_of(
+                &self,
+                staff_user_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::RoleRequestRecord>> {
+                Ok(self
+                    .role_requests_where("r.staff_user_id = $1 AND r.state = 'pending'", staff_user_id)
+                    .await?
+                    .pop())
+            }
+
             async fn decide_role_request(
                 &self,
                 request_id: i64,

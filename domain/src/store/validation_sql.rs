@@ -55,29 +55,15 @@ pub(super) struct PricingRow {
     pub gamer_id: i64,
     pub quest_id: i64,
     pub occurred_at_ms: i64,
+    pub game_account_id: Option<String>,
+    pub social_handle: Option<String>,
+    pub validator_config_json: String,
 }
 
 /// Implements `ValidationStore` for `$store` (which defines `CLAIM_LOCK`).
 macro_rules! impl_validation {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// The external account the quest's validator proved (kind and
-            /// id), if it checks one: a game API asking about the game
-            /// account, or a Discord / YouTube preset asking about the handle.
-            async fn validated_account(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                activity_id: i64,
-            ) -> $crate::store::StoreResult<Option<String>> {
-                let (game, social, config) = sqlx::query_as::<_, (Option<String>, Option<String>, String)>(
-                    "SELECT a.game_account_id, a.social_handle, q.validator_config_json \
-                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id WHERE a.activity_id = $1",
-                )
-                .bind(activity_id)
-                .fetch_one(&mut *conn)
-                .await?;
-                Ok($crate::validation::proven_account(&config, game, social))
-            }
-
             /// Prices the activity and applies the caps; the payout item id, or
             /// why the caps refuse it. Call inside a savepoint: a refusal leaves
             /// counters half-moved until the caller rolls it back.
@@ -88,13 +74,19 @@ macro_rules! impl_validation {
             ) -> $crate::store::StoreResult<Result<i64, String>> {
                 let p = sqlx::query_as::<_, $crate::store::validation_sql::PricingRow>(
                     "SELECT q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
-                     a.gamer_id, a.quest_id, a.occurred_at_ms \
+                     a.gamer_id, a.quest_id, a.occurred_at_ms, a.game_account_id, a.social_handle, \
+                     q.validator_config_json \
                      FROM activity a JOIN quest q ON q.quest_id = a.quest_id WHERE a.activity_id = $1",
                 )
                 .bind(activity_id)
                 .fetch_one(&mut *conn)
                 .await?;
-                if let Some(account) = Self::validated_account(conn, activity_id).await? {
+                let account = $crate::validation::proven_account(
+                    &p.validator_config_json,
+                    p.game_account_id.clone(),
+                    p.social_handle.clone(),
+                );
+                if let Some(account) = account {
                     sqlx::query(
                         "INSERT INTO quest_account_claim (quest_id, account_key, gamer_id, created_at_ms) \
                          VALUES ($1, $2, $3, $4) ON CONFLICT (quest_id, account_key) DO NOTHING",
