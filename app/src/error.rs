@@ -33,10 +33,18 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Transport and decoding failures: say so without leaking detail.
         let (code, message) = match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => (
-                ErrorCode::InvalidInput,
-                format!("the request could not be read: {m}"),
-            ),
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {
+                // On the server this is the client's request failing to parse:
+                // 400, not the framework's default 500.
+                #[cfg(feature = "ssr")]
+                if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    res.set_status(axum::http::StatusCode::BAD_REQUEST);
+                }
+                (
+                    ErrorCode::InvalidInput,
+                    format!("the request could not be read: {m}"),
+                )
+            }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
                 ErrorCode::Internal,
                 "the server could not be reached; check your connection".to_owned(),

@@ -77,6 +77,11 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await expect(waiting).toContainText('another admin decides');
   await expect(waiting.getByRole('button', { name: 'Approve' })).toHaveCount(0);
   await page.screenshot({ path: 'end2end/test-results/users-waiting-for-approval.png', fullPage: true });
+  // The same page on a phone: the waiting request still reads and fits.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(waiting).toBeVisible();
+  await page.screenshot({ path: 'end2end/test-results/users-waiting-for-approval-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // API clients: the secret is shown once.
   await page.getByRole('link', { name: 'API clients' }).click();

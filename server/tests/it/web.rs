@@ -6,6 +6,15 @@ use serde_json::Value;
 
 use crate::{bare_client, client, post_head_only, spawn};
 
+/// Posts the first admin's email and one-time password to `sign_in`.
+async fn sign_in_admin(c: &reqwest::Client, base: &str, otp: &str) -> reqwest::Response {
+    c.post(format!("{base}/api/sign_in"))
+        .form(&[("email", "admin@payquest.local"), ("password", otp)])
+        .send()
+        .await
+        .expect("sign in")
+}
+
 async fn health_ready_metrics_and_headers(db: &TestDb) {
     let server = spawn(&db.url, &[]);
     let c = client();
@@ -202,15 +211,7 @@ async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
     );
     let otp = server.one_time_password.clone().expect("otp");
     let c = client();
-    let res = c
-        .post(format!("{}/api/sign_in", server.url))
-        .form(&[
-            ("email", "admin@payquest.local"),
-            ("password", otp.as_str()),
-        ])
-        .send()
-        .await
-        .expect("call");
+    let res = sign_in_admin(&c, &server.url, &otp).await;
     assert!(res.headers()["strict-transport-security"]
         .to_str()
         .expect("hsts")
@@ -396,15 +397,7 @@ async fn session_ids_are_stored_hashed_and_renewed_at_every_stage() {
             .map(|(_, v)| v.to_owned())
             .expect("a session cookie")
     };
-    let signed_in = c
-        .post(format!("{}/api/sign_in", server.url))
-        .form(&[
-            ("email", "admin@payquest.local"),
-            ("password", otp.as_str()),
-        ])
-        .send()
-        .await
-        .expect("sign in");
+    let signed_in = sign_in_admin(&c, &server.url, &otp).await;
     assert_eq!(signed_in.status(), 200);
     let first = cookie_of(&signed_in);
     let changed = c
