@@ -100,7 +100,9 @@ fn Users() -> impl IntoView {
                             let last = page.items.last().map(|u| u.user_id);
                             let has_more = page.has_more;
                             view! {
-                                <table class="min-w-full divide-y divide-slate-200 overflow-hidden rounded-xl bg-white text-sm shadow" data-testid="users-table">
+                                // Scrolls sideways on a phone instead of widening the page.
+                                <div class="overflow-x-auto rounded-xl shadow">
+                                <table class="min-w-full divide-y divide-slate-200 bg-white text-sm" data-testid="users-table">
                                     <thead class="bg-slate-100 text-left">
                                         <tr>
                                             <th class="px-4 py-2">"Email"</th>
@@ -114,6 +116,7 @@ fn Users() -> impl IntoView {
                                         {page.items.into_iter().map(|u| view! { <UserRow user=u set_roles set_disabled /> }).collect_view()}
                                     </tbody>
                                 </table>
+                                </div>
                                 <div class="flex gap-2">
                                     <Show when=move || after_id.get().is_some()>
                                         <button class=BUTTON_QUIET on:click=move |_| after_id.set(None)>"First page"</button>
