@@ -203,6 +203,7 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
         .await
         .map_err(fail)?;
     let b = &d.batch;
+    let withdraw = payquest_domain::payouts::withdrawal_options(&actor, b);
     let open = matches!(b.state.as_str(), "draft" | "pending_approval");
     let tx_url = |hash: &Option<String>| {
         let (Some(t), Some(h)) = (ctx.state.explorer_tx_url.as_ref(), hash) else {
@@ -254,7 +255,56 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
             && b.maker_id != actor.user_id
             && actor.can(Permission::ApproveBatches),
         can_disburse: actor.can(Permission::Disburse),
+        withdrawal: b
+            .withdraw_requested_by
+            .map(|_| payquest_types::WithdrawalView {
+                requested_by: b.withdraw_requested_by_email.clone().unwrap_or_default(),
+                reason: b.withdraw_reason.clone().unwrap_or_default(),
+                requested_at: b
+                    .withdraw_requested_at_ms
+                    .map(format_ms)
+                    .unwrap_or_default(),
+            }),
+        can_request_withdrawal: withdraw.can_request,
+        can_confirm_withdrawal: withdraw.can_confirm,
+        can_cancel_withdrawal: withdraw.can_cancel,
     })
+}
+
+#[server(endpoint = "request_withdrawal")]
+pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .request_withdrawal(&actor, batch_id, &reason)
+        .await
+        .map_err(fail)?;
+    Ok("Withdrawal requested: nothing of this batch will be signed; a checker who did not ask must confirm it.".into())
+}
+
+#[server(endpoint = "confirm_withdrawal")]
+pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .confirm_withdrawal(&actor, batch_id)
+        .await
+        .map_err(fail)?;
+    Ok("Withdrawn: the reservation is voided and the items are eligible again.".into())
+}
+
+#[server(endpoint = "cancel_withdrawal")]
+pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
+    let ctx = Ctx::load().await?;
+    let actor = ctx.actor().await?;
+    ctx.state
+        .payouts
+        .cancel_withdrawal(&actor, batch_id)
+        .await
+        .map_err(fail)?;
+    Ok("Withdrawal request cancelled: disbursement goes on.".into())
 }
 
 #[server(endpoint = "export_batch_csv")]

@@ -64,11 +64,13 @@ impl AppState {
         mut self,
         settings: payquest_domain::payouts::PayoutSettings,
         explorer_tx_url: Option<String>,
+        chain: Option<Arc<payquest_domain::chain::Chain>>,
     ) -> Self {
-        self.payouts = Arc::new(payquest_domain::payouts::Payouts::new(
-            self.store.clone(),
-            settings,
-        ));
+        let payouts = payquest_domain::payouts::Payouts::new(self.store.clone(), settings);
+        self.payouts = Arc::new(match chain {
+            Some(chain) => payouts.with_chain(chain),
+            None => payouts,
+        });
         self.explorer_tx_url = explorer_tx_url;
         self
     }

@@ -60,3 +60,24 @@ impl AuditRecord {
         self
     }
 }
+
+/// Records that `who` was refused `path` (a missing role or scope), at most
+/// once a minute per principal and path (counted in `throttle`, so across
+/// replicas when it is shared) so a flood of refused requests can't fill
+/// the log. A failure to write is logged, never the caller's error.
+pub async fn audit_refusal(
+    store: &crate::store::DynStore,
+    throttle: &crate::auth::throttle::Throttle,
+    who: &AuditActor,
+    path: &str,
+) {
+    let path: String = path.chars().take(200).collect();
+    let cap_key = format!("audit:refused:{}:{path}", who.label);
+    if throttle.rate(&cap_key, 1, 60_000, now_ms()).await.is_some() {
+        return;
+    }
+    let audit = AuditRecord::new(who, "auth.refused", format!("path:{path}"));
+    if let Err(e) = store.append_audit(&audit).await {
+        tracing::warn!(error = %e, "auditing a refused request failed");
+    }
+}

@@ -66,8 +66,9 @@ pub enum ChainError {
 
 pub type ChainResult<T> = Result<T, ChainError>;
 
+/// Errors of the HTTP client name the URL, which may carry the provider's key.
 fn rpc(e: impl std::fmt::Display) -> ChainError {
-    ChainError::Rpc(e.to_string())
+    ChainError::Rpc(crate::secret::redact_urls_in(&e.to_string()))
 }
 
 async fn timed<T, E: std::fmt::Display>(
@@ -79,8 +80,8 @@ async fn timed<T, E: std::fmt::Display>(
     }
 }
 
-/// Where to pay from and how.
-#[derive(Debug, Clone)]
+/// Where to pay from and how (`Debug` redacts the RPC URL's key).
+#[derive(Clone)]
 pub struct ChainSettings {
     pub rpc_url: String,
     pub chain_id: u64,
@@ -100,6 +101,23 @@ pub struct ChainSettings {
     pub stuck_after_ms: i64,
     /// Logs before this block are not scanned (the contracts' deployment).
     pub start_block: u64,
+    /// How many blocks past a chunk's failure (a revert, a dropped nonce)
+    /// the contract is still asked whether a reorg brought the chunk back;
+    /// its items can be retried only after that.
+    pub reorg_window_blocks: u64,
+}
+
+impl std::fmt::Debug for ChainSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainSettings")
+            .field("rpc_url", &crate::secret::redact_url(&self.rpc_url))
+            .field("chain_id", &self.chain_id)
+            .field("token", &self.token)
+            .field("payout_contract", &self.payout_contract)
+            .field("treasury", &self.treasury)
+            .field("confirmations", &self.confirmations)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChainSettings {
@@ -168,7 +186,10 @@ pub struct Chain {
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chain")
-            .field("rpc_url", &self.settings.rpc_url)
+            .field(
+                "rpc_url",
+                &crate::secret::redact_url(&self.settings.rpc_url),
+            )
             .field("sender", &self.sender)
             .finish_non_exhaustive()
     }
@@ -182,8 +203,12 @@ pub fn parse_key(key: &Secret<String>) -> ChainResult<PrivateKeySigner> {
 }
 
 fn url(raw: &str) -> ChainResult<reqwest::Url> {
-    raw.parse()
-        .map_err(|_| ChainError::Config(format!("RPC URL {raw:?} is not a URL")))
+    raw.parse().map_err(|_| {
+        ChainError::Config(format!(
+            "RPC URL {} is not a URL",
+            crate::secret::redact_url(raw)
+        ))
+    })
 }
 
 impl Chain {
@@ -494,6 +519,27 @@ impl Chain {
             .iter()
             .find_map(|l| l.transaction_hash)
             .map(|h| format!("{h:#x}")))
+    }
+
+    /// The chunk ids whose `BatchPaid` the transaction emitted (empty for a
+    /// transaction that is not a payout of ours, or not mined).
+    pub async fn batch_paid_ids(&self, tx_hash: &str) -> ChainResult<Vec<i64>> {
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| ChainError::Rpc(format!("bad hash {tx_hash}")))?;
+        let Some(r) = timed(self.provider.get_transaction_receipt(hash)).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(r.inner
+            .logs()
+            .iter()
+            .filter(|l| {
+                l.address() == self.settings.payout_contract
+                    && l.topics().first() == Some(&IPayoutBatch::BatchPaid::SIGNATURE_HASH)
+            })
+            .filter_map(|l| l.topics().get(1))
+            .filter_map(|t| i64::try_from(U256::from_be_bytes(t.0)).ok())
+            .collect())
     }
 
     pub async fn token_balance(&self, holder: Address) -> ChainResult<U256> {

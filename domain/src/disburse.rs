@@ -28,6 +28,8 @@ use crate::store::{DynStore, InflightChunk, NewChainTx, PlannedChunk};
 pub const WALLET_LEASE_MS: i64 = 15_000;
 /// Chunks signed and not yet confirmed, at most.
 pub const MAX_INFLIGHT_CHUNKS: usize = 8;
+/// Refusals of one signed transaction by the node before a finding says so.
+pub const MAX_SEND_REFUSALS: i64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RoundReport {
@@ -206,7 +208,8 @@ impl Disburser {
             next_nonce += 1;
             open += 1;
             if let SendOutcome::Rejected(why) = self.chain.send_raw(&signed.raw).await? {
-                tracing::warn!(chunk = chunk.payout_chunk_id, %why, "the node refused a payout; it is re-sent next round");
+                self.refused(chunk.payout_chunk_id, chain_tx_id, next_nonce - 1, &why)
+                    .await?;
                 continue;
             }
             crash_point("after_broadcast");
@@ -316,7 +319,7 @@ impl Disburser {
                                 .before(&serde_json::json!({"nonce": chunk.nonce}));
                             if self
                                 .store
-                                .drop_chunk(chunk.payout_chunk_id, &a)
+                                .drop_chunk(chunk.payout_chunk_id, safe as i64, &a)
                                 .await
                                 .map_err(store_err)?
                             {
@@ -381,7 +384,7 @@ impl Disburser {
                     .after(&serde_json::json!({"tx_hash": r.tx_hash, "block": r.block_number}));
                 if self
                     .store
-                    .revert_chunk(chunk.payout_chunk_id, &r.tx_hash, &a)
+                    .revert_chunk(chunk.payout_chunk_id, &r.tx_hash, r.block_number as i64, &a)
                     .await
                     .map_err(store_err)?
                 {
@@ -401,17 +404,75 @@ impl Disburser {
         let raw = hex::decode(&latest.raw_tx)
             .map_err(|e| ChainError::Rpc(format!("stored bytes: {e}")))?;
         let outcome = self.chain.send_raw(&raw).await?;
-        if latest.broadcast_at_ms.is_none() && outcome != SendOutcome::Underpriced {
-            self.store
-                .mark_broadcast(latest.chain_tx_id, now_ms())
-                .await
-                .map_err(store_err)?;
-        }
+        let refused = match &outcome {
+            SendOutcome::Rejected(why) => {
+                self.refused(chunk.payout_chunk_id, latest.chain_tx_id, chunk.nonce, why)
+                    .await?;
+                true
+            }
+            SendOutcome::Accepted | SendOutcome::Known if latest.broadcast_at_ms.is_none() => {
+                self.store
+                    .mark_broadcast(latest.chain_tx_id, now_ms())
+                    .await
+                    .map_err(store_err)?;
+                false
+            }
+            _ => false,
+        };
         let since = latest.broadcast_at_ms.unwrap_or(latest.created_at_ms);
         let stuck = now_ms() - since > self.chain.settings().stuck_after_ms;
-        if stuck || outcome == SendOutcome::Underpriced {
+        if stuck || refused || outcome == SendOutcome::Underpriced {
+            // New fees may be what the node wants (within our cap).
             self.replace(chunk, latest, report).await?;
         }
+        Ok(())
+    }
+
+    /// The node refused a signed transaction: it is not broadcast. Counted;
+    /// from the `MAX_SEND_REFUSALS`th time on a finding says so, since every
+    /// later payout from this wallet waits behind its nonce.
+    async fn refused(
+        &self,
+        payout_chunk_id: i64,
+        chain_tx_id: i64,
+        nonce: i64,
+        why: &str,
+    ) -> ChainResult<()> {
+        // The node's words, shown to staff: printable ASCII only, and short.
+        let why: String = why
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(200)
+            .collect();
+        let n = self
+            .store
+            .record_refusal(chain_tx_id, &why)
+            .await
+            .map_err(store_err)?;
+        tracing::warn!(chunk = payout_chunk_id, refusals = n, %why, "the node refused a payout transaction");
+        if n < MAX_SEND_REFUSALS {
+            return Ok(());
+        }
+        let finding = crate::store::NewFinding {
+            kind: "refused",
+            dedupe_key: format!("refused:{payout_chunk_id}:{nonce}"),
+            payout_item_id: None,
+            payout_chunk_id: Some(payout_chunk_id),
+            tx_hash: None,
+            detail: format!(
+                "the node refused the chunk's transaction {n} times (last: {why}); it is not \
+                 broadcast, and every later payout from this wallet waits behind nonce {nonce}"
+            ),
+        };
+        let a = audit(
+            "payout.chunk_refused",
+            format!("payout_chunk:{payout_chunk_id}"),
+        )
+        .after(&serde_json::json!({"refusals": n, "nonce": nonce, "reason": why}));
+        self.store
+            .record_findings(&[finding], &a)
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
 

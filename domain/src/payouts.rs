@@ -8,8 +8,11 @@ use payquest_types::Amount;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use crate::audit::AuditRecord;
 use crate::auth::{Actor, Permission};
+use crate::chain::Chain;
 use crate::limits::PAGE_SIZE_MAX;
 use crate::store::{
     ApprovalRow, ApproveOutcome, BatchRecord, CampaignTotal, ChunkRow, DriftRow, DynStore,
@@ -130,14 +133,85 @@ fn text(raw: &str, what: &str, max: usize, required: bool) -> DomainResult<Strin
     Ok(t.to_owned())
 }
 
+/// What a person may do about withdrawing a batch, from the same rules the
+/// operations enforce (so a page offers only what would be accepted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WithdrawalOptions {
+    pub can_request: bool,
+    pub can_confirm: bool,
+    pub can_cancel: bool,
+}
+
+pub fn withdrawal_options(actor: &Actor, b: &BatchRecord) -> WithdrawalOptions {
+    let before_signing =
+        matches!(b.state.as_str(), "approved" | "disbursing") && b.signed_chunks == 0;
+    let finance = actor.can(Permission::Disburse);
+    let checker = actor.can(Permission::ApproveBatches);
+    match b.withdraw_requested_by {
+        None => WithdrawalOptions {
+            can_request: before_signing && finance,
+            ..Default::default()
+        },
+        Some(by) => WithdrawalOptions {
+            can_request: false,
+            can_confirm: before_signing
+                && checker
+                && by != actor.user_id
+                && b.maker_id != actor.user_id,
+            can_cancel: before_signing && (finance || checker),
+        },
+    }
+}
+
 pub struct Payouts {
     store: DynStore,
     settings: PayoutSettings,
+    /// Asked whether the contract ran a chunk before its items are given
+    /// back (a retry, a withdrawal); without it those are refused.
+    chain: Option<Arc<Chain>>,
 }
 
 impl Payouts {
     pub fn new(store: DynStore, settings: PayoutSettings) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            chain: None,
+        }
+    }
+
+    /// The chain that proves a chunk unpaid before its items are given back.
+    pub fn with_chain(mut self, chain: Arc<Chain>) -> Self {
+        self.chain = Some(chain);
+        self
+    }
+
+    /// Refuses when the contract ran any of `chunk_ids` (or can't be asked):
+    /// giving those items back would pay them a second time.
+    async fn require_unpaid(&self, chunk_ids: &[i64]) -> DomainResult<()> {
+        let Some(chain) = &self.chain else {
+            return Err(DomainError::Conflict(
+                "the chain is not connected, so it can't be shown that these items were not paid"
+                    .into(),
+            ));
+        };
+        for &id in chunk_ids {
+            match chain.executed(id).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(DomainError::Conflict(format!(
+                        "the payout contract ran chunk {id}: its items were paid and can't be paid again"
+                    )))
+                }
+                Err(e) => {
+                    tracing::warn!(chunk = id, error = %e, "asking the contract about a chunk failed");
+                    return Err(DomainError::Conflict(
+                        "the chain could not be asked whether these items were paid; try again".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn settings(&self) -> PayoutSettings {
@@ -435,19 +509,145 @@ impl Payouts {
         Ok(())
     }
 
-    /// Failed items (a reverted chunk) become eligible for a new batch.
+    /// Failed items (a reverted or dropped chunk) become eligible for a new
+    /// batch, once the reconciler has seen the chunk unexecuted a reorg
+    /// window after it failed and the contract still says it never ran it.
     pub async fn retry_failed(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<u64> {
         actor.require(Permission::Disburse)?;
         self.load(payout_batch_id).await?;
+        let chunks = self.store.failed_item_chunks(payout_batch_id).await?;
+        if chunks.is_empty() {
+            return Ok(0);
+        }
+        self.require_unpaid(&chunks).await?;
         let audit = AuditRecord::new(
             &actor.audit_actor(),
             "payout.failed_items_retried",
             format!("payout_batch:{payout_batch_id}"),
         );
-        Ok(self
+        let n = self
             .store
             .retry_failed_items(payout_batch_id, &audit)
-            .await?)
+            .await?;
+        if n == 0 {
+            return Err(DomainError::Conflict(
+                "the failed chunks are still being watched for a reorg; retry once the \
+                 reconciler has shown them unpaid"
+                    .into(),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Finance asks to withdraw an approved batch before any of it is
+    /// signed; the disburser stops at once, and a checker who did not ask
+    /// confirms (`confirm_withdrawal`) or anyone who may cancels it.
+    pub async fn request_withdrawal(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+        reason: &str,
+    ) -> DomainResult<()> {
+        actor.require(Permission::Disburse)?;
+        let reason = text(reason, "the reason", BATCH_NOTE_MAX_CHARS, true)?;
+        let batch = self.load(payout_batch_id).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.withdrawal_requested",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .after(&serde_json::json!({"reason": reason, "total_minor": batch.total_minor}));
+        if !self
+            .store
+            .request_withdrawal(payout_batch_id, actor.user_id, &reason, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                if batch.withdraw_requested_by.is_some() {
+                    "a withdrawal of this batch is waiting for a checker already".into()
+                } else {
+                    "only an approved batch none of whose chunks is signed can be withdrawn".into()
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// The requester, finance or a checker drops an open withdrawal request;
+    /// disbursement goes on.
+    pub async fn cancel_withdrawal(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<()> {
+        if actor.require(Permission::Disburse).is_err() {
+            actor.require(Permission::ApproveBatches)?;
+        }
+        self.load(payout_batch_id).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.withdrawal_cancelled",
+            format!("payout_batch:{payout_batch_id}"),
+        );
+        if !self
+            .store
+            .cancel_withdrawal(payout_batch_id, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "no withdrawal of this batch is waiting".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A checker other than the requester and the maker confirms the
+    /// withdrawal: the contract is asked first that it ran none of the
+    /// batch's chunks, then the reservation is voided and the items are
+    /// eligible again, all in one transaction.
+    pub async fn confirm_withdrawal(
+        &self,
+        actor: &Actor,
+        payout_batch_id: i64,
+    ) -> DomainResult<()> {
+        actor.require(Permission::ApproveBatches)?;
+        let batch = self.load(payout_batch_id).await?;
+        let Some(requested_by) = batch.withdraw_requested_by else {
+            return Err(DomainError::Conflict(
+                "no withdrawal of this batch is waiting".into(),
+            ));
+        };
+        if requested_by == actor.user_id || batch.maker_id == actor.user_id {
+            return Err(DomainError::FourEyes(
+                "a withdrawal is confirmed by a checker who neither asked for it nor made the batch"
+                    .into(),
+            ));
+        }
+        let chunks: Vec<i64> = self
+            .store
+            .batch_chunks(payout_batch_id)
+            .await?
+            .iter()
+            .map(|c| c.payout_chunk_id)
+            .collect();
+        self.require_unpaid(&chunks).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "payout.batch_withdrawn",
+            format!("payout_batch:{payout_batch_id}"),
+        )
+        .before(&serde_json::json!({"state": batch.state, "requested_by": requested_by}))
+        .after(&serde_json::json!({
+            "state": "withdrawn", "items": batch.item_count, "voided_minor": batch.total_minor,
+            "reason": batch.withdraw_reason,
+        }));
+        if !self
+            .store
+            .withdraw_batch(payout_batch_id, actor.user_id, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "the batch can't be withdrawn any more: a chunk was signed, or the request was cancelled"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     pub async fn findings(

@@ -179,6 +179,23 @@ pub fn match_all(
     out
 }
 
+fn paid_twice(item: i64, paid_by: i64, also_paid_by: i64) -> NewFinding {
+    NewFinding {
+        kind: "paid_twice",
+        dedupe_key: format!(
+            "paid_twice:{item}:{}:{}",
+            paid_by.min(also_paid_by),
+            paid_by.max(also_paid_by)
+        ),
+        payout_item_id: Some(item),
+        payout_chunk_id: Some(paid_by),
+        tx_hash: None,
+        detail: format!(
+            "payout item {item} was paid by chunk {paid_by} and also by chunk {also_paid_by}"
+        ),
+    }
+}
+
 pub struct Reconciler {
     store: DynStore,
     chain: Arc<Chain>,
@@ -273,99 +290,251 @@ impl Reconciler {
             report.scanned_to = safe;
         }
 
-        let system = AuditActor::system("reconciler");
         for (chunk_id, tx_hash) in self
             .store
             .chunks_to_reconcile(safe as i64, CHUNKS_PER_ROUND)
             .await
             .map_err(store_err)?
         {
-            // Trust only what is still on the canonical chain: a reorg deeper
-            // than the confirmations can take a confirmed payment away.
-            let live = match self.chain.receipt(&tx_hash).await? {
-                Some(r) => {
-                    r.success
-                        && self.chain.block_hash(r.block_number).await?.as_deref()
-                            == Some(r.block_hash.as_str())
-                }
-                None => false,
+            self.reconcile_chunk(chunk_id, &tx_hash, safe, &mut report)
+                .await?;
+        }
+        self.check_failed_chunks(safe, &mut report).await?;
+        self.file_unknown_transfers(safe, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Matches one confirmed chunk's items to its transaction's logs, if the
+    /// transaction is still on the canonical chain and deep enough.
+    async fn reconcile_chunk(
+        &self,
+        chunk_id: i64,
+        tx_hash: &str,
+        safe: u64,
+        report: &mut ReconcileReport,
+    ) -> ChainResult<()> {
+        let system = AuditActor::system("reconciler");
+        // Trust only what is still on the canonical chain: a reorg deeper
+        // than the confirmations can take a confirmed payment away, and
+        // bring it back in a later block that is not deep enough yet.
+        let receipt = self.chain.receipt(tx_hash).await?;
+        let canonical = match &receipt {
+            Some(r) => {
+                r.success
+                    && self.chain.block_hash(r.block_number).await?.as_deref()
+                        == Some(r.block_hash.as_str())
+            }
+            None => false,
+        };
+        if !canonical {
+            let finding = NewFinding {
+                kind: "missing",
+                dedupe_key: format!("vanished:{chunk_id}"),
+                payout_item_id: None,
+                payout_chunk_id: Some(chunk_id),
+                tx_hash: Some(tx_hash.to_owned()),
+                detail: "the confirmed transaction is no longer on the chain (a reorg deeper \
+                         than the confirmations): the ledger counts it paid, the chain does not"
+                    .into(),
             };
-            if !live {
-                let finding = NewFinding {
-                    kind: "missing",
-                    dedupe_key: format!("vanished:{chunk_id}"),
+            let audit = AuditRecord::new(
+                &system,
+                "recon.payment_vanished",
+                format!("payout_chunk:{chunk_id}"),
+            );
+            report.findings += self
+                .store
+                .record_findings(&[finding], &audit)
+                .await
+                .map_err(store_err)? as u32;
+            return Ok(());
+        }
+        if receipt.as_ref().is_some_and(|r| r.block_number > safe) {
+            // Included again after a reorg, but not yet as deep as a payment
+            // must be: wait for it.
+            return Ok(());
+        }
+        let expected = self
+            .store
+            .chunk_expected(chunk_id)
+            .await
+            .map_err(store_err)?;
+        let observed = self
+            .store
+            .transfers_of_tx(tx_hash)
+            .await
+            .map_err(store_err)?;
+        let mut m = match_payments(chunk_id, tx_hash, &expected, &observed);
+        m.findings.extend(self.paid_by_siblings(chunk_id).await?);
+        report.chunks += 1;
+        report.findings += m.findings.len() as u32;
+        let audit = AuditRecord::new(
+            &system,
+            "recon.chunk_reconciled",
+            format!("payout_chunk:{chunk_id}"),
+        );
+        self.store
+            .apply_reconciliation(chunk_id, tx_hash, &m.matched_item_ids, &m.findings, &audit)
+            .await
+            .map_err(store_err)
+    }
+
+    /// Items of a paid chunk that an earlier, failed chunk of theirs paid
+    /// too (the contract ran it after all): each is paid twice.
+    async fn paid_by_siblings(&self, chunk_id: i64) -> ChainResult<Vec<NewFinding>> {
+        let mut out = Vec::new();
+        let mut executed: HashMap<i64, bool> = HashMap::new();
+        for (item, other, state) in self
+            .store
+            .sibling_chunks(chunk_id)
+            .await
+            .map_err(store_err)?
+        {
+            let ran = match executed.get(&other) {
+                Some(&ran) => ran,
+                None => {
+                    let ran = state != "planned" && self.chain.executed(other).await?;
+                    executed.insert(other, ran);
+                    ran
+                }
+            };
+            if ran {
+                out.push(paid_twice(item, chunk_id, other));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reverted and dropped chunks are asked again, until a reorg window
+    /// past their failure, whether the contract ran them after all. One that
+    /// ran is a payment the ledger voided (and, if its items were paid
+    /// again, a second payment); one that did not is marked proven unpaid,
+    /// and only then can its items be retried.
+    async fn check_failed_chunks(
+        &self,
+        safe: u64,
+        report: &mut ReconcileReport,
+    ) -> ChainResult<()> {
+        let system = AuditActor::system("reconciler");
+        let window = self.chain.settings().reorg_window_blocks;
+        for (chunk_id, failed_at) in self
+            .store
+            .unpaid_chunks_to_check(CHUNKS_PER_ROUND)
+            .await
+            .map_err(store_err)?
+        {
+            let subject = format!("payout_chunk:{chunk_id}");
+            if self.chain.executed(chunk_id).await? {
+                let mut findings = vec![NewFinding {
+                    kind: "paid_after_failure",
+                    dedupe_key: format!("paid_after_failure:{chunk_id}"),
                     payout_item_id: None,
                     payout_chunk_id: Some(chunk_id),
-                    tx_hash: Some(tx_hash.clone()),
-                    detail:
-                        "the confirmed transaction is no longer on the chain (a reorg deeper \
-                             than the confirmations): the ledger counts it paid, the chain does not"
-                            .into(),
-                };
-                let audit = AuditRecord::new(
-                    &system,
-                    "recon.payment_vanished",
-                    format!("payout_chunk:{chunk_id}"),
-                );
+                    tx_hash: self.chain.batch_paid_tx(chunk_id).await?,
+                    detail: "the payout contract ran this chunk after it was counted unpaid (a \
+                             reorg brought it back): its items were paid on chain while the ledger \
+                             voided them; their retry is refused"
+                        .into(),
+                }];
+                for (item, other, state) in self
+                    .store
+                    .sibling_chunks(chunk_id)
+                    .await
+                    .map_err(store_err)?
+                {
+                    if matches!(
+                        state.as_str(),
+                        "prepared" | "broadcast" | "mined" | "confirmed" | "reconciled"
+                    ) {
+                        findings.push(paid_twice(item, other, chunk_id));
+                    }
+                }
+                let audit = AuditRecord::new(&system, "recon.paid_after_failure", subject);
                 report.findings += self
                     .store
-                    .record_findings(&[finding], &audit)
+                    .record_findings(&findings, &audit)
                     .await
                     .map_err(store_err)? as u32;
                 continue;
             }
-            let expected = self
-                .store
-                .chunk_expected(chunk_id)
-                .await
-                .map_err(store_err)?;
-            let observed = self
-                .store
-                .transfers_of_tx(&tx_hash)
-                .await
-                .map_err(store_err)?;
-            let m = match_payments(chunk_id, &tx_hash, &expected, &observed);
-            report.chunks += 1;
-            report.findings += m.findings.len() as u32;
-            let audit = AuditRecord::new(
-                &system,
-                "recon.chunk_reconciled",
-                format!("payout_chunk:{chunk_id}"),
-            );
-            self.store
-                .apply_reconciliation(chunk_id, &tx_hash, &m.matched_item_ids, &m.findings, &audit)
-                .await
-                .map_err(store_err)?;
+            let failed_at = failed_at.unwrap_or(0).max(0) as u64;
+            if safe >= failed_at.saturating_add(window)
+                && !self.chain.executed_at(chunk_id, safe).await?
+            {
+                let audit = AuditRecord::new(&system, "payout.chunk_proven_unpaid", subject).after(
+                    &serde_json::json!({"failed_at_block": failed_at, "checked_at_block": safe}),
+                );
+                self.store
+                    .mark_unpaid_checked(chunk_id, &audit)
+                    .await
+                    .map_err(store_err)?;
+            }
         }
+        Ok(())
+    }
 
+    /// Outgoing treasury transfers that no transaction of ours explains
+    /// become findings, except those of a transaction whose `BatchPaid`
+    /// names a chunk of ours: that is our payment whose record was lost (a
+    /// restore), and the disburser adopts it.
+    async fn file_unknown_transfers(
+        &self,
+        safe: u64,
+        report: &mut ReconcileReport,
+    ) -> ChainResult<()> {
         let unknown = self
             .store
             .unexplained_transfers(safe as i64, 500)
             .await
             .map_err(store_err)?;
-        if !unknown.is_empty() {
-            let findings: Vec<NewFinding> = unknown
-                .iter()
-                .map(|t| NewFinding {
-                    kind: "unknown_transfer",
-                    dedupe_key: format!("unknown:{}:{}", t.tx_hash, t.log_index),
-                    payout_item_id: None,
-                    payout_chunk_id: None,
-                    tx_hash: Some(t.tx_hash.clone()),
-                    detail: format!(
-                        "outgoing Transfer of {} to {} in block {} that no payout explains",
-                        t.amount_raw, t.to_address, t.block_number
-                    ),
-                })
-                .collect();
-            let audit = AuditRecord::new(&system, "recon.unknown_transfers", "treasury");
-            report.findings += self
-                .store
-                .record_findings(&findings, &audit)
-                .await
-                .map_err(store_err)? as u32;
+        if unknown.is_empty() {
+            return Ok(());
         }
-        Ok(report)
+        let mut ours: HashMap<String, bool> = HashMap::new();
+        let mut findings = Vec::new();
+        for t in &unknown {
+            let is_ours = match ours.get(&t.tx_hash) {
+                Some(&v) => v,
+                None => {
+                    let mut v = false;
+                    for id in self.chain.batch_paid_ids(&t.tx_hash).await? {
+                        if self.store.chunk_exists(id).await.map_err(store_err)? {
+                            v = true;
+                        }
+                    }
+                    ours.insert(t.tx_hash.clone(), v);
+                    v
+                }
+            };
+            if is_ours {
+                continue;
+            }
+            findings.push(NewFinding {
+                kind: "unknown_transfer",
+                dedupe_key: format!("unknown:{}:{}", t.tx_hash, t.log_index),
+                payout_item_id: None,
+                payout_chunk_id: None,
+                tx_hash: Some(t.tx_hash.clone()),
+                detail: format!(
+                    "outgoing Transfer of {} to {} in block {} that no payout explains",
+                    t.amount_raw, t.to_address, t.block_number
+                ),
+            });
+        }
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let audit = AuditRecord::new(
+            &AuditActor::system("reconciler"),
+            "recon.unknown_transfers",
+            "treasury",
+        );
+        report.findings += self
+            .store
+            .record_findings(&findings, &audit)
+            .await
+            .map_err(store_err)? as u32;
+        Ok(())
     }
 
     pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {

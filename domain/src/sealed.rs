@@ -80,7 +80,7 @@ impl Sealer {
             .map_err(|_| DomainError::Internal("the secrets key was installed twice".into()))
     }
 
-    fn seal_with(&self, plain: &str) -> DomainResult<String> {
+    pub fn seal_with(&self, plain: &str) -> DomainResult<String> {
         let (id, cipher) = &self.keys[0];
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = cipher
@@ -91,7 +91,7 @@ impl Sealer {
         Ok(format!("{PREFIX}{id}:{}", STANDARD.encode(bytes)))
     }
 
-    fn open_with(&self, stored: &str) -> DomainResult<String> {
+    pub fn open_with(&self, stored: &str) -> DomainResult<String> {
         let Some(rest) = stored.strip_prefix(PREFIX) else {
             return Ok(stored.to_owned());
         };
@@ -131,6 +131,61 @@ pub fn open(stored: &str) -> DomainResult<String> {
         )),
         None => Ok(stored.to_owned()),
     }
+}
+
+/// How many stored secrets were sealed again, and how many were current.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    pub resealed: u32,
+    pub current: u32,
+}
+
+/// Seals every stored secret that is plain or sealed under an older key
+/// again under the process's current key; see `reseal_all_with`.
+pub async fn reseal_all(store: &crate::store::DynStore) -> DomainResult<ResealReport> {
+    let Some(sealer) = SEALER.get() else {
+        return Err(DomainError::InvalidInput(
+            "no secrets key is installed: set PAYQUEST_SECRETS_KEY_FILE".into(),
+        ));
+    };
+    reseal_all_with(store, sealer).await
+}
+
+/// Seals every stored secret that is plain or sealed under an older key of
+/// `sealer` again under its current key (the first in the key file), so
+/// the older keys can then be removed from the file. Audited; safe to run
+/// while serving (a value changed meanwhile is left: it is current already).
+pub async fn reseal_all_with(
+    store: &crate::store::DynStore,
+    sealer: &Sealer,
+) -> DomainResult<ResealReport> {
+    let current = &sealer.keys[0].0;
+    let mut report = ResealReport::default();
+    for value in store.sealed_values().await? {
+        let under_current = value
+            .stored
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(id, _)| id == current);
+        if under_current {
+            report.current += 1;
+            continue;
+        }
+        let resealed = sealer.seal_with(&sealer.open_with(&value.stored)?)?;
+        if store.replace_sealed(&value, &resealed).await? {
+            report.resealed += 1;
+        }
+    }
+    let audit = crate::audit::AuditRecord::new(
+        &crate::audit::AuditActor::system("cli"),
+        "secrets.resealed",
+        "secrets",
+    )
+    .after(&serde_json::json!({
+        "resealed": report.resealed, "current": report.current, "key_id": current,
+    }));
+    store.append_audit(&audit).await?;
+    Ok(report)
 }
 
 #[cfg(test)]

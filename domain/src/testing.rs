@@ -164,6 +164,26 @@ impl TestDb {
         connect(&self.url).await.expect("connect and migrate")
     }
 
+    /// Runs one SQL statement directly (for tests that must put the
+    /// database in a state the product itself never writes, such as the
+    /// records a buggy release or a bad restore would leave).
+    pub async fn execute(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sql).execute(&mut conn).await.expect("execute");
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sql).execute(&mut conn).await.expect("execute");
+            }
+        }
+    }
+
     /// Drops a PostgreSQL test database; SQLite files go with the temp dir.
     pub async fn cleanup(self) {
         if let Some(admin) = &self.admin_url {
@@ -404,6 +424,7 @@ impl DevChain {
             priority_fee_wei: 1_000_000_000,
             stuck_after_ms: 30_000,
             start_block: self.deployment.start_block,
+            reorg_window_blocks: 3,
         }
     }
 

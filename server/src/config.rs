@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
-use payquest_domain::secret::Secret;
+use payquest_domain::secret::{KeyedUrl, Secret};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -96,7 +96,7 @@ pub struct Config {
     pub validation_workers: bool,
     /// Where budget threshold alerts are posted (signed); none when unset.
     #[serde(default)]
-    pub alert_webhook_url: Option<String>,
+    pub alert_webhook_url: Option<KeyedUrl>,
     /// HMAC key for the alert webhook's `x-payquest-signature`.
     #[serde(default)]
     pub alert_webhook_secret: Secret<String>,
@@ -109,7 +109,7 @@ pub struct Config {
 
     /// EVM JSON-RPC endpoint; payouts are not sent without it.
     #[serde(default)]
-    pub chain_rpc_url: Option<String>,
+    pub chain_rpc_url: Option<KeyedUrl>,
     /// The chain id the node must report at start.
     #[serde(default = "defaults::chain_id")]
     pub chain_id: u64,
@@ -143,6 +143,11 @@ pub struct Config {
     /// An unmined payout is replaced at the same nonce after this long.
     #[serde(default = "defaults::stuck_after_ms")]
     pub chain_stuck_after_ms: i64,
+    /// Blocks past a chunk's failure during which the contract is asked
+    /// again whether a reorg brought it back; its items wait that long
+    /// before they can be retried.
+    #[serde(default = "defaults::reorg_window_blocks")]
+    pub chain_reorg_window_blocks: u64,
     /// `https://explorer/tx/{hash}`: transaction links on the batch page.
     #[serde(default)]
     pub chain_explorer_tx_url: Option<String>,
@@ -222,6 +227,9 @@ mod defaults {
     pub fn token_decimals() -> u8 {
         6
     }
+    pub fn reorg_window_blocks() -> u64 {
+        64
+    }
     pub fn confirmations() -> u64 {
         2
     }
@@ -282,6 +290,9 @@ impl Config {
         if self.chain_confirmations == 0 || self.chain_confirmations > 1_000 {
             return Err("chain_confirmations must be 1 to 1000".into());
         }
+        if self.chain_reorg_window_blocks > 100_000 {
+            return Err("chain_reorg_window_blocks must be at most 100000".into());
+        }
         self.payout_settings()?;
         Ok(())
     }
@@ -302,7 +313,7 @@ impl Config {
     pub fn chain_settings(&self) -> anyhow::Result<Option<payquest_domain::chain::ChainSettings>> {
         use anyhow::Context;
         use payquest_domain::chain::{Address, Deployment};
-        let Some(rpc_url) = self.chain_rpc_url.clone() else {
+        let Some(rpc_url) = self.chain_rpc_url.as_ref().map(|u| u.as_str().to_owned()) else {
             return Ok(None);
         };
         let deployment: Option<Deployment> = match &self.chain_deployment_file {
@@ -360,6 +371,7 @@ impl Config {
             priority_fee_wei: u128::from(self.chain_priority_fee_gwei) * 1_000_000_000,
             stuck_after_ms: self.chain_stuck_after_ms,
             start_block: deployment.map(|d| d.start_block).unwrap_or(0),
+            reorg_window_blocks: self.chain_reorg_window_blocks,
         }))
     }
 
@@ -379,6 +391,19 @@ mod tests {
             .extract()
             .expect("config");
         assert!(!format!("{c:?}").contains("hunter2"));
+        let c: Config = Figment::new()
+            .merge((
+                "chain_rpc_url",
+                "https://eth.example/v3/0123456789abcdef0123",
+            ))
+            .merge(("alert_webhook_url", "https://hooks.example/x?token=s3cret"))
+            .extract()
+            .expect("config");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("0123456789abcdef0123") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         assert_eq!(c.listen, defaults::listen());
         assert!(!c.served_over_tls());
     }

@@ -130,6 +130,11 @@ enum ApiClientCommand {
 enum KeysCommand {
     /// Promote the published next key to current and publish a new next key.
     Rotate,
+    /// Seal every stored secret (TOTP seeds, signing keys) again under the
+    /// first key of the secrets key file; afterwards older keys can be
+    /// removed from it. To rotate: put a new key on the first line, keep the
+    /// old one below it, restart, run this, then drop the old line.
+    Reseal,
 }
 
 #[tokio::main]
@@ -171,6 +176,17 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(domain_error)?;
             println!(
                 "signing keys rotated: the former next key now signs; a new next key is published"
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Reseal) => {
+            let store = open_store(&config).await?;
+            let r = payquest_domain::sealed::reseal_all(&store)
+                .await
+                .map_err(domain_error)?;
+            println!(
+                "{} stored secrets sealed again under the current key; {} were current already",
+                r.resealed, r.current
             );
             Ok(())
         }
@@ -341,6 +357,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => Throttle::new(),
     };
+    let chain = match config.chain_settings()? {
+        Some(settings) => {
+            let chain = Arc::new(
+                payquest_domain::chain::Chain::connect(settings)
+                    .await
+                    .context("connecting to the chain")?,
+            );
+            tracing::info!(sender = %chain.sender(), "chain connected");
+            Some(chain)
+        }
+        None => None,
+    };
     let state = AppState::new(
         store.clone(),
         Auth::with_throttle(store.clone(), policy, throttle.clone()),
@@ -348,6 +376,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .with_payouts(
         config.payout_settings().map_err(anyhow::Error::msg)?,
         config.chain_explorer_tx_url.clone(),
+        chain.clone(),
     );
 
     let api_state = api::ApiState {
@@ -359,6 +388,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         activities: Arc::new(Activities::new(store.clone())),
         throttle: throttle.clone(),
         activity_requests_per_minute: config.rate_activity_requests_per_minute,
+        store: store.clone(),
     };
     let leptos_options = get_configuration(None)
         .context("reading the site configuration")?
@@ -416,7 +446,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
              the receiver could not tell our alerts from forged ones"
         );
     }
-    if let Some(url) = config.alert_webhook_url.clone() {
+    if let Some(url) = config
+        .alert_webhook_url
+        .as_ref()
+        .map(|u| u.as_str().to_owned())
+    {
         let alerts = BudgetAlerts::new(store.clone(), url, config.alert_webhook_secret.clone())
             .map_err(domain_error)?;
         let every = Duration::from_millis(config.alert_interval_ms);
@@ -433,13 +467,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
-    if let Some(settings) = config.chain_settings()? {
-        let chain = Arc::new(
-            payquest_domain::chain::Chain::connect(settings)
-                .await
-                .context("connecting to the chain")?,
-        );
-        tracing::info!(sender = %chain.sender(), "chain connected");
+    if let Some(chain) = chain {
         if config.disbursement_workers {
             let every = Duration::from_millis(config.disburse_interval_ms);
             let holder = format!("{}:{}", hostname(), std::process::id());

@@ -501,6 +501,19 @@ pub struct BatchView {
     pub can_edit: bool,
     pub can_decide: bool,
     pub can_disburse: bool,
+    /// An open request to withdraw the approved batch.
+    pub withdrawal: Option<WithdrawalView>,
+    pub can_request_withdrawal: bool,
+    pub can_confirm_withdrawal: bool,
+    pub can_cancel_withdrawal: bool,
+}
+
+/// Finance asked to withdraw a batch; a checker who did not ask confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalView {
+    pub requested_by: String,
+    pub reason: String,
+    pub requested_at: String,
 }
 
 /// A reconciliation finding.

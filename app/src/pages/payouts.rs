@@ -10,8 +10,9 @@ use payquest_types::{BatchSummary, BatchView, FindingView};
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::payout_api::{
     export_batch_csv, list_batches, load_batch, load_findings, payout_policy, ApproveBatch,
-    CreateBatch, PreviewEligible, RejectBatch, RemoveBatchItem, ResolveFinding, RetryFailedItems,
-    SetAutoDisburse, StartDisbursement, SubmitBatch,
+    CancelWithdrawal, ConfirmWithdrawal, CreateBatch, PreviewEligible, RejectBatch,
+    RemoveBatchItem, RequestWithdrawal, ResolveFinding, RetryFailedItems, SetAutoDisburse,
+    StartDisbursement, SubmitBatch,
 };
 
 const TH: &str = "px-3 py-2";
@@ -275,6 +276,9 @@ fn Batch() -> impl IntoView {
     let reject = ServerAction::<RejectBatch>::new();
     let start = ServerAction::<StartDisbursement>::new();
     let retry = ServerAction::<RetryFailedItems>::new();
+    let withdraw = ServerAction::<RequestWithdrawal>::new();
+    let confirm_withdraw = ServerAction::<ConfirmWithdrawal>::new();
+    let cancel_withdraw = ServerAction::<CancelWithdrawal>::new();
     let refresh = RwSignal::new(0u32);
     let detail = Resource::new(
         move || {
@@ -286,6 +290,9 @@ fn Batch() -> impl IntoView {
                 reject.version().get(),
                 start.version().get(),
                 retry.version().get(),
+                withdraw.version().get(),
+                confirm_withdraw.version().get(),
+                cancel_withdraw.version().get(),
                 refresh.get(),
             )
         },
@@ -299,6 +306,9 @@ fn Batch() -> impl IntoView {
             reject.value().get().and_then(Result::err),
             start.value().get().and_then(Result::err),
             retry.value().get().and_then(Result::err),
+            withdraw.value().get().and_then(Result::err),
+            confirm_withdraw.value().get().and_then(Result::err),
+            cancel_withdraw.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -311,10 +321,29 @@ fn Batch() -> impl IntoView {
         reject,
         start,
         retry,
+        withdraw,
+        confirm_withdraw,
+        cancel_withdraw,
     };
+    let done = Signal::derive(move || {
+        [
+            withdraw.value().get().and_then(Result::ok),
+            confirm_withdraw.value().get().and_then(Result::ok),
+            cancel_withdraw.value().get().and_then(Result::ok),
+            retry
+                .value()
+                .get()
+                .and_then(Result::ok)
+                .map(|n| format!("{n} failed items are eligible again, for a new batch.")),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
     view! {
         <div class="space-y-6">
             <ErrorBanner error=error />
+            {move || done.get().map(|m| view! { <p class="rounded-md bg-emerald-50 p-3 text-sm text-emerald-800" role="status" data-testid="batch-message">{m}</p> })}
             {move || approve.value().get().and_then(Result::ok).map(|m| view! { <p class="rounded-md bg-emerald-50 p-3 text-sm text-emerald-800" data-testid="approve-message">{m}</p> })}
             <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -336,6 +365,9 @@ struct BatchActions {
     reject: ServerAction<RejectBatch>,
     start: ServerAction<StartDisbursement>,
     retry: ServerAction<RetryFailedItems>,
+    withdraw: ServerAction<RequestWithdrawal>,
+    confirm_withdraw: ServerAction<ConfirmWithdrawal>,
+    cancel_withdraw: ServerAction<CancelWithdrawal>,
 }
 
 #[component]
@@ -344,6 +376,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
     let batch_id = s.batch_id;
     let hash = s.content_hash.clone();
     let reason = RwSignal::new(String::new());
+    let withdraw_reason = RwSignal::new(String::new());
     let csv = RwSignal::new(None::<String>);
     let download = move |_| {
         leptos::task::spawn_local(async move {
@@ -413,7 +446,29 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                 {can_retry.then(|| view! {
                     <button class=BUTTON_QUIET on:click=move |_| { actions.retry.dispatch(RetryFailedItems { batch_id }); }>"Make failed items eligible again"</button>
                 })}
+                {v.can_request_withdrawal.then(|| view! {
+                    <label class="block grow text-sm font-medium">"Reason to withdraw"
+                        <input class=INPUT maxlength="200" data-testid="withdraw-reason" prop:value=withdraw_reason on:input=move |ev| withdraw_reason.set(event_target_value(&ev)) />
+                    </label>
+                    <button class=BUTTON_QUIET on:click=move |_| { actions.withdraw.dispatch(RequestWithdrawal { batch_id, reason: withdraw_reason.get_untracked() }); }>"Ask to withdraw"</button>
+                })}
             </section>
+            {v.withdrawal.clone().map(|w| view! {
+                <section class="space-y-3 rounded-xl border border-amber-300 bg-amber-50 p-6 text-sm" data-testid="withdrawal">
+                    <p>
+                        <strong>"Withdrawal requested"</strong>
+                        {format!(" by {} at {}: “{}”. Nothing of this batch is signed while it waits; a checker who did not ask confirms it.", w.requested_by, w.requested_at, w.reason)}
+                    </p>
+                    <div class="flex flex-wrap gap-2">
+                        {v.can_confirm_withdrawal.then(|| view! {
+                            <button class=BUTTON on:click=move |_| { actions.confirm_withdraw.dispatch(ConfirmWithdrawal { batch_id }); }>"Confirm withdrawal"</button>
+                        })}
+                        {v.can_cancel_withdrawal.then(|| view! {
+                            <button class=BUTTON_QUIET on:click=move |_| { actions.cancel_withdraw.dispatch(CancelWithdrawal { batch_id }); }>"Cancel the request"</button>
+                        })}
+                    </div>
+                </section>
+            })}
 
             {on_chain.then(|| view! {
                 <section class="rounded-xl bg-white p-6 shadow">
@@ -549,7 +604,11 @@ fn Findings() -> impl IntoView {
                                                 {r.drift.into_iter().map(|d| view! {
                                                     <tr>
                                                         <td class=TD>{d.campaign_name}</td>
-                                                        <td class=TD>{if d.direction == "ledger_ahead" { "paid in the ledger, not yet proven on chain" } else { "on chain, not yet confirmed in the ledger" }}</td>
+                                                        <td class=TD>{match d.direction.as_str() {
+                                                            "ledger_ahead" => "paid in the ledger, not yet proven on chain",
+                                                            "treasury_ahead" => "left the treasury, not paid in the ledger",
+                                                            _ => "on chain, not yet confirmed in the ledger",
+                                                        }}</td>
                                                         <td class=TD>{d.age}</td>
                                                         <td class="px-3 py-2 text-right font-mono">{d.item_count}</td>
                                                         <td class="px-3 py-2 text-right font-mono">{d.total.to_string()}</td>

@@ -137,20 +137,7 @@ impl Auth {
     /// and path, so a flood of probes can't fill the audit log. Failures to
     /// write are logged, not returned: the refusal itself already happened.
     pub async fn audit_refusal(&self, who: &AuditActor, path: &str) {
-        let path: String = path.chars().take(200).collect();
-        let cap_key = format!("audit:refused:{}:{path}", who.label);
-        if self
-            .throttle
-            .rate(&cap_key, 1, 60_000, now_ms())
-            .await
-            .is_some()
-        {
-            return;
-        }
-        let audit = AuditRecord::new(who, "auth.refused", format!("path:{path}"));
-        if let Err(e) = self.store.append_audit(&audit).await {
-            tracing::warn!(error = %e, "auditing a refused request failed");
-        }
+        crate::audit::audit_refusal(&self.store, &self.throttle, who, path).await;
     }
 
     async fn slot_succeeded(&self, scope: &str, account: &str, ip: Option<&str>) {

@@ -40,6 +40,7 @@ macro_rules! impl_chain {
                 &self,
                 payout_chunk_id: i64,
                 tx_hash: Option<&str>,
+                at_block: i64,
                 finding: $crate::store::NewFinding,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -47,11 +48,13 @@ macro_rules! impl_chain {
                 let mut tx = self.begin_write().await?;
                 let batch = sqlx::query_scalar::<_, i64>(
                     "UPDATE payout_chunk SET state = 'reverted', mined_tx_hash = COALESCE($1, mined_tx_hash), \
-                     updated_at_ms = $2 WHERE payout_chunk_id = $3 AND state IN ('prepared', 'broadcast', 'mined') \
+                     updated_at_ms = $2, failed_at_block = $3, unpaid_checked_at_ms = NULL \
+                     WHERE payout_chunk_id = $4 AND state IN ('prepared', 'broadcast', 'mined') \
                      RETURNING payout_batch_id",
                 )
                 .bind(tx_hash)
                 .bind(now)
+                .bind(at_block)
                 .bind(payout_chunk_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -263,6 +266,7 @@ macro_rules! impl_chain {
                     "SELECT k.payout_chunk_id, k.payout_batch_id FROM payout_chunk k \
                      JOIN payout_batch b ON b.payout_batch_id = k.payout_batch_id \
                      WHERE k.state = 'planned' AND b.state = 'disbursing' \
+                       AND b.withdraw_requested_by IS NULL \
                      ORDER BY k.payout_chunk_id LIMIT 1",
                 )
                 .fetch_optional(&self.pool)
@@ -371,6 +375,17 @@ macro_rules! impl_chain {
                     "UPDATE payout_item SET state = 'submitted' WHERE payout_chunk_id = $1 AND state = 'approved'",
                 )
                 .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                // Its transfers, if reconciliation saw them first, are explained now.
+                sqlx::query(
+                    "UPDATE recon_finding SET payout_chunk_id = $1, resolved_at_ms = $2, resolution_note = $3 \
+                     WHERE kind = 'unknown_transfer' AND tx_hash = $4 AND resolved_at_ms IS NULL",
+                )
+                .bind(payout_chunk_id)
+                .bind(audit.at_ms)
+                .bind(format!("explained: the BatchPaid transaction of chunk {payout_chunk_id}"))
+                .bind(tx_hash)
                 .execute(&mut *tx)
                 .await?;
                 Self::insert_audit(&mut tx, audit).await?;
@@ -569,11 +584,13 @@ macro_rules! impl_chain {
                 &self,
                 payout_chunk_id: i64,
                 tx_hash: &str,
+                at_block: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.fail_chunk(
                     payout_chunk_id,
                     Some(tx_hash),
+                    at_block,
                     $crate::store::NewFinding {
                         kind: "reverted",
                         dedupe_key: format!("reverted:{payout_chunk_id}"),
@@ -581,7 +598,8 @@ macro_rules! impl_chain {
                         payout_chunk_id: Some(payout_chunk_id),
                         tx_hash: Some(tx_hash.to_owned()),
                         detail: "the chunk's transaction reverted; its reservation was voided and its \
-                                 items failed (retry them from the batch page)"
+                                 items failed (they can be retried from the batch page once the chain \
+                                 shows the chunk unpaid past the reorg window)"
                             .into(),
                     },
                     audit,
@@ -592,11 +610,13 @@ macro_rules! impl_chain {
             async fn drop_chunk(
                 &self,
                 payout_chunk_id: i64,
+                at_block: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.fail_chunk(
                     payout_chunk_id,
                     None,
+                    at_block,
                     $crate::store::NewFinding {
                         kind: "missing",
                         dedupe_key: format!("dropped:{payout_chunk_id}"),
@@ -604,12 +624,92 @@ macro_rules! impl_chain {
                         payout_chunk_id: Some(payout_chunk_id),
                         tx_hash: None,
                         detail: "the chunk's nonce was used by a transaction that did not pay it; its \
-                                 reservation was voided and its items failed (retry them from the batch page)"
+                                 reservation was voided and its items failed (they can be retried from the batch page once \
+                                 the chain shows the chunk unpaid past the reorg window)"
                             .into(),
                     },
                     audit,
                 )
                 .await
+            }
+
+            async fn record_refusal(
+                &self,
+                chain_tx_id: i64,
+                reason: &str,
+            ) -> $crate::store::StoreResult<i64> {
+                let reason: String = reason.chars().take(200).collect();
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query_scalar::<_, i64>(
+                    "UPDATE chain_tx SET refusals = refusals + 1, last_refusal = $1 \
+                     WHERE chain_tx_id = $2 RETURNING refusals",
+                )
+                .bind(reason)
+                .bind(chain_tx_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(n.unwrap_or(0))
+            }
+
+            async fn unpaid_chunks_to_check(
+                &self,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<(i64, Option<i64>)>> {
+                Ok(sqlx::query_as::<_, (i64, Option<i64>)>(
+                    "SELECT payout_chunk_id, failed_at_block FROM payout_chunk \
+                     WHERE state = 'reverted' AND unpaid_checked_at_ms IS NULL \
+                     ORDER BY payout_chunk_id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn mark_unpaid_checked(
+                &self,
+                payout_chunk_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_chunk SET unpaid_checked_at_ms = $1 \
+                     WHERE payout_chunk_id = $2 AND state = 'reverted' AND unpaid_checked_at_ms IS NULL",
+                )
+                .bind(audit.at_ms)
+                .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn chunk_exists(&self, payout_chunk_id: i64) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT payout_chunk_id FROM payout_chunk WHERE payout_chunk_id = $1")
+                    .bind(payout_chunk_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .is_some())
+            }
+
+            async fn sibling_chunks(
+                &self,
+                payout_chunk_id: i64,
+            ) -> $crate::store::StoreResult<Vec<(i64, i64, String)>> {
+                Ok(sqlx::query_as::<_, (i64, i64, String)>(
+                    "SELECT m.payout_item_id, o.payout_chunk_id, k.state FROM chunk_member m \
+                     JOIN chunk_member o ON o.payout_item_id = m.payout_item_id \
+                       AND o.payout_chunk_id <> m.payout_chunk_id \
+                     JOIN payout_chunk k ON k.payout_chunk_id = o.payout_chunk_id \
+                     WHERE m.payout_chunk_id = $1 ORDER BY m.payout_item_id, o.payout_chunk_id",
+                )
+                .bind(payout_chunk_id)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn cursor(&self, name: &str) -> $crate::store::StoreResult<Option<i64>> {
@@ -720,6 +820,17 @@ macro_rules! impl_chain {
                     .bind(tx_hash)
                     .execute(&mut *tx)
                     .await?;
+                // A payment that a reorg took away and that came back, as deep as
+                // it must be, is no longer missing.
+                sqlx::query(
+                    "UPDATE recon_finding SET resolved_at_ms = $1, resolution_note = $2 \
+                     WHERE dedupe_key = $3 AND resolved_at_ms IS NULL",
+                )
+                .bind(now)
+                .bind("the transaction was included again and reconciled")
+                .bind(format!("vanished:{payout_chunk_id}"))
+                .execute(&mut *tx)
+                .await?;
                 Self::insert_findings(&mut tx, findings, now).await?;
                 sqlx::query(
                     "UPDATE payout_batch SET state = 'reconciled' WHERE payout_batch_id = $1 \
@@ -845,10 +956,31 @@ macro_rules! impl_chain {
                     a1 = age("p.confirmed_at_ms"),
                     a2 = age("k.updated_at_ms"),
                 );
-                Ok(sqlx::query_as::<_, $crate::store::DriftRow>(&sql)
+                let mut rows = sqlx::query_as::<_, $crate::store::DriftRow>(&sql)
                     .bind(now_ms)
                     .fetch_all(&self.pool)
-                    .await?)
+                    .await?;
+                // What actually left the treasury against what the ledger says
+                // it paid: a payment no item records (a second payment of an
+                // item, a transfer outside the service) shows here even when
+                // every item agrees with its own transaction.
+                let (out_minor, out_logs) = sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT), COUNT(*) FROM chain_transfer",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let (paid_minor, paid_items) = sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT), COUNT(*) FROM payout_item \
+                     WHERE state IN ('confirmed', 'reconciled')",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                if let Some(row) =
+                    $crate::store::treasury_drift(out_minor, out_logs, paid_minor, paid_items)
+                {
+                    rows.push(row);
+                }
+                Ok(rows)
             }
 
             async fn paid_total_of(&self, wallet: &str) -> $crate::store::StoreResult<i64> {

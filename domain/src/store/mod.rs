@@ -196,6 +196,32 @@ pub enum TransferOutcome {
     NotPending,
 }
 
+/// Where a sealed secret lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    /// `staff_user.totp_secret`, by staff user id.
+    TotpSecret,
+    /// `signing_key.private_pkcs8`, by key id.
+    SigningKey,
+}
+
+/// One stored secret as sealed (never printed: `Debug` hides the value).
+#[derive(Clone)]
+pub struct SealedValue {
+    pub column: SealedColumn,
+    pub id: String,
+    pub stored: String,
+}
+
+impl std::fmt::Debug for SealedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedValue")
+            .field("column", &self.column)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the domain stores, one sub-trait per area. `dyn Store` is what
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
@@ -277,6 +303,12 @@ pub trait Store:
     /// Stores a not-yet-confirmed TOTP secret; `Conflict` if the account has one
     /// (pending or confirmed) already.
     async fn set_pending_totp(&self, staff_user_id: i64, secret_base32: &str) -> StoreResult<()>;
+    /// Every stored secret that is sealed (or from before sealing): TOTP
+    /// seeds and machine signing keys, for re-sealing under the current key.
+    async fn sealed_values(&self) -> StoreResult<Vec<SealedValue>>;
+    /// Replaces one sealed value if it is still `value.stored`; false if it
+    /// changed meanwhile (it is then sealed under the current key already).
+    async fn replace_sealed(&self, value: &SealedValue, resealed: &str) -> StoreResult<bool>;
     /// Marks the pending secret confirmed at `step`, replacing any recovery
     /// codes with the given hashes. False if already confirmed or `step` was used.
     async fn confirm_totp(

@@ -58,6 +58,13 @@ pub struct BatchRecord {
     pub approved_at_ms: Option<i64>,
     pub disbursing_at_ms: Option<i64>,
     pub finished_at_ms: Option<i64>,
+    /// Finance asked to withdraw the approved batch; a checker confirms.
+    pub withdraw_requested_by: Option<i64>,
+    pub withdraw_requested_by_email: Option<String>,
+    pub withdraw_reason: Option<String>,
+    pub withdraw_requested_at_ms: Option<i64>,
+    /// Chunks past `planned` (signed or further): none, and it can be withdrawn.
+    pub signed_chunks: i64,
 }
 
 /// Per campaign: how many items and how much a batch pays.
@@ -215,6 +222,32 @@ pub struct DriftRow {
     pub total_minor: i64,
 }
 
+/// The treasury's outflow (`out_minor` over `out_logs` Transfer logs)
+/// against the ledger's paid items, as one drift row when they differ.
+pub fn treasury_drift(
+    out_minor: i64,
+    out_logs: i64,
+    paid_minor: i64,
+    paid_items: i64,
+) -> Option<DriftRow> {
+    if out_minor == paid_minor && out_logs == paid_items {
+        return None;
+    }
+    let (direction, total_minor) = if out_minor >= paid_minor {
+        ("treasury_ahead", out_minor - paid_minor)
+    } else {
+        ("ledger_ahead", paid_minor - out_minor)
+    };
+    Some(DriftRow {
+        campaign_id: 0,
+        campaign_name: "Treasury (all campaigns)".into(),
+        direction: direction.into(),
+        age_bucket: "since the start".into(),
+        item_count: (out_logs - paid_items).abs(),
+        total_minor,
+    })
+}
+
 /// Batches, approvals and their budget reservations.
 #[async_trait]
 pub trait PayoutStore: Send + Sync {
@@ -302,6 +335,35 @@ pub trait PayoutStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<u64>;
     async fn batch_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<ChunkRow>>;
+    /// The chunks holding the batch's failed items (each must be proven
+    /// unpaid on chain before they are retried).
+    async fn failed_item_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<i64>>;
+    /// Finance asks to withdraw an approved batch none of whose chunks is
+    /// signed; the disburser leaves it alone from now on. False if the
+    /// batch is not in that state or a request is open already.
+    async fn request_withdrawal(
+        &self,
+        payout_batch_id: i64,
+        requested_by: i64,
+        reason: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Drops an open withdrawal request; false if there is none.
+    async fn cancel_withdrawal(
+        &self,
+        payout_batch_id: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// A second person confirms the request: in one transaction the batch
+    /// becomes withdrawn, every chunk (all still planned) is removed, its
+    /// reservations are voided, and its items are eligible again. False if
+    /// there is no open request or a chunk was signed meanwhile.
+    async fn withdraw_batch(
+        &self,
+        payout_batch_id: i64,
+        confirmed_by: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
     /// Whether approved batches start disbursing at once, as finance last set it.
     async fn auto_disburse(&self) -> StoreResult<Option<bool>>;
     async fn set_auto_disburse(&self, on: bool, by: i64, audit: &AuditRecord) -> StoreResult<()>;
@@ -399,16 +461,39 @@ pub trait ChainStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// A reverted receipt: voids the reservations, fails the items, records a finding.
+    /// Counts one refusal of a signed transaction by the node (it is not
+    /// broadcast); the number of refusals so far.
+    async fn record_refusal(&self, chain_tx_id: i64, reason: &str) -> StoreResult<i64>;
+    /// Reverted or dropped chunks not yet proven unpaid past the reorg
+    /// window: (chunk id, block at which it failed).
+    async fn unpaid_chunks_to_check(&self, limit: u32) -> StoreResult<Vec<(i64, Option<i64>)>>;
+    /// The chain shows the failed chunk unexecuted a reorg window past its
+    /// failure: its items may be retried.
+    async fn mark_unpaid_checked(
+        &self,
+        payout_chunk_id: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    async fn chunk_exists(&self, payout_chunk_id: i64) -> StoreResult<bool>;
+    /// The other chunks the chunk's items were ever planned in:
+    /// (payout item id, other chunk id, other chunk's state).
+    async fn sibling_chunks(&self, payout_chunk_id: i64) -> StoreResult<Vec<(i64, i64, String)>>;
     async fn revert_chunk(
         &self,
         payout_chunk_id: i64,
         tx_hash: &str,
+        at_block: i64,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
 
     /// The chunk's nonce was used by a transaction that did not pay it: voids
     /// the reservations, fails the items, records a `missing` finding.
-    async fn drop_chunk(&self, payout_chunk_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+    async fn drop_chunk(
+        &self,
+        payout_chunk_id: i64,
+        at_block: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
 
     async fn cursor(&self, name: &str) -> StoreResult<Option<i64>>;
     /// Keeps Transfer logs (a log seen before is kept once) and moves the

@@ -11,8 +11,12 @@ pub(super) const BATCH_SELECT: &str = "\
       (SELECT COUNT(*) FROM payout_item i WHERE i.payout_batch_id = b.payout_batch_id \
          AND i.state = 'failed') AS failed_items, \
       b.decision_reason, b.created_at_ms, b.submitted_at_ms, b.approved_at_ms, b.disbursing_at_ms, \
-      b.finished_at_ms \
-    FROM payout_batch b JOIN staff_user s ON s.staff_user_id = b.maker_id";
+      b.finished_at_ms, b.withdraw_requested_by, w.email AS withdraw_requested_by_email, \
+      b.withdraw_reason, b.withdraw_requested_at_ms, \
+      (SELECT COUNT(*) FROM payout_chunk k WHERE k.payout_batch_id = b.payout_batch_id \
+         AND k.state <> 'planned') AS signed_chunks \
+    FROM payout_batch b JOIN staff_user s ON s.staff_user_id = b.maker_id \
+      LEFT JOIN staff_user w ON w.staff_user_id = b.withdraw_requested_by";
 
 pub(super) const ITEM_SELECT: &str = "\
     SELECT p.payout_item_id, p.activity_id, p.campaign_id, c.name AS campaign_name, p.quest_id, \
@@ -428,6 +432,13 @@ macro_rules! impl_payouts {
                     .bind(last)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query(
+                        "INSERT INTO chunk_member (payout_chunk_id, payout_item_id) \
+                         SELECT $1, payout_item_id FROM payout_item WHERE payout_chunk_id = $1",
+                    )
+                    .bind(chunk_id)
+                    .execute(&mut *tx)
+                    .await?;
                     let mut per_campaign: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
                     for i in chunk {
                         *per_campaign.entry((i.1, i.2)).or_default() += i.3;
@@ -542,9 +553,13 @@ macro_rules! impl_payouts {
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.begin_write().await?;
+                // Only items whose chunk the chain was shown not to have run, a
+                // reorg window after it failed (see the reconciler).
                 let done = sqlx::query(
                     "UPDATE payout_item SET state = 'eligible', payout_batch_id = NULL, payout_chunk_id = NULL, \
-                     approved_at_ms = NULL WHERE payout_batch_id = $1 AND state = 'failed'",
+                     approved_at_ms = NULL WHERE payout_batch_id = $1 AND state = 'failed' \
+                     AND payout_chunk_id IN (SELECT payout_chunk_id FROM payout_chunk \
+                       WHERE state = 'reverted' AND unpaid_checked_at_ms IS NOT NULL)",
                 )
                 .bind(payout_batch_id)
                 .execute(&mut *tx)
@@ -557,6 +572,128 @@ macro_rules! impl_payouts {
                 }
                 tx.commit().await?;
                 Ok(n)
+            }
+
+            async fn failed_item_chunks(
+                &self,
+                payout_batch_id: i64,
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT DISTINCT payout_chunk_id FROM payout_item \
+                     WHERE payout_batch_id = $1 AND state = 'failed' AND payout_chunk_id IS NOT NULL \
+                     ORDER BY payout_chunk_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn request_withdrawal(
+                &self,
+                payout_batch_id: i64,
+                requested_by: i64,
+                reason: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET withdraw_requested_by = $1, withdraw_reason = $2, \
+                     withdraw_requested_at_ms = $3 WHERE payout_batch_id = $4 \
+                     AND state IN ('approved', 'disbursing') AND withdraw_requested_by IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM payout_chunk k WHERE k.payout_batch_id = $4 \
+                       AND k.state <> 'planned')",
+                )
+                .bind(requested_by)
+                .bind(reason)
+                .bind(audit.at_ms)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn cancel_withdrawal(
+                &self,
+                payout_batch_id: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET withdraw_requested_by = NULL, withdraw_reason = NULL, \
+                     withdraw_requested_at_ms = NULL WHERE payout_batch_id = $1 \
+                     AND state IN ('approved', 'disbursing') AND withdraw_requested_by IS NOT NULL",
+                )
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn withdraw_batch(
+                &self,
+                payout_batch_id: i64,
+                confirmed_by: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let now = audit.at_ms;
+                let mut tx = self.begin_write().await?;
+                // The batch row first: it orders this against the disburser,
+                // which signs a chunk only while no request is open.
+                let done = sqlx::query(
+                    "UPDATE payout_batch SET state = 'withdrawn', withdrawn_by = $1, finished_at_ms = $2 \
+                     WHERE payout_batch_id = $3 AND state IN ('approved', 'disbursing') \
+                     AND withdraw_requested_by IS NOT NULL",
+                )
+                .bind(confirmed_by)
+                .bind(now)
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let chunks = sqlx::query_as::<_, (i64, String)>(
+                    "SELECT payout_chunk_id, state FROM payout_chunk WHERE payout_batch_id = $1 \
+                     ORDER BY payout_chunk_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                if chunks.iter().any(|(_, state)| state != "planned") {
+                    return Ok(false);
+                }
+                for (chunk_id, _) in &chunks {
+                    Self::settle_chunk(&mut tx, *chunk_id, $crate::store::Settlement::Void, audit).await?;
+                }
+                sqlx::query(
+                    "UPDATE payout_item SET state = 'eligible', payout_batch_id = NULL, payout_chunk_id = NULL, \
+                     approved_at_ms = NULL WHERE payout_batch_id = $1 AND state = 'approved'",
+                )
+                .bind(payout_batch_id)
+                .execute(&mut *tx)
+                .await?;
+                for (chunk_id, _) in &chunks {
+                    for sql in [
+                        "DELETE FROM chunk_reservation WHERE payout_chunk_id = $1",
+                        "DELETE FROM chunk_member WHERE payout_chunk_id = $1",
+                        "DELETE FROM payout_chunk WHERE payout_chunk_id = $1 AND state = 'planned'",
+                    ] {
+                        sqlx::query(sql).bind(chunk_id).execute(&mut *tx).await?;
+                    }
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn batch_chunks(

@@ -643,6 +643,60 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
                 Ok(())
             }
 
+            async fn sealed_values(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::SealedValue>> {
+                use $crate::store::{SealedColumn, SealedValue};
+                let mut out: Vec<SealedValue> = sqlx::query_as::<_, (i64, String)>(
+                    "SELECT staff_user_id, totp_secret FROM staff_user WHERE totp_secret IS NOT NULL \
+                     ORDER BY staff_user_id",
+                )
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|(id, stored)| SealedValue { column: SealedColumn::TotpSecret, id: id.to_string(), stored })
+                .collect();
+                out.extend(
+                    sqlx::query_as::<_, (String, String)>("SELECT kid, private_pkcs8 FROM signing_key ORDER BY kid")
+                        .fetch_all(&self.pool)
+                        .await?
+                        .into_iter()
+                        .map(|(id, stored)| SealedValue { column: SealedColumn::SigningKey, id, stored }),
+                );
+                Ok(out)
+            }
+
+            async fn replace_sealed(
+                &self,
+                value: &$crate::store::SealedValue,
+                resealed: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = match value.column {
+                    $crate::store::SealedColumn::TotpSecret => {
+                        let id: i64 = value.id.parse().map_err(|_| $crate::store::StoreError::NotFound("staff user"))?;
+                        sqlx::query(
+                            "UPDATE staff_user SET totp_secret = $1 WHERE staff_user_id = $2 AND totp_secret = $3",
+                        )
+                        .bind(resealed)
+                        .bind(id)
+                        .bind(&value.stored)
+                        .execute(&self.pool)
+                        .await?
+                    }
+                    $crate::store::SealedColumn::SigningKey => {
+                        sqlx::query(
+                            "UPDATE signing_key SET private_pkcs8 = $1 WHERE kid = $2 AND private_pkcs8 = $3",
+                        )
+                        .bind(resealed)
+                        .bind(&value.id)
+                        .bind(&value.stored)
+                        .execute(&self.pool)
+                        .await?
+                    }
+                };
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn confirm_totp(
                 &self,
                 staff_user_id: i64,

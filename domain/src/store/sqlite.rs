@@ -40,11 +40,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // Migrations run on a connection of their own, closed before the
+        // pool opens: a migration that edits the schema text (see
+        // 20261201000003) must not leave a pooled connection with the old
+        // schema cached.
+        {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+            MIGRATOR.run(&mut conn).await?;
+            conn.close().await?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 

@@ -644,3 +644,57 @@ on_both_backends!(
     enrol_race_on,
     crate::auth_flow::racing_enrolment_pages_show_one_secret
 );
+
+/// Rotating the secrets key: with a new key first in the file and the old
+/// one after it, re-sealing puts every stored secret (TOTP seed, signing
+/// keys) under the new key, so the file works with the new key alone; a
+/// second run has nothing to do; the run is audited.
+async fn stored_secrets_are_sealed_again_under_a_new_key(db: &TestDb) {
+    use payquest_domain::machine_auth::MachineAuth;
+    use payquest_domain::sealed::{reseal_all_with, Sealer};
+    use payquest_domain::testing::TEST_SECRETS_KEY;
+    let store = db.store().await;
+    let auth = Auth::new(store.clone(), POLICY);
+    let (_, seed, _) = enrol_first_admin(&auth, &store).await;
+    MachineAuth::load(store.clone())
+        .await
+        .expect("signing keys");
+    let before = store.sealed_values().await.expect("values");
+    assert!(before.len() >= 3, "a TOTP seed and the signing keys");
+    assert!(before
+        .iter()
+        .all(|v| v.stored.starts_with("sealed:v1:test:")));
+
+    let new_key = Sealer::generate("k2");
+    let rotating = Sealer::parse(&format!("{new_key}{TEST_SECRETS_KEY}\n")).expect("keys");
+    let report = reseal_all_with(&store, &rotating).await.expect("reseal");
+    assert_eq!(
+        (report.resealed as usize, report.current),
+        (before.len(), 0)
+    );
+    let new_only = Sealer::parse(&new_key).expect("key");
+    let after = store.sealed_values().await.expect("values");
+    for (old, new) in before.iter().zip(&after) {
+        assert!(new.stored.starts_with("sealed:v1:k2:"), "{new:?}");
+        assert_eq!(
+            new_only
+                .open_with(&new.stored)
+                .expect("opens with the new key alone"),
+            rotating.open_with(&old.stored).expect("old value")
+        );
+    }
+    assert!(after
+        .iter()
+        .any(|v| new_only.open_with(&v.stored).ok() == Some(seed.clone())));
+    let again = reseal_all_with(&store, &rotating).await.expect("reseal");
+    assert_eq!(
+        (again.resealed as usize, again.current as usize),
+        (0, after.len())
+    );
+    let trail = store.list_audit(None, 50).await.expect("audit");
+    assert!(trail.iter().any(|e| e.action == "secrets.resealed"));
+}
+on_both_backends!(
+    reseal_secrets,
+    crate::auth_flow::stored_secrets_are_sealed_again_under_a_new_key
+);

@@ -107,7 +107,8 @@ async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline 
                 chunk_size,
                 ..PayoutSettings::default()
             },
-        ),
+        )
+        .with_chain(chain.clone()),
         disburser: Disburser::new(store.clone(), chain.clone(), "test-replica"),
         reconciler: Reconciler::new(store.clone(), chain.clone()),
         chain,
@@ -271,6 +272,10 @@ async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
     let restored = backup.store().await;
     let disburser = Disburser::new(restored.clone(), p.chain.clone(), "restored-replica");
     let reconciler = Reconciler::new(restored.clone(), p.chain.clone());
+    // Reconciliation runs first, as at a replica's start: the payment's
+    // transfers are ours (its BatchPaid names our chunk), not unknown.
+    reconciler.round().await.expect("reconcile");
+    assert_no_findings(&restored).await;
     let state = drive_on(
         &restored,
         &disburser,
@@ -306,12 +311,322 @@ async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
         .await
         .expect("check")
         .is_empty());
+    // What left the treasury is what the ledger paid.
+    let drift = restored
+        .drift(payquest_domain::clock::now_ms())
+        .await
+        .expect("drift");
+    assert!(drift.is_empty(), "{drift:?}");
     drop(restored);
     backup.cleanup().await;
 }
 on_both_backends!(
     lost_commit,
     crate::chain_flow::a_lost_commit_never_leads_to_a_second_payment
+);
+
+/// The same payout items paid by two chunks. The product no longer gets
+/// there (a planned chunk the contract ran is adopted; a retry is refused
+/// while the chain shows the chunk executed), so the records an older
+/// release left after the restore drill are written directly: the paid
+/// chunk counted reverted and its items failed. The retry is refused; the
+/// reconciler files the payment the ledger voided; items forced through
+/// anyway and paid again are each found paid twice, and drift shows what
+/// left the treasury beyond what the ledger paid.
+async fn an_item_paid_by_two_chunks_is_found_paid_twice(db: &TestDb) {
+    let p = pipeline(db, 1, 500).await;
+    earn(&p, 3, 3, "twice").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(
+        drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
+        "reconciled"
+    );
+    let first = p.store.batch_chunks(batch_id).await.expect("chunks")[0].payout_chunk_id;
+    db.execute(&format!(
+        "UPDATE payout_chunk SET state = 'reverted', failed_at_block = 0, \
+         unpaid_checked_at_ms = NULL WHERE payout_chunk_id = {first}"
+    ))
+    .await;
+    db.execute(&format!(
+        "UPDATE payout_item SET state = 'failed' WHERE payout_chunk_id = {first}"
+    ))
+    .await;
+    let refused = p.payouts.retry_failed(&p.finance, batch_id).await;
+    match refused {
+        Err(payquest_domain::DomainError::Conflict(m)) => assert!(m.contains("ran chunk"), "{m}"),
+        other => panic!("the retry must be refused: {other:?}"),
+    }
+    p.reconciler.round().await.expect("reconcile");
+    let open = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings");
+    assert!(
+        open.iter()
+            .any(|f| f.kind == "paid_after_failure" && f.payout_chunk_id == Some(first)),
+        "{open:?}"
+    );
+
+    // Forced through below the domain, as the old release did, and paid again.
+    db.execute(&format!(
+        "UPDATE payout_chunk SET unpaid_checked_at_ms = 1 WHERE payout_chunk_id = {first}"
+    ))
+    .await;
+    let audit = payquest_domain::audit::AuditRecord::new(
+        &payquest_domain::audit::AuditActor::system("test"),
+        "payout.failed_items_retried",
+        "test",
+    );
+    assert_eq!(
+        p.store
+            .retry_failed_items(batch_id, &audit)
+            .await
+            .expect("forced"),
+        3
+    );
+    let second = approve_all(&p).await;
+    drive(&p, second, &["reconciled", "partially_failed"]).await;
+    let twice: Vec<_> = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .into_iter()
+        .filter(|f| f.kind == "paid_twice")
+        .collect();
+    assert_eq!(twice.len(), 3, "one per item: {twice:?}");
+    let drift = p
+        .store
+        .drift(payquest_domain::clock::now_ms())
+        .await
+        .expect("drift");
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.direction == "treasury_ahead" && d.total_minor == 3_000_000),
+        "{drift:?}"
+    );
+}
+on_both_backends!(
+    paid_twice_across,
+    crate::chain_flow::an_item_paid_by_two_chunks_is_found_paid_twice
+);
+
+/// An approved batch is withdrawn before anything is signed: finance asks
+/// (the disburser then signs nothing of it), the asker and the maker can't
+/// confirm, a checker does; the reservation is voided, the items are
+/// eligible again, and both steps are audited. Once a chunk is signed, it
+/// can't be withdrawn.
+async fn an_approved_batch_is_withdrawn_by_finance_and_a_checker(db: &TestDb) {
+    use payquest_domain::DomainError;
+    let p = pipeline(db, 1, 500).await;
+    earn(&p, 4, 4, "wd").await;
+    let batch_id = approve_all(&p).await;
+    let reserved = |p: &Pipeline| {
+        let store = p.store.clone();
+        let id = p.cost_centre_id;
+        async move {
+            store
+                .cost_centre(id)
+                .await
+                .expect("read")
+                .expect("cc")
+                .reserved
+                .minor()
+        }
+    };
+    assert_eq!(reserved(&p).await, 4_000_000);
+    assert!(matches!(
+        p.payouts
+            .request_withdrawal(&p.checker, batch_id, "wrong list")
+            .await,
+        Err(DomainError::Forbidden)
+    ));
+    p.payouts
+        .request_withdrawal(&p.finance, batch_id, "wrong list")
+        .await
+        .expect("request");
+    let r = p.disburser.round().await.expect("round");
+    assert_eq!(r.signed, 0, "nothing of a batch being withdrawn is signed");
+    assert!(matches!(
+        p.payouts.confirm_withdrawal(&p.finance, batch_id).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert!(matches!(
+        p.payouts.confirm_withdrawal(&p.maker, batch_id).await,
+        Err(DomainError::Forbidden)
+    ));
+    p.payouts
+        .confirm_withdrawal(&p.checker, batch_id)
+        .await
+        .expect("confirm");
+    let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+    assert_eq!(b.state, "withdrawn");
+    assert!(p
+        .store
+        .batch_chunks(batch_id)
+        .await
+        .expect("chunks")
+        .is_empty());
+    assert_eq!(reserved(&p).await, 0, "the reservation is voided");
+    assert_eq!(
+        p.store
+            .eligible_items(&Default::default(), 10)
+            .await
+            .expect("eligible")
+            .len(),
+        4
+    );
+    let trail = p.store.list_audit(None, 500).await.expect("audit");
+    for action in ["payout.withdrawal_requested", "payout.batch_withdrawn"] {
+        assert!(trail.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+
+    // Once signed, a batch is paid or fails on chain; it is not withdrawn.
+    let again = approve_all(&p).await;
+    assert_eq!(p.disburser.round().await.expect("round").signed, 1);
+    assert!(matches!(
+        p.payouts
+            .request_withdrawal(&p.finance, again, "too late")
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+}
+on_both_backends!(
+    withdraw_approved,
+    crate::chain_flow::an_approved_batch_is_withdrawn_by_finance_and_a_checker
+);
+
+/// The node refuses a payout's transaction (here: a fee cap below what the
+/// chain needs). It is not marked broadcast; after a bounded number of
+/// refusals a finding says so once, naming the nonce later payouts wait
+/// behind; with the cap raised, a replacement at the same nonce pays once.
+async fn a_refused_transaction_raises_a_finding_and_is_replaced(db: &TestDb) {
+    let mut p = pipeline(db, 1, 500).await;
+    let mut low = p.dev.settings(1);
+    low.max_fee_cap_wei = 1;
+    let low_chain = Arc::new(Chain::connect(low).await.expect("connect"));
+    p.disburser = Disburser::new(p.store.clone(), low_chain, "test-replica");
+    earn(&p, 2, 2, "rf").await;
+    let batch_id = approve_all(&p).await;
+    for _ in 0..payquest_domain::disburse::MAX_SEND_REFUSALS + 1 {
+        p.disburser.round().await.expect("round");
+    }
+    let chunk = &p.store.batch_chunks(batch_id).await.expect("chunks")[0];
+    assert_eq!(
+        chunk.state, "prepared",
+        "a refused transaction is not broadcast"
+    );
+    let refused: Vec<_> = p
+        .store
+        .list_findings(true, None, 50)
+        .await
+        .expect("findings")
+        .into_iter()
+        .filter(|f| f.kind == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].detail.contains("nonce"), "{}", refused[0].detail);
+
+    let mut fixed = p.dev.settings(1);
+    fixed.stuck_after_ms = 0;
+    p.disburser = Disburser::new(
+        p.store.clone(),
+        Arc::new(Chain::connect(fixed).await.expect("connect")),
+        "test-replica",
+    );
+    assert_eq!(
+        drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
+        "reconciled"
+    );
+    for n in 0..2 {
+        let on_chain = p
+            .chain
+            .token_balance(wallet(n).parse().expect("address"))
+            .await
+            .expect("balance");
+        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
+    }
+}
+on_both_backends!(
+    refused_tx,
+    crate::chain_flow::a_refused_transaction_raises_a_finding_and_is_replaced
+);
+
+/// A reorg deeper than the confirmations that brings the payment back in a
+/// later block: it is reconciled only once that block is deep enough, and
+/// without a finding.
+async fn a_payment_included_again_is_reconciled_only_when_deep_again(db: &TestDb) {
+    use alloy::providers::ext::AnvilApi;
+    use alloy::rpc::types::anvil::{ReorgOptions, TransactionData};
+    let p = pipeline(db, 2, 500).await;
+    earn(&p, 2, 2, "back").await;
+    let batch_id = approve_all(&p).await;
+    assert_eq!(p.disburser.round().await.expect("round").signed, 1);
+    p.dev.mine(2).await;
+    assert_eq!(p.disburser.round().await.expect("round").confirmed, 1);
+    let raw = p
+        .store
+        .inflight_chunks(&p.chain.sender().to_checksum(None))
+        .await
+        .expect("inflight");
+    assert!(raw.is_empty(), "confirmed chunks are not in flight");
+    let chunk = p.store.batch_chunks(batch_id).await.expect("chunks")[0].clone();
+    let tx_hash = chunk.mined_tx_hash.clone().expect("hash");
+    let raw_tx: String = {
+        use alloy::providers::Provider;
+        p.chain
+            .provider()
+            .raw_request("eth_getRawTransactionByHash".into(), (tx_hash.clone(),))
+            .await
+            .expect("raw transaction")
+    };
+    // Three blocks replaced; the payment comes back in the newest one.
+    p.chain
+        .provider()
+        .anvil_reorg(ReorgOptions {
+            depth: 3,
+            tx_block_pairs: vec![(
+                TransactionData::Raw(
+                    hex::decode(raw_tx.trim_start_matches("0x"))
+                        .expect("hex")
+                        .into(),
+                ),
+                2,
+            )],
+        })
+        .await
+        .expect("reorg");
+    let r = p
+        .chain
+        .receipt(&tx_hash)
+        .await
+        .expect("receipt")
+        .expect("included again");
+    assert_eq!(r.block_number, p.chain.head().await.expect("head"));
+    p.reconciler.round().await.expect("reconcile");
+    assert_eq!(
+        p.store.batch_chunks(batch_id).await.expect("chunks")[0].state,
+        "confirmed",
+        "not reconciled while one block deep"
+    );
+    assert_no_findings(&p.store).await;
+    p.dev.mine(1).await;
+    p.reconciler.round().await.expect("reconcile");
+    let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+    assert_eq!(b.state, "reconciled");
+    assert_no_findings(&p.store).await;
+}
+on_both_backends!(
+    included_again,
+    crate::chain_flow::a_payment_included_again_is_reconciled_only_when_deep_again
 );
 
 async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
@@ -437,6 +752,19 @@ async fn a_reverted_chunk_voids_its_budget_and_becomes_a_finding(db: &TestDb) {
     assert_eq!(findings[0].kind, "reverted");
     let b = p.store.batch(batch_id).await.expect("read").expect("batch");
     assert_eq!(b.failed_items, 5);
+    // Retrying waits until the chain has shown the chunk unpaid a reorg
+    // window past its revert.
+    let early = p.payouts.retry_failed(&p.finance, batch_id).await;
+    assert!(
+        matches!(early, Err(payquest_domain::DomainError::Conflict(_))),
+        "{early:?}"
+    );
+    p.dev.mine(p.chain.settings().reorg_window_blocks + 2).await;
+    p.reconciler.round().await.expect("reconcile");
+    let trail = p.store.list_audit(None, 500).await.expect("audit");
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "payout.chunk_proven_unpaid"));
     // Retrying is explicit, audited, and the items can be paid again.
     assert_eq!(
         p.payouts

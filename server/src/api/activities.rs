@@ -119,7 +119,14 @@ pub async fn report(
     if items.is_empty() || items.len() > ACTIVITY_BATCH_MAX {
         return Err(too_many());
     }
-    let results = state.activities.ingest(&principal, &items).await?;
+    let results = match state.activities.ingest(&principal, &items).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(state
+                .refused(&principal, "POST /api/v1/activities", e)
+                .await)
+        }
+    };
     if single {
         let item = results.into_iter().next().ok_or_else(|| invalid("empty"))?;
         let status = StatusCode::from_u16(item.http_status).unwrap_or(StatusCode::OK);
@@ -156,5 +163,10 @@ pub async fn status(
             "the activity id must be a 64-bit integer",
         )
     })?;
-    Ok(Json(state.activities.get(&principal, activity_id).await?))
+    match state.activities.get(&principal, activity_id).await {
+        Ok(v) => Ok(Json(v)),
+        Err(e) => Err(state
+            .refused(&principal, "GET /api/v1/activities/{id}", e)
+            .await),
+    }
 }

@@ -32,6 +32,24 @@ pub struct ApiState {
     pub throttle: payquest_domain::auth::throttle::Throttle,
     /// Activity API requests per client per minute.
     pub activity_requests_per_minute: u64,
+    /// Where refused requests (a missing scope) are audited.
+    pub store: payquest_domain::store::DynStore,
+}
+
+impl ApiState {
+    /// A missing scope is audited (capped per client and path), then answered.
+    pub async fn refused(&self, who: &MachinePrincipal, path: &str, e: DomainError) -> Failure {
+        if matches!(e, DomainError::Forbidden) {
+            payquest_domain::audit::audit_refusal(
+                &self.store,
+                &self.throttle,
+                &who.audit_actor(),
+                path,
+            )
+            .await;
+        }
+        e.into()
+    }
 }
 
 /// 429 with our error shape and `Retry-After`.

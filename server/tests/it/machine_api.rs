@@ -223,13 +223,28 @@ async fn clients_get_tokens_and_report_activities(db: &TestDb) {
         .await
         .expect("get");
     assert_eq!(other.status(), 404);
-    // The read-only client may not report.
-    assert_eq!(
-        post(activity(quest_id, 9), reader_tok.clone())
-            .await
-            .status(),
-        403
-    );
+    // The read-only client may not report; the refusal is audited, once a
+    // minute per client and path however often it is tried.
+    for _ in 0..3 {
+        assert_eq!(
+            post(activity(quest_id, 9), reader_tok.clone())
+                .await
+                .status(),
+            403
+        );
+    }
+    let refused = store
+        .list_audit(None, 500)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| {
+            e.action == "auth.refused"
+                && e.subject == "path:POST /api/v1/activities"
+                && e.actor == format!("api_client:{}", reader.id)
+        })
+        .count();
+    assert_eq!(refused, 1);
 
     // Bad requests: no token, junk JSON, too many items, too large a body.
     // Forged tokens get 401 at the door (each kind of forgery is covered in the domain suite).
