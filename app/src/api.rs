@@ -9,7 +9,7 @@ use payquest_types::{
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, stage_path, Ctx};
+use crate::server::{fail, stage_path, Ctx, StaffCtx};
 
 /// The signed-in staff member, or `None` when signed out.
 #[server(endpoint = "session")]
@@ -114,11 +114,11 @@ pub async fn sign_out() -> Result<(), AppError> {
 
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .auth
-        .sign_out_everywhere(&actor)
+        .sign_out_everywhere(actor)
         .await
         .map_err(fail)?;
     ctx.end_session().await
@@ -126,11 +126,11 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 
 #[server(endpoint = "list_users")]
 pub async fn list_users(after_id: Option<i64>) -> Result<Page<UserSummary>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .users
-        .list(&actor, after_id.unwrap_or(0), None)
+        .list(actor, after_id.unwrap_or(0), None)
         .await
         .map_err(fail)
 }
@@ -141,60 +141,60 @@ pub async fn create_user(
     display_name: String,
     roles: Vec<Role>,
 ) -> Result<CreatedUser, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .users
-        .create(&actor, &email, &display_name, &roles)
+        .create(actor, &email, &display_name, &roles)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "set_user_roles", input = Json)]
 pub async fn set_user_roles(user_id: i64, roles: Vec<Role>) -> Result<RoleChange, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .users
-        .set_roles(&actor, user_id, &roles)
+        .set_roles(actor, user_id, &roles)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "list_role_requests")]
 pub async fn list_role_requests() -> Result<Vec<RoleRequest>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
-    ctx.state.users.role_requests(&actor).await.map_err(fail)
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
+    ctx.state.users.role_requests(actor).await.map_err(fail)
 }
 
 #[server(endpoint = "decide_role_request", input = Json)]
 pub async fn decide_role_request(request_id: i64, approve: bool) -> Result<RoleChange, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .users
-        .decide_role_request(&actor, request_id, approve)
+        .decide_role_request(actor, request_id, approve)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "set_user_disabled", input = Json)]
 pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserSummary, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .users
-        .set_disabled(&actor, user_id, disabled)
+        .set_disabled(actor, user_id, disabled)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "list_audit")]
 pub async fn list_audit(before_id: Option<i64>) -> Result<Page<AuditEntry>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
-    payquest_domain::users::list_audit(&ctx.state.store, &actor, before_id, None)
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
+    payquest_domain::users::list_audit(&ctx.state.store, actor, before_id, None)
         .await
         .map_err(fail)
 }

@@ -6,7 +6,7 @@ use payquest_types::{Amount, CampaignDetail, CampaignSummary, ReviewItem, Review
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, Ctx};
+use crate::server::{fail, Ctx, StaffCtx};
 
 #[cfg(feature = "ssr")]
 mod map {
@@ -112,12 +112,12 @@ pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let list = ctx
         .state
         .campaigns
-        .list(&actor, 0, 200)
+        .list(actor, 0, 200)
         .await
         .map_err(fail)?;
     Ok(list.iter().map(map::summary).collect())
@@ -126,18 +126,18 @@ pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
 #[server(endpoint = "load_campaign")]
 pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError> {
     use payquest_domain::auth::Permission;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let (campaign, insight) = ctx
         .state
         .insights
-        .campaign(&actor, campaign_id)
+        .campaign(actor, campaign_id)
         .await
         .map_err(fail)?;
     let quests = ctx
         .state
         .campaigns
-        .quests(&actor, campaign_id)
+        .quests(actor, campaign_id)
         .await
         .map_err(fail)?;
     let mut detail = map::detail(
@@ -154,14 +154,14 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
         detail.transfer_targets = ctx
             .state
             .campaigns
-            .list(&actor, 0, 200)
+            .list(actor, 0, 200)
             .await
             .map_err(fail)?
             .iter()
             .filter(|c| c.budget.cost_centre_id != campaign.budget.cost_centre_id)
             .map(map::summary)
             .collect();
-        detail.pending_transfers = transfer_views(&ctx, &actor).await?;
+        detail.pending_transfers = transfer_views(&ctx, actor).await?;
     }
     Ok(detail)
 }
@@ -197,15 +197,15 @@ pub async fn create_campaign(
     starts_on: String,
     ends_on: String,
 ) -> Result<i64, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let starts = parse_day(&starts_on, "the start")?;
     let ends = parse_day(&ends_on, "the end")?;
     let c = ctx
         .state
         .campaigns
         .create_with_budget(
-            &actor,
+            actor,
             payquest_domain::campaigns::CampaignPlan {
                 name: &name,
                 owner_email: &owner_email,
@@ -222,11 +222,11 @@ pub async fn create_campaign(
 
 #[server(endpoint = "set_campaign_status")]
 pub async fn set_campaign_status(campaign_id: i64, status: String) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .campaigns
-        .set_status(&actor, campaign_id, &status)
+        .set_status(actor, campaign_id, &status)
         .await
         .map_err(fail)
 }
@@ -239,19 +239,19 @@ pub async fn fund_campaign(
     amount: String,
     idempotency_key: String,
 ) -> Result<Amount, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let amount = parse_amount(&amount)?;
     let campaign = ctx
         .state
         .campaigns
-        .get(&actor, campaign_id)
+        .get(actor, campaign_id)
         .await
         .map_err(fail)?;
     ctx.state
         .budgets
         .fund(
-            &actor,
+            actor,
             campaign.budget.cost_centre_id,
             amount,
             &idempotency_key,
@@ -263,12 +263,12 @@ pub async fn fund_campaign(
 
 #[server(endpoint = "review_queue")]
 pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let entries = ctx
         .state
         .reviews
-        .queue(&actor, 0, 100)
+        .queue(actor, 0, 100)
         .await
         .map_err(fail)?;
     Ok(entries
@@ -292,12 +292,12 @@ pub async fn decide_reviews(
     approve: bool,
     reason: String,
 ) -> Result<Vec<ReviewOutcome>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let decided = ctx
         .state
         .reviews
-        .decide(&actor, &activity_ids, approve, &reason)
+        .decide(actor, &activity_ids, approve, &reason)
         .await
         .map_err(fail)?;
     Ok(decided
@@ -318,20 +318,20 @@ pub async fn request_transfer(
     to_cost_centre_id: i64,
     amount: String,
 ) -> Result<i64, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let amount = parse_amount(&amount)?;
     let campaign = ctx
         .state
         .campaigns
-        .get(&actor, campaign_id)
+        .get(actor, campaign_id)
         .await
         .map_err(fail)?;
     let t = ctx
         .state
         .budgets
         .request_transfer(
-            &actor,
+            actor,
             campaign.budget.cost_centre_id,
             to_cost_centre_id,
             amount,
@@ -343,9 +343,9 @@ pub async fn request_transfer(
 
 #[server(endpoint = "pending_transfers")]
 pub async fn pending_transfers() -> Result<Vec<payquest_types::TransferView>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
-    transfer_views(&ctx, &actor).await
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
+    transfer_views(&ctx, actor).await
 }
 
 /// Approves or rejects a pending transfer; the answer says what happened
@@ -353,12 +353,12 @@ pub async fn pending_transfers() -> Result<Vec<payquest_types::TransferView>, Ap
 #[server(endpoint = "decide_transfer")]
 pub async fn decide_transfer(transfer_id: i64, approve: bool) -> Result<String, AppError> {
     use payquest_domain::store::TransferOutcome;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let outcome = ctx
         .state
         .budgets
-        .decide_transfer(&actor, transfer_id, approve)
+        .decide_transfer(actor, transfer_id, approve)
         .await
         .map_err(fail)?;
     Ok(match outcome {

@@ -135,7 +135,7 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
     view! {
         <div class="min-h-full">
             <nav class="bg-slate-800" aria-label="Main">
-                <div class="mx-auto flex max-w-6xl items-center gap-2 px-4 py-3">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-4 py-3">
                     <A href=routes::HOME attr:class="mr-4 font-bold text-white">"PayQuest"</A>
                     {links}
                     <span class="ml-auto text-sm text-slate-300" data-testid="whoami">{me.email.clone()}</span>
@@ -148,6 +148,29 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
                 </div>
             </nav>
             <main class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
+        </div>
+    }
+}
+
+/// The frame of the public site's pages: no session is read, nothing here
+/// depends on who is looking. The CMS will supply the banner, header and
+/// footer; until then they are plain.
+#[component]
+pub fn PublicFrame(children: Children) -> impl IntoView {
+    view! {
+        <div class="flex min-h-full flex-col">
+            <header class="bg-slate-900">
+                <div class="mx-auto flex max-w-6xl items-center px-4 py-4">
+                    <a href=routes::PUBLIC_HOME class="text-lg font-bold text-white">"PayQuest"</a>
+                </div>
+            </header>
+            <main class="grow">{children()}</main>
+            <footer class="border-t border-slate-200 bg-white">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-4 text-sm text-slate-600">
+                    <span>"PayQuest"</span>
+                    <a class="text-indigo-700 hover:underline" href=routes::SIGN_IN>"Staff sign-in"</a>
+                </div>
+            </footer>
         </div>
     }
 }

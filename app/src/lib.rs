@@ -19,7 +19,7 @@ use leptos_router::{path, SsrMode};
 
 use pages::{
     ActivitiesPage, ApiClientsPage, AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage,
-    EnrolPage, HomePage, NotFound, ReviewPage, SignInPage, UsersPage, VerifyPage,
+    EnrolPage, HomePage, NotFound, PublicHomePage, ReviewPage, SignInPage, UsersPage, VerifyPage,
 };
 use pages::{ApprovalsPage, BatchPage, FindingsPage, PayoutsPage};
 
@@ -82,19 +82,22 @@ pub fn App() -> impl IntoView {
         <Title text="PayQuest" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async />
-                <Route path=path!("/login/password") view=ChangePasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/login/enrol") view=EnrolPage ssr=SsrMode::Async />
-                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::Async />
-                <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
-                <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
-                <Route path=path!("/activities") view=ActivitiesPage ssr=SsrMode::Async />
-                <Route path=path!("/payouts") view=PayoutsPage ssr=SsrMode::Async />
-                <Route path=path!("/payouts/:id") view=BatchPage ssr=SsrMode::Async />
-                <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                <Route path=path!("/findings") view=FindingsPage ssr=SsrMode::Async />
+                // The public site (the CMS fills it).
+                <Route path=path!("/") view=PublicHomePage ssr=SsrMode::Async />
+                // The staff dashboard (paths as in `routes`).
+                <Route path=path!("/admin/login") view=SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/login/verify") view=VerifyPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/login/password") view=ChangePasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/login/enrol") view=EnrolPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/review") view=ReviewPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/activities") view=ActivitiesPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/payouts") view=PayoutsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/payouts/:id") view=BatchPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/findings") view=FindingsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-clients") view=ApiClientsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />

@@ -6,7 +6,7 @@ use payquest_types::{ActivityRow, ApiClientSecret, ApiClientSummary};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, Ctx};
+use crate::server::{fail, StaffCtx};
 
 #[cfg(feature = "ssr")]
 fn secret(c: payquest_domain::machine_auth::ClientCredentials) -> ApiClientSecret {
@@ -19,12 +19,12 @@ fn secret(c: payquest_domain::machine_auth::ClientCredentials) -> ApiClientSecre
 #[server(endpoint = "list_api_clients")]
 pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
     use payquest_domain::machine_auth::ClientAdmin;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let list = ctx
         .state
         .api_clients
-        .list(ClientAdmin::Staff(&actor), 0, 200)
+        .list(ClientAdmin::Staff(actor), 0, 200)
         .await
         .map_err(fail)?;
     Ok(list
@@ -43,12 +43,12 @@ pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
 #[server(endpoint = "create_api_client")]
 pub async fn create_api_client(name: String, scopes: String) -> Result<ApiClientSecret, AppError> {
     use payquest_domain::machine_auth::ClientAdmin;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let c = ctx
         .state
         .api_clients
-        .create(ClientAdmin::Staff(&actor), &name, &scopes)
+        .create(ClientAdmin::Staff(actor), &name, &scopes)
         .await
         .map_err(fail)?;
     Ok(secret(c))
@@ -57,12 +57,12 @@ pub async fn create_api_client(name: String, scopes: String) -> Result<ApiClient
 #[server(endpoint = "rotate_api_client")]
 pub async fn rotate_api_client(client_id: String) -> Result<ApiClientSecret, AppError> {
     use payquest_domain::machine_auth::ClientAdmin;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let c = ctx
         .state
         .api_clients
-        .rotate_secret(ClientAdmin::Staff(&actor), &client_id)
+        .rotate_secret(ClientAdmin::Staff(actor), &client_id)
         .await
         .map_err(fail)?;
     Ok(secret(c))
@@ -71,11 +71,11 @@ pub async fn rotate_api_client(client_id: String) -> Result<ApiClientSecret, App
 #[server(endpoint = "disable_api_client")]
 pub async fn disable_api_client(client_id: String) -> Result<(), AppError> {
     use payquest_domain::machine_auth::ClientAdmin;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .api_clients
-        .set_disabled(ClientAdmin::Staff(&actor), &client_id, true)
+        .set_disabled(ClientAdmin::Staff(actor), &client_id, true)
         .await
         .map_err(fail)?;
     Ok(())
@@ -88,8 +88,8 @@ pub async fn list_activities(
     before_id: Option<i64>,
 ) -> Result<Vec<ActivityRow>, AppError> {
     use payquest_domain::clock::format_ms;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let filter = payquest_domain::store::ActivityFilter {
         owner_user_id: None,
         campaign_id,
@@ -99,7 +99,7 @@ pub async fn list_activities(
     let rows = ctx
         .state
         .activities
-        .list_for_staff(&actor, filter, 100)
+        .list_for_staff(actor, filter, 100)
         .await
         .map_err(fail)?;
     Ok(rows
@@ -132,8 +132,8 @@ pub async fn create_quest(
     validator: String,
 ) -> Result<i64, AppError> {
     use payquest_domain::DomainError;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let reward = crate::campaign_api::parse_amount(&reward)?;
     if validator.len() > 4_096 {
         return Err(fail(DomainError::InvalidInput(
@@ -146,7 +146,7 @@ pub async fn create_quest(
         .state
         .campaigns
         .create_quest(
-            &actor,
+            actor,
             payquest_domain::campaigns::QuestInput {
                 campaign_id,
                 name: &name,
@@ -164,11 +164,11 @@ pub async fn create_quest(
 
 #[server(endpoint = "set_quest_active")]
 pub async fn set_quest_active(quest_id: i64, active: bool) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .campaigns
-        .set_quest_active(&actor, quest_id, active)
+        .set_quest_active(actor, quest_id, active)
         .await
         .map_err(fail)
 }

@@ -6,7 +6,7 @@ use payquest_types::{BatchSummary, BatchView, FindingsReport, PayoutItemView};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, Ctx};
+use crate::server::{fail, StaffCtx};
 
 #[cfg(feature = "ssr")]
 mod map {
@@ -117,8 +117,8 @@ fn request(
 /// `inbox`: batches waiting for a checker who did not make them; otherwise all.
 #[server(endpoint = "list_batches")]
 pub async fn list_batches(view: String) -> Result<Vec<BatchSummary>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let states: &[&str] = if view == "inbox" {
         &["pending_approval"]
     } else {
@@ -127,7 +127,7 @@ pub async fn list_batches(view: String) -> Result<Vec<BatchSummary>, AppError> {
     let list = ctx
         .state
         .payouts
-        .list(&actor, states, None, 200)
+        .list(actor, states, None, 200)
         .await
         .map_err(fail)?;
     Ok(list
@@ -146,8 +146,8 @@ pub async fn preview_eligible(
     min_amount: String,
     max_items: u32,
 ) -> Result<Vec<PayoutItemView>, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let req = request(
         String::new(),
         campaign,
@@ -160,7 +160,7 @@ pub async fn preview_eligible(
     let rows = ctx
         .state
         .payouts
-        .eligible(&actor, &req, max_items.clamp(1, 200))
+        .eligible(actor, &req, max_items.clamp(1, 200))
         .await
         .map_err(fail)?;
     Ok(rows.iter().map(map::item).collect())
@@ -177,13 +177,13 @@ pub async fn create_batch(
     min_amount: String,
     max_items: u32,
 ) -> Result<i64, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let req = request(note, campaign, quest, from, to, min_amount, max_items)?;
     let b = ctx
         .state
         .payouts
-        .create_batch(&actor, &req)
+        .create_batch(actor, &req)
         .await
         .map_err(fail)?;
     Ok(b.payout_batch_id)
@@ -194,16 +194,16 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
     use payquest_domain::auth::Permission;
     use payquest_domain::clock::format_ms;
     use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView};
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let d = ctx
         .state
         .payouts
-        .detail(&actor, batch_id, 0, 200)
+        .detail(actor, batch_id, 0, 200)
         .await
         .map_err(fail)?;
     let b = &d.batch;
-    let withdraw = payquest_domain::payouts::withdrawal_options(&actor, b);
+    let withdraw = payquest_domain::payouts::withdrawal_options(actor, b);
     let open = matches!(b.state.as_str(), "draft" | "pending_approval");
     let tx_url = |hash: &Option<String>| {
         let (Some(t), Some(h)) = (ctx.state.explorer_tx_url.as_ref(), hash) else {
@@ -273,11 +273,11 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
 
 #[server(endpoint = "request_withdrawal")]
 pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .request_withdrawal(&actor, batch_id, &reason)
+        .request_withdrawal(actor, batch_id, &reason)
         .await
         .map_err(fail)?;
     Ok("Withdrawal requested: nothing of this batch will be signed; a checker who did not ask must confirm it.".into())
@@ -285,11 +285,11 @@ pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String,
 
 #[server(endpoint = "confirm_withdrawal")]
 pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .confirm_withdrawal(&actor, batch_id)
+        .confirm_withdrawal(actor, batch_id)
         .await
         .map_err(fail)?;
     Ok("Withdrawn: the reservation is voided and the items are eligible again.".into())
@@ -297,11 +297,11 @@ pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
 
 #[server(endpoint = "cancel_withdrawal")]
 pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .cancel_withdrawal(&actor, batch_id)
+        .cancel_withdrawal(actor, batch_id)
         .await
         .map_err(fail)?;
     Ok("Withdrawal request cancelled: disbursement goes on.".into())
@@ -309,33 +309,33 @@ pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
 
 #[server(endpoint = "export_batch_csv")]
 pub async fn export_batch_csv(batch_id: i64) -> Result<String, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .export_csv(&actor, batch_id)
+        .export_csv(actor, batch_id)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "submit_batch")]
 pub async fn submit_batch(batch_id: i64) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .submit(&actor, batch_id)
+        .submit(actor, batch_id)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "remove_batch_item")]
 pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .remove_items(&actor, batch_id, &[payout_item_id])
+        .remove_items(actor, batch_id, &[payout_item_id])
         .await
         .map(|_| ())
         .map_err(fail)
@@ -346,12 +346,12 @@ pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(),
 pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String, AppError> {
     use payquest_domain::store::ApproveOutcome;
     use payquest_domain::DomainError;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let outcome = ctx
         .state
         .payouts
-        .approve(&actor, batch_id, &content_hash)
+        .approve(actor, batch_id, &content_hash)
         .await
         .map_err(fail)?;
     match outcome {
@@ -378,33 +378,33 @@ pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String
 
 #[server(endpoint = "reject_batch")]
 pub async fn reject_batch(batch_id: i64, reason: String) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .reject(&actor, batch_id, &reason)
+        .reject(actor, batch_id, &reason)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "start_disbursement")]
 pub async fn start_disbursement(batch_id: i64) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .start_disbursement(&actor, batch_id)
+        .start_disbursement(actor, batch_id)
         .await
         .map_err(fail)
 }
 
 #[server(endpoint = "retry_failed_items")]
 pub async fn retry_failed_items(batch_id: i64) -> Result<u64, AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .retry_failed(&actor, batch_id)
+        .retry_failed(actor, batch_id)
         .await
         .map_err(fail)
 }
@@ -412,15 +412,15 @@ pub async fn retry_failed_items(batch_id: i64) -> Result<u64, AppError> {
 #[server(endpoint = "load_findings")]
 pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> {
     use payquest_domain::auth::Permission;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let findings = ctx
         .state
         .payouts
-        .findings(&actor, open_only, None, 200)
+        .findings(actor, open_only, None, 200)
         .await
         .map_err(fail)?;
-    let drift = ctx.state.payouts.drift(&actor).await.map_err(fail)?;
+    let drift = ctx.state.payouts.drift(actor).await.map_err(fail)?;
     Ok(FindingsReport {
         findings: findings.into_iter().map(map::finding).collect(),
         drift: drift.into_iter().map(map::drift).collect(),
@@ -430,11 +430,11 @@ pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> 
 
 #[server(endpoint = "resolve_finding")]
 pub async fn resolve_finding(finding_id: i64, note: String) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .resolve_finding(&actor, finding_id, &note)
+        .resolve_finding(actor, finding_id, &note)
         .await
         .map_err(fail)
 }
@@ -444,12 +444,12 @@ pub async fn resolve_finding(finding_id: i64, note: String) -> Result<(), AppErr
 #[server(endpoint = "payout_policy")]
 pub async fn payout_policy() -> Result<(bool, bool), AppError> {
     use payquest_domain::auth::Permission;
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     let on = ctx
         .state
         .payouts
-        .auto_disburse(&actor)
+        .auto_disburse(actor)
         .await
         .map_err(fail)?;
     Ok((on, actor.can(Permission::Disburse)))
@@ -457,11 +457,11 @@ pub async fn payout_policy() -> Result<(bool, bool), AppError> {
 
 #[server(endpoint = "set_auto_disburse")]
 pub async fn set_auto_disburse(on: bool) -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let actor = ctx.actor().await?;
+    let ctx = StaffCtx::load().await?;
+    let actor = &ctx.actor;
     ctx.state
         .payouts
-        .set_auto_disburse(&actor, on)
+        .set_auto_disburse(actor, on)
         .await
         .map_err(fail)
 }

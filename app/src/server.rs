@@ -214,6 +214,45 @@ impl Ctx {
     }
 }
 
+/// A server-function call from a fully signed-in staff member (every
+/// dashboard function): the request's context and the actor, or the error
+/// that names the next sign-in step. Dereferences to the `Ctx`.
+pub struct StaffCtx {
+    ctx: Ctx,
+    pub actor: Actor,
+}
+
+impl StaffCtx {
+    pub async fn load() -> Result<StaffCtx, AppError> {
+        let ctx = Ctx::load().await?;
+        let actor = ctx.actor().await?;
+        Ok(StaffCtx { ctx, actor })
+    }
+}
+
+impl std::ops::Deref for StaffCtx {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+/// A server-function call anyone may make (the public site's): no session
+/// is read or created, so nothing in it can depend on who is asking.
+pub struct PublicCtx {
+    pub state: AppState,
+    pub ip: Option<String>,
+}
+
+impl PublicCtx {
+    pub async fn load() -> Result<PublicCtx, AppError> {
+        Ok(PublicCtx {
+            state: state()?,
+            ip: client_ip().await,
+        })
+    }
+}
+
 /// Where a session at `stage` continues.
 pub fn stage_path(stage: SessionStage) -> &'static str {
     crate::routes::stage_path(stage)

@@ -404,11 +404,13 @@ impl Disburser {
         let raw = hex::decode(&latest.raw_tx)
             .map_err(|e| ChainError::Rpc(format!("stored bytes: {e}")))?;
         let outcome = self.chain.send_raw(&raw).await?;
-        let refused = match &outcome {
+        let fee_refused = match &outcome {
             SendOutcome::Rejected(why) => {
                 self.refused(chunk.payout_chunk_id, latest.chain_tx_id, chunk.nonce, why)
                     .await?;
-                true
+                // Only new fees can change a refusal about fees.
+                let why = why.to_ascii_lowercase();
+                why.contains("fee") || why.contains("gas price")
             }
             SendOutcome::Accepted | SendOutcome::Known if latest.broadcast_at_ms.is_none() => {
                 self.store
@@ -421,7 +423,7 @@ impl Disburser {
         };
         let since = latest.broadcast_at_ms.unwrap_or(latest.created_at_ms);
         let stuck = now_ms() - since > self.chain.settings().stuck_after_ms;
-        if stuck || refused || outcome == SendOutcome::Underpriced {
+        if stuck || fee_refused || outcome == SendOutcome::Underpriced {
             // New fees may be what the node wants (within our cap).
             self.replace(chunk, latest, report).await?;
         }

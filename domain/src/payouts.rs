@@ -639,7 +639,7 @@ impl Payouts {
         }));
         if !self
             .store
-            .withdraw_batch(payout_batch_id, actor.user_id, &audit)
+            .withdraw_batch(payout_batch_id, requested_by, actor.user_id, &audit)
             .await?
         {
             return Err(DomainError::Conflict(

@@ -475,8 +475,8 @@ impl Reconciler {
 
     /// Outgoing treasury transfers that no transaction of ours explains
     /// become findings, except those of a transaction whose `BatchPaid`
-    /// names a chunk of ours: that is our payment whose record was lost (a
-    /// restore), and the disburser adopts it.
+    /// names a chunk of ours still planned: that is our payment whose record
+    /// was lost (a restore), and the disburser adopts it.
     async fn file_unknown_transfers(
         &self,
         safe: u64,
@@ -498,7 +498,8 @@ impl Reconciler {
                 None => {
                     let mut v = false;
                     for id in self.chain.batch_paid_ids(&t.tx_hash).await? {
-                        if self.store.chunk_exists(id).await.map_err(store_err)? {
+                        let state = self.store.chunk_state(id).await.map_err(store_err)?;
+                        if state.as_deref() == Some("planned") {
                             v = true;
                         }
                     }

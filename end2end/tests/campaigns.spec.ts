@@ -78,13 +78,13 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   // Another owner's campaign is invisible: the page and its server function say not found.
   const other = await page.request.post('/api/load_campaign', { headers: sameOrigin(), form: { campaign_id: '2' } });
   expect(other.status()).toBe(404);
-  const otherPage = await page.goto('/campaigns/2');
+  const otherPage = await page.goto('/admin/campaigns/2');
   await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'not_found');
   expect(otherPage?.status()).toBe(404);
-  await page.goto('/campaigns');
+  await page.goto('/admin/campaigns');
   await expect(page.getByTestId('campaigns-table')).not.toContainText('Summer cup');
   // The activities list shows the approved activity as validated.
-  await page.goto('/activities');
+  await page.goto('/admin/activities');
   await expect(page.getByTestId('activities-table').locator('tr', { hasText: 'demo-0' })).toContainText('validated');
   await hydrated(page);
   await page.getByLabel('Status').selectOption('needs_review');

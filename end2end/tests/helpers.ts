@@ -43,7 +43,7 @@ export async function hydrated(page: Page) {
 }
 
 export async function signIn(page: Page, email: string, password: string) {
-  await page.goto('/login');
+  await page.goto('/admin/login');
   await hydrated(page);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);

@@ -75,12 +75,12 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await hydrated(page);
   await expect(page.getByTestId('no-drift')).toBeVisible();
   // The campaign's turnaround now runs to the confirmed payment.
-  await page.goto('/campaigns/1');
+  await page.goto('/admin/campaigns/1');
   await hydrated(page);
   await expect(page.getByTestId('turnaround')).toContainText('approved');
   await expect(page.getByTestId('turnaround')).toContainText('activity to confirmed payment');
   // Finance may have approved batches start at once.
-  await page.goto('/payouts');
+  await page.goto('/admin/payouts');
   await hydrated(page);
   const auto = page.getByTestId('auto-disburse');
   await expect(auto).toHaveAttribute('data-on', 'false');

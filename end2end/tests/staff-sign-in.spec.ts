@@ -98,8 +98,12 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/admin');
+  await expect(page).toHaveURL(/\/admin\/login$/);
+  // The public site answers without a session.
   await page.goto('/');
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByTestId('public-title')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Staff sign-in' })).toHaveAttribute('href', '/admin/login');
 });
 
 test('a replayed TOTP code is refused', async ({ page }) => {

@@ -495,6 +495,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     });
 
     println!("payquest listening on http://{addr}");
+    println!("staff dashboard: http://{addr}/admin");
     tracing::info!(%addr, "listening");
     axum::serve(
         listener,

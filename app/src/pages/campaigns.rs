@@ -46,7 +46,7 @@ fn Campaigns() -> impl IntoView {
                                 <tbody class="divide-y divide-slate-100">
                                     {items.into_iter().map(|c| view! {
                                         <tr>
-                                            <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=format!("/campaigns/{}", c.campaign_id)>{c.name}</a></td>
+                                            <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::campaign(c.campaign_id)>{c.name}</a></td>
                                             <td class="px-4 py-2">{c.owner_email}</td>
                                             <td class="px-4 py-2">{c.status}</td>
                                             <td class="px-4 py-2 text-right font-mono">{c.funded.to_string()}</td>

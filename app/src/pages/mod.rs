@@ -14,7 +14,7 @@ pub use activities::ActivitiesPage;
 pub use api_clients::ApiClientsPage;
 pub use audit::AuditPage;
 pub use campaigns::{CampaignPage, CampaignsPage};
-pub use home::{HomePage, NotFound};
+pub use home::{HomePage, NotFound, PublicHomePage};
 pub use payouts::{ApprovalsPage, BatchPage, FindingsPage, PayoutsPage};
 pub use review::ReviewPage;
 pub use sign_in::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};

@@ -44,7 +44,7 @@ fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
             <tbody class="divide-y divide-slate-100">
                 {batches.into_iter().map(|b| view! {
                     <tr data-batch-id=b.batch_id>
-                        <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=format!("/payouts/{}", b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
+                        <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::batch(b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
                         <td class=TD>{state_badge(b.state)}</td>
                         <td class=TD>{b.maker_email}</td>
                         <td class=TD>{b.note}</td>
@@ -96,7 +96,7 @@ fn Payouts(
     });
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
-            crate::components::go_to(&format!("/payouts/{id}"));
+            crate::components::go_to(&crate::routes::batch(id));
         }
     });
     let (campaign, quest, from, to, min_amount) = (

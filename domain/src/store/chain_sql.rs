@@ -306,6 +306,19 @@ macro_rules! impl_chain {
                 if nonce_ok.rows_affected() != 1 {
                     return Ok(None);
                 }
+                // The batch row orders this against a withdrawal (which
+                // updates it first): a batch being withdrawn is not signed.
+                let batch_ok = sqlx::query(
+                    "UPDATE payout_batch SET state = state WHERE payout_batch_id = \
+                       (SELECT payout_batch_id FROM payout_chunk WHERE payout_chunk_id = $1) \
+                     AND state = 'disbursing' AND withdraw_requested_by IS NULL",
+                )
+                .bind(payout_chunk_id)
+                .execute(&mut *tx)
+                .await?;
+                if batch_ok.rows_affected() != 1 {
+                    return Ok(None);
+                }
                 let chunk_ok = sqlx::query(
                     "UPDATE payout_chunk SET state = 'prepared', wallet = $1, nonce = $2, updated_at_ms = $3 \
                      WHERE payout_chunk_id = $4 AND state = 'planned'",
@@ -640,16 +653,25 @@ macro_rules! impl_chain {
             ) -> $crate::store::StoreResult<i64> {
                 let reason: String = reason.chars().take(200).collect();
                 let mut tx = self.begin_write().await?;
-                let n = sqlx::query_scalar::<_, i64>(
-                    "UPDATE chain_tx SET refusals = refusals + 1, last_refusal = $1 \
-                     WHERE chain_tx_id = $2 RETURNING refusals",
+                sqlx::query(
+                    "UPDATE chain_tx SET refusals = refusals + 1, last_refusal = $1 WHERE chain_tx_id = $2",
                 )
                 .bind(reason)
                 .bind(chain_tx_id)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
+                .await?;
+                // Counted over the chunk's transactions at this nonce: a
+                // replacement starts no new count.
+                let n = sqlx::query_scalar::<_, i64>(
+                    "SELECT CAST(COALESCE(SUM(o.refusals), 0) AS BIGINT) FROM chain_tx t \
+                     JOIN chain_tx o ON o.payout_chunk_id = t.payout_chunk_id AND o.nonce = t.nonce \
+                     WHERE t.chain_tx_id = $1",
+                )
+                .bind(chain_tx_id)
+                .fetch_one(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(n.unwrap_or(0))
+                Ok(n)
             }
 
             async fn unpaid_chunks_to_check(
@@ -657,9 +679,11 @@ macro_rules! impl_chain {
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<(i64, Option<i64>)>> {
                 Ok(sqlx::query_as::<_, (i64, Option<i64>)>(
-                    "SELECT payout_chunk_id, failed_at_block FROM payout_chunk \
-                     WHERE state = 'reverted' AND unpaid_checked_at_ms IS NULL \
-                     ORDER BY payout_chunk_id LIMIT $1",
+                    "SELECT k.payout_chunk_id, k.failed_at_block FROM payout_chunk k \
+                     WHERE k.state = 'reverted' AND k.unpaid_checked_at_ms IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM recon_finding f WHERE f.dedupe_key = \
+                       'paid_after_failure:' || CAST(k.payout_chunk_id AS TEXT)) \
+                     ORDER BY k.payout_chunk_id LIMIT $1",
                 )
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
@@ -688,12 +712,14 @@ macro_rules! impl_chain {
                 Ok(true)
             }
 
-            async fn chunk_exists(&self, payout_chunk_id: i64) -> $crate::store::StoreResult<bool> {
-                Ok(sqlx::query_scalar::<_, i64>("SELECT payout_chunk_id FROM payout_chunk WHERE payout_chunk_id = $1")
+            async fn chunk_state(
+                &self,
+                payout_chunk_id: i64,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar::<_, String>("SELECT state FROM payout_chunk WHERE payout_chunk_id = $1")
                     .bind(payout_chunk_id)
                     .fetch_optional(&self.pool)
-                    .await?
-                    .is_some())
+                    .await?)
             }
 
             async fn sibling_chunks(
@@ -964,8 +990,16 @@ macro_rules! impl_chain {
                 // it paid: a payment no item records (a second payment of an
                 // item, a transfer outside the service) shows here even when
                 // every item agrees with its own transaction.
+                // Left out: transfers a person resolved as explained, and those
+                // of our transactions still on their way to confirmation.
                 let (out_minor, out_logs) = sqlx::query_as::<_, (i64, i64)>(
-                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT), COUNT(*) FROM chain_transfer",
+                    "SELECT CAST(COALESCE(SUM(t.amount_minor), 0) AS BIGINT), COUNT(t.amount_minor) \
+                     FROM chain_transfer t WHERE NOT EXISTS (SELECT 1 FROM recon_finding f \
+                       WHERE f.dedupe_key = 'unknown:' || t.tx_hash || ':' || CAST(t.log_index AS TEXT) \
+                       AND f.resolved_at_ms IS NOT NULL) \
+                     AND NOT EXISTS (SELECT 1 FROM chain_tx x JOIN payout_chunk k \
+                       ON k.payout_chunk_id = x.payout_chunk_id WHERE x.tx_hash = t.tx_hash \
+                       AND k.state IN ('planned', 'prepared', 'broadcast', 'mined'))",
                 )
                 .fetch_one(&self.pool)
                 .await?;

@@ -361,6 +361,7 @@ pub trait PayoutStore: Send + Sync {
     async fn withdraw_batch(
         &self,
         payout_batch_id: i64,
+        requested_by: i64,
         confirmed_by: i64,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
@@ -462,7 +463,8 @@ pub trait ChainStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// A reverted receipt: voids the reservations, fails the items, records a finding.
     /// Counts one refusal of a signed transaction by the node (it is not
-    /// broadcast); the number of refusals so far.
+    /// broadcast); the refusals so far of the chunk's transactions at that
+    /// nonce (replacements included).
     async fn record_refusal(&self, chain_tx_id: i64, reason: &str) -> StoreResult<i64>;
     /// Reverted or dropped chunks not yet proven unpaid past the reorg
     /// window: (chunk id, block at which it failed).
@@ -474,7 +476,7 @@ pub trait ChainStore: Send + Sync {
         payout_chunk_id: i64,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
-    async fn chunk_exists(&self, payout_chunk_id: i64) -> StoreResult<bool>;
+    async fn chunk_state(&self, payout_chunk_id: i64) -> StoreResult<Option<String>>;
     /// The other chunks the chunk's items were ever planned in:
     /// (payout item id, other chunk id, other chunk's state).
     async fn sibling_chunks(&self, payout_chunk_id: i64) -> StoreResult<Vec<(i64, i64, String)>>;

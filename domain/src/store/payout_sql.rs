@@ -642,6 +642,7 @@ macro_rules! impl_payouts {
             async fn withdraw_batch(
                 &self,
                 payout_batch_id: i64,
+                requested_by: i64,
                 confirmed_by: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -652,11 +653,12 @@ macro_rules! impl_payouts {
                 let done = sqlx::query(
                     "UPDATE payout_batch SET state = 'withdrawn', withdrawn_by = $1, finished_at_ms = $2 \
                      WHERE payout_batch_id = $3 AND state IN ('approved', 'disbursing') \
-                     AND withdraw_requested_by IS NOT NULL",
+                     AND withdraw_requested_by = $4",
                 )
                 .bind(confirmed_by)
                 .bind(now)
                 .bind(payout_batch_id)
+                .bind(requested_by)
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() != 1 {
@@ -683,12 +685,24 @@ macro_rules! impl_payouts {
                 .execute(&mut *tx)
                 .await?;
                 for (chunk_id, _) in &chunks {
-                    for sql in [
-                        "DELETE FROM chunk_reservation WHERE payout_chunk_id = $1",
-                        "DELETE FROM chunk_member WHERE payout_chunk_id = $1",
+                    sqlx::query("DELETE FROM chunk_reservation WHERE payout_chunk_id = $1")
+                        .bind(chunk_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM chunk_member WHERE payout_chunk_id = $1")
+                        .bind(chunk_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    // A chunk signed since it was read above (its row was not
+                    // locked then) stops the withdrawal: all or nothing.
+                    let gone = sqlx::query(
                         "DELETE FROM payout_chunk WHERE payout_chunk_id = $1 AND state = 'planned'",
-                    ] {
-                        sqlx::query(sql).bind(chunk_id).execute(&mut *tx).await?;
+                    )
+                    .bind(chunk_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if gone.rows_affected() != 1 {
+                        return Ok(false);
                     }
                 }
                 Self::insert_audit(&mut tx, audit).await?;

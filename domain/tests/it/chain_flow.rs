@@ -504,6 +504,74 @@ on_both_backends!(
     crate::chain_flow::an_approved_batch_is_withdrawn_by_finance_and_a_checker
 );
 
+/// Signing and withdrawing race (tasks in parallel, on both databases):
+/// whichever wins, the batch is either withdrawn with nothing signed and
+/// nothing paid, or signed and paid with the withdrawal refused; never a
+/// withdrawn batch whose chunk went out.
+async fn withdrawal_and_signing_race_to_one_outcome(db: &TestDb) {
+    let p = pipeline(db, 1, 500).await;
+    let payouts = Arc::new(
+        Payouts::new(p.store.clone(), PayoutSettings::default()).with_chain(p.chain.clone()),
+    );
+    for round in 0..6u64 {
+        earn(&p, 1, 1, &format!("race{round}")).await;
+        let batch_id = approve_all(&p).await;
+        let signer = Disburser::new(p.store.clone(), p.chain.clone(), "test-replica");
+        let sign = tokio::spawn(async move { signer.round().await.expect("round").signed });
+        let (w, finance, checker) = (payouts.clone(), p.finance.clone(), p.checker.clone());
+        let withdraw = tokio::spawn(async move {
+            w.request_withdrawal(&finance, batch_id, "race").await?;
+            w.confirm_withdrawal(&checker, batch_id).await
+        });
+        let signed = sign.await.expect("join");
+        let withdrawn = withdraw.await.expect("join");
+        let b = p.store.batch(batch_id).await.expect("read").expect("batch");
+        let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
+        if b.state == "withdrawn" {
+            assert!(withdrawn.is_ok(), "{withdrawn:?}");
+            assert_eq!(
+                signed, 0,
+                "round {round}: a withdrawn batch had a chunk signed"
+            );
+            assert!(chunks.is_empty());
+        } else {
+            assert!(withdrawn.is_err(), "round {round}: {withdrawn:?}");
+            assert!(
+                chunks.iter().all(|c| c.state != "planned"),
+                "round {round}: {chunks:?}"
+            );
+            drive(&p, batch_id, &["reconciled"]).await;
+        }
+    }
+    // Whatever each round's outcome, the ledger and the treasury agree.
+    drive_all_pending(&p).await;
+    assert!(p
+        .store
+        .ledger_discrepancies()
+        .await
+        .expect("check")
+        .is_empty());
+    let drift = p
+        .store
+        .drift(payquest_domain::clock::now_ms())
+        .await
+        .expect("drift");
+    assert!(drift.is_empty(), "{drift:?}");
+}
+on_both_backends!(
+    withdraw_race,
+    crate::chain_flow::withdrawal_and_signing_race_to_one_outcome
+);
+
+/// Mines and reconciles until no chunk is on its way.
+async fn drive_all_pending(p: &Pipeline) {
+    for _ in 0..20 {
+        p.disburser.round().await.expect("round");
+        p.reconciler.round().await.expect("reconcile");
+        p.dev.mine(1).await;
+    }
+}
+
 /// The node refuses a payout's transaction (here: a fee cap below what the
 /// chain needs). It is not marked broadcast; after a bounded number of
 /// refusals a finding says so once, naming the nonce later payouts wait

@@ -170,7 +170,10 @@ async fn sign_in_api_refuses_everything_until_mfa_and_hides_account_existence(db
         "{cookie}"
     );
     assert!(!cookie.contains("Secure"), "no Secure flag over plain HTTP");
-    assert_eq!(ok.json::<String>().await.expect("json"), "/login/password");
+    assert_eq!(
+        ok.json::<String>().await.expect("json"),
+        "/admin/login/password"
+    );
 
     // Signed in with a password only: nothing else answers.
     let early = c
