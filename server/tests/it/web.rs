@@ -49,8 +49,16 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["checks"]["database"], "ok");
 
+    // The public site's landing page answers without a session.
+    let public = c.get(&server.url).send().await.expect("public page");
+    assert_eq!(public.status(), 200);
+    assert!(public
+        .text()
+        .await
+        .expect("body")
+        .contains("data-testid=\"public-title\""));
     let page = c
-        .get(format!("{}/login", server.url))
+        .get(format!("{}/admin/login", server.url))
         .send()
         .await
         .expect("page");
@@ -99,7 +107,7 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"http_requests_total{method="GET",route="/login",status="200"} 1"#),
+        metrics.contains(r#"http_requests_total{method="GET",route="/admin/login",status="200"} 1"#),
         "{metrics}"
     );
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
