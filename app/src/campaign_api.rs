@@ -265,12 +265,7 @@ pub async fn fund_campaign(
 pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let entries = ctx
-        .state
-        .reviews
-        .queue(actor, 0, 100)
-        .await
-        .map_err(fail)?;
+    let entries = ctx.state.reviews.queue(actor, 0, 100).await.map_err(fail)?;
     Ok(entries
         .into_iter()
         .map(|e| ReviewItem {

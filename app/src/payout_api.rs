@@ -446,12 +446,7 @@ pub async fn payout_policy() -> Result<(bool, bool), AppError> {
     use payquest_domain::auth::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let on = ctx
-        .state
-        .payouts
-        .auto_disburse(actor)
-        .await
-        .map_err(fail)?;
+    let on = ctx.state.payouts.auto_disburse(actor).await.map_err(fail)?;
     Ok((on, actor.can(Permission::Disburse)))
 }
 

@@ -2,7 +2,7 @@
 // the eligible demo rewards and submits it, a checker (never the maker)
 // approves its contents hash, finance starts disbursement, and the batch page
 // shows it confirmed on chain and reconciled.
-import { expect, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
+import { expect, expectAccessible, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -58,18 +58,39 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await firstSignIn(page, 'treasurer@payquest.test', state().demoStaff.treasurer, PASSWORD);
   await page.goto(batchPath);
   await hydrated(page);
+  // Finance may ask to withdraw the approved batch (a checker would confirm);
+  // asked, nothing of it is signed until the request is cancelled.
+  await page.getByTestId('withdraw-reason').fill('checking one wallet first');
+  await page.getByRole('button', { name: 'Ask to withdraw' }).click();
+  await expect(page.getByTestId('batch-message')).toContainText('Withdrawal requested');
+  await expect(page.getByTestId('withdrawal')).toContainText('checking one wallet first');
+  await expect(page.getByRole('button', { name: 'Confirm withdrawal' })).toHaveCount(0);
+  await expectAccessible(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/batch-withdrawal-requested-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.getByRole('button', { name: 'Cancel the request' }).click();
+  await expect(page.getByTestId('batch-message')).toContainText('request cancelled');
+  await expect(page.getByTestId('withdrawal')).toHaveCount(0);
   await page.getByRole('button', { name: 'Start disbursement' }).click();
   await expect(page.getByTestId('batch')).not.toHaveAttribute('data-state', 'approved');
-  await expect(async () => {
-    await page.getByRole('button', { name: 'Refresh' }).click();
-    await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'reconciled', { timeout: 1_000 });
-  }).toPass({ timeout: 30_000 });
+  // The page follows the batch by itself until it is reconciled.
+  await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'reconciled', { timeout: 30_000 });
   const chunk = page.getByTestId('chunks').locator('tbody tr');
   await expect(chunk).toHaveCount(1);
   await expect(chunk).toContainText('reconciled');
   await expect(chunk).toContainText(/0x[0-9a-f]{64}/);
   await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(4);
   await expect(page.getByTestId('batch-items')).not.toContainText('submitted');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/');
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/public-home-390.png', fullPage: true });
+  await page.goto(batchPath);
+  await hydrated(page);
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/batch-reconciled-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.getByRole('link', { name: 'Findings' }).click();
   await expect(page.getByTestId('no-findings')).toBeVisible();
   await hydrated(page);

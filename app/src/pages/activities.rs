@@ -56,6 +56,7 @@ fn Activities() -> impl IntoView {
                             let oldest = rows.last().map(|r| r.activity_id);
                             let full = rows.len() == 100;
                             view! {
+                                <div class="overflow-x-auto">
                                 <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="activities-table">
                                     <thead class="bg-slate-100 text-left"><tr>
                                         <th class="px-3 py-2">"Id"</th><th class="px-3 py-2">"Campaign / quest"</th><th class="px-3 py-2">"Wallet"</th>
@@ -74,6 +75,7 @@ fn Activities() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                </div>
                                 <Show when=move || full>
                                     <button class=BUTTON_QUIET on:click=move |_| before.set(oldest)>"Older"</button>
                                 </Show>

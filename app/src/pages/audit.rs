@@ -28,6 +28,7 @@ fn Audit() -> impl IntoView {
                             let oldest = page.items.last().map(|e| e.audit_id);
                             let has_more = page.has_more;
                             view! {
+                                <div class="overflow-x-auto">
                                 <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="audit-table">
                                     <thead class="bg-slate-100 text-left">
                                         <tr>
@@ -54,6 +55,7 @@ fn Audit() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                </div>
                                 <div class="flex gap-2">
                                     <Show when=move || before.get().is_some()>
                                         <button class=BUTTON_QUIET on:click=move |_| before.set(None)>"Newest"</button>

@@ -33,6 +33,7 @@ fn state_badge(state: String) -> impl IntoView {
 #[component]
 fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
     view! {
+        <div class="overflow-x-auto">
         <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="batches-table">
             <thead class="bg-slate-100 text-left">
                 <tr>
@@ -55,6 +56,7 @@ fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 
@@ -266,6 +268,14 @@ pub fn BatchPage() -> impl IntoView {
     }
 }
 
+/// How often a batch on its way is reloaded.
+const REFRESH_MS: u64 = 1_500;
+
+/// States in which a batch changes without anyone acting on the page.
+fn batch_is_moving(state: &str) -> bool {
+    matches!(state, "disbursing" | "disbursed")
+}
+
 #[component]
 fn Batch() -> impl IntoView {
     let params = use_params_map();
@@ -298,6 +308,19 @@ fn Batch() -> impl IntoView {
         },
         |(id, ..)| load_batch(id),
     );
+    // While the batch is on its way (signing, confirming, reconciling) the
+    // page reloads it by itself every couple of seconds.
+    Effect::new(move |_| {
+        let moving = detail
+            .get()
+            .is_some_and(|r| r.is_ok_and(|v| batch_is_moving(&v.summary.state)));
+        if moving {
+            set_timeout(
+                move || refresh.update(|n| *n += 1),
+                std::time::Duration::from_millis(REFRESH_MS),
+            );
+        }
+    });
     let error = Signal::derive(move || {
         [
             submit.value().get().and_then(Result::err),
@@ -325,20 +348,25 @@ fn Batch() -> impl IntoView {
         confirm_withdraw,
         cancel_withdraw,
     };
-    let done = Signal::derive(move || {
-        [
-            withdraw.value().get().and_then(Result::ok),
-            confirm_withdraw.value().get().and_then(Result::ok),
-            cancel_withdraw.value().get().and_then(Result::ok),
-            retry
-                .value()
-                .get()
-                .and_then(Result::ok)
-                .map(|n| format!("{n} failed items are eligible again, for a new batch.")),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
+    // The latest action's confirmation, whichever it was.
+    let done = RwSignal::new(None::<String>);
+    for action in [
+        withdraw.value(),
+        confirm_withdraw.value(),
+        cancel_withdraw.value(),
+    ] {
+        Effect::new(move |_| {
+            if let Some(Ok(m)) = action.get() {
+                done.set(Some(m));
+            }
+        });
+    }
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = retry.value().get() {
+            done.set(Some(format!(
+                "{n} failed items are eligible again, for a new batch."
+            )));
+        }
     });
     view! {
         <div class="space-y-6">
@@ -473,6 +501,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
             {on_chain.then(|| view! {
                 <section class="rounded-xl bg-white p-6 shadow">
                     <h2 class="mb-2 text-lg font-semibold">"On chain"</h2>
+                    <div class="overflow-x-auto">
                     <table class="min-w-full text-sm" data-testid="chunks">
                         <thead class="text-left"><tr>
                             <th class=TH>"Chunk"</th><th class=TH>"State"</th><th class="px-3 py-2 text-right">"Items"</th>
@@ -499,11 +528,13 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                             }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 </section>
             })}
 
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="mb-2 text-lg font-semibold">"Items (first 200)"</h2>
+                <div class="overflow-x-auto">
                 <table class="min-w-full text-sm" data-testid="batch-items">
                     <thead class="text-left"><tr>
                         <th class=TH>"Item"</th><th class=TH>"Campaign"</th><th class=TH>"Quest"</th><th class=TH>"Wallet"</th>
@@ -529,6 +560,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
             </section>
         </div>
     }
@@ -595,6 +627,7 @@ fn Findings() -> impl IntoView {
                                     view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
                                 } else {
                                     view! {
+                                        <div class="overflow-x-auto">
                                         <table class="min-w-full rounded-xl bg-white text-sm shadow" data-testid="drift">
                                             <thead class="text-left"><tr>
                                                 <th class=TH>"Campaign"</th><th class=TH>"Direction"</th><th class=TH>"Age"</th>
@@ -616,6 +649,7 @@ fn Findings() -> impl IntoView {
                                                 }).collect_view()}
                                             </tbody>
                                         </table>
+                                        </div>
                                     }.into_any()
                                 }}
                             </section>

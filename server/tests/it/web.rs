@@ -107,7 +107,8 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"http_requests_total{method="GET",route="/admin/login",status="200"} 1"#),
+        metrics
+            .contains(r#"http_requests_total{method="GET",route="/admin/login",status="200"} 1"#),
         "{metrics}"
     );
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
