@@ -33,12 +33,7 @@ pub async fn current_session() -> Result<Option<Me>, AppError> {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<String, AppError> {
     let ctx = Ctx::load().await?;
-    let auth = ctx
-        .state
-        .auth
-        .sign_in(&email, password, ctx.ip())
-        .await
-        .map_err(fail)?;
+    let auth = ctx.state.auth.sign_in(&email, password, ctx.ip()).await?;
     ctx.store_session_auth(&auth).await?;
     Ok(stage_path(auth.stage).to_owned())
 }
@@ -48,12 +43,7 @@ pub async fn sign_in(email: String, password: String) -> Result<String, AppError
 pub async fn verify_code(code: String) -> Result<String, AppError> {
     let ctx = Ctx::load().await?;
     let auth = ctx.require_session_auth().await?;
-    let next = ctx
-        .state
-        .auth
-        .second_factor(&auth, &code, ctx.ip())
-        .await
-        .map_err(fail)?;
+    let next = ctx.state.auth.second_factor(&auth, &code, ctx.ip()).await?;
     ctx.store_session_auth(&next).await?;
     Ok(stage_path(next.stage).to_owned())
 }
@@ -71,8 +61,7 @@ pub async fn change_password(password: String, confirm: String) -> Result<String
         .state
         .auth
         .change_password(&auth, password, ctx.ip())
-        .await
-        .map_err(fail)?;
+        .await?;
     ctx.store_session_auth(&next).await?;
     Ok(stage_path(next.stage).to_owned())
 }
@@ -93,8 +82,7 @@ pub async fn confirm_enrolment(code: String) -> Result<Vec<String>, AppError> {
         .state
         .auth
         .confirm_enrolment(&auth, &code, ctx.ip())
-        .await
-        .map_err(fail)?;
+        .await?;
     ctx.store_session_auth(&next).await?;
     Ok(codes)
 }
@@ -103,11 +91,7 @@ pub async fn confirm_enrolment(code: String) -> Result<Vec<String>, AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     if let Some(auth) = ctx.session_auth().await? {
-        ctx.state
-            .auth
-            .sign_out(&auth, ctx.ip())
-            .await
-            .map_err(fail)?;
+        ctx.state.auth.sign_out(&auth, ctx.ip()).await?;
     }
     ctx.end_session().await
 }
@@ -116,11 +100,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .auth
-        .sign_out_everywhere(actor)
-        .await
-        .map_err(fail)?;
+    ctx.state.auth.sign_out_everywhere(actor).await?;
     ctx.end_session().await
 }
 

@@ -114,12 +114,7 @@ pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
 pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let list = ctx
-        .state
-        .campaigns
-        .list(actor, 0, 200)
-        .await
-        .map_err(fail)?;
+    let list = ctx.state.campaigns.list(actor, 0, 200).await?;
     Ok(list.iter().map(map::summary).collect())
 }
 
@@ -128,18 +123,8 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
     use payquest_domain::auth::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let (campaign, insight) = ctx
-        .state
-        .insights
-        .campaign(actor, campaign_id)
-        .await
-        .map_err(fail)?;
-    let quests = ctx
-        .state
-        .campaigns
-        .quests(actor, campaign_id)
-        .await
-        .map_err(fail)?;
+    let (campaign, insight) = ctx.state.insights.campaign(actor, campaign_id).await?;
+    let quests = ctx.state.campaigns.quests(actor, campaign_id).await?;
     let mut detail = map::detail(
         &campaign,
         insight,
@@ -155,8 +140,7 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
             .state
             .campaigns
             .list(actor, 0, 200)
-            .await
-            .map_err(fail)?
+            .await?
             .iter()
             .filter(|c| c.budget.cost_centre_id != campaign.budget.cost_centre_id)
             .map(map::summary)
@@ -171,12 +155,7 @@ async fn transfer_views(
     ctx: &Ctx,
     actor: &payquest_domain::auth::Actor,
 ) -> Result<Vec<payquest_types::TransferView>, AppError> {
-    let list = ctx
-        .state
-        .budgets
-        .pending_transfers(actor)
-        .await
-        .map_err(fail)?;
+    let list = ctx.state.budgets.pending_transfers(actor).await?;
     Ok(list
         .into_iter()
         .map(|t| payquest_types::TransferView {
@@ -215,8 +194,7 @@ pub async fn create_campaign(
                 alert_threshold_pct: payquest_domain::limits::ALERT_THRESHOLD_DEFAULT_PCT,
             },
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(c.campaign_id)
 }
 
@@ -242,12 +220,7 @@ pub async fn fund_campaign(
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let amount = parse_amount(&amount)?;
-    let campaign = ctx
-        .state
-        .campaigns
-        .get(actor, campaign_id)
-        .await
-        .map_err(fail)?;
+    let campaign = ctx.state.campaigns.get(actor, campaign_id).await?;
     ctx.state
         .budgets
         .fund(
@@ -256,8 +229,7 @@ pub async fn fund_campaign(
             amount,
             &idempotency_key,
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(amount)
 }
 
@@ -265,7 +237,7 @@ pub async fn fund_campaign(
 pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let entries = ctx.state.reviews.queue(actor, 0, 100).await.map_err(fail)?;
+    let entries = ctx.state.reviews.queue(actor, 0, 100).await?;
     Ok(entries
         .into_iter()
         .map(|e| ReviewItem {
@@ -293,8 +265,7 @@ pub async fn decide_reviews(
         .state
         .reviews
         .decide(actor, &activity_ids, approve, &reason)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(decided
         .into_iter()
         .map(|d| ReviewOutcome {
@@ -316,12 +287,7 @@ pub async fn request_transfer(
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let amount = parse_amount(&amount)?;
-    let campaign = ctx
-        .state
-        .campaigns
-        .get(actor, campaign_id)
-        .await
-        .map_err(fail)?;
+    let campaign = ctx.state.campaigns.get(actor, campaign_id).await?;
     let t = ctx
         .state
         .budgets
@@ -331,8 +297,7 @@ pub async fn request_transfer(
             to_cost_centre_id,
             amount,
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(t.budget_transfer_id)
 }
 
@@ -354,8 +319,7 @@ pub async fn decide_transfer(transfer_id: i64, approve: bool) -> Result<String, 
         .state
         .budgets
         .decide_transfer(actor, transfer_id, approve)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(match outcome {
         TransferOutcome::Executed => "executed".to_owned(),
         TransferOutcome::Rejected => "rejected".to_owned(),

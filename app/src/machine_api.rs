@@ -25,8 +25,7 @@ pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
         .state
         .api_clients
         .list(ClientAdmin::Staff(actor), 0, 200)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(list
         .into_iter()
         .map(|c| ApiClientSummary {
@@ -49,8 +48,7 @@ pub async fn create_api_client(name: String, scopes: String) -> Result<ApiClient
         .state
         .api_clients
         .create(ClientAdmin::Staff(actor), &name, &scopes)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(secret(c))
 }
 
@@ -63,8 +61,7 @@ pub async fn rotate_api_client(client_id: String) -> Result<ApiClientSecret, App
         .state
         .api_clients
         .rotate_secret(ClientAdmin::Staff(actor), &client_id)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(secret(c))
 }
 
@@ -76,8 +73,7 @@ pub async fn disable_api_client(client_id: String) -> Result<(), AppError> {
     ctx.state
         .api_clients
         .set_disabled(ClientAdmin::Staff(actor), &client_id, true)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(())
 }
 
@@ -100,8 +96,7 @@ pub async fn list_activities(
         .state
         .activities
         .list_for_staff(actor, filter, 100)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| ActivityRow {
@@ -157,8 +152,7 @@ pub async fn create_quest(
                 validator,
             },
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(q.quest_id)
 }
 

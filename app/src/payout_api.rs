@@ -2,7 +2,7 @@
 //! reconciliation findings. Thin: authorise through the domain, map to DTOs.
 
 use leptos::prelude::*;
-use payquest_types::{BatchSummary, BatchView, FindingsReport, PayoutItemView};
+use payquest_types::{BatchList, BatchSummary, BatchView, FindingsReport, PayoutItemView};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -114,27 +114,17 @@ fn request(
     })
 }
 
-/// `inbox`: batches waiting for a checker who did not make them; otherwise all.
+/// Every batch, or the checker's approval inbox (the domain leaves out
+/// their own batches).
 #[server(endpoint = "list_batches")]
-pub async fn list_batches(view: String) -> Result<Vec<BatchSummary>, AppError> {
+pub async fn list_batches(view: BatchList) -> Result<Vec<BatchSummary>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let states: &[&str] = if view == "inbox" {
-        &["pending_approval"]
-    } else {
-        &[]
+    let list = match view {
+        BatchList::Inbox => ctx.state.payouts.approval_inbox(actor, 200).await?,
+        BatchList::All => ctx.state.payouts.list(actor, &[], None, 200).await?,
     };
-    let list = ctx
-        .state
-        .payouts
-        .list(actor, states, None, 200)
-        .await
-        .map_err(fail)?;
-    Ok(list
-        .iter()
-        .filter(|b| view != "inbox" || b.maker_id != actor.user_id)
-        .map(map::batch)
-        .collect())
+    Ok(list.iter().map(map::batch).collect())
 }
 
 #[server(endpoint = "preview_eligible")]
@@ -161,8 +151,7 @@ pub async fn preview_eligible(
         .state
         .payouts
         .eligible(actor, &req, max_items.clamp(1, 200))
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(rows.iter().map(map::item).collect())
 }
 
@@ -180,31 +169,19 @@ pub async fn create_batch(
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let req = request(note, campaign, quest, from, to, min_amount, max_items)?;
-    let b = ctx
-        .state
-        .payouts
-        .create_batch(actor, &req)
-        .await
-        .map_err(fail)?;
+    let b = ctx.state.payouts.create_batch(actor, &req).await?;
     Ok(b.payout_batch_id)
 }
 
 #[server(endpoint = "load_batch")]
 pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
-    use payquest_domain::auth::Permission;
     use payquest_domain::clock::format_ms;
     use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView};
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let d = ctx
-        .state
-        .payouts
-        .detail(actor, batch_id, 0, 200)
-        .await
-        .map_err(fail)?;
+    let d = ctx.state.payouts.detail(actor, batch_id, 0, 200).await?;
     let b = &d.batch;
-    let withdraw = payquest_domain::payouts::withdrawal_options(actor, b);
-    let open = matches!(b.state.as_str(), "draft" | "pending_approval");
+    let can = payquest_domain::payouts::batch_capabilities(actor, b);
     let tx_url = |hash: &Option<String>| {
         let (Some(t), Some(h)) = (ctx.state.explorer_tx_url.as_ref(), hash) else {
             return None;
@@ -250,11 +227,9 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
             .collect(),
         failed_items: b.failed_items,
         items: d.items.iter().map(map::item).collect(),
-        can_edit: open && b.maker_id == actor.user_id && actor.can(Permission::MakeBatches),
-        can_decide: b.state == "pending_approval"
-            && b.maker_id != actor.user_id
-            && actor.can(Permission::ApproveBatches),
-        can_disburse: actor.can(Permission::Disburse),
+        can_edit: can.can_edit,
+        can_decide: can.can_decide,
+        can_disburse: can.can_disburse,
         withdrawal: b
             .withdraw_requested_by
             .map(|_| payquest_types::WithdrawalView {
@@ -265,9 +240,9 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
                     .map(format_ms)
                     .unwrap_or_default(),
             }),
-        can_request_withdrawal: withdraw.can_request,
-        can_confirm_withdrawal: withdraw.can_confirm,
-        can_cancel_withdrawal: withdraw.can_cancel,
+        can_request_withdrawal: can.withdrawal.can_request,
+        can_confirm_withdrawal: can.withdrawal.can_confirm,
+        can_cancel_withdrawal: can.withdrawal.can_cancel,
     })
 }
 
@@ -278,8 +253,7 @@ pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String,
     ctx.state
         .payouts
         .request_withdrawal(actor, batch_id, &reason)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok("Withdrawal requested: nothing of this batch will be signed; a checker who did not ask must confirm it.".into())
 }
 
@@ -290,8 +264,7 @@ pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
     ctx.state
         .payouts
         .confirm_withdrawal(actor, batch_id)
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok("Withdrawn: the reservation is voided and the items are eligible again.".into())
 }
 
@@ -299,11 +272,7 @@ pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
 pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .cancel_withdrawal(actor, batch_id)
-        .await
-        .map_err(fail)?;
+    ctx.state.payouts.cancel_withdrawal(actor, batch_id).await?;
     Ok("Withdrawal request cancelled: disbursement goes on.".into())
 }
 
@@ -345,15 +314,14 @@ pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(),
 #[server(endpoint = "approve_batch")]
 pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String, AppError> {
     use payquest_domain::store::ApproveOutcome;
-    use payquest_domain::DomainError;
+    use payquest_domain::{Conflict, DomainError};
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let outcome = ctx
         .state
         .payouts
         .approve(actor, batch_id, &content_hash)
-        .await
-        .map_err(fail)?;
+        .await?;
     match outcome {
         ApproveOutcome::Approved => Ok("Approved: the budget is reserved.".into()),
         ApproveOutcome::Recorded { approvals, needed } => Ok(format!(
@@ -363,16 +331,24 @@ pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String
             campaign_name,
             short_by_minor,
             ..
-        } => Err(fail(DomainError::Conflict(format!(
-            "Not approved: {campaign_name}'s budget is short by {}.",
-            payquest_types::Amount::from_minor(short_by_minor)
-        )))),
-        ApproveOutcome::Stale { .. } => Err(fail(DomainError::Conflict(
+        } => Err(DomainError::Named(
+            Conflict::BudgetShort,
+            format!(
+                "Not approved: {campaign_name}'s budget is short by {}.",
+                payquest_types::Amount::from_minor(short_by_minor)
+            ),
+        )
+        .into()),
+        ApproveOutcome::Stale { .. } => Err(DomainError::Named(
+            Conflict::Stale,
             "The batch changed after you opened it; reload and review it again.".into(),
-        ))),
-        ApproveOutcome::NotPending => Err(fail(DomainError::Conflict(
+        )
+        .into()),
+        ApproveOutcome::NotPending => Err(DomainError::Named(
+            Conflict::NotPending,
             "The batch is not waiting for your approval.".into(),
-        ))),
+        )
+        .into()),
     }
 }
 
@@ -418,9 +394,8 @@ pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> 
         .state
         .payouts
         .findings(actor, open_only, None, 200)
-        .await
-        .map_err(fail)?;
-    let drift = ctx.state.payouts.drift(actor).await.map_err(fail)?;
+        .await?;
+    let drift = ctx.state.payouts.drift(actor).await?;
     Ok(FindingsReport {
         findings: findings.into_iter().map(map::finding).collect(),
         drift: drift.into_iter().map(map::drift).collect(),
@@ -446,7 +421,7 @@ pub async fn payout_policy() -> Result<(bool, bool), AppError> {
     use payquest_domain::auth::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let on = ctx.state.payouts.auto_disburse(actor).await.map_err(fail)?;
+    let on = ctx.state.payouts.auto_disburse(actor).await?;
     Ok((on, actor.can(Permission::Disburse)))
 }
 

@@ -121,6 +121,14 @@ pub fn fail(e: DomainError) -> AppError {
     AppError(api)
 }
 
+/// `?` on a domain result in a server function maps through `fail` (the
+/// code, the status, the audit of a refusal).
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        fail(e)
+    }
+}
+
 async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
@@ -202,12 +210,7 @@ impl Ctx {
     /// names the next step (401/403), so nothing else is reachable before MFA.
     pub async fn actor(&self) -> Result<Actor, AppError> {
         let auth = self.require_session_auth().await?;
-        let actor = self
-            .state
-            .auth
-            .actor(&auth, self.ip())
-            .await
-            .map_err(fail)?;
+        let actor = self.state.auth.actor(&auth, self.ip()).await?;
         // Who is acting in this call, for the audit of a refusal (see `fail`).
         provide_context(CurrentActor(actor.audit_actor()));
         Ok(actor)

@@ -32,8 +32,32 @@ pub enum DomainError {
     InvalidInput(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict a page branches on: the kind names it, the text explains.
+    #[error("{1}")]
+    Named(Conflict, String),
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+/// Conflicts with a code of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A campaign's budget can't cover the reservation.
+    BudgetShort,
+    /// The contents changed after they were read.
+    Stale,
+    /// Not waiting for this decision.
+    NotPending,
+}
+
+impl Conflict {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Conflict::BudgetShort => ErrorCode::BudgetShort,
+            Conflict::Stale => ErrorCode::Stale,
+            Conflict::NotPending => ErrorCode::NotPending,
+        }
+    }
 }
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -59,6 +83,7 @@ impl DomainError {
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::InvalidInput(_) => ErrorCode::InvalidInput,
             DomainError::Conflict(_) => ErrorCode::Conflict,
+            DomainError::Named(kind, _) => kind.code(),
             DomainError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -27,5 +27,5 @@ pub mod validation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{DomainError, DomainResult};
+pub use error::{Conflict, DomainError, DomainResult};
 pub use payquest_types as types;

@@ -142,6 +142,31 @@ pub struct WithdrawalOptions {
     pub can_cancel: bool,
 }
 
+/// What a person may do with a batch, from the rules the operations
+/// enforce: the page shows only what the server would accept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCapabilities {
+    /// The maker's own batch before approval: change it, submit it.
+    pub can_edit: bool,
+    /// A checker who is not the maker, while it waits for approval.
+    pub can_decide: bool,
+    /// Finance: start disbursement, retry failed items, resolve findings.
+    pub can_disburse: bool,
+    pub withdrawal: WithdrawalOptions,
+}
+
+pub fn batch_capabilities(actor: &Actor, b: &BatchRecord) -> BatchCapabilities {
+    let open = matches!(b.state.as_str(), "draft" | "pending_approval");
+    BatchCapabilities {
+        can_edit: open && b.maker_id == actor.user_id && actor.can(Permission::MakeBatches),
+        can_decide: b.state == "pending_approval"
+            && b.maker_id != actor.user_id
+            && actor.can(Permission::ApproveBatches),
+        can_disburse: actor.can(Permission::Disburse),
+        withdrawal: withdrawal_options(actor, b),
+    }
+}
+
 pub fn withdrawal_options(actor: &Actor, b: &BatchRecord) -> WithdrawalOptions {
     let before_signing =
         matches!(b.state.as_str(), "approved" | "disbursing") && b.signed_chunks == 0;
@@ -276,6 +301,23 @@ impl Payouts {
             .store
             .list_batches(states, before_id, page(limit)?)
             .await?)
+    }
+
+    /// The approval inbox: batches waiting for a checker, less the ones
+    /// this checker made (four eyes: they could not approve those).
+    pub async fn approval_inbox(
+        &self,
+        actor: &Actor,
+        limit: u32,
+    ) -> DomainResult<Vec<BatchRecord>> {
+        actor.require(Permission::ApproveBatches)?;
+        Ok(self
+            .store
+            .list_batches(&["pending_approval"], None, page(limit)?)
+            .await?
+            .into_iter()
+            .filter(|b| b.maker_id != actor.user_id)
+            .collect())
     }
 
     pub async fn detail(
@@ -478,7 +520,8 @@ impl Payouts {
             .reject_batch(payout_batch_id, &reason, &audit)
             .await?
         {
-            return Err(DomainError::Conflict(
+            return Err(DomainError::Named(
+                crate::Conflict::NotPending,
                 "the batch is not waiting for approval".into(),
             ));
         }
@@ -724,6 +767,85 @@ mod tests {
         other[0].3 = "0xAc".into();
         assert_ne!(h, content_hash(7, &other));
         assert_ne!(h, content_hash(7, &[]));
+    }
+
+    fn person(id: i64, roles: &[payquest_types::Role]) -> Actor {
+        Actor {
+            user_id: id,
+            email: format!("p{id}@example.com"),
+            roles: roles.iter().copied().collect(),
+            ip: None,
+        }
+    }
+
+    fn batch(maker: i64, state: &str, requested_by: Option<i64>, signed: i64) -> BatchRecord {
+        BatchRecord {
+            payout_batch_id: 1,
+            maker_id: maker,
+            maker_email: String::new(),
+            state: state.into(),
+            note: String::new(),
+            content_hash: String::new(),
+            revision: 1,
+            item_count: 1,
+            total_minor: 1,
+            approvals_needed: 1,
+            approvals: 0,
+            failed_items: 0,
+            decision_reason: None,
+            created_at_ms: 0,
+            submitted_at_ms: None,
+            approved_at_ms: None,
+            disbursing_at_ms: None,
+            finished_at_ms: None,
+            withdraw_requested_by: requested_by,
+            withdraw_requested_by_email: None,
+            withdraw_reason: None,
+            withdraw_requested_at_ms: None,
+            signed_chunks: signed,
+        }
+    }
+
+    #[test]
+    fn capabilities_follow_the_four_eyes_rules() {
+        use payquest_types::Role::*;
+        let (maker, checker, finance) = (
+            person(1, &[Maker]),
+            person(2, &[Checker]),
+            person(3, &[Finance]),
+        );
+        let draft = batch(1, "draft", None, 0);
+        assert!(batch_capabilities(&maker, &draft).can_edit);
+        assert!(!batch_capabilities(&checker, &draft).can_edit);
+        let pending = batch(1, "pending_approval", None, 0);
+        assert!(batch_capabilities(&checker, &pending).can_decide);
+        assert!(!batch_capabilities(&maker, &pending).can_decide);
+        let approved = batch(1, "approved", None, 0);
+        assert!(
+            batch_capabilities(&finance, &approved)
+                .withdrawal
+                .can_request
+        );
+        assert!(
+            !batch_capabilities(&checker, &approved)
+                .withdrawal
+                .can_request
+        );
+        assert!(
+            !batch_capabilities(&finance, &batch(1, "disbursing", None, 1))
+                .withdrawal
+                .can_request
+        );
+        let asked = batch(1, "approved", Some(3), 0);
+        assert!(batch_capabilities(&checker, &asked).withdrawal.can_confirm);
+        let finance_checker = person(3, &[Finance, Checker]);
+        assert!(
+            !batch_capabilities(&finance_checker, &asked)
+                .withdrawal
+                .can_confirm,
+            "not the asker"
+        );
+        assert!(batch_capabilities(&finance, &asked).withdrawal.can_cancel);
     }
 
     #[test]

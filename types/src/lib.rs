@@ -119,6 +119,13 @@ pub enum ErrorCode {
     InvalidInput,
     /// The request conflicts with existing state (e.g. an email in use).
     Conflict,
+    /// A campaign's budget can't cover what the batch would reserve.
+    BudgetShort,
+    /// The thing changed after it was read (e.g. a batch's contents after the
+    /// checker opened it): reload and look again.
+    Stale,
+    /// It is not waiting for this decision (decided already, or never asked).
+    NotPending,
     PayloadTooLarge,
     /// Something failed on our side; details are in the server log under the request id.
     Internal,
@@ -140,6 +147,9 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::BudgetShort => "budget_short",
+            ErrorCode::Stale => "stale",
+            ErrorCode::NotPending => "not_pending",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Internal => "internal",
         }
@@ -157,7 +167,10 @@ impl ErrorCode {
             ErrorCode::InvalidCode | ErrorCode::InvalidInput => 422,
             ErrorCode::Throttled => 429,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict
+            | ErrorCode::BudgetShort
+            | ErrorCode::Stale
+            | ErrorCode::NotPending => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Internal => 500,
         }
@@ -514,6 +527,17 @@ pub struct WithdrawalView {
     pub requested_by: String,
     pub reason: String,
     pub requested_at: String,
+}
+
+/// Which payout batches a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchList {
+    /// Every batch the viewer may see.
+    #[default]
+    All,
+    /// Batches waiting for this checker's approval (never their own).
+    Inbox,
 }
 
 /// A reconciliation finding.

@@ -56,7 +56,7 @@ fn Activities() -> impl IntoView {
                             let oldest = rows.last().map(|r| r.activity_id);
                             let full = rows.len() == 100;
                             view! {
-                                <div class="overflow-x-auto">
+                                <div class="overflow-x-auto" tabindex="0">
                                 <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="activities-table">
                                     <thead class="bg-slate-100 text-left"><tr>
                                         <th class="px-3 py-2">"Id"</th><th class="px-3 py-2">"Campaign / quest"</th><th class="px-3 py-2">"Wallet"</th>

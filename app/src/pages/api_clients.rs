@@ -66,7 +66,7 @@ fn ApiClients() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match clients.await {
                         Ok(list) => view! {
-                            <div class="overflow-x-auto">
+                            <div class="overflow-x-auto" tabindex="0">
                             <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow">
                                 <thead class="bg-slate-100 text-left"><tr>
                                     <th class="px-3 py-2">"Client"</th><th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Scopes"</th>

@@ -28,7 +28,7 @@ fn Audit() -> impl IntoView {
                             let oldest = page.items.last().map(|e| e.audit_id);
                             let has_more = page.has_more;
                             view! {
-                                <div class="overflow-x-auto">
+                                <div class="overflow-x-auto" tabindex="0">
                                 <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="audit-table">
                                     <thead class="bg-slate-100 text-left">
                                         <tr>

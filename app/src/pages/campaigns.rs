@@ -35,7 +35,7 @@ fn Campaigns() -> impl IntoView {
                     match list.await {
                         Ok(items) if items.is_empty() => view! { <p class="text-slate-600">"No campaigns yet."</p> }.into_any(),
                         Ok(items) => view! {
-                            <div class="overflow-x-auto">
+                            <div class="overflow-x-auto" tabindex="0">
                             <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="campaigns-table">
                                 <thead class="bg-slate-100 text-left">
                                     <tr>

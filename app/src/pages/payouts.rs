@@ -33,7 +33,7 @@ fn state_badge(state: String) -> impl IntoView {
 #[component]
 fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto">
+        <div class="overflow-x-auto" tabindex="0">
         <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="batches-table">
             <thead class="bg-slate-100 text-left">
                 <tr>
@@ -67,7 +67,7 @@ pub fn PayoutsPage() -> impl IntoView {
     let create = ServerAction::<CreateBatch>::new();
     let list = Resource::new(
         move || create.version().get(),
-        |_| list_batches("all".into()),
+        |_| list_batches(payquest_types::BatchList::All),
     );
     let set = ServerAction::<SetAutoDisburse>::new();
     let policy = Resource::new(|| (), |_| payout_policy());
@@ -239,7 +239,7 @@ fn AutoDisburseSwitch(
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    let list = Resource::new(|| (), |_| list_batches("inbox".into()));
+    let list = Resource::new(|| (), |_| list_batches(payquest_types::BatchList::Inbox));
     view! {
         <Dashboard>
             <div class="space-y-6">
@@ -501,7 +501,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
             {on_chain.then(|| view! {
                 <section class="rounded-xl bg-white p-6 shadow">
                     <h2 class="mb-2 text-lg font-semibold">"On chain"</h2>
-                    <div class="overflow-x-auto">
+                    <div class="overflow-x-auto" tabindex="0">
                     <table class="min-w-full text-sm" data-testid="chunks">
                         <thead class="text-left"><tr>
                             <th class=TH>"Chunk"</th><th class=TH>"State"</th><th class="px-3 py-2 text-right">"Items"</th>
@@ -534,7 +534,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
 
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="mb-2 text-lg font-semibold">"Items (first 200)"</h2>
-                <div class="overflow-x-auto">
+                <div class="overflow-x-auto" tabindex="0">
                 <table class="min-w-full text-sm" data-testid="batch-items">
                     <thead class="text-left"><tr>
                         <th class=TH>"Item"</th><th class=TH>"Campaign"</th><th class=TH>"Quest"</th><th class=TH>"Wallet"</th>
@@ -627,7 +627,7 @@ fn Findings() -> impl IntoView {
                                     view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
                                 } else {
                                     view! {
-                                        <div class="overflow-x-auto">
+                                        <div class="overflow-x-auto" tabindex="0">
                                         <table class="min-w-full rounded-xl bg-white text-sm shadow" data-testid="drift">
                                             <thead class="text-left"><tr>
                                                 <th class=TH>"Campaign"</th><th class=TH>"Direction"</th><th class=TH>"Age"</th>

@@ -101,7 +101,7 @@ fn Users() -> impl IntoView {
                             let has_more = page.has_more;
                             view! {
                                 // Scrolls sideways on a phone instead of widening the page.
-                                <div class="overflow-x-auto rounded-xl shadow">
+                                <div class="overflow-x-auto rounded-xl shadow" tabindex="0">
                                 <table class="min-w-full divide-y divide-slate-200 bg-white text-sm" data-testid="users-table">
                                     <thead class="bg-slate-100 text-left">
                                         <tr>
