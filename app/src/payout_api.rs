@@ -17,7 +17,7 @@ mod map {
     pub fn batch(b: &BatchRecord) -> BatchSummary {
         BatchSummary {
             batch_id: b.payout_batch_id,
-            state: b.state.clone(),
+            state: b.state,
             note: b.note.clone(),
             maker_email: b.maker_email.clone(),
             item_count: b.item_count,
@@ -37,7 +37,7 @@ mod map {
             quest_name: i.quest_name.clone(),
             wallet: i.wallet.clone(),
             amount: Amount::from_minor(i.amount_minor),
-            state: i.state.clone(),
+            state: i.state,
             created_at: format_ms(i.created_at_ms),
         }
     }
@@ -216,7 +216,7 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
             .map(|c| ChunkView {
                 chunk_id: c.payout_chunk_id,
                 seq: c.seq,
-                state: c.state.clone(),
+                state: c.state,
                 item_count: c.item_count,
                 total: Amount::from_minor(c.total_minor),
                 nonce: c.nonce,

@@ -23,6 +23,7 @@ use crate::audit::{AuditActor, AuditRecord};
 use crate::chain::{Chain, ChainError, ChainResult, SendOutcome};
 use crate::clock::now_ms;
 use crate::store::{DynStore, InflightChunk, NewChainTx, PlannedChunk};
+use payquest_types::{ChunkState, FindingKind};
 
 /// A lease lasts this long; the holder renews it every round.
 pub const WALLET_LEASE_MS: i64 = 15_000;
@@ -284,7 +285,7 @@ impl Disburser {
             }
         }
         if found.is_none() {
-            if chunk.state == "mined" {
+            if chunk.state == ChunkState::Mined {
                 // Its receipt is gone: a reorg. Watch it again from broadcast.
                 let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
                     "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
@@ -456,7 +457,7 @@ impl Disburser {
             return Ok(());
         }
         let finding = crate::store::NewFinding {
-            kind: "refused",
+            kind: FindingKind::Refused,
             dedupe_key: format!("refused:{payout_chunk_id}:{nonce}"),
             payout_item_id: None,
             payout_chunk_id: Some(payout_chunk_id),

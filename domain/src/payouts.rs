@@ -4,7 +4,7 @@
 //! configurable total); the approval that completes the count reserves every
 //! campaign's budget; finance starts disbursement and resolves findings.
 
-use payquest_types::Amount;
+use payquest_types::{Amount, BatchState};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -156,10 +156,10 @@ pub struct BatchCapabilities {
 }
 
 pub fn batch_capabilities(actor: &Actor, b: &BatchRecord) -> BatchCapabilities {
-    let open = matches!(b.state.as_str(), "draft" | "pending_approval");
+    let open = matches!(b.state, BatchState::Draft | BatchState::PendingApproval);
     BatchCapabilities {
         can_edit: open && b.maker_id == actor.user_id && actor.can(Permission::MakeBatches),
-        can_decide: b.state == "pending_approval"
+        can_decide: b.state == BatchState::PendingApproval
             && b.maker_id != actor.user_id
             && actor.can(Permission::ApproveBatches),
         can_disburse: actor.can(Permission::Disburse),
@@ -169,7 +169,7 @@ pub fn batch_capabilities(actor: &Actor, b: &BatchRecord) -> BatchCapabilities {
 
 pub fn withdrawal_options(actor: &Actor, b: &BatchRecord) -> WithdrawalOptions {
     let before_signing =
-        matches!(b.state.as_str(), "approved" | "disbursing") && b.signed_chunks == 0;
+        matches!(b.state, BatchState::Approved | BatchState::Disbursing) && b.signed_chunks == 0;
     let finance = actor.can(Permission::Disburse);
     let checker = actor.can(Permission::ApproveBatches);
     match b.withdraw_requested_by {
@@ -292,7 +292,7 @@ impl Payouts {
     pub async fn list(
         &self,
         actor: &Actor,
-        states: &[&str],
+        states: &[BatchState],
         before_id: Option<i64>,
         limit: u32,
     ) -> DomainResult<Vec<BatchRecord>> {
@@ -313,7 +313,7 @@ impl Payouts {
         actor.require(Permission::ApproveBatches)?;
         Ok(self
             .store
-            .list_batches(&["pending_approval"], None, page(limit)?)
+            .list_batches(&[BatchState::PendingApproval], None, page(limit)?)
             .await?
             .into_iter()
             .filter(|b| b.maker_id != actor.user_id)
@@ -677,7 +677,7 @@ impl Payouts {
         )
         .before(&serde_json::json!({"state": batch.state, "requested_by": requested_by}))
         .after(&serde_json::json!({
-            "state": "withdrawn", "items": batch.item_count, "voided_minor": batch.total_minor,
+            "state": BatchState::Withdrawn, "items": batch.item_count, "voided_minor": batch.total_minor,
             "reason": batch.withdraw_reason,
         }));
         if !self
@@ -778,12 +778,12 @@ mod tests {
         }
     }
 
-    fn batch(maker: i64, state: &str, requested_by: Option<i64>, signed: i64) -> BatchRecord {
+    fn batch(maker: i64, state: BatchState, requested_by: Option<i64>, signed: i64) -> BatchRecord {
         BatchRecord {
             payout_batch_id: 1,
             maker_id: maker,
             maker_email: String::new(),
-            state: state.into(),
+            state,
             note: String::new(),
             content_hash: String::new(),
             revision: 1,
@@ -814,13 +814,13 @@ mod tests {
             person(2, &[Checker]),
             person(3, &[Finance]),
         );
-        let draft = batch(1, "draft", None, 0);
+        let draft = batch(1, BatchState::Draft, None, 0);
         assert!(batch_capabilities(&maker, &draft).can_edit);
         assert!(!batch_capabilities(&checker, &draft).can_edit);
-        let pending = batch(1, "pending_approval", None, 0);
+        let pending = batch(1, BatchState::PendingApproval, None, 0);
         assert!(batch_capabilities(&checker, &pending).can_decide);
         assert!(!batch_capabilities(&maker, &pending).can_decide);
-        let approved = batch(1, "approved", None, 0);
+        let approved = batch(1, BatchState::Approved, None, 0);
         assert!(
             batch_capabilities(&finance, &approved)
                 .withdrawal
@@ -832,11 +832,11 @@ mod tests {
                 .can_request
         );
         assert!(
-            !batch_capabilities(&finance, &batch(1, "disbursing", None, 1))
+            !batch_capabilities(&finance, &batch(1, BatchState::Disbursing, None, 1))
                 .withdrawal
                 .can_request
         );
-        let asked = batch(1, "approved", Some(3), 0);
+        let asked = batch(1, BatchState::Approved, Some(3), 0);
         assert!(batch_capabilities(&checker, &asked).withdrawal.can_confirm);
         let finance_checker = person(3, &[Finance, Checker]);
         assert!(

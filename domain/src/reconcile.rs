@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::audit::{AuditActor, AuditRecord};
 use crate::chain::{Chain, ChainError, ChainResult, LOG_WINDOW_BLOCKS};
 use crate::store::{DynStore, ExpectedPayment, NewFinding, ObservedTransfer};
+use payquest_types::{ChunkState, FindingKind};
 
 pub const TRANSFERS_CURSOR: &str = "treasury_transfers";
 const CHUNKS_PER_ROUND: u32 = 100;
@@ -78,7 +79,7 @@ fn match_refs(
         }
     }
     let mut left: Vec<usize> = (0..observed.len()).filter(|&i| !used[i]).collect();
-    let finding = |kind: &'static str, key: String, item: Option<i64>, detail: String| NewFinding {
+    let finding = |kind: FindingKind, key: String, item: Option<i64>, detail: String| NewFinding {
         kind,
         dedupe_key: key,
         payout_item_id: item,
@@ -96,7 +97,7 @@ fn match_refs(
         if let Some(p) = same_to {
             let t = &observed[left.remove(p)];
             out.findings.push(finding(
-                "wrong_amount",
+                FindingKind::WrongAmount,
                 format!("wrong_amount:{}", e.payout_item_id),
                 Some(e.payout_item_id),
                 format!(
@@ -107,7 +108,7 @@ fn match_refs(
         } else if let Some(p) = same_amount {
             let t = &observed[left.remove(p)];
             out.findings.push(finding(
-                "wrong_recipient",
+                FindingKind::WrongRecipient,
                 format!("wrong_recipient:{}", e.payout_item_id),
                 Some(e.payout_item_id),
                 format!(
@@ -117,7 +118,7 @@ fn match_refs(
             ));
         } else {
             out.findings.push(finding(
-                "missing",
+                FindingKind::Missing,
                 format!("missing:{}", e.payout_item_id),
                 Some(e.payout_item_id),
                 format!(
@@ -133,8 +134,8 @@ fn match_refs(
             key(&e.wallet) == key(&t.to_address) && Some(e.amount_minor) == t.amount_minor
         });
         let (kind, item) = match repeats {
-            Some(e) => ("paid_twice", Some(e.payout_item_id)),
-            None => ("unknown_transfer", None),
+            Some(e) => (FindingKind::PaidTwice, Some(e.payout_item_id)),
+            None => (FindingKind::UnknownTransfer, None),
         };
         out.findings.push(finding(
             kind,
@@ -181,7 +182,7 @@ pub fn match_all(
 
 fn paid_twice(item: i64, paid_by: i64, also_paid_by: i64) -> NewFinding {
     NewFinding {
-        kind: "paid_twice",
+        kind: FindingKind::PaidTwice,
         dedupe_key: format!(
             "paid_twice:{item}:{}:{}",
             paid_by.min(also_paid_by),
@@ -328,7 +329,7 @@ impl Reconciler {
         };
         if !canonical {
             let finding = NewFinding {
-                kind: "missing",
+                kind: FindingKind::Missing,
                 dedupe_key: format!("vanished:{chunk_id}"),
                 payout_item_id: None,
                 payout_chunk_id: Some(chunk_id),
@@ -393,7 +394,7 @@ impl Reconciler {
             let ran = match executed.get(&other) {
                 Some(&ran) => ran,
                 None => {
-                    let ran = state != "planned" && self.chain.executed(other).await?;
+                    let ran = state != ChunkState::Planned && self.chain.executed(other).await?;
                     executed.insert(other, ran);
                     ran
                 }
@@ -426,7 +427,7 @@ impl Reconciler {
             let subject = format!("payout_chunk:{chunk_id}");
             if self.chain.executed(chunk_id).await? {
                 let mut findings = vec![NewFinding {
-                    kind: "paid_after_failure",
+                    kind: FindingKind::PaidAfterFailure,
                     dedupe_key: format!("paid_after_failure:{chunk_id}"),
                     payout_item_id: None,
                     payout_chunk_id: Some(chunk_id),
@@ -442,10 +443,9 @@ impl Reconciler {
                     .await
                     .map_err(store_err)?
                 {
-                    if matches!(
-                        state.as_str(),
-                        "prepared" | "broadcast" | "mined" | "confirmed" | "reconciled"
-                    ) {
+                    if state.is_in_flight()
+                        || matches!(state, ChunkState::Confirmed | ChunkState::Reconciled)
+                    {
                         findings.push(paid_twice(item, other, chunk_id));
                     }
                 }
@@ -499,7 +499,7 @@ impl Reconciler {
                     let mut v = false;
                     for id in self.chain.batch_paid_ids(&t.tx_hash).await? {
                         let state = self.store.chunk_state(id).await.map_err(store_err)?;
-                        if state.as_deref() == Some("planned") {
+                        if state == Some(ChunkState::Planned) {
                             v = true;
                         }
                     }
@@ -511,7 +511,7 @@ impl Reconciler {
                 continue;
             }
             findings.push(NewFinding {
-                kind: "unknown_transfer",
+                kind: FindingKind::UnknownTransfer,
                 dedupe_key: format!("unknown:{}:{}", t.tx_hash, t.log_index),
                 payout_item_id: None,
                 payout_chunk_id: None,
@@ -578,7 +578,7 @@ mod tests {
     }
 
     fn kinds(m: &Matched) -> Vec<&str> {
-        m.findings.iter().map(|f| f.kind).collect()
+        m.findings.iter().map(|f| f.kind.as_str()).collect()
     }
 
     #[test]

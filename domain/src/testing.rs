@@ -184,6 +184,55 @@ impl TestDb {
         }
     }
 
+    /// The values a column's CHECK allows (`CHECK (column IN ('a', 'b'))`),
+    /// as the database itself reports its schema now.
+    pub async fn check_values(&self, table: &str, column: &str) -> Vec<String> {
+        let clause = match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let sql: String = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = $1",
+                )
+                .bind(table)
+                .fetch_one(&mut conn)
+                .await
+                .expect("schema");
+                let start = sql
+                    .find(&format!("CHECK ({column} IN"))
+                    .unwrap_or_else(|| panic!("{table}.{column} has no CHECK"));
+                let end = sql[start..].find("))").expect("end of CHECK") + start;
+                sql[start..end].to_owned()
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let defs: Vec<String> = sqlx::query_scalar(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                     WHERE conrelid = $1::regclass AND contype = 'c'",
+                )
+                .bind(table)
+                .fetch_all(&mut conn)
+                .await
+                .expect("constraints");
+                defs.into_iter()
+                    .find(|d| {
+                        d.contains(&format!("({column} = ANY"))
+                            || d.contains(&format!("(({column})::text = ANY"))
+                    })
+                    .unwrap_or_else(|| panic!("{table}.{column} has no CHECK"))
+            }
+        };
+        clause
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Drops a PostgreSQL test database; SQLite files go with the temp dir.
     pub async fn cleanup(self) {
         if let Some(admin) = &self.admin_url {

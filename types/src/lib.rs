@@ -3,8 +3,10 @@
 //! pages render. Nothing here touches storage, so it compiles to wasm.
 
 pub mod money;
+pub mod states;
 
 pub use money::{Amount, AmountError};
+pub use states::{BatchState, ChunkState, FindingKind, PayoutItemState, UnknownState};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -446,7 +448,7 @@ pub struct TransferView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchSummary {
     pub batch_id: i64,
-    pub state: String,
+    pub state: BatchState,
     pub note: String,
     pub maker_email: String,
     pub item_count: i64,
@@ -466,7 +468,7 @@ pub struct PayoutItemView {
     pub quest_name: String,
     pub wallet: String,
     pub amount: Amount,
-    pub state: String,
+    pub state: PayoutItemState,
     pub created_at: String,
 }
 
@@ -491,7 +493,7 @@ pub struct ApprovalView {
 pub struct ChunkView {
     pub chunk_id: i64,
     pub seq: i64,
-    pub state: String,
+    pub state: ChunkState,
     pub item_count: i64,
     pub total: Amount,
     pub nonce: Option<i64>,
@@ -544,7 +546,7 @@ pub enum BatchList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingView {
     pub finding_id: i64,
-    pub kind: String,
+    pub kind: FindingKind,
     pub payout_item_id: Option<i64>,
     pub chunk_id: Option<i64>,
     pub tx_hash: Option<String>,

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{BatchSummary, BatchView, FindingView};
+use payquest_types::{BatchState, BatchSummary, BatchView, FindingView};
 
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::payout_api::{
@@ -18,8 +18,8 @@ use crate::payout_api::{
 const TH: &str = "px-3 py-2";
 const TD: &str = "px-3 py-2";
 
-fn state_badge(state: String) -> impl IntoView {
-    let colour = match state.as_str() {
+fn state_badge(state: &'static str) -> impl IntoView {
+    let colour = match state {
         "reconciled" | "confirmed" | "disbursed" | "approved" => "bg-emerald-100 text-emerald-800",
         "rejected" | "reverted" | "failed" | "partially_failed" => "bg-rose-100 text-rose-800",
         "pending_approval" | "disbursing" | "broadcast" | "mined" | "prepared" => {
@@ -27,7 +27,7 @@ fn state_badge(state: String) -> impl IntoView {
         }
         _ => "bg-slate-100 text-slate-700",
     };
-    view! { <span class=format!("rounded px-2 py-0.5 text-xs font-medium {colour}") data-state=state.clone()>{state.replace('_', " ")}</span> }
+    view! { <span class=format!("rounded px-2 py-0.5 text-xs font-medium {colour}") data-state=state>{state.replace('_', " ")}</span> }
 }
 
 #[component]
@@ -46,7 +46,7 @@ fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
                 {batches.into_iter().map(|b| view! {
                     <tr data-batch-id=b.batch_id>
                         <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::batch(b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
-                        <td class=TD>{state_badge(b.state)}</td>
+                        <td class=TD>{state_badge(b.state.as_str())}</td>
                         <td class=TD>{b.maker_email}</td>
                         <td class=TD>{b.note}</td>
                         <td class="px-3 py-2 text-right font-mono">{b.item_count}</td>
@@ -268,13 +268,8 @@ pub fn BatchPage() -> impl IntoView {
     }
 }
 
-/// How often a batch on its way is reloaded.
+/// How often a batch on its way (`BatchState::is_moving`) is reloaded.
 const REFRESH_MS: u64 = 1_500;
-
-/// States in which a batch changes without anyone acting on the page.
-fn batch_is_moving(state: &str) -> bool {
-    matches!(state, "disbursing" | "disbursed")
-}
 
 #[component]
 fn Batch() -> impl IntoView {
@@ -313,7 +308,7 @@ fn Batch() -> impl IntoView {
     Effect::new(move |_| {
         let moving = detail
             .get()
-            .is_some_and(|r| r.is_ok_and(|v| batch_is_moving(&v.summary.state)));
+            .is_some_and(|r| r.is_ok_and(|v| v.summary.state.is_moving()));
         if moving {
             set_timeout(
                 move || refresh.update(|n| *n += 1),
@@ -414,14 +409,14 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
         });
     };
     let approve_hash = hash.clone();
-    let state = s.state.clone();
-    let can_start = v.can_disburse && state == "approved";
+    let state = s.state;
+    let can_start = v.can_disburse && state == BatchState::Approved;
     let can_retry = v.can_disburse && v.failed_items > 0;
     let on_chain = !v.chunks.is_empty();
     view! {
-        <div class="space-y-6" data-testid="batch" data-state=s.state.clone()>
+        <div class="space-y-6" data-testid="batch" data-state=s.state.as_str()>
             <div class="flex flex-wrap items-center justify-between gap-3">
-                <h1 class="text-2xl font-bold">{format!("Batch #{batch_id}")} " " {state_badge(s.state.clone())}</h1>
+                <h1 class="text-2xl font-bold">{format!("Batch #{batch_id}")} " " {state_badge(s.state.as_str())}</h1>
                 <div class="flex gap-2">
                     <button class=BUTTON_QUIET on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
                     <button class=BUTTON_QUIET on:click=download>"Export CSV"</button>
@@ -455,7 +450,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
             </section>
 
             <section class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" data-testid="batch-actions">
-                {(v.can_edit && state == "draft").then(|| view! {
+                {(v.can_edit && state == BatchState::Draft).then(|| view! {
                     <button class=BUTTON on:click=move |_| { actions.submit.dispatch(SubmitBatch { batch_id }); }>"Submit for approval"</button>
                 })}
                 {v.can_decide.then(|| {
@@ -517,7 +512,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                                 view! {
                                     <tr>
                                         <td class=TD>{c.seq + 1}</td>
-                                        <td class=TD>{state_badge(c.state.clone())}</td>
+                                        <td class=TD>{state_badge(c.state.as_str())}</td>
                                         <td class="px-3 py-2 text-right font-mono">{c.item_count}</td>
                                         <td class="px-3 py-2 text-right font-mono">{c.total.to_string()}</td>
                                         <td class=TD>{c.nonce.map(|n| n.to_string()).unwrap_or_default()}</td>
@@ -551,7 +546,7 @@ fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> i
                                     <td class=TD>{i.quest_name.clone()}</td>
                                     <td class="px-3 py-2 font-mono text-xs">{i.wallet.clone()}</td>
                                     <td class="px-3 py-2 text-right font-mono">{i.amount.to_string()}</td>
-                                    <td class=TD>{state_badge(i.state.clone())}</td>
+                                    <td class=TD>{state_badge(i.state.as_str())}</td>
                                     <td class=TD>{can_remove.then(|| view! {
                                         <button class=BUTTON_QUIET on:click=move |_| { actions.remove.dispatch(RemoveBatchItem { batch_id, payout_item_id: item_id }); }>"Remove"</button>
                                     })}</td>
@@ -672,8 +667,8 @@ fn FindingRow(
     let id = f.finding_id;
     let open = f.resolved_at.is_none();
     view! {
-        <li class="space-y-2 rounded-xl bg-white p-4 text-sm shadow" data-kind=f.kind.clone()>
-            <p class="font-medium">{f.kind.replace('_', " ")} " · " {f.created_at.clone()}</p>
+        <li class="space-y-2 rounded-xl bg-white p-4 text-sm shadow" data-kind=f.kind.as_str()>
+            <p class="font-medium">{f.kind.as_str().replace('_', " ")} " · " {f.created_at.clone()}</p>
             <p>{f.detail.clone()}</p>
             {f.tx_hash.clone().map(|h| view! { <p class="break-all font-mono text-xs text-slate-500">{h}</p> })}
             {f.resolved_at.clone().map(|at| view! {

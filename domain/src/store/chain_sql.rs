@@ -147,7 +147,7 @@ macro_rules! impl_chain {
                          tx_hash, detail, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                          ON CONFLICT (dedupe_key) DO NOTHING",
                     )
-                    .bind(f.kind)
+                    .bind(f.kind.as_str())
                     .bind(&f.dedupe_key)
                     .bind(f.payout_item_id)
                     .bind(f.payout_chunk_id)
@@ -459,19 +459,19 @@ macro_rules! impl_chain {
                     .bind(wallet)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(chunks
+                chunks
                     .into_iter()
-                    .map(|c| $crate::store::InflightChunk {
+                    .map(|c| Ok($crate::store::InflightChunk {
                         payout_chunk_id: c.0,
                         payout_batch_id: c.1,
-                        state: c.2,
+                        state: $crate::store::stored(c.2)?,
                         nonce: c.3,
                         mined_tx_hash: c.4,
                         mined_block: c.5,
                         mined_block_hash: c.6,
                         txs: txs.iter().filter(|t| t.payout_chunk_id == c.0).cloned().collect(),
-                    })
-                    .collect())
+                    }))
+                    .collect()
             }
 
             async fn mark_broadcast(&self, chain_tx_id: i64, now_ms: i64) -> $crate::store::StoreResult<()> {
@@ -605,7 +605,7 @@ macro_rules! impl_chain {
                     Some(tx_hash),
                     at_block,
                     $crate::store::NewFinding {
-                        kind: "reverted",
+                        kind: payquest_types::FindingKind::Reverted,
                         dedupe_key: format!("reverted:{payout_chunk_id}"),
                         payout_item_id: None,
                         payout_chunk_id: Some(payout_chunk_id),
@@ -631,7 +631,7 @@ macro_rules! impl_chain {
                     None,
                     at_block,
                     $crate::store::NewFinding {
-                        kind: "missing",
+                        kind: payquest_types::FindingKind::Missing,
                         dedupe_key: format!("dropped:{payout_chunk_id}"),
                         payout_item_id: None,
                         payout_chunk_id: Some(payout_chunk_id),
@@ -715,18 +715,20 @@ macro_rules! impl_chain {
             async fn chunk_state(
                 &self,
                 payout_chunk_id: i64,
-            ) -> $crate::store::StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar::<_, String>("SELECT state FROM payout_chunk WHERE payout_chunk_id = $1")
+            ) -> $crate::store::StoreResult<Option<payquest_types::ChunkState>> {
+                sqlx::query_scalar::<_, String>("SELECT state FROM payout_chunk WHERE payout_chunk_id = $1")
                     .bind(payout_chunk_id)
                     .fetch_optional(&self.pool)
-                    .await?)
+                    .await?
+                    .map($crate::store::stored)
+                    .transpose()
             }
 
             async fn sibling_chunks(
                 &self,
                 payout_chunk_id: i64,
-            ) -> $crate::store::StoreResult<Vec<(i64, i64, String)>> {
-                Ok(sqlx::query_as::<_, (i64, i64, String)>(
+            ) -> $crate::store::StoreResult<Vec<(i64, i64, payquest_types::ChunkState)>> {
+                sqlx::query_as::<_, (i64, i64, String)>(
                     "SELECT m.payout_item_id, o.payout_chunk_id, k.state FROM chunk_member m \
                      JOIN chunk_member o ON o.payout_item_id = m.payout_item_id \
                        AND o.payout_chunk_id <> m.payout_chunk_id \
@@ -735,7 +737,10 @@ macro_rules! impl_chain {
                 )
                 .bind(payout_chunk_id)
                 .fetch_all(&self.pool)
-                .await?)
+                .await?
+                .into_iter()
+                .map(|(item, chunk, state)| Ok((item, chunk, $crate::store::stored(state)?)))
+                .collect()
             }
 
             async fn cursor(&self, name: &str) -> $crate::store::StoreResult<Option<i64>> {

@@ -45,6 +45,14 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A state read back from its column (the CHECK allows only the enum's texts).
+pub(crate) fn stored<T: std::str::FromStr<Err = payquest_types::UnknownState>>(
+    text: String,
+) -> StoreResult<T> {
+    text.parse()
+        .map_err(|e: payquest_types::UnknownState| StoreError::Corrupt(e.to_string()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

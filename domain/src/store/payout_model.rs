@@ -6,6 +6,8 @@
 
 use async_trait::async_trait;
 
+use payquest_types::{BatchState, ChunkState, FindingKind, PayoutItemState};
+
 use super::StoreResult;
 use crate::audit::AuditRecord;
 
@@ -32,7 +34,8 @@ pub struct PayoutItemRow {
     pub quest_name: String,
     pub wallet: String,
     pub amount_minor: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: PayoutItemState,
     pub created_at_ms: i64,
 }
 
@@ -41,7 +44,8 @@ pub struct BatchRecord {
     pub payout_batch_id: i64,
     pub maker_id: i64,
     pub maker_email: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: BatchState,
     pub note: String,
     pub content_hash: String,
     pub revision: i64,
@@ -139,7 +143,7 @@ pub struct ChainTxRecord {
 pub struct InflightChunk {
     pub payout_chunk_id: i64,
     pub payout_batch_id: i64,
-    pub state: String,
+    pub state: ChunkState,
     pub nonce: i64,
     pub mined_tx_hash: Option<String>,
     pub mined_block: Option<i64>,
@@ -153,7 +157,8 @@ pub struct ChunkRow {
     pub payout_chunk_id: i64,
     pub payout_batch_id: i64,
     pub seq: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ChunkState,
     pub item_count: i64,
     pub total_minor: i64,
     pub nonce: Option<i64>,
@@ -186,7 +191,7 @@ pub struct ExpectedPayment {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFinding {
-    pub kind: &'static str,
+    pub kind: FindingKind,
     /// Makes recording the same finding twice a no-op.
     pub dedupe_key: String,
     pub payout_item_id: Option<i64>,
@@ -198,7 +203,8 @@ pub struct NewFinding {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FindingRow {
     pub recon_finding_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: FindingKind,
     pub payout_item_id: Option<i64>,
     pub payout_chunk_id: Option<i64>,
     pub tx_hash: Option<String>,
@@ -272,7 +278,7 @@ pub trait PayoutStore: Send + Sync {
     /// Newest first; only batches in one of `states` when given.
     async fn list_batches(
         &self,
-        states: &[&str],
+        states: &[BatchState],
         before_id: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<BatchRecord>>;
@@ -476,10 +482,13 @@ pub trait ChainStore: Send + Sync {
         payout_chunk_id: i64,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
-    async fn chunk_state(&self, payout_chunk_id: i64) -> StoreResult<Option<String>>;
+    async fn chunk_state(&self, payout_chunk_id: i64) -> StoreResult<Option<ChunkState>>;
     /// The other chunks the chunk's items were ever planned in:
     /// (payout item id, other chunk id, other chunk's state).
-    async fn sibling_chunks(&self, payout_chunk_id: i64) -> StoreResult<Vec<(i64, i64, String)>>;
+    async fn sibling_chunks(
+        &self,
+        payout_chunk_id: i64,
+    ) -> StoreResult<Vec<(i64, i64, ChunkState)>>;
     async fn revert_chunk(
         &self,
         payout_chunk_id: i64,

@@ -171,19 +171,15 @@ macro_rules! impl_payouts {
 
             async fn list_batches(
                 &self,
-                states: &[&str],
+                states: &[payquest_types::BatchState],
                 before_id: Option<i64>,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::BatchRecord>> {
-                // States are our own constants, never user text.
+                // The enum's own texts, never user text.
                 let state_filter = if states.is_empty() {
                     String::new()
                 } else {
-                    let list: Vec<String> = states
-                        .iter()
-                        .filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-                        .map(|s| format!("'{s}'"))
-                        .collect();
+                    let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
                     format!(" AND b.state IN ({})", list.join(", "))
                 };
                 let sql = format!(
@@ -671,7 +667,7 @@ macro_rules! impl_payouts {
                 .bind(payout_batch_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                if chunks.iter().any(|(_, state)| state != "planned") {
+                if chunks.iter().any(|(_, state)| state.parse() != Ok(payquest_types::ChunkState::Planned)) {
                     return Ok(false);
                 }
                 for (chunk_id, _) in &chunks {

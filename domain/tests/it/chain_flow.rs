@@ -245,7 +245,7 @@ async fn drive_on(
         reconciler.round().await.expect("reconcile");
         let b = store.batch(batch_id).await.expect("read").expect("batch");
         if states.contains(&b.state.as_str()) {
-            return b.state;
+            return b.state.as_str().to_owned();
         }
         assert!(Instant::now() < deadline, "batch stuck in {}", b.state);
         dev.mine(1).await;
@@ -1090,7 +1090,7 @@ async fn a_chunk_whose_nonce_is_taken_ends_unpaid_with_a_finding(db: &TestDb) {
         .await
         .expect("findings")
         .into_iter()
-        .map(|f| f.kind)
+        .map(|f| f.kind.as_str().to_owned())
         .collect();
     kinds.sort();
     assert_eq!(kinds, vec!["missing", "unknown_transfer"]);

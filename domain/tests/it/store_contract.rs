@@ -353,3 +353,46 @@ on_both_backends!(
     first_admin_once_on,
     crate::store_contract::only_one_first_admin_even_when_replicas_start_together
 );
+
+/// Each state column's CHECK lists exactly the values of its enum, on both
+/// databases (a state the code knows but the column refuses, or one the
+/// column allows that the code can't read, fails here).
+async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
+    use payquest_domain::types::{BatchState, ChunkState, FindingKind, PayoutItemState};
+    let _ = db.store().await;
+    fn texts<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
+        let mut v: Vec<String> = all.iter().map(|s| f(*s).to_owned()).collect();
+        v.sort();
+        v
+    }
+    for (table, column, expected) in [
+        (
+            "payout_batch",
+            "state",
+            texts(BatchState::ALL, BatchState::as_str),
+        ),
+        (
+            "payout_chunk",
+            "state",
+            texts(ChunkState::ALL, ChunkState::as_str),
+        ),
+        (
+            "payout_item",
+            "state",
+            texts(PayoutItemState::ALL, PayoutItemState::as_str),
+        ),
+        (
+            "recon_finding",
+            "kind",
+            texts(FindingKind::ALL, FindingKind::as_str),
+        ),
+    ] {
+        let mut allowed = db.check_values(table, column).await;
+        allowed.sort();
+        assert_eq!(allowed, expected, "{table}.{column}");
+    }
+}
+payquest_domain::on_both_backends!(
+    state_checks,
+    crate::store_contract::every_state_column_allows_exactly_its_enum
+);

@@ -221,7 +221,12 @@ async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
     loop {
         let open = store
             .list_batches(
-                &["approved", "disbursing", "disbursed", "partially_failed"],
+                &[
+                    payquest_domain::types::BatchState::Approved,
+                    payquest_domain::types::BatchState::Disbursing,
+                    payquest_domain::types::BatchState::Disbursed,
+                    payquest_domain::types::BatchState::PartiallyFailed,
+                ],
                 None,
                 200,
             )

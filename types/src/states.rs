@@ -1,0 +1,162 @@
+//! One enum per state machine of the payout pipeline. Each is stored as the
+//! text `as_str` gives (every state column has a CHECK listing exactly
+//! these), travels as the same snake_case text, and parses back with
+//! `FromStr` (or `TryFrom<String>`, as the store's rows decode it).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A stored state that is none of the enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownState {
+    pub what: &'static str,
+    pub value: String,
+}
+
+macro_rules! state_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownState;
+            fn from_str(s: &str) -> Result<Self, UnknownState> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(UnknownState { what: $what, value: other.to_owned() }),
+                }
+            }
+        }
+
+        /// Tests read better against the stored text.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownState;
+            fn try_from(s: String) -> Result<Self, UnknownState> {
+                s.parse()
+            }
+        }
+    };
+}
+
+state_enum!(
+    /// A payout batch: draft → pending_approval → approved / rejected →
+    /// disbursing → disbursed → reconciled (or partially_failed); withdrawn.
+    BatchState, "batch state" {
+        Draft => "draft",
+        PendingApproval => "pending_approval",
+        Approved => "approved",
+        Rejected => "rejected",
+        Disbursing => "disbursing",
+        Disbursed => "disbursed",
+        Reconciled => "reconciled",
+        PartiallyFailed => "partially_failed",
+        Withdrawn => "withdrawn",
+    }
+);
+
+impl BatchState {
+    /// Changes without anyone acting on it (the workers move it on).
+    pub fn is_moving(self) -> bool {
+        matches!(self, BatchState::Disbursing | BatchState::Disbursed)
+    }
+}
+
+state_enum!(
+    /// A chunk (one chain transaction and its same-nonce replacements).
+    ChunkState, "chunk state" {
+        Planned => "planned",
+        Prepared => "prepared",
+        Broadcast => "broadcast",
+        Mined => "mined",
+        Confirmed => "confirmed",
+        Reverted => "reverted",
+        Reconciled => "reconciled",
+    }
+);
+
+impl ChunkState {
+    /// Signed and not yet final: on its way to the chain or on it.
+    pub fn is_in_flight(self) -> bool {
+        matches!(
+            self,
+            ChunkState::Prepared | ChunkState::Broadcast | ChunkState::Mined
+        )
+    }
+}
+
+state_enum!(
+    /// A payout item (one activity's reward).
+    PayoutItemState, "payout item state" {
+        Eligible => "eligible",
+        Batched => "batched",
+        Approved => "approved",
+        Submitted => "submitted",
+        Confirmed => "confirmed",
+        Reconciled => "reconciled",
+        Failed => "failed",
+    }
+);
+
+state_enum!(
+    /// What a reconciliation finding found.
+    FindingKind, "finding kind" {
+        Missing => "missing",
+        Reverted => "reverted",
+        WrongAmount => "wrong_amount",
+        WrongRecipient => "wrong_recipient",
+        PaidTwice => "paid_twice",
+        UnknownTransfer => "unknown_transfer",
+        Refused => "refused",
+        PaidAfterFailure => "paid_after_failure",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_round_trips_through_its_text() {
+        for s in BatchState::ALL {
+            assert_eq!(s.as_str().parse::<BatchState>(), Ok(*s));
+        }
+        for s in ChunkState::ALL {
+            assert_eq!(s.as_str().parse::<ChunkState>(), Ok(*s));
+        }
+        for s in PayoutItemState::ALL {
+            assert_eq!(s.as_str().parse::<PayoutItemState>(), Ok(*s));
+        }
+        for s in FindingKind::ALL {
+            assert_eq!(FindingKind::try_from(s.as_str().to_owned()), Ok(*s));
+        }
+        assert!("paid".parse::<BatchState>().is_err());
+    }
+}
