@@ -20,7 +20,7 @@ use alloy::primitives::Address;
 use tokio::sync::watch;
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::chain::{Chain, ChainError, ChainResult, SendOutcome};
+use crate::chain::{Chain, ChainError, ChainResult, ReceiptInfo, SendOutcome};
 use crate::clock::now_ms;
 use crate::store::{DynStore, InflightChunk, NewChainTx, PlannedChunk};
 use payquest_types::{ChunkState, FindingKind};
@@ -85,6 +85,16 @@ fn record(signed: &crate::chain::SignedTx, nonce: i64) -> NewChainTx {
         max_fee_wei: signed.max_fee_wei.to_string(),
         priority_fee_wei: signed.priority_fee_wei.to_string(),
     }
+}
+
+/// What a chunk without a receipt of ours needs next.
+enum NoReceipt {
+    /// Nothing more this round.
+    Done,
+    /// The contract paid it in a transaction we did not store: settle that.
+    PaidBy(ReceiptInfo),
+    /// Its nonce is unused: send its bytes again.
+    Resend,
 }
 
 fn audit(action: &'static str, subject: String) -> AuditRecord {
@@ -268,133 +278,170 @@ impl Disburser {
         }
     }
 
+    /// One signed chunk, in named steps: find a receipt of any of its
+    /// transactions; without one, see whether its nonce was used elsewhere;
+    /// with one, settle it once deep enough; otherwise send it again.
     async fn watch(
         &self,
         chunk: &InflightChunk,
         head: u64,
         report: &mut RoundReport,
     ) -> ChainResult<()> {
-        let subject = format!("payout_chunk:{}", chunk.payout_chunk_id);
-        let confirmations = self.chain.settings().confirmations.max(1);
-        // Any of its transactions (original or replacements) may be the one mined.
-        let mut found = None;
-        for tx in chunk.txs.iter().rev() {
-            if let Some(r) = self.chain.receipt(&tx.tx_hash).await? {
-                found = Some(r);
-                break;
-            }
-        }
+        let mut found = self.find_receipt(chunk).await?;
         if found.is_none() {
-            if chunk.state == ChunkState::Mined {
-                // Its receipt is gone: a reorg. Watch it again from broadcast.
-                let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
-                    "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
-                }));
-                if self
-                    .store
-                    .unmine_chunk(chunk.payout_chunk_id, &a)
-                    .await
-                    .map_err(store_err)?
-                {
-                    report.reorged += 1;
-                }
-            }
-            // Our nonce is used but no receipt of ours exists: never re-sign.
-            // The contract's own record says whether (and where) it paid.
-            if (self.chain.mined_nonce().await? as i64) > chunk.nonce {
-                match self.chain.batch_paid_tx(chunk.payout_chunk_id).await? {
-                    Some(hash) => {
-                        tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
-                        found = self.chain.receipt(&hash).await?;
-                        if found.is_none() {
-                            return Ok(());
-                        }
-                    }
-                    None => {
-                        // Once the nonce's use is deep enough it can't come back: unpaid.
-                        let safe = (head + 1).saturating_sub(confirmations);
-                        if (self.chain.nonce_at(safe).await? as i64) > chunk.nonce
-                            && !self.chain.executed_at(chunk.payout_chunk_id, safe).await?
-                        {
-                            let a = audit("payout.chunk_dropped", subject)
-                                .before(&serde_json::json!({"nonce": chunk.nonce}));
-                            if self
-                                .store
-                                .drop_chunk(chunk.payout_chunk_id, safe as i64, &a)
-                                .await
-                                .map_err(store_err)?
-                            {
-                                report.reverted += 1;
-                            }
-                        }
-                        return Ok(());
-                    }
-                }
+            match self.without_receipt(chunk, head, report).await? {
+                NoReceipt::Done => return Ok(()),
+                NoReceipt::PaidBy(r) => found = Some(r),
+                NoReceipt::Resend => {}
             }
         }
         let found = match found {
             Some(r) if !r.success => Some(self.paid_elsewhere(chunk, r).await?),
             other => other,
         };
-        if let Some(r) = found {
-            let depth = head.saturating_sub(r.block_number) + 1;
-            if depth < confirmations {
-                if chunk.mined_tx_hash.as_deref() != Some(r.tx_hash.as_str())
-                    || chunk.mined_block_hash.as_deref() != Some(r.block_hash.as_str())
-                {
-                    self.store
-                        .record_mined(
-                            chunk.payout_chunk_id,
-                            &r.tx_hash,
-                            r.block_number as i64,
-                            &r.block_hash,
-                            now_ms(),
-                        )
-                        .await
-                        .map_err(store_err)?;
-                }
-                return Ok(());
+        match found {
+            Some(r) => self.settle(chunk, r, head, report).await,
+            None => self.resend(chunk, report).await,
+        }
+    }
+
+    /// A receipt of any of the chunk's transactions (original or
+    /// replacements), newest first.
+    async fn find_receipt(&self, chunk: &InflightChunk) -> ChainResult<Option<ReceiptInfo>> {
+        for tx in chunk.txs.iter().rev() {
+            if let Some(r) = self.chain.receipt(&tx.tx_hash).await? {
+                return Ok(Some(r));
             }
-            // Deep enough; make sure the block is still the canonical one.
-            if self.chain.block_hash(r.block_number).await?.as_deref()
-                != Some(r.block_hash.as_str())
+        }
+        Ok(None)
+    }
+
+    /// No receipt of ours: a mined chunk was reorged away (watch it again);
+    /// if our nonce was used anyway, never re-sign — the contract's own
+    /// record says whether (and where) it paid, and once the nonce's use is
+    /// deep enough without that, the chunk ends unpaid.
+    async fn without_receipt(
+        &self,
+        chunk: &InflightChunk,
+        head: u64,
+        report: &mut RoundReport,
+    ) -> ChainResult<NoReceipt> {
+        let subject = format!("payout_chunk:{}", chunk.payout_chunk_id);
+        if chunk.state == ChunkState::Mined {
+            let a = audit("payout.chunk_reorged", subject.clone()).before(&serde_json::json!({
+                "tx_hash": chunk.mined_tx_hash, "block": chunk.mined_block
+            }));
+            if self
+                .store
+                .unmine_chunk(chunk.payout_chunk_id, &a)
+                .await
+                .map_err(store_err)?
             {
-                return Ok(());
+                report.reorged += 1;
             }
-            crash_point("after_receipt");
-            if r.success {
-                let a = audit("payout.chunk_confirmed", subject).after(&serde_json::json!({
-                    "tx_hash": r.tx_hash, "block": r.block_number, "transfers": r.transfers.len()
-                }));
-                if self
-                    .store
-                    .confirm_chunk(
+        }
+        if (self.chain.mined_nonce().await? as i64) <= chunk.nonce {
+            return Ok(NoReceipt::Resend);
+        }
+        if let Some(hash) = self.chain.batch_paid_tx(chunk.payout_chunk_id).await? {
+            tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
+            return Ok(match self.chain.receipt(&hash).await? {
+                Some(r) => NoReceipt::PaidBy(r),
+                None => NoReceipt::Done,
+            });
+        }
+        let confirmations = self.chain.settings().confirmations.max(1);
+        let safe = (head + 1).saturating_sub(confirmations);
+        if (self.chain.nonce_at(safe).await? as i64) > chunk.nonce
+            && !self.chain.executed_at(chunk.payout_chunk_id, safe).await?
+        {
+            let a = audit("payout.chunk_dropped", subject)
+                .before(&serde_json::json!({"nonce": chunk.nonce}));
+            if self
+                .store
+                .drop_chunk(chunk.payout_chunk_id, safe as i64, &a)
+                .await
+                .map_err(store_err)?
+            {
+                report.reverted += 1;
+            }
+        }
+        Ok(NoReceipt::Done)
+    }
+
+    /// A receipt: shallow, it is recorded as mined; deep enough on the
+    /// canonical chain, the chunk is confirmed (budget posted) or reverted
+    /// (budget voided, a finding).
+    async fn settle(
+        &self,
+        chunk: &InflightChunk,
+        r: ReceiptInfo,
+        head: u64,
+        report: &mut RoundReport,
+    ) -> ChainResult<()> {
+        let subject = format!("payout_chunk:{}", chunk.payout_chunk_id);
+        let confirmations = self.chain.settings().confirmations.max(1);
+        let depth = head.saturating_sub(r.block_number) + 1;
+        if depth < confirmations {
+            if chunk.mined_tx_hash.as_deref() != Some(r.tx_hash.as_str())
+                || chunk.mined_block_hash.as_deref() != Some(r.block_hash.as_str())
+            {
+                self.store
+                    .record_mined(
                         chunk.payout_chunk_id,
                         &r.tx_hash,
                         r.block_number as i64,
-                        &r.transfers,
-                        &a,
+                        &r.block_hash,
+                        now_ms(),
                     )
                     .await
-                    .map_err(store_err)?
-                {
-                    report.confirmed += 1;
-                }
-            } else {
-                let a = audit("payout.chunk_reverted", subject)
-                    .after(&serde_json::json!({"tx_hash": r.tx_hash, "block": r.block_number}));
-                if self
-                    .store
-                    .revert_chunk(chunk.payout_chunk_id, &r.tx_hash, r.block_number as i64, &a)
-                    .await
-                    .map_err(store_err)?
-                {
-                    report.reverted += 1;
-                }
+                    .map_err(store_err)?;
             }
             return Ok(());
         }
+        // Deep enough; make sure the block is still the canonical one.
+        if self.chain.block_hash(r.block_number).await?.as_deref() != Some(r.block_hash.as_str()) {
+            return Ok(());
+        }
+        crash_point("after_receipt");
+        if r.success {
+            let a = audit("payout.chunk_confirmed", subject).after(&serde_json::json!({
+                "tx_hash": r.tx_hash, "block": r.block_number, "transfers": r.transfers.len()
+            }));
+            if self
+                .store
+                .confirm_chunk(
+                    chunk.payout_chunk_id,
+                    &r.tx_hash,
+                    r.block_number as i64,
+                    &r.transfers,
+                    &a,
+                )
+                .await
+                .map_err(store_err)?
+            {
+                report.confirmed += 1;
+            }
+        } else {
+            let a = audit("payout.chunk_reverted", subject)
+                .after(&serde_json::json!({"tx_hash": r.tx_hash, "block": r.block_number}));
+            if self
+                .store
+                .revert_chunk(chunk.payout_chunk_id, &r.tx_hash, r.block_number as i64, &a)
+                .await
+                .map_err(store_err)?
+            {
+                report.reverted += 1;
+            }
+        }
+        Ok(())
+    }
 
+    /// Not mined yet: the newest stored bytes are sent again (never new
+    /// ones), marked broadcast once the node takes them; a refusal is
+    /// counted; stuck, underpriced or refused for its fees, a replacement at
+    /// the same nonce is signed within the fee cap.
+    async fn resend(&self, chunk: &InflightChunk, report: &mut RoundReport) -> ChainResult<()> {
         let Some(latest) = chunk.txs.last() else {
             return Ok(());
         };
@@ -425,7 +472,6 @@ impl Disburser {
         let since = latest.broadcast_at_ms.unwrap_or(latest.created_at_ms);
         let stuck = now_ms() - since > self.chain.settings().stuck_after_ms;
         if stuck || fee_refused || outcome == SendOutcome::Underpriced {
-            // New fees may be what the node wants (within our cap).
             self.replace(chunk, latest, report).await?;
         }
         Ok(())

@@ -42,6 +42,57 @@ pub fn content_hash(payout_batch_id: i64, items: &[(i64, i64, i64, String, i64)]
     hex::encode(h.finalize())
 }
 
+/// A batch item as chunk planning needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanItem {
+    pub payout_item_id: i64,
+    pub campaign_id: i64,
+    pub cost_centre_id: i64,
+    pub amount_minor: i64,
+}
+
+/// One chunk of a batch as the approval plans it: a run of consecutive
+/// items (by id) and what it reserves from each campaign's budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPlan {
+    pub seq: i64,
+    pub first_item_id: i64,
+    pub last_item_id: i64,
+    pub item_count: i64,
+    pub total_minor: i64,
+    /// (campaign, its cost centre, amount), ordered by campaign then cost centre.
+    pub per_campaign: Vec<(i64, i64, i64)>,
+}
+
+/// Splits a batch's items (ordered by id) into chunks of at most
+/// `chunk_size`, each with its total and its reservation per campaign.
+pub fn plan_chunks(items: &[PlanItem], chunk_size: u32) -> Vec<ChunkPlan> {
+    let size = chunk_size.max(1) as usize;
+    items
+        .chunks(size)
+        .enumerate()
+        .map(|(seq, chunk)| {
+            let mut per_campaign: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+            for i in chunk {
+                *per_campaign
+                    .entry((i.campaign_id, i.cost_centre_id))
+                    .or_default() += i.amount_minor;
+            }
+            ChunkPlan {
+                seq: seq as i64,
+                first_item_id: chunk[0].payout_item_id,
+                last_item_id: chunk[chunk.len() - 1].payout_item_id,
+                item_count: chunk.len() as i64,
+                total_minor: chunk.iter().map(|i| i.amount_minor).sum(),
+                per_campaign: per_campaign
+                    .into_iter()
+                    .map(|((campaign, cost_centre), amount)| (campaign, cost_centre, amount))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayoutSettings {
     /// Batches whose total is above this need two distinct checkers.
@@ -846,6 +897,43 @@ mod tests {
             "not the asker"
         );
         assert!(batch_capabilities(&finance, &asked).withdrawal.can_cancel);
+    }
+
+    #[test]
+    fn chunks_are_runs_of_items_with_their_reservations_per_campaign() {
+        let item = |id, campaign, amount| PlanItem {
+            payout_item_id: id,
+            campaign_id: campaign,
+            cost_centre_id: campaign * 10,
+            amount_minor: amount,
+        };
+        let items = [
+            item(1, 2, 5),
+            item(2, 1, 7),
+            item(3, 2, 1),
+            item(4, 1, 2),
+            item(5, 3, 9),
+        ];
+        let plan = plan_chunks(&items, 2);
+        assert_eq!(plan.len(), 3);
+        assert_eq!(
+            (
+                plan[0].first_item_id,
+                plan[0].last_item_id,
+                plan[0].item_count
+            ),
+            (1, 2, 2)
+        );
+        assert_eq!(plan[0].total_minor, 12);
+        assert_eq!(plan[0].per_campaign, vec![(1, 10, 7), (2, 20, 5)]);
+        assert_eq!(plan[1].per_campaign, vec![(1, 10, 2), (2, 20, 1)]);
+        assert_eq!(
+            (plan[2].seq, plan[2].item_count, plan[2].total_minor),
+            (2, 1, 9)
+        );
+        let total: i64 = plan.iter().map(|c| c.total_minor).sum();
+        assert_eq!(total, items.iter().map(|i| i.amount_minor).sum::<i64>());
+        assert!(plan_chunks(&[], 200).is_empty());
     }
 
     #[test]

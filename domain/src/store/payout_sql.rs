@@ -68,6 +68,46 @@ macro_rules! impl_payouts {
                 Ok((count, total, hash))
             }
 
+            /// Writes one planned chunk: its row, its items moved to
+            /// `approved` in it, and their membership; its id.
+            async fn insert_planned_chunk(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: i64,
+                chunk: &$crate::payouts::ChunkPlan,
+                now: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                let chunk_id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO payout_chunk (payout_batch_id, seq, state, item_count, total_minor, updated_at_ms) \
+                     VALUES ($1, $2, 'planned', $3, $4, $5) RETURNING payout_chunk_id",
+                )
+                .bind(payout_batch_id)
+                .bind(chunk.seq)
+                .bind(chunk.item_count)
+                .bind(chunk.total_minor)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE payout_item SET state = 'approved', approved_at_ms = $1, payout_chunk_id = $2 \
+                     WHERE payout_batch_id = $3 AND state = 'batched' AND payout_item_id BETWEEN $4 AND $5",
+                )
+                .bind(now)
+                .bind(chunk_id)
+                .bind(payout_batch_id)
+                .bind(chunk.first_item_id)
+                .bind(chunk.last_item_id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO chunk_member (payout_chunk_id, payout_item_id) \
+                     SELECT $1, payout_item_id FROM payout_item WHERE payout_chunk_id = $1",
+                )
+                .bind(chunk_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(chunk_id)
+            }
+
             async fn batch_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 payout_batch_id: i64,
@@ -393,53 +433,27 @@ macro_rules! impl_payouts {
                 }
 
                 // The last approval: plan the chunks and reserve their budgets.
-                let items = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+                let items: Vec<$crate::payouts::PlanItem> = sqlx::query_as::<_, (i64, i64, i64, i64)>(
                     "SELECT p.payout_item_id, p.campaign_id, c.cost_centre_id, p.amount_minor \
                      FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
                      WHERE p.payout_batch_id = $1 AND p.state = 'batched' ORDER BY p.payout_item_id",
                 )
                 .bind(payout_batch_id)
                 .fetch_all(&mut *tx)
-                .await?;
+                .await?
+                .into_iter()
+                .map(|(payout_item_id, campaign_id, cost_centre_id, amount_minor)| $crate::payouts::PlanItem {
+                    payout_item_id,
+                    campaign_id,
+                    cost_centre_id,
+                    amount_minor,
+                })
+                .collect();
                 let mut reserve = Vec::new();
                 let mut reserve_campaign = Vec::new();
-                for (seq, chunk) in items.chunks(chunk_size as usize).enumerate() {
-                    let total: i64 = chunk.iter().map(|i| i.3).sum();
-                    let chunk_id = sqlx::query_scalar::<_, i64>(
-                        "INSERT INTO payout_chunk (payout_batch_id, seq, state, item_count, total_minor, updated_at_ms) \
-                         VALUES ($1, $2, 'planned', $3, $4, $5) RETURNING payout_chunk_id",
-                    )
-                    .bind(payout_batch_id)
-                    .bind(seq as i64)
-                    .bind(chunk.len() as i64)
-                    .bind(total)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let (first, last) = (chunk[0].0, chunk[chunk.len() - 1].0);
-                    sqlx::query(
-                        "UPDATE payout_item SET state = 'approved', approved_at_ms = $1, payout_chunk_id = $2 \
-                         WHERE payout_batch_id = $3 AND state = 'batched' AND payout_item_id BETWEEN $4 AND $5",
-                    )
-                    .bind(now)
-                    .bind(chunk_id)
-                    .bind(payout_batch_id)
-                    .bind(first)
-                    .bind(last)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO chunk_member (payout_chunk_id, payout_item_id) \
-                         SELECT $1, payout_item_id FROM payout_item WHERE payout_chunk_id = $1",
-                    )
-                    .bind(chunk_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    let mut per_campaign: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
-                    for i in chunk {
-                        *per_campaign.entry((i.1, i.2)).or_default() += i.3;
-                    }
-                    for ((campaign_id, cost_centre_id), amount) in per_campaign {
+                for chunk in $crate::payouts::plan_chunks(&items, chunk_size) {
+                    let chunk_id = Self::insert_planned_chunk(&mut tx, payout_batch_id, &chunk, now).await?;
+                    for (campaign_id, cost_centre_id, amount) in chunk.per_campaign {
                         reserve.push($crate::store::ReserveItem {
                             cost_centre_id,
                             amount: payquest_types::Amount::from_minor(amount),
