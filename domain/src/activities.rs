@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use payquest_types::{ApiError, ErrorCode};
+use payquest_types::{ActivityStatus, ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -90,7 +90,7 @@ pub struct ItemOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<ActivityStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiError>,
 }
@@ -115,7 +115,7 @@ pub struct ActivityView {
     pub external_id: String,
     pub quest_id: i64,
     pub wallet: String,
-    pub status: String,
+    pub status: ActivityStatus,
     pub reason: Option<String>,
     pub occurred_at: String,
     pub received_at: String,
@@ -195,14 +195,6 @@ fn parse_item(item: &ActivityIn, now: i64) -> DomainResult<NewActivity> {
         occurred_at_ms,
     })
 }
-
-pub const ACTIVITY_STATUSES: [&str; 5] = [
-    "received",
-    "validating",
-    "validated",
-    "rejected",
-    "needs_review",
-];
 
 pub struct Activities {
     store: DynStore,
@@ -347,9 +339,10 @@ impl Activities {
             return Err(DomainError::InvalidInput("page size out of range".into()));
         }
         if let Some(s) = &filter.status {
-            if !ACTIVITY_STATUSES.contains(&s.as_str()) {
+            if s.parse::<ActivityStatus>().is_err() {
+                let all: Vec<&str> = ActivityStatus::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(DomainError::InvalidInput(format!(
-                    "status must be one of {ACTIVITY_STATUSES:?}"
+                    "status must be one of {all:?}"
                 )));
             }
         }

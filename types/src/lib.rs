@@ -6,7 +6,9 @@ pub mod money;
 pub mod states;
 
 pub use money::{Amount, AmountError};
-pub use states::{BatchState, ChunkState, FindingKind, PayoutItemState, UnknownState};
+pub use states::{
+    ActivityStatus, BatchState, ChunkState, FindingKind, PayoutItemState, UnknownState,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -428,7 +430,7 @@ pub struct ActivityRow {
     pub campaign_name: String,
     pub quest_name: String,
     pub wallet: String,
-    pub status: String,
+    pub status: ActivityStatus,
     pub reason: Option<String>,
     pub attempts: i64,
     pub occurred_at: String,

@@ -19,6 +19,7 @@ macro_rules! state_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -65,6 +66,19 @@ macro_rules! state_enum {
         }
     };
 }
+
+state_enum!(
+    /// A reported activity: received → validating → validated / rejected /
+    /// needs_review → (a person decides) validated / rejected; back to
+    /// received for a retry after a failure to reach its source.
+    ActivityStatus, "activity status" {
+        Received => "received",
+        Validating => "validating",
+        Validated => "validated",
+        Rejected => "rejected",
+        NeedsReview => "needs_review",
+    }
+);
 
 state_enum!(
     /// A payout batch: draft → pending_approval → approved / rejected →
@@ -150,6 +164,9 @@ mod tests {
         }
         for s in ChunkState::ALL {
             assert_eq!(s.as_str().parse::<ChunkState>(), Ok(*s));
+        }
+        for s in ActivityStatus::ALL {
+            assert_eq!(s.as_str().parse::<ActivityStatus>(), Ok(*s));
         }
         for s in PayoutItemState::ALL {
             assert_eq!(s.as_str().parse::<PayoutItemState>(), Ok(*s));

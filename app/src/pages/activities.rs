@@ -68,7 +68,7 @@ fn Activities() -> impl IntoView {
                                                 <td class="px-3 py-2 font-mono">{r.external_id}</td>
                                                 <td class="px-3 py-2">{r.campaign_name} " / " {r.quest_name}</td>
                                                 <td class="px-3 py-2 font-mono text-xs">{r.wallet}</td>
-                                                <td class="px-3 py-2" title=r.reason.unwrap_or_default()>{r.status}</td>
+                                                <td class="px-3 py-2" title=r.reason.unwrap_or_default()>{r.status.as_str()}</td>
                                                 <td class="px-3 py-2">{r.attempts}</td>
                                                 <td class="px-3 py-2 whitespace-nowrap">{r.occurred_at}</td>
                                             </tr>

@@ -11,7 +11,8 @@ pub(super) struct ActivityRow {
     pub external_id: String,
     pub quest_id: i64,
     pub wallet: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: payquest_types::ActivityStatus,
     pub reason: Option<String>,
     pub attempts: i64,
     pub occurred_at_ms: i64,
@@ -147,7 +148,7 @@ macro_rules! impl_activities {
                             activity_id,
                             external_id: i.external_id.clone(),
                             payload_hash,
-                            status,
+                            status: $crate::store::stored(status)?,
                         })
                     })
                     .collect()
@@ -186,21 +187,21 @@ macro_rules! impl_activities {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows
+                rows
                     .into_iter()
-                    .map(|r| $crate::store::ActivityListRow {
+                    .map(|r| Ok($crate::store::ActivityListRow {
                         activity_id: r.0,
                         external_id: r.1,
                         campaign_name: r.2,
                         quest_name: r.3,
                         wallet: r.4,
-                        status: r.5,
+                        status: $crate::store::stored(r.5)?,
                         reason: r.6,
                         attempts: r.7,
                         occurred_at_ms: r.8,
                         received_at_ms: r.9,
-                    })
-                    .collect())
+                    }))
+                    .collect()
             }
 
             async fn linked_accounts(&self, wallet: &str) -> $crate::store::StoreResult<Vec<(String, String)>> {

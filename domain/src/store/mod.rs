@@ -638,7 +638,7 @@ pub struct StoredActivity {
     pub activity_id: i64,
     pub external_id: String,
     pub payload_hash: String,
-    pub status: String,
+    pub status: payquest_types::ActivityStatus,
     pub created: bool,
 }
 
@@ -649,7 +649,7 @@ pub struct ActivityRecord {
     pub external_id: String,
     pub quest_id: i64,
     pub wallet: String,
-    pub status: String,
+    pub status: payquest_types::ActivityStatus,
     pub reason: Option<String>,
     pub attempts: i64,
     pub occurred_at_ms: i64,
@@ -674,7 +674,7 @@ pub struct ActivityListRow {
     pub campaign_name: String,
     pub quest_name: String,
     pub wallet: String,
-    pub status: String,
+    pub status: payquest_types::ActivityStatus,
     pub reason: Option<String>,
     pub attempts: i64,
     pub occurred_at_ms: i64,

@@ -358,7 +358,9 @@ on_both_backends!(
 /// databases (a state the code knows but the column refuses, or one the
 /// column allows that the code can't read, fails here).
 async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
-    use payquest_domain::types::{BatchState, ChunkState, FindingKind, PayoutItemState};
+    use payquest_domain::types::{
+        ActivityStatus, BatchState, ChunkState, FindingKind, PayoutItemState,
+    };
     let _ = db.store().await;
     fn texts<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
         let mut v: Vec<String> = all.iter().map(|s| f(*s).to_owned()).collect();

@@ -196,7 +196,7 @@ async fn report_and_validate(
 
 async fn status_of(store: &DynStore, id: i64) -> (String, Option<String>) {
     let a = store.activity(id).await.expect("read").expect("exists");
-    (a.status, a.reason)
+    (a.status.as_str().to_owned(), a.reason)
 }
 
 async fn each_provider_behaviour_ends_in_the_right_state(db: &TestDb) {
