@@ -369,6 +369,11 @@ async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
     }
     for (table, column, expected) in [
         (
+            "activity",
+            "status",
+            texts(ActivityStatus::ALL, ActivityStatus::as_str),
+        ),
+        (
             "payout_batch",
             "state",
             texts(BatchState::ALL, BatchState::as_str),
