@@ -20,7 +20,7 @@ mod map {
             campaign_id: c.campaign_id,
             name: c.name.clone(),
             owner_email: c.owner_email.clone(),
-            status: c.status.clone(),
+            status: c.status,
             starts_at: format_ms(c.starts_at_ms),
             ends_at: format_ms(c.ends_at_ms),
             cost_centre_id: c.budget.cost_centre_id,

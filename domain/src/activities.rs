@@ -224,7 +224,7 @@ impl Activities {
             let open = match self.store.quest(quest_id).await? {
                 Some(q) if q.active => matches!(
                     self.store.campaign(q.campaign_id).await?,
-                    Some(c) if c.status == "active"
+                    Some(c) if c.status == payquest_types::CampaignStatus::Active
                 ),
                 _ => false,
             };

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use payquest_types::{Amount, Role};
+use payquest_types::{Amount, CampaignStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditRecord;
@@ -207,8 +207,6 @@ pub struct QuestInput<'a> {
     pub validator: ValidatorConfig,
 }
 
-pub const CAMPAIGN_STATUSES: [&str; 4] = ["draft", "active", "paused", "ended"];
-
 fn positive_cap(v: Option<i64>, what: &str) -> DomainResult<Option<i64>> {
     match v {
         Some(n) if n <= 0 => Err(DomainError::InvalidInput(format!(
@@ -351,11 +349,10 @@ impl Campaigns {
         status: &str,
     ) -> DomainResult<()> {
         actor.require(Permission::ManageCampaigns)?;
-        if !CAMPAIGN_STATUSES.contains(&status) {
-            return Err(DomainError::InvalidInput(format!(
-                "status must be one of {CAMPAIGN_STATUSES:?}"
-            )));
-        }
+        let status: CampaignStatus = status.parse().map_err(|_| {
+            let all: Vec<&str> = CampaignStatus::ALL.iter().map(|s| s.as_str()).collect();
+            DomainError::InvalidInput(format!("status must be one of {all:?}"))
+        })?;
         let before = self.get(actor, campaign_id).await?;
         let audit = AuditRecord::new(
             &actor.audit_actor(),

@@ -155,7 +155,10 @@ impl BudgetAlerts {
                 break;
             };
             after = last;
-            for c in page.iter().filter(|c| c.status == "active") {
+            for c in page
+                .iter()
+                .filter(|c| c.status == payquest_types::CampaignStatus::Active)
+            {
                 let unpaid: i64 = self
                     .store
                     .unpaid_rewards(c.campaign_id, REWARDS_SAMPLE_MAX)

@@ -201,7 +201,9 @@ struct KeyRing {
 }
 
 /// Generates an Ed25519 key in the form we store.
-pub fn generate_signing_key(state: &str) -> DomainResult<SigningKeyRecord> {
+pub fn generate_signing_key(
+    state: payquest_types::SigningKeyState,
+) -> DomainResult<SigningKeyRecord> {
     let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let der = signing
         .to_pkcs8_der()
@@ -210,7 +212,7 @@ pub fn generate_signing_key(state: &str) -> DomainResult<SigningKeyRecord> {
         kid: random("k", 16),
         private_pkcs8: crate::sealed::seal(&STANDARD.encode(der.as_bytes()))?,
         public_x: URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes()),
-        state: state.to_owned(),
+        state,
         created_at_ms: now_ms(),
         retired_at_ms: None,
     })
@@ -236,8 +238,8 @@ impl MachineAuth {
             dummy_hash: hash_secret(&random("", 40)),
         };
         if auth.store.signing_keys(now_ms()).await?.is_empty() {
-            let current = generate_signing_key("current")?;
-            let next = generate_signing_key("next")?;
+            let current = generate_signing_key(payquest_types::SigningKeyState::Current)?;
+            let next = generate_signing_key(payquest_types::SigningKeyState::Next)?;
             // Another replica may win the race; either way keys exist after this.
             auth.store.seed_signing_keys(&current, &next).await?;
         }
@@ -254,7 +256,7 @@ impl MachineAuth {
             let decoding = DecodingKey::from_ed_components(&record.public_x).map_err(|e| {
                 DomainError::Internal(format!("stored public key {}: {e}", record.kid).into())
             })?;
-            if record.state == "current" {
+            if record.state == payquest_types::SigningKeyState::Current {
                 current_kid = Some(record.kid.clone());
             }
             keys.insert(record.kid.clone(), LoadedKey { record, decoding });
@@ -418,7 +420,7 @@ impl MachineAuth {
 
     /// Rotates the signing keys: next becomes current, a new next is made.
     pub async fn rotate_keys(&self, by: &AuditActor) -> DomainResult<()> {
-        let new_next = generate_signing_key("next")?;
+        let new_next = generate_signing_key(payquest_types::SigningKeyState::Next)?;
         let audit = AuditRecord::new(
             by,
             "api.signing_keys_rotated",

@@ -2,7 +2,9 @@
 //! roles, disable. Every operation checks the actor's permission here, so the
 //! same rule holds for pages, server functions, the CLI and any future API.
 
-use payquest_types::{CreatedUser, Page, Role, RoleChange, RoleRequest, UserSummary};
+use payquest_types::{
+    CreatedUser, Page, Role, RoleChange, RoleRequest, RoleRequestState, UserSummary,
+};
 use serde::Serialize;
 
 use crate::audit::{AuditActor, AuditRecord};
@@ -107,7 +109,9 @@ fn role_request_view(r: &RoleRequestRecord, viewer: i64) -> RoleRequest {
         roles: r.roles.clone(),
         requested_by: r.requested_by_email.clone(),
         requested_at: format_ms(r.requested_at_ms),
-        can_decide: r.state == "pending" && viewer != r.requested_by && viewer != r.staff_user_id,
+        can_decide: r.state == RoleRequestState::Pending
+            && viewer != r.requested_by
+            && viewer != r.staff_user_id,
     }
 }
 
@@ -116,7 +120,7 @@ struct RoleRequestSnapshot<'a> {
     request_id: i64,
     staff_user_id: i64,
     roles: &'a [Role],
-    state: &'a str,
+    state: RoleRequestState,
 }
 
 /// Creates an account with a one-time password. Used by admins through the
@@ -327,7 +331,7 @@ impl Users {
             .role_request(request_id)
             .await?
             .ok_or(DomainError::NotFound("role request"))?;
-        if request.state != "pending" {
+        if request.state != RoleRequestState::Pending {
             return Err(DomainError::Conflict(format!(
                 "this request was already {}",
                 request.state
@@ -345,7 +349,11 @@ impl Users {
         }
         // Re-checked at the decision: the rule holds even for a request stored earlier.
         plan_roles(&[], &request.roles)?;
-        let state = if approve { "approved" } else { "rejected" };
+        let state = if approve {
+            RoleRequestState::Approved
+        } else {
+            RoleRequestState::Rejected
+        };
         let action = if approve {
             "staff.roles_approved"
         } else {

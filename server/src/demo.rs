@@ -205,7 +205,7 @@ async fn eligible_rewards(
             if store
                 .activity(*id)
                 .await?
-                .is_some_and(|a| a.status == "needs_review")
+                .is_some_and(|a| a.status == payquest_domain::types::ActivityStatus::NeedsReview)
             {
                 waiting += 1;
             }

@@ -7,7 +7,8 @@ pub mod states;
 
 pub use money::{Amount, AmountError};
 pub use states::{
-    ActivityStatus, BatchState, ChunkState, FindingKind, PayoutItemState, UnknownState,
+    ActivityStatus, BatchState, CampaignStatus, ChunkState, FindingKind, PayoutItemState,
+    RoleRequestState, SigningKeyState, TransferState, UnknownState,
 };
 
 use serde::{Deserialize, Serialize};
@@ -329,7 +330,7 @@ pub struct CampaignSummary {
     pub campaign_id: i64,
     pub name: String,
     pub owner_email: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub starts_at: String,
     pub ends_at: String,
     pub cost_centre_id: i64,

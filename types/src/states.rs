@@ -153,6 +153,46 @@ state_enum!(
     }
 );
 
+state_enum!(
+    /// A campaign: draft → active ⇄ paused → ended. Only an active one
+    /// takes activities and budget alerts.
+    CampaignStatus, "campaign status" {
+        Draft => "draft",
+        Active => "active",
+        Paused => "paused",
+        Ended => "ended",
+    }
+);
+
+state_enum!(
+    /// A request to grant privileged roles, decided by a second admin.
+    RoleRequestState, "role request state" {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+        Cancelled => "cancelled",
+    }
+);
+
+state_enum!(
+    /// A budget transfer between cost centres, decided by a second person.
+    TransferState, "transfer state" {
+        Pending => "pending",
+        Executed => "executed",
+        Rejected => "rejected",
+        Refused => "refused",
+    }
+);
+
+state_enum!(
+    /// A machine-token signing key: next (published) → current → retired.
+    SigningKeyState, "signing key state" {
+        Next => "next",
+        Current => "current",
+        Retired => "retired",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +213,18 @@ mod tests {
         }
         for s in FindingKind::ALL {
             assert_eq!(FindingKind::try_from(s.as_str().to_owned()), Ok(*s));
+        }
+        for s in CampaignStatus::ALL {
+            assert_eq!(s.as_str().parse::<CampaignStatus>(), Ok(*s));
+        }
+        for s in RoleRequestState::ALL {
+            assert_eq!(s.as_str().parse::<RoleRequestState>(), Ok(*s));
+        }
+        for s in TransferState::ALL {
+            assert_eq!(s.as_str().parse::<TransferState>(), Ok(*s));
+        }
+        for s in SigningKeyState::ALL {
+            assert_eq!(s.as_str().parse::<SigningKeyState>(), Ok(*s));
         }
         assert!("paid".parse::<BatchState>().is_err());
     }

@@ -49,7 +49,7 @@ fn Campaigns() -> impl IntoView {
                                         <tr>
                                             <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::campaign(c.campaign_id)>{c.name}</a></td>
                                             <td class="px-4 py-2">{c.owner_email}</td>
-                                            <td class="px-4 py-2">{c.status}</td>
+                                            <td class="px-4 py-2">{c.status.as_str()}</td>
                                             <td class="px-4 py-2 text-right font-mono">{c.funded.to_string()}</td>
                                             <td class="px-4 py-2 text-right font-mono">{c.available.to_string()}</td>
                                         </tr>
@@ -238,10 +238,10 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
             </div>
         }
     };
-    let next_status = if s.status == "active" {
-        "paused"
+    let next_status = if s.status == payquest_types::CampaignStatus::Active {
+        payquest_types::CampaignStatus::Paused
     } else {
-        "active"
+        payquest_types::CampaignStatus::Active
     };
     let fund_form = d.can_fund.then(|| view! {
         <ActionForm action=fund attr:class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" attr:data-testid="fund-form">
@@ -267,8 +267,8 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
     let status_form = d.can_manage.then(|| view! {
         <ActionForm action=status attr:class="flex items-center gap-3">
             <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
-            <input type="hidden" name="status" value=next_status />
-            <button class=BUTTON_QUIET type="submit">{if next_status == "active" { "Activate campaign" } else { "Pause campaign" }}</button>
+            <input type="hidden" name="status" value=next_status.as_str() />
+            <button class=BUTTON_QUIET type="submit">{if next_status == payquest_types::CampaignStatus::Active { "Activate campaign" } else { "Pause campaign" }}</button>
             <ErrorBanner error=status_error />
         </ActionForm>
     });
@@ -276,7 +276,7 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
         <div class="space-y-6">
             <div class="flex items-center gap-4">
                 <h1 class="text-2xl font-bold" data-testid="campaign-name">{s.name.clone()}</h1>
-                <span class="rounded-full bg-slate-200 px-3 py-1 text-sm" data-testid="campaign-status">{s.status.clone()}</span>
+                <span class="rounded-full bg-slate-200 px-3 py-1 text-sm" data-testid="campaign-status">{s.status.as_str()}</span>
                 <span class="text-sm text-slate-500">"Owner: " {s.owner_email.clone()} " · cost centre " {s.cost_centre_code.clone()}</span>
             </div>
             {d.alert.clone().map(|a| view! {

@@ -20,7 +20,8 @@ pub(super) struct CampaignRow {
     pub owner_email: String,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: payquest_types::CampaignStatus,
     pub alert_threshold_pct: i64,
     pub cost_centre_id: i64,
     pub code: String,
@@ -179,12 +180,12 @@ macro_rules! impl_campaigns {
             async fn set_campaign_status(
                 &self,
                 campaign_id: i64,
-                status: &str,
+                status: payquest_types::CampaignStatus,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("UPDATE campaign SET status = $1, updated_at_ms = $2 WHERE campaign_id = $3")
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(audit.at_ms)
                     .bind(campaign_id)
                     .execute(&mut *tx)

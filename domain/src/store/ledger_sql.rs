@@ -39,7 +39,8 @@ pub(super) struct TransferRow {
     pub from_cost_centre_id: i64,
     pub to_cost_centre_id: i64,
     pub amount_minor: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::TransferState,
     pub requested_by: i64,
     pub decided_by: Option<i64>,
 }

@@ -39,7 +39,8 @@ pub(super) struct KeyRow {
     pub kid: String,
     pub private_pkcs8: String,
     pub public_x: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::SigningKeyState,
     pub created_at_ms: i64,
     pub retired_at_ms: Option<i64>,
 }
@@ -72,7 +73,7 @@ macro_rules! impl_machine {
                 .bind(&k.kid)
                 .bind(&k.private_pkcs8)
                 .bind(&k.public_x)
-                .bind(&k.state)
+                .bind(k.state.as_str())
                 .bind(k.created_at_ms)
                 .execute(&mut *conn)
                 .await?;

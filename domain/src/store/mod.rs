@@ -110,7 +110,7 @@ pub struct RoleRequestRecord {
     pub requested_by: i64,
     pub requested_by_email: String,
     pub requested_at_ms: i64,
-    pub state: String,
+    pub state: payquest_types::RoleRequestState,
 }
 
 #[derive(Debug, Clone)]
@@ -187,7 +187,7 @@ pub struct TransferRecord {
     pub from_cost_centre_id: i64,
     pub to_cost_centre_id: i64,
     pub amount: Amount,
-    pub state: String,
+    pub state: payquest_types::TransferState,
     pub requested_by: i64,
     pub decided_by: Option<i64>,
 }
@@ -432,7 +432,7 @@ pub struct CampaignRecord {
     pub owner_email: String,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
-    pub status: String,
+    pub status: payquest_types::CampaignStatus,
     pub alert_threshold_pct: i64,
     pub budget: CostCentreRecord,
 }
@@ -492,7 +492,7 @@ pub trait CampaignStore: Send + Sync {
     async fn set_campaign_status(
         &self,
         campaign_id: i64,
-        status: &str,
+        status: payquest_types::CampaignStatus,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
     async fn create_quest(
@@ -564,7 +564,7 @@ pub struct SigningKeyRecord {
     pub kid: String,
     pub private_pkcs8: String,
     pub public_x: String,
-    pub state: String,
+    pub state: payquest_types::SigningKeyState,
     pub created_at_ms: i64,
     pub retired_at_ms: Option<i64>,
 }

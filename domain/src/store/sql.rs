@@ -91,7 +91,8 @@ pub(super) struct RoleRequestRow {
     pub requested_by: i64,
     pub requested_by_email: String,
     pub requested_at_ms: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::RoleRequestState,
 }
 
 impl RoleRequestRow {

@@ -149,7 +149,8 @@ async fn forged_and_stale_tokens_are_refused(db: &TestDb) {
         .await
         .is_ok());
 
-    let stranger = generate_signing_key("current").expect("key");
+    let stranger =
+        generate_signing_key(payquest_domain::types::SigningKeyState::Current).expect("key");
     let stranger_der = STANDARD
         .decode(payquest_domain::sealed::open(&stranger.private_pkcs8).expect("open"))
         .expect("der");

@@ -359,7 +359,8 @@ on_both_backends!(
 /// column allows that the code can't read, fails here).
 async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
     use payquest_domain::types::{
-        ActivityStatus, BatchState, ChunkState, FindingKind, PayoutItemState,
+        ActivityStatus, BatchState, CampaignStatus, ChunkState, FindingKind, PayoutItemState,
+        RoleRequestState, SigningKeyState, TransferState,
     };
     let _ = db.store().await;
     fn texts<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
@@ -368,6 +369,26 @@ async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
         v
     }
     for (table, column, expected) in [
+        (
+            "campaign",
+            "status",
+            texts(CampaignStatus::ALL, CampaignStatus::as_str),
+        ),
+        (
+            "staff_role_request",
+            "state",
+            texts(RoleRequestState::ALL, RoleRequestState::as_str),
+        ),
+        (
+            "budget_transfer",
+            "state",
+            texts(TransferState::ALL, TransferState::as_str),
+        ),
+        (
+            "signing_key",
+            "state",
+            texts(SigningKeyState::ALL, SigningKeyState::as_str),
+        ),
         (
             "activity",
             "status",
