@@ -296,6 +296,70 @@ macro_rules! on_both_backends {
 }
 
 /// A staff member with one role, created straight in the store.
+/// A world for domain tests in one line: an active campaign with one quest
+/// paying 1 token, its budget funded with `fund_tokens`, `rewards` eligible
+/// payout items, and the people who move money (a maker, two checkers,
+/// finance).
+pub struct World {
+    pub store: DynStore,
+    pub quest_id: i64,
+    pub campaign_id: i64,
+    pub cost_centre_id: i64,
+    pub maker: Actor,
+    pub checker: Actor,
+    pub checker2: Actor,
+    pub finance: Actor,
+}
+
+impl World {
+    /// Manual validation; `rewards` items made eligible directly.
+    pub async fn new(db: &TestDb, rewards: u64, fund_tokens: i64) -> World {
+        World::with_validator(db, ValidatorConfig::Manual, rewards, fund_tokens).await
+    }
+
+    /// The same world with the quest's validator of the test's choosing.
+    pub async fn with_validator(
+        db: &TestDb,
+        validator: ValidatorConfig,
+        rewards: u64,
+        fund_tokens: i64,
+    ) -> World {
+        let store = db.store().await;
+        let quest_id = active_quest(&store, "world", validator).await;
+        let quest = store.quest(quest_id).await.expect("read").expect("quest");
+        let campaign = store
+            .campaign(quest.campaign_id)
+            .await
+            .expect("read")
+            .expect("campaign");
+        let finance = staff(&store, "fin@example.com", Role::Finance).await;
+        if fund_tokens > 0 {
+            Budgets::new(store.clone())
+                .fund(
+                    &finance,
+                    campaign.budget.cost_centre_id,
+                    Amount::from_minor(fund_tokens * 1_000_000),
+                    "fund-1",
+                )
+                .await
+                .expect("fund");
+        }
+        for n in 0..rewards {
+            earn_reward(&store, quest_id, n).await;
+        }
+        World {
+            maker: staff(&store, "maker@example.com", Role::Maker).await,
+            checker: staff(&store, "checker@example.com", Role::Checker).await,
+            checker2: staff(&store, "checker2@example.com", Role::Checker).await,
+            finance,
+            quest_id,
+            campaign_id: campaign.campaign_id,
+            cost_centre_id: campaign.budget.cost_centre_id,
+            store,
+        }
+    }
+}
+
 pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
     let user = store
         .create_staff(

@@ -12,7 +12,6 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::budgets::Budgets;
 use payquest_domain::campaigns::{CompareOp, Condition, ValidatorConfig};
 use payquest_domain::chain::Chain;
 use payquest_domain::disburse::Disburser;
@@ -21,9 +20,8 @@ use payquest_domain::on_both_backends;
 use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
 use payquest_domain::reconcile::Reconciler;
 use payquest_domain::store::{ApproveOutcome, DynStore};
-use payquest_domain::testing::{active_quest, staff, DevChain, TestDb};
+use payquest_domain::testing::{DevChain, TestDb, World};
 use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
-use payquest_types::{Amount, Role};
 use serde_json::json;
 
 /// A fake game API on 127.0.0.1 that says every player has played enough.
@@ -61,11 +59,9 @@ fn wallet(n: u64) -> String {
 }
 
 async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline {
-    let store = db.store().await;
     let base = fake_game_api().await;
-    let quest_id = active_quest(
-        &store,
-        "chain",
+    let world = World::with_validator(
+        db,
         ValidatorConfig::GameApi {
             method: "GET".into(),
             url: format!("{base}/players/{{game_account_id}}"),
@@ -76,24 +72,11 @@ async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline 
                 value: json!(5),
             },
         },
+        0,
+        5_000,
     )
     .await;
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
-    let finance = staff(&store, "treasurer@example.com", Role::Finance).await;
-    Budgets::new(store.clone())
-        .fund(
-            &finance,
-            campaign.budget.cost_centre_id,
-            Amount::from_minor(5_000 * 1_000_000),
-            "f1",
-        )
-        .await
-        .expect("fund");
+    let store = world.store.clone();
     let dev = DevChain::start().await;
     let chain = Arc::new(
         Chain::connect(dev.settings(confirmations))
@@ -113,11 +96,11 @@ async fn pipeline(db: &TestDb, confirmations: u64, chunk_size: u32) -> Pipeline 
         reconciler: Reconciler::new(store.clone(), chain.clone()),
         chain,
         dev,
-        maker: staff(&store, "maker@example.com", Role::Maker).await,
-        checker: staff(&store, "checker@example.com", Role::Checker).await,
-        finance,
-        cost_centre_id: campaign.budget.cost_centre_id,
-        quest_id,
+        maker: world.maker,
+        checker: world.checker,
+        finance: world.finance,
+        cost_centre_id: world.cost_centre_id,
+        quest_id: world.quest_id,
         store,
     }
 }

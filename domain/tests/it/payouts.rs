@@ -2,60 +2,16 @@
 //! database constraint, approvals bound to the contents hash, two checkers
 //! above the threshold, and all-or-nothing budget reservation on approval.
 
-use payquest_domain::auth::Actor;
-use payquest_domain::budgets::Budgets;
-use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::on_both_backends;
 use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
-use payquest_domain::store::{ApproveOutcome, Backend, DynStore};
-use payquest_domain::testing::{active_quest, earn_reward, staff, TestDb};
+use payquest_domain::store::{ApproveOutcome, Backend};
+use payquest_domain::testing::{TestDb, World};
 use payquest_domain::DomainError;
 use payquest_types::{Amount, Role};
 
-pub struct Setup {
-    pub store: DynStore,
-    pub maker: Actor,
-    pub checker: Actor,
-    pub checker2: Actor,
-    pub finance: Actor,
-    pub campaign_id: i64,
-    pub cost_centre_id: i64,
-}
-
-/// A funded quest paying 1 token, `rewards` eligible items, and the people.
-async fn setup(db: &TestDb, rewards: u64, fund_tokens: i64) -> Setup {
-    let store = db.store().await;
-    let quest_id = active_quest(&store, "p", ValidatorConfig::Manual).await;
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
-    let finance = staff(&store, "fin@example.com", Role::Finance).await;
-    if fund_tokens > 0 {
-        Budgets::new(store.clone())
-            .fund(
-                &finance,
-                campaign.budget.cost_centre_id,
-                Amount::from_minor(fund_tokens * 1_000_000),
-                "fund-1",
-            )
-            .await
-            .expect("fund");
-    }
-    for n in 0..rewards {
-        earn_reward(&store, quest_id, n).await;
-    }
-    Setup {
-        maker: staff(&store, "maker@example.com", Role::Maker).await,
-        checker: staff(&store, "checker@example.com", Role::Checker).await,
-        checker2: staff(&store, "checker2@example.com", Role::Checker).await,
-        finance,
-        campaign_id: campaign.campaign_id,
-        cost_centre_id: campaign.budget.cost_centre_id,
-        store,
-    }
+/// The file's world: see `testing::World`.
+async fn setup(db: &TestDb, rewards: u64, fund_tokens: i64) -> World {
+    World::new(db, rewards, fund_tokens).await
 }
 
 fn request(max_items: u32) -> BatchRequest {
