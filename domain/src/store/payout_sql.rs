@@ -410,8 +410,9 @@ macro_rules! impl_payouts {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(d) if d.is_check_violation() => {
+                .map_err(|e| match $crate::store::sql::violated_constraint(&e) {
+                    // Mapped by name: any other broken constraint is not "the maker approved".
+                    Some(c) if $crate::store::sql::MAKER_IS_NOT_CHECKER.contains(&c.as_str()) => {
                         $crate::store::StoreError::Conflict("the batch's maker may not approve it".into())
                     }
                     _ => e.into(),

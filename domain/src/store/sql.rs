@@ -120,6 +120,26 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// The constraint a write broke: its name where the database reports one
+/// (PostgreSQL), else what SQLite's message names (a named constraint's
+/// name, an unnamed CHECK's expression).
+pub(super) fn violated_constraint(e: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if let Some(name) = db.constraint() {
+        return Some(name.to_owned());
+    }
+    db.message()
+        .split_once("constraint failed: ")
+        .map(|(_, what)| what.trim().to_owned())
+}
+
+/// `batch_approval`'s CHECK that the maker is not the checker, as each
+/// backend names it (the `payouts::four_eyes` tests check both names).
+pub(super) const MAKER_IS_NOT_CHECKER: [&str; 2] =
+    ["batch_approval_check", "checker_id <> maker_id"];
+
 /// Implements `Store` for `$store`, whose field `pool` is a `sqlx::Pool<$db>`
 /// and which has `async fn begin_write(&self) -> sqlx::Result<Transaction<'static, $db>>`.
 macro_rules! impl_store {

@@ -72,10 +72,16 @@ async fn four_eyes_in_the_domain_and_the_database(db: &TestDb) {
         m = s.maker.user_id,
         h = batch.content_hash
     );
-    assert!(
-        raw_exec(db, &sql).await.is_err(),
-        "maker's own approval stored"
-    );
+    let refused = raw_exec(db, &sql)
+        .await
+        .expect_err("maker's own approval stored");
+    // ... by the constraint the store maps by name (`MAKER_IS_NOT_CHECKER`).
+    let db_err = refused.as_database_error().expect("a database error");
+    let named = db_err.constraint() == Some("batch_approval_check")
+        || db_err
+            .message()
+            .ends_with("constraint failed: checker_id <> maker_id");
+    assert!(named, "{} / {:?}", db_err.message(), db_err.constraint());
     // ... also when lying about who the maker is.
     let sql = format!(
         "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
