@@ -15,6 +15,20 @@ use serde_json::Value;
 
 use crate::{client, spawn};
 
+/// A new staff member with `role`, signed all the way in over HTTP in one
+/// call; returns the session cookie.
+pub(crate) async fn sign_in_as(
+    store: &payquest_domain::store::DynStore,
+    base: &str,
+    email: &str,
+    role: Role,
+) -> String {
+    let created = create_staff_from_cli(store, email, "Person", role)
+        .await
+        .expect("staff");
+    full_sign_in(base, email, &created.one_time_password).await
+}
+
 /// Signs a new staff member in over HTTP (one-time password, new password,
 /// TOTP enrolment); returns the session cookie.
 pub(crate) async fn full_sign_in(base: &str, email: &str, one_time_password: &str) -> String {

@@ -482,19 +482,12 @@ async fn the_first_password_never_reaches_json_logs() {
 async fn refused_requests_are_audited_once_a_minute() {
     let db = TestDb::sqlite();
     let store = db.store().await;
-    let maker = payquest_domain::users::create_staff_from_cli(
-        &store,
-        "maker@example.com",
-        "Maker",
-        payquest_domain::types::Role::Maker,
-    )
-    .await
-    .expect("maker");
     let server = spawn(&db.url, &[]);
-    let cookie = crate::budget_race::full_sign_in(
+    let cookie = crate::budget_race::sign_in_as(
+        &store,
         &server.url,
         "maker@example.com",
-        &maker.one_time_password,
+        payquest_domain::types::Role::Maker,
     )
     .await;
     let c = client();
