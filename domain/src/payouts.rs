@@ -361,7 +361,7 @@ impl Payouts {
         actor: &Actor,
         limit: u32,
     ) -> DomainResult<Vec<BatchRecord>> {
-        actor.require(Permission::ApproveBatches)?;
+        actor.require(Permission::ReadPayouts)?;
         Ok(self
             .store
             .list_batches(&[BatchState::PendingApproval], None, page(limit)?)

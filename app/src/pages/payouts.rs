@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{BatchState, BatchSummary, BatchView, FindingView};
+use payquest_types::{BatchState, BatchSummary, BatchView, ChunkState, FindingView};
 
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 use crate::payout_api::{
@@ -268,8 +268,28 @@ pub fn BatchPage() -> impl IntoView {
     }
 }
 
-/// How often a batch on its way (`BatchState::is_moving`) is reloaded.
+/// How often a batch on its way is reloaded.
 const REFRESH_MS: u64 = 1_500;
+
+/// Whether the batch changes without anyone acting on the page: it is on
+/// its way, no withdrawal is waiting, and it is disbursing or has a chunk
+/// not yet reconciled.
+fn follows_itself(v: &BatchView) -> bool {
+    v.summary.state.is_moving()
+        && v.withdrawal.is_none()
+        && (v.summary.state == BatchState::Disbursing
+            || v.chunks
+                .iter()
+                .any(|c| c.state.is_in_flight() || c.state == ChunkState::Confirmed))
+}
+
+/// The batch page's text fields and the exported CSV, kept across reloads.
+#[derive(Clone, Copy)]
+struct BatchInputs {
+    reason: RwSignal<String>,
+    withdraw_reason: RwSignal<String>,
+    csv: RwSignal<Option<String>>,
+}
 
 #[component]
 fn Batch() -> impl IntoView {
@@ -303,19 +323,30 @@ fn Batch() -> impl IntoView {
         },
         |(id, ..)| load_batch(id),
     );
-    // While the batch is on its way (signing, confirming, reconciling) the
-    // page reloads it by itself every couple of seconds.
+    // While the batch is on its way (chunks signing, confirming, waiting to
+    // be reconciled) the page reloads it by itself every couple of seconds;
+    // not while a withdrawal waits (nothing moves then). One timer at a
+    // time: a reload for any other reason cancels the pending one.
     Effect::new(move |_| {
         let moving = detail
             .get()
-            .is_some_and(|r| r.is_ok_and(|v| v.summary.state.is_moving()));
+            .is_some_and(|r| r.is_ok_and(|v| follows_itself(&v)));
         if moving {
-            set_timeout(
+            if let Ok(timer) = set_timeout_with_handle(
                 move || refresh.update(|n| *n += 1),
                 std::time::Duration::from_millis(REFRESH_MS),
-            );
+            ) {
+                on_cleanup(move || timer.clear());
+            }
         }
     });
+    // What the person typed lives here, not in the detail view, so a reload
+    // keeps it.
+    let inputs = BatchInputs {
+        reason: RwSignal::new(String::new()),
+        withdraw_reason: RwSignal::new(String::new()),
+        csv: RwSignal::new(None),
+    };
     let error = Signal::derive(move || {
         [
             submit.value().get().and_then(Result::err),
@@ -371,7 +402,7 @@ fn Batch() -> impl IntoView {
             <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(v) => view! { <BatchDetail v actions refresh /> }.into_any(),
+                        Ok(v) => view! { <BatchDetail v actions inputs refresh /> }.into_any(),
                         Err(e) => load_error(e),
                     }
                 })}
@@ -394,13 +425,20 @@ struct BatchActions {
 }
 
 #[component]
-fn BatchDetail(v: BatchView, actions: BatchActions, refresh: RwSignal<u32>) -> impl IntoView {
+fn BatchDetail(
+    v: BatchView,
+    actions: BatchActions,
+    inputs: BatchInputs,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
     let s = v.summary.clone();
     let batch_id = s.batch_id;
     let hash = s.content_hash.clone();
-    let reason = RwSignal::new(String::new());
-    let withdraw_reason = RwSignal::new(String::new());
-    let csv = RwSignal::new(None::<String>);
+    let BatchInputs {
+        reason,
+        withdraw_reason,
+        csv,
+    } = inputs;
     let download = move |_| {
         leptos::task::spawn_local(async move {
             if let Ok(text) = export_batch_csv(batch_id).await {

@@ -998,7 +998,7 @@ macro_rules! impl_chain {
                 // Left out: transfers a person resolved as explained, and those
                 // of our transactions still on their way to confirmation.
                 let (out_minor, out_logs) = sqlx::query_as::<_, (i64, i64)>(
-                    "SELECT CAST(COALESCE(SUM(t.amount_minor), 0) AS BIGINT), COUNT(t.amount_minor) \
+                    "SELECT CAST(COALESCE(SUM(t.amount_minor), 0) AS BIGINT), COUNT(*) \
                      FROM chain_transfer t WHERE NOT EXISTS (SELECT 1 FROM recon_finding f \
                        WHERE f.dedupe_key = 'unknown:' || t.tx_hash || ':' || CAST(t.log_index AS TEXT) \
                        AND f.resolved_at_ms IS NOT NULL) \
