@@ -487,7 +487,7 @@ fn BatchDetail(
                 </ul>
             </section>
 
-            <section class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" data-testid="batch-actions">
+            <section class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow empty:hidden" data-testid="batch-actions">
                 {(v.can_edit && state == BatchState::Draft).then(|| view! {
                     <button class=BUTTON on:click=move |_| { actions.submit.dispatch(SubmitBatch { batch_id }); }>"Submit for approval"</button>
                 })}
