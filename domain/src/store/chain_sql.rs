@@ -695,21 +695,13 @@ macro_rules! impl_chain {
                 payout_chunk_id: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.transition_audited(
                     "UPDATE payout_chunk SET unpaid_checked_at_ms = $1 \
                      WHERE payout_chunk_id = $2 AND state = 'reverted' AND unpaid_checked_at_ms IS NULL",
+                    payout_chunk_id,
+                    audit,
                 )
-                .bind(audit.at_ms)
-                .bind(payout_chunk_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                Self::insert_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                .await
             }
 
             async fn chunk_state(
