@@ -162,6 +162,26 @@ async fn earn(p: &Pipeline, n: u64, wallets: u64, tag: &str) {
     while validation.run_once().await.expect("round") > 0 {}
 }
 
+/// The token balance of test wallet `n`.
+async fn balance_of(p: &Pipeline, n: u64) -> U256 {
+    p.chain
+        .token_balance(wallet(n).parse().expect("address"))
+        .await
+        .expect("balance")
+}
+
+/// Each of the first `wallets` test wallets holds exactly `minor` units.
+async fn assert_each_holds(p: &Pipeline, wallets: u64, minor: u64, why: &str) {
+    for n in 0..wallets {
+        assert_eq!(
+            balance_of(p, n).await,
+            U256::from(minor),
+            "{}: {why}",
+            wallet(n)
+        );
+    }
+}
+
 async fn assert_no_findings(store: &DynStore) {
     let open = store.list_findings(true, None, 50).await.expect("findings");
     assert!(open.is_empty(), "{open:?}");
@@ -274,11 +294,7 @@ async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
     );
     for n in 0..3 {
         let w = wallet(n);
-        let on_chain = p
-            .chain
-            .token_balance(w.parse().expect("address"))
-            .await
-            .expect("balance");
+        let on_chain = balance_of(&p, n).await;
         assert_eq!(on_chain, U256::from(1_000_000u64), "{w} was paid once");
         assert_eq!(restored.paid_total_of(&w).await.expect("paid"), 1_000_000);
     }
@@ -597,14 +613,7 @@ async fn a_refused_transaction_raises_a_finding_and_is_replaced(db: &TestDb) {
         drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
         "reconciled"
     );
-    for n in 0..2 {
-        let on_chain = p
-            .chain
-            .token_balance(wallet(n).parse().expect("address"))
-            .await
-            .expect("balance");
-        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
-    }
+    assert_each_holds(&p, 2, 1_000_000, "paid exactly once").await;
 }
 on_both_backends!(
     refused_tx,
@@ -701,11 +710,7 @@ async fn thousand_activities_end_reconciled_with_zero_findings(db: &TestDb) {
     // Every recipient holds exactly what its items paid.
     for n in 0..250 {
         let w = wallet(n);
-        let on_chain = p
-            .chain
-            .token_balance(w.parse().expect("address"))
-            .await
-            .expect("balance");
+        let on_chain = balance_of(&p, n).await;
         let paid = p.store.paid_total_of(&w).await.expect("paid");
         assert_eq!(paid, 4_000_000, "{w}");
         assert_eq!(on_chain, U256::from(paid as u64), "{w}");
@@ -883,15 +888,7 @@ async fn a_reorg_sends_a_mined_chunk_back_to_watching(db: &TestDb) {
     assert_eq!(r.reorged, 1, "the vanished receipt sends the chunk back");
     let state = drive(&p, batch_id, &["reconciled"]).await;
     assert_eq!(state, "reconciled");
-    for n in 0..3 {
-        let w = wallet(n);
-        let on_chain = p
-            .chain
-            .token_balance(w.parse().expect("address"))
-            .await
-            .expect("balance");
-        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
-    }
+    assert_each_holds(&p, 3, 1_000_000, "paid exactly once").await;
     assert_no_findings(&p.store).await;
     assert!(p
         .store
@@ -966,14 +963,7 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_and_paid_once(db: &Te
     p.dev.mine(1).await;
     let state = drive(&p, batch_id, &["reconciled"]).await;
     assert_eq!(state, "reconciled");
-    for n in 0..2 {
-        let on_chain = p
-            .chain
-            .token_balance(wallet(n).parse().expect("address"))
-            .await
-            .expect("balance");
-        assert_eq!(on_chain, U256::from(1_000_000u64), "paid exactly once");
-    }
+    assert_each_holds(&p, 2, 1_000_000, "paid exactly once").await;
     let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
     let inflight_txs = p
         .store
@@ -1058,14 +1048,7 @@ async fn a_chunk_whose_nonce_is_taken_ends_unpaid_with_a_finding(db: &TestDb) {
         .expect("read")
         .expect("cc");
     assert_eq!((cc.reserved.minor(), cc.spent.minor()), (0, 0));
-    for n in 0..2 {
-        let on_chain = p
-            .chain
-            .token_balance(wallet(n).parse().expect("address"))
-            .await
-            .expect("balance");
-        assert_eq!(on_chain, U256::ZERO, "never paid");
-    }
+    assert_each_holds(&p, 2, 0, "never paid").await;
     p.reconciler.round().await.expect("reconcile");
     let mut kinds: Vec<String> = p
         .store
