@@ -240,22 +240,6 @@ impl std::ops::Deref for StaffCtx {
     }
 }
 
-/// A server-function call anyone may make (the public site's): no session
-/// is read or created, so nothing in it can depend on who is asking.
-pub struct PublicCtx {
-    pub state: AppState,
-    pub ip: Option<String>,
-}
-
-impl PublicCtx {
-    pub async fn load() -> Result<PublicCtx, AppError> {
-        Ok(PublicCtx {
-            state: state()?,
-            ip: client_ip().await,
-        })
-    }
-}
-
 /// Where a session at `stage` continues.
 pub fn stage_path(stage: SessionStage) -> &'static str {
     crate::routes::stage_path(stage)
