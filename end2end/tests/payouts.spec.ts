@@ -66,6 +66,7 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await expect(page.getByTestId('withdrawal')).toContainText('checking one wallet first');
   await expect(page.getByRole('button', { name: 'Confirm withdrawal' })).toHaveCount(0);
   await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/batch-withdrawal-requested-1280.png', fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: 'end2end/test-results/batch-withdrawal-requested-390.png', fullPage: true });
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -82,6 +83,9 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await expect(chunk).toContainText(/0x[0-9a-f]{64}/);
   await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(4);
   await expect(page.getByTestId('batch-items')).not.toContainText('submitted');
+  await page.screenshot({ path: 'end2end/test-results/batch-reconciled-1280.png', fullPage: true });
+  await page.goto('/');
+  await page.screenshot({ path: 'end2end/test-results/public-home-1280.png', fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/');
   await expectAccessible(page);
