@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use payquest_types::{Area, ErrorCode, Me, SessionStage};
 
-use crate::api::current_session;
 use crate::error::AppError;
 use crate::routes;
+use crate::session::api::current_session;
 
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 \
     shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
@@ -119,8 +119,8 @@ pub fn Dashboard(children: ChildrenFn) -> impl IntoView {
 
 #[component]
 fn Frame(me: Me, children: Children) -> impl IntoView {
-    let sign_out = ServerAction::<crate::api::SignOut>::new();
-    let everywhere = ServerAction::<crate::api::SignOutEverywhere>::new();
+    let sign_out = ServerAction::<crate::session::api::SignOut>::new();
+    let everywhere = ServerAction::<crate::session::api::SignOutEverywhere>::new();
     Effect::new(move |_| {
         if matches!(sign_out.value().get(), Some(Ok(())))
             || matches!(everywhere.value().get(), Some(Ok(())))
@@ -193,4 +193,17 @@ pub fn RedirectIfStage(expect: Option<SessionStage>, children: ChildrenFn) -> im
             })}
         </Suspense>
     }
+}
+
+/// A state as a coloured badge (green: done, red: failed, amber: moving).
+pub fn state_badge(state: &'static str) -> impl IntoView {
+    let colour = match state {
+        "reconciled" | "confirmed" | "disbursed" | "approved" => "bg-emerald-100 text-emerald-800",
+        "rejected" | "reverted" | "failed" | "partially_failed" => "bg-rose-100 text-rose-800",
+        "pending_approval" | "disbursing" | "broadcast" | "mined" | "prepared" => {
+            "bg-amber-100 text-amber-800"
+        }
+        _ => "bg-slate-100 text-slate-700",
+    };
+    view! { <span class=format!("rounded px-2 py-0.5 text-xs font-medium {colour}") data-state=state>{state.replace('_', " ")}</span> }
 }

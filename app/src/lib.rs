@@ -1,27 +1,43 @@
 //! PayQuest's pages and the server functions they call. The same code renders
 //! on the server (feature `ssr`) and hydrates in the browser (`hydrate`).
 
-pub mod api;
-pub mod campaign_api;
 mod components;
 pub mod error;
-pub mod machine_api;
-mod pages;
-pub mod payout_api;
+mod home;
 pub mod routes;
+
+// One folder per area, named as in `payquest_types` and `payquest_domain`:
+// `api.rs` holds its server functions, `pages.rs` its pages.
+pub mod activities;
+pub mod api_clients;
+pub mod audit;
+pub mod campaigns;
+pub mod findings;
+pub mod payouts;
+pub mod public;
+pub mod quests;
+pub mod review;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod session;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{
-    ActivitiesPage, ApiClientsPage, AuditPage, CampaignPage, CampaignsPage, ChangePasswordPage,
-    EnrolPage, HomePage, NotFound, PublicHomePage, ReviewPage, SignInPage, UsersPage, VerifyPage,
-};
-use pages::{ApprovalsPage, BatchPage, FindingsPage, PayoutsPage};
+use activities::ActivitiesPage;
+use api_clients::ApiClientsPage;
+use audit::AuditPage;
+use campaigns::{CampaignPage, CampaignsPage};
+use findings::FindingsPage;
+use home::{HomePage, NotFound};
+use payouts::{ApprovalsPage, BatchPage, PayoutsPage};
+use public::PublicHomePage;
+use review::ReviewPage;
+use session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
+use users::UsersPage;
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -2,8 +2,7 @@
 //! dashboard lives under `/admin` (sign-in at `/admin/login`); `/` belongs
 //! to the public site, and the gamer portal will have its own prefix.
 
-use payquest_types::SessionStage;
-
+use payquest_types::{BatchId, CampaignId, SessionStage};
 pub const SIGN_IN: &str = "/admin/login";
 pub const VERIFY: &str = "/admin/login/verify";
 pub const CHANGE_PASSWORD: &str = "/admin/login/password";
@@ -32,11 +31,11 @@ pub fn stage_path(stage: SessionStage) -> &'static str {
 }
 
 /// A campaign's page on the dashboard.
-pub fn campaign(campaign_id: i64) -> String {
+pub fn campaign(campaign_id: CampaignId) -> String {
     format!("{CAMPAIGNS}/{campaign_id}")
 }
 
 /// A payout batch's page on the dashboard.
-pub fn batch(batch_id: i64) -> String {
+pub fn batch(batch_id: BatchId) -> String {
     format!("{PAYOUTS}/{batch_id}")
 }

@@ -7,6 +7,7 @@
 //! one transaction), every invalid one is answered with its error and stores
 //! nothing, so a retry of the whole batch is always safe and converges.
 
+use payquest_types::{ActivityId, QuestId};
 use std::collections::{BTreeSet, HashMap};
 
 use payquest_types::{ActivityStatus, ApiError, ErrorCode};
@@ -31,8 +32,9 @@ use crate::{DomainError, DomainResult};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityIn {
     pub external_id: String,
-    #[serde(deserialize_with = "json_integer")]
-    pub quest_id: i64,
+    #[serde(deserialize_with = "json_quest_id")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub quest_id: QuestId,
     pub wallet: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_account_id: Option<String>,
@@ -53,6 +55,10 @@ pub struct ActivityIn {
 }
 
 /// A JSON integer, which JSON Schema also allows to be written `7.0`.
+fn json_quest_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<QuestId, D::Error> {
+    json_integer(d).map(QuestId)
+}
+
 fn json_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     use serde::de::Error as _;
     match serde_json::Number::deserialize(d)? {
@@ -88,7 +94,7 @@ pub struct ItemOutcome {
     /// another payload, 422 invalid.
     pub http_status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub activity_id: Option<i64>,
+    pub activity_id: Option<ActivityId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ActivityStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,9 +117,9 @@ impl ItemOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityView {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub wallet: String,
     pub status: ActivityStatus,
     pub reason: Option<String>,
@@ -359,7 +365,7 @@ impl Activities {
     pub async fn get(
         &self,
         principal: &MachinePrincipal,
-        activity_id: i64,
+        activity_id: ActivityId,
     ) -> DomainResult<ActivityView> {
         if principal.require(Scope::ActivitiesRead).is_err() {
             principal.require(Scope::ActivitiesWrite)?;

@@ -3,6 +3,7 @@
 //! describes, so there is never a change without its record. The tables refuse
 //! UPDATE and DELETE (triggers in both migration sets).
 
+use payquest_types::StaffUserId;
 use serde::Serialize;
 
 use crate::clock::now_ms;
@@ -10,7 +11,7 @@ use crate::clock::now_ms;
 /// Who acted: a signed-in staff member, or the system itself (CLI, workers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditActor {
-    pub user_id: Option<i64>,
+    pub user_id: Option<StaffUserId>,
     /// Email for staff, `system:<what>` otherwise.
     pub label: String,
     pub ip: Option<String>,

@@ -5,6 +5,7 @@
 //! what they typed.
 
 use payquest_types::Amount;
+use payquest_types::{CostCentreId, ReservationId, TransferId};
 use serde::Serialize;
 
 use crate::audit::{AuditActor, AuditRecord};
@@ -47,7 +48,7 @@ fn bounded_text(raw: &str, what: &str, max: usize) -> DomainResult<String> {
 
 #[derive(Serialize)]
 struct Movement {
-    cost_centre_id: i64,
+    cost_centre_id: CostCentreId,
     amount_minor: i64,
 }
 
@@ -81,7 +82,7 @@ impl Budgets {
     pub async fn list(
         &self,
         actor: &Actor,
-        after_id: i64,
+        after_id: CostCentreId,
         limit: u32,
     ) -> DomainResult<Vec<CostCentreRecord>> {
         actor.require(Permission::ReadBudgets)?;
@@ -97,7 +98,7 @@ impl Budgets {
     pub async fn fund(
         &self,
         actor: &Actor,
-        cost_centre_id: i64,
+        cost_centre_id: CostCentreId,
         amount: Amount,
         idempotency_key: &str,
     ) -> DomainResult<FundOutcome> {
@@ -127,8 +128,8 @@ impl Budgets {
     pub async fn request_transfer(
         &self,
         actor: &Actor,
-        from: i64,
-        to: i64,
+        from: CostCentreId,
+        to: CostCentreId,
         amount: Amount,
     ) -> DomainResult<TransferRecord> {
         actor.require(Permission::ManageBudgets)?;
@@ -164,7 +165,7 @@ impl Budgets {
     pub async fn decide_transfer(
         &self,
         actor: &Actor,
-        transfer_id: i64,
+        transfer_id: TransferId,
         approve: bool,
     ) -> DomainResult<TransferOutcome> {
         actor.require(Permission::ManageBudgets)?;
@@ -218,7 +219,7 @@ impl Budgets {
     pub async fn settle(
         &self,
         by: &AuditActor,
-        reservation_id: i64,
+        reservation_id: ReservationId,
         settlement: Settlement,
     ) -> DomainResult<bool> {
         let action = match settlement {

@@ -3,6 +3,7 @@
 //! "not found", so ids don't reveal what exists). A quest prices a completion
 //! and says how to prove it happened (its validator).
 
+use payquest_types::{CampaignId, CostCentreId, QuestId, StaffUserId};
 use std::collections::BTreeMap;
 
 use payquest_types::{Amount, CampaignStatus, Role};
@@ -180,8 +181,8 @@ impl ValidatorConfig {
 
 pub struct CampaignInput<'a> {
     pub name: &'a str,
-    pub owner_user_id: i64,
-    pub cost_centre_id: i64,
+    pub owner_user_id: StaffUserId,
+    pub cost_centre_id: CostCentreId,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
     pub alert_threshold_pct: i64,
@@ -198,7 +199,7 @@ pub struct CampaignPlan<'a> {
 }
 
 pub struct QuestInput<'a> {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: &'a str,
     pub reward: Amount,
     pub max_completions: Option<i64>,
@@ -313,7 +314,11 @@ impl Campaigns {
     }
 
     /// One campaign, if the actor may see it; otherwise "not found".
-    pub async fn get(&self, actor: &Actor, campaign_id: i64) -> DomainResult<CampaignRecord> {
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        campaign_id: CampaignId,
+    ) -> DomainResult<CampaignRecord> {
         match self.store.campaign(campaign_id).await? {
             Some(c) if Self::may_read(actor, &c) => Ok(c),
             _ => Err(DomainError::NotFound("campaign")),
@@ -324,7 +329,7 @@ impl Campaigns {
     pub async fn list(
         &self,
         actor: &Actor,
-        after_id: i64,
+        after_id: CampaignId,
         limit: u32,
     ) -> DomainResult<Vec<CampaignRecord>> {
         if limit == 0 || limit > PAGE_SIZE_MAX {
@@ -345,7 +350,7 @@ impl Campaigns {
     pub async fn set_status(
         &self,
         actor: &Actor,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         status: &str,
     ) -> DomainResult<()> {
         actor.require(Permission::ManageCampaigns)?;
@@ -416,7 +421,7 @@ impl Campaigns {
     pub async fn set_quest_active(
         &self,
         actor: &Actor,
-        quest_id: i64,
+        quest_id: QuestId,
         active: bool,
     ) -> DomainResult<()> {
         actor.require(Permission::ManageQuests)?;
@@ -440,7 +445,11 @@ impl Campaigns {
             .await?)
     }
 
-    pub async fn quests(&self, actor: &Actor, campaign_id: i64) -> DomainResult<Vec<QuestRecord>> {
+    pub async fn quests(
+        &self,
+        actor: &Actor,
+        campaign_id: CampaignId,
+    ) -> DomainResult<Vec<QuestRecord>> {
         self.get(actor, campaign_id).await?;
         Ok(self.store.quests_of(campaign_id).await?)
     }

@@ -3,6 +3,7 @@
 //! EIP-1559 fees (capped), and reads receipts and Transfer logs. It holds no
 //! state of its own: nonces, signed bytes and results live in the store.
 
+use payquest_types::ChunkId;
 use std::time::Duration;
 
 use alloy::eips::eip2718::Encodable2718;
@@ -314,7 +315,7 @@ impl Chain {
     /// and its receipt tells us.
     pub async fn sign_payout(
         &self,
-        chunk_id: i64,
+        chunk_id: ChunkId,
         entries: &[(Address, i64)],
         nonce: u64,
         fees: (u128, u128),
@@ -335,7 +336,7 @@ impl Chain {
             })
             .collect::<ChainResult<_>>()?;
         let call = IPayoutBatch::payCall {
-            batchId: U256::from(chunk_id as u64),
+            batchId: U256::from(chunk_id.get() as u64),
             token: self.settings.token,
             from: self.settings.treasury,
             entries: packed,
@@ -468,9 +469,9 @@ impl Chain {
     }
 
     /// Whether the payout contract had run this chunk id as of `block`.
-    pub async fn executed_at(&self, chunk_id: i64, block: u64) -> ChainResult<bool> {
+    pub async fn executed_at(&self, chunk_id: ChunkId, block: u64) -> ChainResult<bool> {
         let call = IPayoutBatch::executedCall {
-            batchId: U256::from(chunk_id as u64),
+            batchId: U256::from(chunk_id.get() as u64),
         };
         let tx = TransactionRequest::default()
             .with_to(self.settings.payout_contract)
@@ -480,7 +481,7 @@ impl Chain {
     }
 
     /// Whether the payout contract has run this chunk id (as of the head).
-    pub async fn executed(&self, chunk_id: i64) -> ChainResult<bool> {
+    pub async fn executed(&self, chunk_id: ChunkId) -> ChainResult<bool> {
         let head = self.head().await?;
         self.executed_at(chunk_id, head).await
     }
@@ -506,11 +507,11 @@ impl Chain {
 
     /// The transaction in which the payout contract ran this chunk id, from
     /// its `BatchPaid` log, if it did.
-    pub async fn batch_paid_tx(&self, chunk_id: i64) -> ChainResult<Option<String>> {
+    pub async fn batch_paid_tx(&self, chunk_id: ChunkId) -> ChainResult<Option<String>> {
         let filter = Filter::new()
             .address(self.settings.payout_contract)
             .event_signature(IPayoutBatch::BatchPaid::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(chunk_id as u64)));
+            .topic1(B256::from(U256::from(chunk_id.get() as u64)));
         let head = self.head().await?;
         let logs = self
             .logs_in(&filter, self.settings.start_block, head)
@@ -523,7 +524,7 @@ impl Chain {
 
     /// The chunk ids whose `BatchPaid` the transaction emitted (empty for a
     /// transaction that is not a payout of ours, or not mined).
-    pub async fn batch_paid_ids(&self, tx_hash: &str) -> ChainResult<Vec<i64>> {
+    pub async fn batch_paid_ids(&self, tx_hash: &str) -> ChainResult<Vec<ChunkId>> {
         let hash: B256 = tx_hash
             .parse()
             .map_err(|_| ChainError::Rpc(format!("bad hash {tx_hash}")))?;
@@ -539,6 +540,7 @@ impl Chain {
             })
             .filter_map(|l| l.topics().get(1))
             .filter_map(|t| i64::try_from(U256::from_be_bytes(t.0)).ok())
+            .map(ChunkId)
             .collect())
     }
 

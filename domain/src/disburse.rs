@@ -13,6 +13,7 @@
 //! A crash at any point leaves either nothing (before the store) or stored
 //! bytes that the next round re-sends: never a second payment.
 
+use payquest_types::{ChainTxId, ChunkId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,7 +239,7 @@ impl Disburser {
         let id = chunk.payout_chunk_id;
         let Some(hash) = self.chain.batch_paid_tx(id).await? else {
             tracing::error!(
-                chunk = id,
+                chunk = %id,
                 "the contract ran this chunk but its BatchPaid log is not found yet"
             );
             return Ok(false);
@@ -246,7 +247,7 @@ impl Disburser {
         let Some(nonce) = self.chain.tx_nonce(&hash).await? else {
             return Ok(false);
         };
-        tracing::warn!(chunk = id, %hash, "a planned chunk was already paid on chain (lost commit); adopting its transaction");
+        tracing::warn!(chunk = %id, %hash, "a planned chunk was already paid on chain (lost commit); adopting its transaction");
         let a = audit("payout.chunk_found_paid", format!("payout_chunk:{id}"))
             .after(&serde_json::json!({"tx_hash": hash, "nonce": nonce}));
         self.store
@@ -271,7 +272,7 @@ impl Disburser {
         }
         match self.chain.receipt(&hash).await? {
             Some(paid) if paid.success => {
-                tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "a reverted payout's chunk was paid by another transaction");
+                tracing::warn!(chunk = %chunk.payout_chunk_id, %hash, "a reverted payout's chunk was paid by another transaction");
                 Ok(paid)
             }
             _ => Ok(failed),
@@ -344,7 +345,7 @@ impl Disburser {
             return Ok(NoReceipt::Resend);
         }
         if let Some(hash) = self.chain.batch_paid_tx(chunk.payout_chunk_id).await? {
-            tracing::warn!(chunk = chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
+            tracing::warn!(chunk = %chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
             return Ok(match self.chain.receipt(&hash).await? {
                 Some(r) => NoReceipt::PaidBy(r),
                 None => NoReceipt::Done,
@@ -482,8 +483,8 @@ impl Disburser {
     /// later payout from this wallet waits behind its nonce.
     async fn refused(
         &self,
-        payout_chunk_id: i64,
-        chain_tx_id: i64,
+        payout_chunk_id: ChunkId,
+        chain_tx_id: ChainTxId,
         nonce: i64,
         why: &str,
     ) -> ChainResult<()> {
@@ -498,7 +499,7 @@ impl Disburser {
             .record_refusal(chain_tx_id, &why)
             .await
             .map_err(store_err)?;
-        tracing::warn!(chunk = payout_chunk_id, refusals = n, %why, "the node refused a payout transaction");
+        tracing::warn!(chunk = %payout_chunk_id, refusals = n, %why, "the node refused a payout transaction");
         if n < MAX_SEND_REFUSALS {
             return Ok(());
         }
@@ -540,7 +541,7 @@ impl Disburser {
         let tip = (old_tip + old_tip / 4 + 1).max(cur_tip).min(max_fee);
         if max_fee <= old_max {
             tracing::warn!(
-                chunk = chunk.payout_chunk_id,
+                chunk = %chunk.payout_chunk_id,
                 "stuck payout is at the fee cap; waiting"
             );
             return Ok(());

@@ -3,6 +3,7 @@
 //! whether the budget crossed its alert threshold.
 
 use payquest_types::Amount;
+use payquest_types::CampaignId;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Actor;
@@ -145,7 +146,7 @@ impl BudgetAlerts {
     pub async fn run_once(&self) -> DomainResult<usize> {
         use hmac::{Hmac, Mac};
         let mut sent = 0;
-        let mut after = 0;
+        let mut after = CampaignId::default();
         loop {
             let page = self
                 .store
@@ -205,7 +206,7 @@ impl BudgetAlerts {
                     sent += 1;
                 } else {
                     tracing::warn!(
-                        campaign_id = c.campaign_id,
+                        campaign_id = %c.campaign_id,
                         "budget alert webhook failed; retrying next round"
                     );
                     self.store
@@ -235,7 +236,7 @@ impl Insights {
     pub async fn campaign(
         &self,
         actor: &Actor,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> DomainResult<(CampaignRecord, CampaignInsight)> {
         let campaign = self.campaigns.get(actor, campaign_id).await?;
         let movements = self

@@ -8,6 +8,7 @@
 //! the next one (so verifiers learn it before it signs) and recently retired
 //! ones (so tokens they signed live out their ten minutes).
 
+use payquest_types::{ApiClientId, StaffUserId};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -124,7 +125,7 @@ pub struct ClientCredentials {
 /// The machine acting on the API, after its token was verified.
 #[derive(Debug, Clone)]
 pub struct MachinePrincipal {
-    pub api_client_id: i64,
+    pub api_client_id: ApiClientId,
     pub client_id: String,
     pub scopes: BTreeSet<Scope>,
 }
@@ -455,7 +456,7 @@ pub enum ClientAdmin<'a> {
 }
 
 impl ClientAdmin<'_> {
-    fn authorise(&self) -> DomainResult<(AuditActor, Option<i64>)> {
+    fn authorise(&self) -> DomainResult<(AuditActor, Option<StaffUserId>)> {
         match self {
             ClientAdmin::Staff(actor) => {
                 actor.require(Permission::ManageApiClients)?;
@@ -556,7 +557,7 @@ impl ApiClients {
     pub async fn list(
         &self,
         by: ClientAdmin<'_>,
-        after_id: i64,
+        after_id: ApiClientId,
         limit: u32,
     ) -> DomainResult<Vec<ApiClientRecord>> {
         by.authorise()?;

@@ -4,6 +4,9 @@
 //! configurable total); the approval that completes the count reserves every
 //! campaign's budget; finance starts disbursement and resolves findings.
 
+use payquest_types::{
+    ActivityId, BatchId, CampaignId, ChunkId, CostCentreId, FindingId, PayoutItemId, QuestId,
+};
 use payquest_types::{Amount, BatchState};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,7 +36,10 @@ pub const CHUNK_SIZE_MAX: u32 = 500;
 /// The canonical digest of a batch's contents: its id and, ordered by item,
 /// each item's id, activity, campaign, wallet and amount. A checker approves
 /// this value; any change to the contents changes it.
-pub fn content_hash(payout_batch_id: i64, items: &[(i64, i64, i64, String, i64)]) -> String {
+pub fn content_hash(
+    payout_batch_id: BatchId,
+    items: &[(PayoutItemId, ActivityId, CampaignId, String, i64)],
+) -> String {
     let mut h = Sha256::new();
     h.update(format!("payquest-batch-v1\n{payout_batch_id}\n"));
     for (item, activity, campaign, wallet, amount) in items {
@@ -45,9 +51,9 @@ pub fn content_hash(payout_batch_id: i64, items: &[(i64, i64, i64, String, i64)]
 /// A batch item as chunk planning needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanItem {
-    pub payout_item_id: i64,
-    pub campaign_id: i64,
-    pub cost_centre_id: i64,
+    pub payout_item_id: PayoutItemId,
+    pub campaign_id: CampaignId,
+    pub cost_centre_id: CostCentreId,
     pub amount_minor: i64,
 }
 
@@ -56,12 +62,12 @@ pub struct PlanItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkPlan {
     pub seq: i64,
-    pub first_item_id: i64,
-    pub last_item_id: i64,
+    pub first_item_id: PayoutItemId,
+    pub last_item_id: PayoutItemId,
     pub item_count: i64,
     pub total_minor: i64,
     /// (campaign, its cost centre, amount), ordered by campaign then cost centre.
-    pub per_campaign: Vec<(i64, i64, i64)>,
+    pub per_campaign: Vec<(CampaignId, CostCentreId, i64)>,
 }
 
 /// Splits a batch's items (ordered by id) into chunks of at most
@@ -72,7 +78,8 @@ pub fn plan_chunks(items: &[PlanItem], chunk_size: u32) -> Vec<ChunkPlan> {
         .chunks(size)
         .enumerate()
         .map(|(seq, chunk)| {
-            let mut per_campaign: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+            let mut per_campaign: std::collections::BTreeMap<(CampaignId, CostCentreId), i64> =
+                Default::default();
             for i in chunk {
                 *per_campaign
                     .entry((i.campaign_id, i.cost_centre_id))
@@ -127,8 +134,8 @@ pub struct BatchDetail {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BatchRequest {
     pub note: String,
-    pub campaign_id: Option<i64>,
-    pub quest_id: Option<i64>,
+    pub campaign_id: Option<CampaignId>,
+    pub quest_id: Option<QuestId>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub min_amount_minor: Option<i64>,
@@ -264,7 +271,7 @@ impl Payouts {
 
     /// Refuses when the contract ran any of `chunk_ids` (or can't be asked):
     /// giving those items back would pay them a second time.
-    async fn require_unpaid(&self, chunk_ids: &[i64]) -> DomainResult<()> {
+    async fn require_unpaid(&self, chunk_ids: &[ChunkId]) -> DomainResult<()> {
         let Some(chain) = &self.chain else {
             return Err(DomainError::Conflict(
                 "the chain is not connected, so it can't be shown that these items were not paid"
@@ -280,7 +287,7 @@ impl Payouts {
                     )))
                 }
                 Err(e) => {
-                    tracing::warn!(chunk = id, error = %e, "asking the contract about a chunk failed");
+                    tracing::warn!(chunk = %id, error = %e, "asking the contract about a chunk failed");
                     return Err(DomainError::Conflict(
                         "the chain could not be asked whether these items were paid; try again".into(),
                     ));
@@ -294,7 +301,7 @@ impl Payouts {
         self.settings
     }
 
-    async fn load(&self, payout_batch_id: i64) -> DomainResult<BatchRecord> {
+    async fn load(&self, payout_batch_id: BatchId) -> DomainResult<BatchRecord> {
         self.store
             .batch(payout_batch_id)
             .await?
@@ -344,7 +351,7 @@ impl Payouts {
         &self,
         actor: &Actor,
         states: &[BatchState],
-        before_id: Option<i64>,
+        before_id: Option<BatchId>,
         limit: u32,
     ) -> DomainResult<Vec<BatchRecord>> {
         actor.require(Permission::ReadPayouts)?;
@@ -374,8 +381,8 @@ impl Payouts {
     pub async fn detail(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
-        after_item_id: i64,
+        payout_batch_id: BatchId,
+        after_item_id: PayoutItemId,
         limit: u32,
     ) -> DomainResult<BatchDetail> {
         actor.require(Permission::ReadPayouts)?;
@@ -393,14 +400,18 @@ impl Payouts {
     }
 
     /// The batch as CSV: one row per item, and the contents hash in a comment line.
-    pub async fn export_csv(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<String> {
+    pub async fn export_csv(
+        &self,
+        actor: &Actor,
+        payout_batch_id: BatchId,
+    ) -> DomainResult<String> {
         actor.require(Permission::ReadPayouts)?;
         let batch = self.load(payout_batch_id).await?;
         let mut out = format!(
             "# batch {} contents hash {}\npayout_item_id,activity_id,campaign,quest,wallet,amount\n",
             batch.payout_batch_id, batch.content_hash
         );
-        let mut after = 0;
+        let mut after = PayoutItemId::default();
         loop {
             let rows = self
                 .store
@@ -427,8 +438,8 @@ impl Payouts {
     pub async fn remove_items(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
-        item_ids: &[i64],
+        payout_batch_id: BatchId,
+        item_ids: &[PayoutItemId],
     ) -> DomainResult<BatchRecord> {
         actor.require(Permission::MakeBatches)?;
         if item_ids.is_empty() || item_ids.len() > REMOVE_ITEMS_MAX {
@@ -457,7 +468,7 @@ impl Payouts {
             .await?)
     }
 
-    pub async fn submit(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<()> {
+    pub async fn submit(&self, actor: &Actor, payout_batch_id: BatchId) -> DomainResult<()> {
         actor.require(Permission::MakeBatches)?;
         let batch = self.load(payout_batch_id).await?;
         if batch.maker_id != actor.user_id {
@@ -481,7 +492,7 @@ impl Payouts {
     pub async fn approve(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         content_hash: &str,
     ) -> DomainResult<ApproveOutcome> {
         actor.require(Permission::ApproveBatches)?;
@@ -551,7 +562,7 @@ impl Payouts {
     pub async fn reject(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         reason: &str,
     ) -> DomainResult<()> {
         actor.require(Permission::ApproveBatches)?;
@@ -582,7 +593,7 @@ impl Payouts {
     pub async fn start_disbursement(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
     ) -> DomainResult<()> {
         actor.require(Permission::Disburse)?;
         let audit = AuditRecord::new(
@@ -606,7 +617,7 @@ impl Payouts {
     /// Failed items (a reverted or dropped chunk) become eligible for a new
     /// batch, once the reconciler has seen the chunk unexecuted a reorg
     /// window after it failed and the contract still says it never ran it.
-    pub async fn retry_failed(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<u64> {
+    pub async fn retry_failed(&self, actor: &Actor, payout_batch_id: BatchId) -> DomainResult<u64> {
         actor.require(Permission::Disburse)?;
         self.load(payout_batch_id).await?;
         let chunks = self.store.failed_item_chunks(payout_batch_id).await?;
@@ -639,7 +650,7 @@ impl Payouts {
     pub async fn request_withdrawal(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         reason: &str,
     ) -> DomainResult<()> {
         actor.require(Permission::Disburse)?;
@@ -669,7 +680,11 @@ impl Payouts {
 
     /// The requester, finance or a checker drops an open withdrawal request;
     /// disbursement goes on.
-    pub async fn cancel_withdrawal(&self, actor: &Actor, payout_batch_id: i64) -> DomainResult<()> {
+    pub async fn cancel_withdrawal(
+        &self,
+        actor: &Actor,
+        payout_batch_id: BatchId,
+    ) -> DomainResult<()> {
         if actor.require(Permission::Disburse).is_err() {
             actor.require(Permission::ApproveBatches)?;
         }
@@ -698,7 +713,7 @@ impl Payouts {
     pub async fn confirm_withdrawal(
         &self,
         actor: &Actor,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
     ) -> DomainResult<()> {
         actor.require(Permission::ApproveBatches)?;
         let batch = self.load(payout_batch_id).await?;
@@ -713,7 +728,7 @@ impl Payouts {
                     .into(),
             ));
         }
-        let chunks: Vec<i64> = self
+        let chunks: Vec<ChunkId> = self
             .store
             .batch_chunks(payout_batch_id)
             .await?
@@ -748,7 +763,7 @@ impl Payouts {
         &self,
         actor: &Actor,
         open_only: bool,
-        before_id: Option<i64>,
+        before_id: Option<FindingId>,
         limit: u32,
     ) -> DomainResult<Vec<FindingRow>> {
         actor.require(Permission::ReadFindings)?;
@@ -761,7 +776,7 @@ impl Payouts {
     pub async fn resolve_finding(
         &self,
         actor: &Actor,
-        recon_finding_id: i64,
+        recon_finding_id: FindingId,
         note: &str,
     ) -> DomainResult<()> {
         actor.require(Permission::Disburse)?;
@@ -804,35 +819,55 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use payquest_types::StaffUserId;
+
+    /// (campaign, cost centre, amount) as plain numbers, for comparing plans.
+    fn plain(per_campaign: &[(CampaignId, CostCentreId, i64)]) -> Vec<(i64, i64, i64)> {
+        per_campaign
+            .iter()
+            .map(|&(c, cc, a)| (c.get(), cc.get(), a))
+            .collect()
+    }
 
     #[test]
     fn the_hash_changes_with_any_field() {
-        let items = vec![(1, 10, 3, "0xAb".to_string(), 5_000_000)];
-        let h = content_hash(7, &items);
+        let items = vec![(
+            PayoutItemId(1),
+            ActivityId(10),
+            CampaignId(3),
+            "0xAb".to_string(),
+            5_000_000,
+        )];
+        let h = content_hash(BatchId(7), &items);
         assert_eq!(h.len(), 64);
-        assert_ne!(h, content_hash(8, &items));
+        assert_ne!(h, content_hash(BatchId(8), &items));
         let mut other = items.clone();
         other[0].4 += 1;
-        assert_ne!(h, content_hash(7, &other));
+        assert_ne!(h, content_hash(BatchId(7), &other));
         other = items.clone();
         other[0].3 = "0xAc".into();
-        assert_ne!(h, content_hash(7, &other));
-        assert_ne!(h, content_hash(7, &[]));
+        assert_ne!(h, content_hash(BatchId(7), &other));
+        assert_ne!(h, content_hash(BatchId(7), &[]));
     }
 
     fn person(id: i64, roles: &[payquest_types::Role]) -> Actor {
         Actor {
-            user_id: id,
+            user_id: StaffUserId(id),
             email: format!("p{id}@example.com"),
             roles: roles.iter().copied().collect(),
             ip: None,
         }
     }
 
-    fn batch(maker: i64, state: BatchState, requested_by: Option<i64>, signed: i64) -> BatchRecord {
+    fn batch(
+        maker: i64,
+        state: BatchState,
+        requested_by: Option<StaffUserId>,
+        signed: i64,
+    ) -> BatchRecord {
         BatchRecord {
-            payout_batch_id: 1,
-            maker_id: maker,
+            payout_batch_id: BatchId(1),
+            maker_id: StaffUserId(maker),
             maker_email: String::new(),
             state,
             note: String::new(),
@@ -887,7 +922,7 @@ mod tests {
                 .withdrawal
                 .can_request
         );
-        let asked = batch(1, BatchState::Approved, Some(3), 0);
+        let asked = batch(1, BatchState::Approved, Some(StaffUserId(3)), 0);
         assert!(batch_capabilities(&checker, &asked).withdrawal.can_confirm);
         let finance_checker = person(3, &[Finance, Checker]);
         assert!(
@@ -901,10 +936,10 @@ mod tests {
 
     #[test]
     fn chunks_are_runs_of_items_with_their_reservations_per_campaign() {
-        let item = |id, campaign, amount| PlanItem {
-            payout_item_id: id,
-            campaign_id: campaign,
-            cost_centre_id: campaign * 10,
+        let item = |id, campaign: i64, amount| PlanItem {
+            payout_item_id: PayoutItemId(id),
+            campaign_id: CampaignId(campaign),
+            cost_centre_id: CostCentreId(campaign * 10),
             amount_minor: amount,
         };
         let items = [
@@ -918,15 +953,15 @@ mod tests {
         assert_eq!(plan.len(), 3);
         assert_eq!(
             (
-                plan[0].first_item_id,
-                plan[0].last_item_id,
+                plan[0].first_item_id.get(),
+                plan[0].last_item_id.get(),
                 plan[0].item_count
             ),
             (1, 2, 2)
         );
         assert_eq!(plan[0].total_minor, 12);
-        assert_eq!(plan[0].per_campaign, vec![(1, 10, 7), (2, 20, 5)]);
-        assert_eq!(plan[1].per_campaign, vec![(1, 10, 2), (2, 20, 1)]);
+        assert_eq!(plain(&plan[0].per_campaign), vec![(1, 10, 7), (2, 20, 5)]);
+        assert_eq!(plain(&plan[1].per_campaign), vec![(1, 10, 2), (2, 20, 1)]);
         assert_eq!(
             (plan[2].seq, plan[2].item_count, plan[2].total_minor),
             (2, 1, 9)

@@ -7,6 +7,7 @@
 //! The matching itself is a pure function over memory (`match_payments`), so
 //! it can be tested and measured on its own (`make bench-reconcile`).
 
+use payquest_types::{ChunkId, PayoutItemId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ const CHUNKS_PER_ROUND: u32 = 100;
 /// The result of matching one transaction's expected payments to its logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matched {
-    pub matched_item_ids: Vec<i64>,
+    pub matched_item_ids: Vec<PayoutItemId>,
     pub findings: Vec<NewFinding>,
 }
 
@@ -38,7 +39,7 @@ fn key(wallet: &str) -> String {
 /// amount); leftover items are missing; leftover logs pay an item twice if
 /// they repeat a matched pair, and are unknown otherwise.
 pub fn match_payments(
-    payout_chunk_id: i64,
+    payout_chunk_id: ChunkId,
     tx_hash: &str,
     expected: &[ExpectedPayment],
     observed: &[ObservedTransfer],
@@ -49,7 +50,7 @@ pub fn match_payments(
 }
 
 fn match_refs(
-    payout_chunk_id: i64,
+    payout_chunk_id: ChunkId,
     tx_hash: &str,
     expected: &[&ExpectedPayment],
     observed: &[&ObservedTransfer],
@@ -79,14 +80,15 @@ fn match_refs(
         }
     }
     let mut left: Vec<usize> = (0..observed.len()).filter(|&i| !used[i]).collect();
-    let finding = |kind: FindingKind, key: String, item: Option<i64>, detail: String| NewFinding {
-        kind,
-        dedupe_key: key,
-        payout_item_id: item,
-        payout_chunk_id: Some(payout_chunk_id),
-        tx_hash: Some(tx_hash.to_owned()),
-        detail,
-    };
+    let finding =
+        |kind: FindingKind, key: String, item: Option<PayoutItemId>, detail: String| NewFinding {
+            kind,
+            dedupe_key: key,
+            payout_item_id: item,
+            payout_chunk_id: Some(payout_chunk_id),
+            tx_hash: Some(tx_hash.to_owned()),
+            detail,
+        };
     for e in unmatched_items {
         let same_to = left
             .iter()
@@ -153,7 +155,7 @@ fn match_refs(
 /// Matches many transactions at once (the in-memory benchmark's entry point):
 /// expected payments grouped by transaction hash, logs likewise.
 pub fn match_all(
-    expected: &[(i64, String, ExpectedPayment)],
+    expected: &[(ChunkId, String, ExpectedPayment)],
     observed: &[ObservedTransfer],
 ) -> Matched {
     // References only: the inputs are the big part of the memory.
@@ -161,7 +163,7 @@ pub fn match_all(
     for t in observed {
         logs.entry(t.tx_hash.as_str()).or_default().push(t);
     }
-    let mut groups: HashMap<(i64, &str), Vec<&ExpectedPayment>> = HashMap::new();
+    let mut groups: HashMap<(ChunkId, &str), Vec<&ExpectedPayment>> = HashMap::new();
     for (chunk, tx, e) in expected {
         groups.entry((*chunk, tx.as_str())).or_default().push(e);
     }
@@ -180,7 +182,7 @@ pub fn match_all(
     out
 }
 
-fn paid_twice(item: i64, paid_by: i64, also_paid_by: i64) -> NewFinding {
+fn paid_twice(item: PayoutItemId, paid_by: ChunkId, also_paid_by: ChunkId) -> NewFinding {
     NewFinding {
         kind: FindingKind::PaidTwice,
         dedupe_key: format!(
@@ -309,7 +311,7 @@ impl Reconciler {
     /// transaction is still on the canonical chain and deep enough.
     async fn reconcile_chunk(
         &self,
-        chunk_id: i64,
+        chunk_id: ChunkId,
         tx_hash: &str,
         safe: u64,
         report: &mut ReconcileReport,
@@ -382,9 +384,9 @@ impl Reconciler {
 
     /// Items of a paid chunk that an earlier, failed chunk of theirs paid
     /// too (the contract ran it after all): each is paid twice.
-    async fn paid_by_siblings(&self, chunk_id: i64) -> ChainResult<Vec<NewFinding>> {
+    async fn paid_by_siblings(&self, chunk_id: ChunkId) -> ChainResult<Vec<NewFinding>> {
         let mut out = Vec::new();
-        let mut executed: HashMap<i64, bool> = HashMap::new();
+        let mut executed: HashMap<ChunkId, bool> = HashMap::new();
         for (item, other, state) in self
             .store
             .sibling_chunks(chunk_id)
@@ -559,7 +561,7 @@ mod tests {
 
     fn exp(id: i64, w: &str, a: i64) -> ExpectedPayment {
         ExpectedPayment {
-            payout_item_id: id,
+            payout_item_id: PayoutItemId(id),
             wallet: w.into(),
             amount_minor: a,
         }
@@ -584,7 +586,7 @@ mod tests {
     #[test]
     fn exact_matches_have_no_findings() {
         let m = match_payments(
-            1,
+            ChunkId(1),
             "0xt",
             &[exp(1, "0xA", 5), exp(2, "0xB", 7)],
             &[log(0, "0xb", 7), log(1, "0xA", 5)],
@@ -608,7 +610,7 @@ mod tests {
             log(3, "0xD", 1), // pays 4 twice
             log(4, "0xF", 3), // explains nothing
         ];
-        let m = match_payments(1, "0xt", &expected, &observed);
+        let m = match_payments(ChunkId(1), "0xt", &expected, &observed);
         assert_eq!(m.matched_item_ids, vec![4]);
         assert_eq!(
             kinds(&m),

@@ -2,6 +2,7 @@
 //! (`PAYQUEST_TEST_POSTGRES_URL`, by default the local server). An
 //! unreachable PostgreSQL fails the test instead of skipping it.
 
+use payquest_types::{ActivityId, CampaignId, CostCentreId, QuestId};
 use sqlx::Connection;
 
 use std::collections::BTreeSet;
@@ -302,9 +303,9 @@ macro_rules! on_both_backends {
 /// finance).
 pub struct World {
     pub store: DynStore,
-    pub quest_id: i64,
-    pub campaign_id: i64,
-    pub cost_centre_id: i64,
+    pub quest_id: QuestId,
+    pub campaign_id: CampaignId,
+    pub cost_centre_id: CostCentreId,
     pub maker: Actor,
     pub checker: Actor,
     pub checker2: Actor,
@@ -386,7 +387,7 @@ pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
 
 /// An active campaign (with its owner, cost centre and finance user) and one
 /// quest paying 1 token, validated by `validator`. Returns the quest id.
-pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfig) -> i64 {
+pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfig) -> QuestId {
     let finance = staff(store, &format!("finance-{tag}@example.com"), Role::Finance).await;
     let owner = staff(
         store,
@@ -438,7 +439,7 @@ pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfi
 /// Reports one activity for a manual quest as a fresh API client, lets a
 /// validation round send it to review, and approves it: the quest's reward
 /// becomes an eligible payout item. Returns the activity id.
-pub async fn earn_reward(store: &DynStore, quest_id: i64, n: u64) -> i64 {
+pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> ActivityId {
     use crate::activities::{Activities, ActivityIn};
     use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
     use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
@@ -561,10 +562,10 @@ impl DevChain {
 /// approves them all. Returns the activity ids.
 pub async fn reviewed_rewards(
     store: &DynStore,
-    quest_id: i64,
+    quest_id: QuestId,
     tag: &str,
     wallets: &[String],
-) -> Vec<i64> {
+) -> Vec<ActivityId> {
     use crate::activities::{Activities, ActivityIn};
     use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
     use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
@@ -600,7 +601,7 @@ pub async fn reviewed_rewards(
         .ingest(&principal, &items)
         .await
         .expect("ingest");
-    let ids: Vec<i64> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
+    let ids: Vec<ActivityId> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
     let validation = Validation::new(
         store.clone(),
         ValidationPolicy {

@@ -2,6 +2,7 @@
 //! roles, disable. Every operation checks the actor's permission here, so the
 //! same rule holds for pages, server functions, the CLI and any future API.
 
+use payquest_types::{AuditId, RoleRequestId, StaffUserId};
 use payquest_types::{
     CreatedUser, Page, Role, RoleChange, RoleRequest, RoleRequestState, UserSummary,
 };
@@ -101,7 +102,7 @@ pub fn plan_roles(before: &[Role], wanted: &[Role]) -> DomainResult<RolePlan> {
     })
 }
 
-fn role_request_view(r: &RoleRequestRecord, viewer: i64) -> RoleRequest {
+fn role_request_view(r: &RoleRequestRecord, viewer: StaffUserId) -> RoleRequest {
     RoleRequest {
         request_id: r.staff_role_request_id,
         user_id: r.staff_user_id,
@@ -117,8 +118,8 @@ fn role_request_view(r: &RoleRequestRecord, viewer: i64) -> RoleRequest {
 
 #[derive(Serialize)]
 struct RoleRequestSnapshot<'a> {
-    request_id: i64,
-    staff_user_id: i64,
+    request_id: RoleRequestId,
+    staff_user_id: StaffUserId,
     roles: &'a [Role],
     state: RoleRequestState,
 }
@@ -130,7 +131,7 @@ struct RoleRequestSnapshot<'a> {
 async fn create_account(
     store: &DynStore,
     actor: &AuditActor,
-    requester: Option<i64>,
+    requester: Option<StaffUserId>,
     email: &str,
     display_name: &str,
     roles: &[Role],
@@ -190,7 +191,7 @@ impl Users {
     pub async fn list(
         &self,
         actor: &Actor,
-        after_id: i64,
+        after_id: StaffUserId,
         limit: Option<u32>,
     ) -> DomainResult<Page<UserSummary>> {
         actor.require(Permission::ManageStaff)?;
@@ -228,7 +229,7 @@ impl Users {
         .await
     }
 
-    async fn target(&self, user_id: i64) -> DomainResult<StaffRecord> {
+    async fn target(&self, user_id: StaffUserId) -> DomainResult<StaffRecord> {
         self.store
             .staff_by_id(user_id)
             .await?
@@ -240,7 +241,7 @@ impl Users {
     pub async fn set_roles(
         &self,
         actor: &Actor,
-        user_id: i64,
+        user_id: StaffUserId,
         roles: &[Role],
     ) -> DomainResult<RoleChange> {
         actor.require(Permission::ManageStaff)?;
@@ -322,7 +323,7 @@ impl Users {
     pub async fn decide_role_request(
         &self,
         actor: &Actor,
-        request_id: i64,
+        request_id: RoleRequestId,
         approve: bool,
     ) -> DomainResult<RoleChange> {
         actor.require(Permission::ManageStaff)?;
@@ -393,7 +394,7 @@ impl Users {
     pub async fn set_disabled(
         &self,
         actor: &Actor,
-        user_id: i64,
+        user_id: StaffUserId,
         disabled: bool,
     ) -> DomainResult<UserSummary> {
         actor.require(Permission::ManageStaff)?;
@@ -478,7 +479,7 @@ pub async fn ensure_first_admin(
 pub async fn list_audit(
     store: &DynStore,
     actor: &Actor,
-    before_id: Option<i64>,
+    before_id: Option<AuditId>,
     limit: Option<u32>,
 ) -> DomainResult<Page<payquest_types::AuditEntry>> {
     actor.require(Permission::ReadAudit)?;

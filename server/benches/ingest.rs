@@ -5,6 +5,7 @@
 //!
 //! `make bench-ingest` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
 
+use payquest_types::QuestId;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ fn wallet(n: usize) -> String {
     format!("0x{:040x}", n + 1)
 }
 
-fn activity(quest_id: i64, n: usize) -> Value {
+fn activity(quest_id: QuestId, n: usize) -> Value {
     json!({
         "external_id": format!("bench-{n}"), "quest_id": quest_id, "wallet": wallet(n),
         "game_account_id": format!("player-{n}"), "occurred_at": OCCURRED_AT, "evidence": { "score": n % 100 },

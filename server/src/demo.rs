@@ -6,6 +6,8 @@
 //! reviewed and eligible for a payout batch. Does nothing if the demo
 //! campaign exists.
 
+use payquest_types::{ActivityId, CampaignId};
+use payquest_types::{QuestId, StaffUserId};
 use std::collections::BTreeSet;
 
 use payquest_domain::activities::{Activities, ActivityIn};
@@ -25,7 +27,7 @@ const DAY_MS: i64 = 24 * 3_600_000;
 
 pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
     if store
-        .list_campaigns(None, 0, 200)
+        .list_campaigns(None, CampaignId::default(), 200)
         .await?
         .iter()
         .any(|c| c.name == CAMPAIGN)
@@ -171,8 +173,8 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
 async fn eligible_rewards(
     store: &DynStore,
     principal: &MachinePrincipal,
-    quest_ids: &[i64],
-    community_id: i64,
+    quest_ids: &[QuestId],
+    community_id: StaffUserId,
     community_email: &str,
 ) -> DomainResult<()> {
     use payquest_domain::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
@@ -191,7 +193,7 @@ async fn eligible_rewards(
     let stored = Activities::new(store.clone())
         .ingest(principal, &items)
         .await?;
-    let ids: Vec<i64> = stored.iter().filter_map(|s| s.activity_id).collect();
+    let ids: Vec<ActivityId> = stored.iter().filter_map(|s| s.activity_id).collect();
     let validation = Validation::new(
         store.clone(),
         ValidationPolicy::default(),

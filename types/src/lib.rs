@@ -2,14 +2,40 @@
 //! error shape every API and server function answers with, and the DTOs the
 //! pages render. Nothing here touches storage, so it compiles to wasm.
 
+pub mod activities;
+pub mod api_clients;
+pub mod audit;
+pub mod campaigns;
+pub mod findings;
+pub mod ids;
 pub mod money;
+pub mod payouts;
+pub mod quests;
+pub mod review;
+pub mod session;
 pub mod states;
+pub mod users;
 
+pub use activities::*;
+pub use api_clients::*;
+pub use audit::*;
+pub use campaigns::*;
+pub use findings::*;
+pub use ids::{
+    ActivityId, ApiClientId, AuditId, BatchId, CampaignId, ChainTransferId, ChainTxId, ChunkId,
+    CostCentreId, FindingId, GamerId, JournalId, PayoutItemId, QuestId, ReservationId,
+    RoleRequestId, StaffUserId, TransferId,
+};
 pub use money::{Amount, AmountError};
+pub use payouts::*;
+pub use quests::*;
+pub use review::*;
+pub use session::*;
 pub use states::{
     ActivityStatus, BatchState, CampaignStatus, ChunkState, FindingKind, PayoutItemState,
     RoleRequestState, SigningKeyState, TransferState, UnknownState,
 };
+pub use users::*;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -200,111 +226,6 @@ impl ApiError {
     }
 }
 
-/// Where a signed-in browser session stands on the way to full access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStage {
-    /// Password accepted; a TOTP or recovery code is needed.
-    SecondFactor,
-    /// Password accepted but it was a one-time password: choose a new one.
-    ChangePassword,
-    /// No authenticator enrolled yet: enrol one.
-    EnrolMfa,
-    /// Fully signed in.
-    Active,
-}
-
-/// The signed-in staff member, as the pages see them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub user_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub roles: Vec<Role>,
-    pub stage: SessionStage,
-    /// The dashboard areas this user may open, derived from the roles on the server.
-    pub areas: Vec<Area>,
-}
-
-/// A dashboard area. Navigation shows only the areas a user may open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Area {
-    Campaigns,
-    Activities,
-    Review,
-    Payouts,
-    Approvals,
-    Findings,
-    Users,
-    ApiClients,
-    Audit,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserSummary {
-    pub user_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub roles: Vec<Role>,
-    pub disabled: bool,
-    pub mfa_enrolled: bool,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedUser {
-    pub user: UserSummary,
-    /// Shown once to the admin who created the account; never stored in clear.
-    pub one_time_password: String,
-    /// Privileged roles asked for but not granted yet: a second admin approves them.
-    pub waiting_for_approval: Option<RoleRequest>,
-}
-
-/// The outcome of a change of someone's roles: what holds now, and what waits
-/// for a second admin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleChange {
-    pub user: UserSummary,
-    pub waiting_for_approval: Option<RoleRequest>,
-}
-
-/// A request to give someone a privileged role set (admin, maker, checker or
-/// finance), waiting for an admin who is neither the asker nor the person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleRequest {
-    pub request_id: i64,
-    pub user_id: i64,
-    pub email: String,
-    /// The whole role set the person will hold once approved.
-    pub roles: Vec<Role>,
-    pub requested_by: String,
-    pub requested_at: String,
-    /// The viewer may approve or reject it (an admin other than the asker and the person).
-    pub can_decide: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaEnrolment {
-    /// The base32 secret, for typing into an authenticator by hand.
-    pub secret_base32: String,
-    pub otpauth_url: String,
-    /// The otpauth URL as an SVG QR code.
-    pub qr_svg: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub audit_id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub subject: String,
-    pub ip: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -322,259 +243,4 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
     }
-}
-
-/// A campaign as lists and the dashboard show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CampaignSummary {
-    pub campaign_id: i64,
-    pub name: String,
-    pub owner_email: String,
-    pub status: CampaignStatus,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub cost_centre_id: i64,
-    pub cost_centre_code: String,
-    pub funded: Amount,
-    pub reserved: Amount,
-    pub spent: Amount,
-    pub available: Amount,
-    pub alert_threshold_pct: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuestSummary {
-    pub quest_id: i64,
-    pub name: String,
-    pub reward: Amount,
-    pub validator_kind: String,
-    pub max_completions: Option<i64>,
-    pub max_per_gamer: Option<i64>,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageTime {
-    pub stage: String,
-    pub count: usize,
-    pub p50_ms: i64,
-    pub p90_ms: i64,
-}
-
-/// One campaign in full, for its owner and for finance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CampaignDetail {
-    pub summary: CampaignSummary,
-    /// (time ms, funded minor, available minor), oldest first.
-    pub burn_down: Vec<(i64, i64, i64)>,
-    pub unpaid_rewards: Amount,
-    pub pace_per_day: Amount,
-    pub runs_out_at: Option<String>,
-    pub stages: Vec<StageTime>,
-    pub alert: Option<String>,
-    pub quests: Vec<QuestSummary>,
-    /// Idempotency key for the funding form as rendered: submitting the same
-    /// form twice funds once; the page gets a new key after each success.
-    pub fund_key: String,
-    /// What the viewer may do here (the server checks again on every call).
-    pub can_fund: bool,
-    pub can_manage: bool,
-    pub can_edit_quests: bool,
-    pub cost_centre_id: i64,
-    /// For finance: other campaigns' budgets to move money to, and the
-    /// transfers waiting for a second finance approval.
-    pub transfer_targets: Vec<CampaignSummary>,
-    pub pending_transfers: Vec<TransferView>,
-}
-
-/// An activity waiting for a person's decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReviewItem {
-    pub activity_id: i64,
-    pub external_id: String,
-    pub quest_name: String,
-    pub wallet: String,
-    pub reason: Option<String>,
-    pub evidence: Option<String>,
-    pub last_check: Option<String>,
-    pub occurred_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReviewOutcome {
-    pub activity_id: i64,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiClientSummary {
-    pub client_id: String,
-    pub name: String,
-    pub scopes: String,
-    pub disabled: bool,
-    pub created_at: String,
-}
-
-/// Credentials as shown once, when created or rotated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiClientSecret {
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-/// An activity as staff see it in lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityRow {
-    pub activity_id: i64,
-    pub external_id: String,
-    pub campaign_name: String,
-    pub quest_name: String,
-    pub wallet: String,
-    pub status: ActivityStatus,
-    pub reason: Option<String>,
-    pub attempts: i64,
-    pub occurred_at: String,
-    pub received_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TransferView {
-    pub transfer_id: i64,
-    pub from_cost_centre_id: i64,
-    pub to_cost_centre_id: i64,
-    pub amount: Amount,
-    pub requested_by_me: bool,
-}
-
-/// A payout batch in lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchSummary {
-    pub batch_id: i64,
-    pub state: BatchState,
-    pub note: String,
-    pub maker_email: String,
-    pub item_count: i64,
-    pub total: Amount,
-    pub approvals: i64,
-    pub approvals_needed: i64,
-    pub content_hash: String,
-    pub created_at: String,
-}
-
-/// An eligible reward or a batch's item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PayoutItemView {
-    pub payout_item_id: i64,
-    pub activity_id: i64,
-    pub campaign_name: String,
-    pub quest_name: String,
-    pub wallet: String,
-    pub amount: Amount,
-    pub state: PayoutItemState,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CampaignTotalView {
-    pub campaign_id: i64,
-    pub campaign_name: String,
-    pub item_count: i64,
-    pub total: Amount,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalView {
-    pub checker_email: String,
-    /// Whether it was given for the batch's current contents.
-    pub current: bool,
-    pub approved_at: String,
-}
-
-/// One chain transaction's worth of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkView {
-    pub chunk_id: i64,
-    pub seq: i64,
-    pub state: ChunkState,
-    pub item_count: i64,
-    pub total: Amount,
-    pub nonce: Option<i64>,
-    pub tx_hash: Option<String>,
-    /// A link to the transaction in a block explorer, when one is configured.
-    pub tx_url: Option<String>,
-    pub block: Option<i64>,
-}
-
-/// Everything the batch page shows, and what the viewer may do there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchView {
-    pub summary: BatchSummary,
-    pub decision_reason: Option<String>,
-    pub totals: Vec<CampaignTotalView>,
-    pub approvals: Vec<ApprovalView>,
-    pub chunks: Vec<ChunkView>,
-    pub items: Vec<PayoutItemView>,
-    pub failed_items: i64,
-    pub can_edit: bool,
-    pub can_decide: bool,
-    pub can_disburse: bool,
-    /// An open request to withdraw the approved batch.
-    pub withdrawal: Option<WithdrawalView>,
-    pub can_request_withdrawal: bool,
-    pub can_confirm_withdrawal: bool,
-    pub can_cancel_withdrawal: bool,
-}
-
-/// Finance asked to withdraw a batch; a checker who did not ask confirms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithdrawalView {
-    pub requested_by: String,
-    pub reason: String,
-    pub requested_at: String,
-}
-
-/// Which payout batches a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchList {
-    /// Every batch the viewer may see.
-    #[default]
-    All,
-    /// Batches waiting for this checker's approval (never their own).
-    Inbox,
-}
-
-/// A reconciliation finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingView {
-    pub finding_id: i64,
-    pub kind: FindingKind,
-    pub payout_item_id: Option<i64>,
-    pub chunk_id: Option<i64>,
-    pub tx_hash: Option<String>,
-    pub detail: String,
-    pub created_at: String,
-    pub resolved_by: Option<String>,
-    pub resolved_at: Option<String>,
-    pub resolution_note: Option<String>,
-}
-
-/// Money the ledger and the chain disagree on, per campaign and age.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DriftView {
-    pub campaign_name: String,
-    /// `ledger_ahead`: paid in the ledger, not yet proven on chain;
-    /// `chain_ahead`: mined on chain, not yet confirmed in the ledger.
-    pub direction: String,
-    pub age: String,
-    pub item_count: i64,
-    pub total: Amount,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingsReport {
-    pub findings: Vec<FindingView>,
-    pub drift: Vec<DriftView>,
-    pub can_resolve: bool,
 }

@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod throttle;
 pub mod totp;
 
+use payquest_types::StaffUserId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use payquest_types::{Me, MfaEnrolment, SessionStage};
@@ -35,7 +36,7 @@ const CODE_SCOPE: &str = "code";
 /// What a browser session knows about its sign-in. Kept server-side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionAuth {
-    pub user_id: i64,
+    pub user_id: StaffUserId,
     pub epoch: i64,
     pub stage: SessionStage,
     pub started_at_ms: i64,
@@ -60,7 +61,7 @@ fn unix_now_s() -> u64 {
         .unwrap_or(0)
 }
 
-fn actor_for(email: &str, user_id: Option<i64>, ip: Option<&str>) -> AuditActor {
+fn actor_for(email: &str, user_id: Option<StaffUserId>, ip: Option<&str>) -> AuditActor {
     AuditActor {
         user_id,
         label: email.chars().take(EMAIL_MAX_CHARS).collect(),
@@ -148,7 +149,7 @@ impl Auth {
     async fn record_failure(
         &self,
         account: &str,
-        user_id: Option<i64>,
+        user_id: Option<StaffUserId>,
         ip: Option<&str>,
         action: &'static str,
     ) -> DomainResult<()> {
@@ -304,7 +305,7 @@ impl Auth {
     }
 
     /// Accepts a TOTP code (once) or an unused recovery code.
-    #[tracing::instrument(skip_all, fields(user_id = session.user_id))]
+    #[tracing::instrument(skip_all, fields(user_id = %session.user_id))]
     pub async fn second_factor(
         &self,
         session: &SessionAuth,

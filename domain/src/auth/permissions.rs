@@ -1,6 +1,7 @@
 //! What each role may do. The UI asks the server which areas to show, but the
 //! check that matters is `Actor::require`, called by every domain operation.
 
+use payquest_types::StaffUserId;
 use std::collections::BTreeSet;
 
 use payquest_types::{Area, Role};
@@ -72,7 +73,7 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
 /// A fully signed-in staff member acting on the system.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: i64,
+    pub user_id: StaffUserId,
     pub email: String,
     pub roles: BTreeSet<Role>,
     pub ip: Option<String>,
@@ -137,7 +138,7 @@ mod tests {
 
     fn actor(roles: &[Role]) -> Actor {
         Actor {
-            user_id: 1,
+            user_id: StaffUserId(1),
             email: "a@example.com".into(),
             roles: roles.iter().copied().collect(),
             ip: None,

@@ -2,6 +2,7 @@
 //! single-use recovery codes. A code is accepted once: the store keeps the last
 //! step used and refuses any step that is not newer.
 
+use payquest_types::StaffUserId;
 use rand::distributions::{Distribution, Uniform};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -126,7 +127,7 @@ fn normalise_code(code: &str) -> String {
 
 /// What is stored for a recovery code: SHA-256 salted with the account, so
 /// equal codes of two accounts never share a hash and no table serves both.
-pub fn hash_recovery_code(staff_user_id: i64, code: &str) -> String {
+pub fn hash_recovery_code(staff_user_id: StaffUserId, code: &str) -> String {
     let mut h = Sha256::new();
     h.update(format!("payquest-recovery-code:{staff_user_id}:").as_bytes());
     h.update(normalise_code(code).as_bytes());
@@ -183,12 +184,12 @@ mod tests {
         let c = &codes[0];
         assert_eq!(c.len(), 29, "{c}");
         assert_eq!(
-            hash_recovery_code(7, c),
-            hash_recovery_code(7, &format!(" {} ", c.to_uppercase()))
+            hash_recovery_code(StaffUserId(7), c),
+            hash_recovery_code(StaffUserId(7), &format!(" {} ", c.to_uppercase()))
         );
         assert_ne!(
-            hash_recovery_code(7, c),
-            hash_recovery_code(8, c),
+            hash_recovery_code(StaffUserId(7), c),
+            hash_recovery_code(StaffUserId(8), c),
             "salted per account"
         );
     }

@@ -3,13 +3,14 @@
 //! activities (`ON CONFLICT DO NOTHING`), one to read back what existed.
 
 use super::ActivityRecord;
+use payquest_types::{ActivityId, ApiClientId, QuestId};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ActivityRow {
-    pub activity_id: i64,
-    pub api_client_id: i64,
+    pub activity_id: ActivityId,
+    pub api_client_id: ApiClientId,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub wallet: String,
     #[sqlx(try_from = "String")]
     pub status: payquest_types::ActivityStatus,
@@ -47,7 +48,7 @@ macro_rules! impl_activities {
         impl $crate::store::ActivityStore for $store {
             async fn insert_activities(
                 &self,
-                api_client_id: i64,
+                api_client_id: ApiClientId,
                 items: &[$crate::store::NewActivity],
                 received_at_ms: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::StoredActivity>> {
@@ -115,8 +116,8 @@ macro_rules! impl_activities {
                         .push_bind(received_at_ms);
                 });
                 q.push(" ON CONFLICT (api_client_id, external_id) DO NOTHING RETURNING activity_id, external_id");
-                let created: HashMap<String, i64> = q
-                    .build_query_as::<(i64, String)>()
+                let created: HashMap<String, ActivityId> = q
+                    .build_query_as::<(ActivityId, String)>()
                     .fetch_all(&mut *tx)
                     .await?
                     .into_iter()
@@ -132,9 +133,9 @@ macro_rules! impl_activities {
                     list.push_bind(&i.external_id);
                 }
                 q.push(")");
-                let rows = q.build_query_as::<(String, i64, String, String)>().fetch_all(&mut *tx).await?;
+                let rows = q.build_query_as::<(String, ActivityId, String, String)>().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
-                let existing: HashMap<String, (i64, String, String)> =
+                let existing: HashMap<String, (ActivityId, String, String)> =
                     rows.into_iter().map(|(ext, id, hash, status)| (ext, (id, hash, status))).collect();
                 items
                     .iter()
@@ -154,7 +155,7 @@ macro_rules! impl_activities {
                     .collect()
             }
 
-            async fn activity(&self, activity_id: i64) -> $crate::store::StoreResult<Option<$crate::store::ActivityRecord>> {
+            async fn activity(&self, activity_id: ActivityId) -> $crate::store::StoreResult<Option<$crate::store::ActivityRecord>> {
                 Ok(sqlx::query_as::<_, $crate::store::activity_sql::ActivityRow>(
                     "SELECT a.activity_id, a.api_client_id, a.external_id, a.quest_id, g.wallet, a.status, a.reason, \
                      a.attempts, a.occurred_at_ms, a.received_at_ms, a.validated_at_ms, a.rewarded_at_ms \
@@ -171,7 +172,7 @@ macro_rules! impl_activities {
                 f: &$crate::store::ActivityFilter,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ActivityListRow>> {
-                let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, Option<String>, i64, i64, i64)>(
+                let rows = sqlx::query_as::<_, (ActivityId, String, String, String, String, String, Option<String>, i64, i64, i64)>(
                     "SELECT a.activity_id, a.external_id, c.name, q.name, g.wallet, a.status, a.reason, a.attempts, \
                        a.occurred_at_ms, a.received_at_ms \
                      FROM activity a JOIN quest q ON q.quest_id = a.quest_id \
@@ -180,10 +181,10 @@ macro_rules! impl_activities {
                        AND ($3 = '' OR a.status = $3) AND a.activity_id < $4 \
                      ORDER BY a.activity_id DESC LIMIT $5",
                 )
-                .bind(f.owner_user_id.unwrap_or(0))
-                .bind(f.campaign_id.unwrap_or(0))
+                .bind(f.owner_user_id.map_or(0, StaffUserId::get))
+                .bind(f.campaign_id.map_or(0, CampaignId::get))
                 .bind(f.status.clone().unwrap_or_default())
-                .bind(f.before_id.unwrap_or(i64::MAX))
+                .bind(f.before_id.map_or(i64::MAX, ActivityId::get))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -1,6 +1,7 @@
 //! Campaigns and quests, shared SQL for both backends (see `sql.rs`).
 
 use payquest_types::Amount;
+use payquest_types::{CampaignId, CostCentreId, QuestId, StaffUserId};
 
 use super::{CampaignRecord, CostCentreRecord, QuestRecord};
 
@@ -14,16 +15,16 @@ pub(super) const CAMPAIGN_SELECT: &str = "\
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CampaignRow {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: String,
-    pub owner_user_id: i64,
+    pub owner_user_id: StaffUserId,
     pub owner_email: String,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
     #[sqlx(try_from = "String")]
     pub status: payquest_types::CampaignStatus,
     pub alert_threshold_pct: i64,
-    pub cost_centre_id: i64,
+    pub cost_centre_id: CostCentreId,
     pub code: String,
     pub cost_centre_name: String,
     pub funded_minor: i64,
@@ -60,8 +61,8 @@ pub(super) const QUEST_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub(super) struct QuestRow {
-    pub quest_id: i64,
-    pub campaign_id: i64,
+    pub quest_id: QuestId,
+    pub campaign_id: CampaignId,
     pub name: String,
     pub reward_minor: i64,
     pub max_completions: Option<i64>,
@@ -149,7 +150,7 @@ macro_rules! impl_campaigns {
 
             async fn campaign(
                 &self,
-                campaign_id: i64,
+                campaign_id: CampaignId,
             ) -> $crate::store::StoreResult<Option<$crate::store::CampaignRecord>> {
                 let sql = format!("{} WHERE c.campaign_id = $1", $crate::store::campaigns_sql::CAMPAIGN_SELECT);
                 self.find_one::<$crate::store::campaigns_sql::CampaignRow, _>(&sql, campaign_id).await
@@ -157,8 +158,8 @@ macro_rules! impl_campaigns {
 
             async fn list_campaigns(
                 &self,
-                owner_user_id: Option<i64>,
-                after_id: i64,
+                owner_user_id: Option<StaffUserId>,
+                after_id: CampaignId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::CampaignRecord>> {
                 let sql = format!(
@@ -168,7 +169,7 @@ macro_rules! impl_campaigns {
                 );
                 Ok(sqlx::query_as::<_, $crate::store::campaigns_sql::CampaignRow>(&sql)
                     .bind(after_id)
-                    .bind(owner_user_id.unwrap_or(0))
+                    .bind(owner_user_id.map_or(0, StaffUserId::get))
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?
@@ -179,7 +180,7 @@ macro_rules! impl_campaigns {
 
             async fn set_campaign_status(
                 &self,
-                campaign_id: i64,
+                campaign_id: CampaignId,
                 status: payquest_types::CampaignStatus,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
@@ -228,7 +229,7 @@ macro_rules! impl_campaigns {
                 Ok(row.into())
             }
 
-            async fn quest(&self, quest_id: i64) -> $crate::store::StoreResult<Option<$crate::store::QuestRecord>> {
+            async fn quest(&self, quest_id: QuestId) -> $crate::store::StoreResult<Option<$crate::store::QuestRecord>> {
                 let sql = format!(
                     "SELECT {} FROM quest WHERE quest_id = $1",
                     $crate::store::campaigns_sql::QUEST_COLUMNS
@@ -238,7 +239,7 @@ macro_rules! impl_campaigns {
 
             async fn set_quest_active(
                 &self,
-                quest_id: i64,
+                quest_id: QuestId,
                 active: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
@@ -259,7 +260,7 @@ macro_rules! impl_campaigns {
 
             async fn quests_of(
                 &self,
-                campaign_id: i64,
+                campaign_id: CampaignId,
             ) -> $crate::store::StoreResult<Vec<$crate::store::QuestRecord>> {
                 let sql = format!(
                     "SELECT {} FROM quest WHERE campaign_id = $1 ORDER BY quest_id",
@@ -276,7 +277,7 @@ macro_rules! impl_campaigns {
 
             async fn budget_movements(
                 &self,
-                cost_centre_id: i64,
+                cost_centre_id: CostCentreId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<(i64, i64, i64)>> {
                 let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(
@@ -297,7 +298,7 @@ macro_rules! impl_campaigns {
 
             async fn stage_times(
                 &self,
-                campaign_id: i64,
+                campaign_id: CampaignId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>> {
                 Ok(sqlx::query_as::<_, (i64, i64, Option<i64>, Option<i64>)>(
@@ -311,7 +312,7 @@ macro_rules! impl_campaigns {
                 .await?)
             }
 
-            async fn unpaid_rewards(&self, campaign_id: i64, limit: u32) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
+            async fn unpaid_rewards(&self, campaign_id: CampaignId, limit: u32) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
                 let mut rows = sqlx::query_as::<_, (i64, i64)>(
                     "SELECT created_at_ms, amount_minor FROM payout_item \
                      WHERE campaign_id = $1 AND state IN ('eligible', 'batched') \
@@ -325,7 +326,7 @@ macro_rules! impl_campaigns {
                 Ok(rows)
             }
 
-            async fn claim_budget_alert(&self, campaign_id: i64, threshold_pct: i64, now_ms: i64) -> $crate::store::StoreResult<bool> {
+            async fn claim_budget_alert(&self, campaign_id: CampaignId, threshold_pct: i64, now_ms: i64) -> $crate::store::StoreResult<bool> {
                 let done = sqlx::query(
                     "INSERT INTO budget_alert (campaign_id, threshold_pct, alerted_at_ms) VALUES ($1, $2, $3) \
                      ON CONFLICT (campaign_id, threshold_pct) DO NOTHING",
@@ -338,7 +339,7 @@ macro_rules! impl_campaigns {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn release_budget_alert(&self, campaign_id: i64, threshold_pct: i64) -> $crate::store::StoreResult<()> {
+            async fn release_budget_alert(&self, campaign_id: CampaignId, threshold_pct: i64) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM budget_alert WHERE campaign_id = $1 AND threshold_pct = $2")
                     .bind(campaign_id)
                     .bind(threshold_pct)

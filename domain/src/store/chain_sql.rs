@@ -16,7 +16,7 @@ macro_rules! impl_chain {
             /// disbursing → disbursed (or partially_failed) once no chunk is on its way.
             async fn finish_batch_if_done(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(
@@ -38,7 +38,7 @@ macro_rules! impl_chain {
             /// reservations, fails its items, records the finding.
             async fn fail_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 tx_hash: Option<&str>,
                 at_block: i64,
                 finding: $crate::store::NewFinding,
@@ -46,7 +46,7 @@ macro_rules! impl_chain {
             ) -> $crate::store::StoreResult<bool> {
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
-                let batch = sqlx::query_scalar::<_, i64>(
+                let batch = sqlx::query_scalar::<_, BatchId>(
                     "UPDATE payout_chunk SET state = 'reverted', mined_tx_hash = COALESCE($1, mined_tx_hash), \
                      updated_at_ms = $2, failed_at_block = $3, unpaid_checked_at_ms = NULL \
                      WHERE payout_chunk_id = $4 AND state IN ('prepared', 'broadcast', 'mined') \
@@ -96,11 +96,11 @@ macro_rules! impl_chain {
 
             async fn insert_chain_tx(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 new: &$crate::store::NewChainTx,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<i64> {
-                Ok(sqlx::query_scalar::<_, i64>(
+            ) -> $crate::store::StoreResult<ChainTxId> {
+                Ok(sqlx::query_scalar::<_, ChainTxId>(
                     "INSERT INTO chain_tx (payout_chunk_id, nonce, tx_hash, raw_tx, max_fee_wei, \
                      priority_fee_wei, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                      RETURNING chain_tx_id",
@@ -118,11 +118,11 @@ macro_rules! impl_chain {
 
             async fn settle_chunk(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 settlement: $crate::store::Settlement,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
-                let ids = sqlx::query_scalar::<_, i64>(
+                let ids = sqlx::query_scalar::<_, ReservationId>(
                     "SELECT budget_reservation_id FROM chunk_reservation WHERE payout_chunk_id = $1 \
                      ORDER BY budget_reservation_id",
                 )
@@ -192,7 +192,7 @@ macro_rules! impl_chain {
             async fn lease_wallet(
                 &self,
                 address: &str,
-                chain_id: i64,
+                evm_chain: i64,
                 holder: &str,
                 now_ms: i64,
                 ttl_ms: i64,
@@ -208,7 +208,7 @@ macro_rules! impl_chain {
                      RETURNING next_nonce",
                 )
                 .bind(address)
-                .bind(chain_id)
+                .bind(evm_chain)
                 .bind(holder)
                 .bind(now_ms + ttl_ms)
                 .bind(now_ms)
@@ -262,7 +262,7 @@ macro_rules! impl_chain {
             async fn next_planned_chunk(
                 &self,
             ) -> $crate::store::StoreResult<Option<$crate::store::PlannedChunk>> {
-                let chunk = sqlx::query_as::<_, (i64, i64)>(
+                let chunk = sqlx::query_as::<_, (ChunkId, BatchId)>(
                     "SELECT k.payout_chunk_id, k.payout_batch_id FROM payout_chunk k \
                      JOIN payout_batch b ON b.payout_batch_id = k.payout_batch_id \
                      WHERE k.state = 'planned' AND b.state = 'disbursing' \
@@ -272,7 +272,7 @@ macro_rules! impl_chain {
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some((payout_chunk_id, payout_batch_id)) = chunk else { return Ok(None) };
-                let entries = sqlx::query_as::<_, (i64, String, i64)>(
+                let entries = sqlx::query_as::<_, (PayoutItemId, String, i64)>(
                     "SELECT p.payout_item_id, g.wallet, p.amount_minor FROM payout_item p \
                      JOIN gamer g ON g.gamer_id = p.gamer_id WHERE p.payout_chunk_id = $1 \
                      ORDER BY p.payout_item_id",
@@ -285,13 +285,13 @@ macro_rules! impl_chain {
 
             async fn store_signed_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 wallet: &str,
                 holder: &str,
                 now_ms: i64,
                 new: &$crate::store::NewChainTx,
                 audit: &$crate::audit::AuditRecord,
-            ) -> $crate::store::StoreResult<Option<i64>> {
+            ) -> $crate::store::StoreResult<Option<ChainTxId>> {
                 let mut tx = self.begin_write().await?;
                 let nonce_ok = sqlx::query(
                     "UPDATE chain_wallet SET next_nonce = next_nonce + 1 WHERE address = $1 \
@@ -346,7 +346,7 @@ macro_rules! impl_chain {
 
             async fn adopt_paid_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 wallet: &str,
                 holder: &str,
                 tx_hash: &str,
@@ -408,7 +408,7 @@ macro_rules! impl_chain {
 
             async fn store_replacement(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 wallet: &str,
                 holder: &str,
                 new: &$crate::store::NewChainTx,
@@ -442,7 +442,7 @@ macro_rules! impl_chain {
                 &self,
                 wallet: &str,
             ) -> $crate::store::StoreResult<Vec<$crate::store::InflightChunk>> {
-                let chunks = sqlx::query_as::<_, (i64, i64, String, i64, Option<String>, Option<i64>, Option<String>)>(
+                let chunks = sqlx::query_as::<_, (ChunkId, BatchId, String, i64, Option<String>, Option<i64>, Option<String>)>(
                     "SELECT payout_chunk_id, payout_batch_id, state, nonce, mined_tx_hash, mined_block, \
                      mined_block_hash FROM payout_chunk WHERE wallet = $1 \
                      AND state IN ('prepared', 'broadcast', 'mined') ORDER BY nonce",
@@ -474,9 +474,9 @@ macro_rules! impl_chain {
                     .collect()
             }
 
-            async fn mark_broadcast(&self, chain_tx_id: i64, now_ms: i64) -> $crate::store::StoreResult<()> {
+            async fn mark_broadcast(&self, chain_tx_id: ChainTxId, now_ms: i64) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
-                let chunk = sqlx::query_scalar::<_, i64>(
+                let chunk = sqlx::query_scalar::<_, ChunkId>(
                     "UPDATE chain_tx SET broadcast_at_ms = COALESCE(broadcast_at_ms, $1) \
                      WHERE chain_tx_id = $2 RETURNING payout_chunk_id",
                 )
@@ -509,7 +509,7 @@ macro_rules! impl_chain {
 
             async fn record_mined(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 tx_hash: &str,
                 block: i64,
                 block_hash: &str,
@@ -543,7 +543,7 @@ macro_rules! impl_chain {
 
             async fn unmine_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.transition_audited(
@@ -557,7 +557,7 @@ macro_rules! impl_chain {
 
             async fn confirm_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 tx_hash: &str,
                 block: i64,
                 transfers: &[$crate::store::ObservedTransfer],
@@ -565,7 +565,7 @@ macro_rules! impl_chain {
             ) -> $crate::store::StoreResult<bool> {
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
-                let batch = sqlx::query_scalar::<_, i64>(
+                let batch = sqlx::query_scalar::<_, BatchId>(
                     "UPDATE payout_chunk SET state = 'confirmed', mined_tx_hash = $1, mined_block = $2, \
                      confirmed_at_ms = $3, updated_at_ms = $3 WHERE payout_chunk_id = $4 \
                      AND state IN ('prepared', 'broadcast', 'mined') RETURNING payout_batch_id",
@@ -595,7 +595,7 @@ macro_rules! impl_chain {
 
             async fn revert_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 tx_hash: &str,
                 at_block: i64,
                 audit: &$crate::audit::AuditRecord,
@@ -622,7 +622,7 @@ macro_rules! impl_chain {
 
             async fn drop_chunk(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 at_block: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -648,7 +648,7 @@ macro_rules! impl_chain {
 
             async fn record_refusal(
                 &self,
-                chain_tx_id: i64,
+                chain_tx_id: ChainTxId,
                 reason: &str,
             ) -> $crate::store::StoreResult<i64> {
                 let reason: String = reason.chars().take(200).collect();
@@ -677,8 +677,8 @@ macro_rules! impl_chain {
             async fn unpaid_chunks_to_check(
                 &self,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<(i64, Option<i64>)>> {
-                Ok(sqlx::query_as::<_, (i64, Option<i64>)>(
+            ) -> $crate::store::StoreResult<Vec<(ChunkId, Option<i64>)>> {
+                Ok(sqlx::query_as::<_, (ChunkId, Option<i64>)>(
                     "SELECT k.payout_chunk_id, k.failed_at_block FROM payout_chunk k \
                      WHERE k.state = 'reverted' AND k.unpaid_checked_at_ms IS NULL \
                      AND NOT EXISTS (SELECT 1 FROM recon_finding f WHERE f.dedupe_key = \
@@ -692,7 +692,7 @@ macro_rules! impl_chain {
 
             async fn mark_unpaid_checked(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.transition_audited(
@@ -706,7 +706,7 @@ macro_rules! impl_chain {
 
             async fn chunk_state(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
             ) -> $crate::store::StoreResult<Option<payquest_types::ChunkState>> {
                 sqlx::query_scalar::<_, String>("SELECT state FROM payout_chunk WHERE payout_chunk_id = $1")
                     .bind(payout_chunk_id)
@@ -718,9 +718,9 @@ macro_rules! impl_chain {
 
             async fn sibling_chunks(
                 &self,
-                payout_chunk_id: i64,
-            ) -> $crate::store::StoreResult<Vec<(i64, i64, payquest_types::ChunkState)>> {
-                sqlx::query_as::<_, (i64, i64, String)>(
+                payout_chunk_id: ChunkId,
+            ) -> $crate::store::StoreResult<Vec<(PayoutItemId, ChunkId, payquest_types::ChunkState)>> {
+                sqlx::query_as::<_, (PayoutItemId, ChunkId, String)>(
                     "SELECT m.payout_item_id, o.payout_chunk_id, k.state FROM chunk_member m \
                      JOIN chunk_member o ON o.payout_item_id = m.payout_item_id \
                        AND o.payout_chunk_id <> m.payout_chunk_id \
@@ -770,8 +770,8 @@ macro_rules! impl_chain {
                 &self,
                 up_to_block: i64,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<(i64, String)>> {
-                Ok(sqlx::query_as::<_, (i64, String)>(
+            ) -> $crate::store::StoreResult<Vec<(ChunkId, String)>> {
+                Ok(sqlx::query_as::<_, (ChunkId, String)>(
                     "SELECT payout_chunk_id, mined_tx_hash FROM payout_chunk WHERE state = 'confirmed' \
                      AND mined_block <= $1 AND mined_tx_hash IS NOT NULL ORDER BY payout_chunk_id LIMIT $2",
                 )
@@ -783,7 +783,7 @@ macro_rules! impl_chain {
 
             async fn chunk_expected(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ExpectedPayment>> {
                 Ok(sqlx::query_as::<_, $crate::store::ExpectedPayment>(
                     "SELECT p.payout_item_id, g.wallet, p.amount_minor FROM payout_item p \
@@ -811,15 +811,15 @@ macro_rules! impl_chain {
 
             async fn apply_reconciliation(
                 &self,
-                payout_chunk_id: i64,
+                payout_chunk_id: ChunkId,
                 tx_hash: &str,
-                matched_item_ids: &[i64],
+                matched_item_ids: &[PayoutItemId],
                 findings: &[$crate::store::NewFinding],
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
-                let batch = sqlx::query_scalar::<_, i64>(
+                let batch = sqlx::query_scalar::<_, BatchId>(
                     "UPDATE payout_chunk SET state = 'reconciled', updated_at_ms = $1 \
                      WHERE payout_chunk_id = $2 AND state = 'confirmed' RETURNING payout_batch_id",
                 )
@@ -910,7 +910,7 @@ macro_rules! impl_chain {
             async fn list_findings(
                 &self,
                 open_only: bool,
-                before_id: Option<i64>,
+                before_id: Option<FindingId>,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::FindingRow>> {
                 Ok(sqlx::query_as::<_, $crate::store::FindingRow>(
@@ -921,7 +921,7 @@ macro_rules! impl_chain {
                      WHERE f.recon_finding_id < $1 AND ($2 = FALSE OR f.resolved_at_ms IS NULL) \
                      ORDER BY f.recon_finding_id DESC LIMIT $3",
                 )
-                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(before_id.map_or(i64::MAX, FindingId::get))
                 .bind(open_only)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
@@ -930,8 +930,8 @@ macro_rules! impl_chain {
 
             async fn resolve_finding(
                 &self,
-                recon_finding_id: i64,
-                resolved_by: i64,
+                recon_finding_id: FindingId,
+                resolved_by: StaffUserId,
                 note: &str,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {

@@ -4,6 +4,7 @@
 //! explain it, in one transaction.
 
 use payquest_types::Amount;
+use payquest_types::{CostCentreId, StaffUserId, TransferId};
 
 use super::CostCentreRecord;
 
@@ -12,7 +13,7 @@ pub(super) const COST_CENTRE_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CostCentreRow {
-    pub cost_centre_id: i64,
+    pub cost_centre_id: CostCentreId,
     pub code: String,
     pub name: String,
     pub funded_minor: i64,
@@ -35,14 +36,14 @@ impl From<CostCentreRow> for CostCentreRecord {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TransferRow {
-    pub budget_transfer_id: i64,
-    pub from_cost_centre_id: i64,
-    pub to_cost_centre_id: i64,
+    pub budget_transfer_id: TransferId,
+    pub from_cost_centre_id: CostCentreId,
+    pub to_cost_centre_id: CostCentreId,
     pub amount_minor: i64,
     #[sqlx(try_from = "String")]
     pub state: payquest_types::TransferState,
-    pub requested_by: i64,
-    pub decided_by: Option<i64>,
+    pub requested_by: StaffUserId,
+    pub decided_by: Option<StaffUserId>,
 }
 
 impl From<TransferRow> for super::TransferRecord {
@@ -117,9 +118,9 @@ macro_rules! impl_ledger {
                 kind: &str,
                 reference: &str,
                 audit: &$crate::audit::AuditRecord,
-                entries: &[(i64, &str, i64)],
-            ) -> $crate::store::StoreResult<Option<i64>> {
-                let id = sqlx::query_scalar::<_, i64>(
+                entries: &[(CostCentreId, &str, i64)],
+            ) -> $crate::store::StoreResult<Option<JournalId>> {
+                let id = sqlx::query_scalar::<_, JournalId>(
                     "INSERT INTO ledger_journal (kind, reference, at_ms, actor) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (reference) DO NOTHING RETURNING ledger_journal_id",
                 )
@@ -153,7 +154,7 @@ macro_rules! impl_ledger {
 
             async fn credit_funding(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                cost_centre_id: i64,
+                cost_centre_id: CostCentreId,
                 amount_minor: i64,
                 at_ms: i64,
             ) -> $crate::store::StoreResult<()> {
@@ -171,7 +172,7 @@ macro_rules! impl_ledger {
 
             async fn available_of(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                cost_centre_id: i64,
+                cost_centre_id: CostCentreId,
             ) -> $crate::store::StoreResult<i64> {
                 sqlx::query_scalar::<_, i64>(
                     "SELECT funded_minor - reserved_minor - spent_minor FROM cost_centre \
@@ -194,7 +195,7 @@ macro_rules! impl_ledger {
                 // reservations can't deadlock each other.
                 let mut order: Vec<usize> = (0..items.len()).collect();
                 order.sort_by_key(|&i| items[i].cost_centre_id);
-                let mut ids = vec![0i64; items.len()];
+                let mut ids = vec![ReservationId::default(); items.len()];
                 for i in order {
                     let item = &items[i];
                     assert!(item.amount.is_positive(), "reservations are positive");
@@ -215,7 +216,7 @@ macro_rules! impl_ledger {
                             short_by: payquest_types::Amount::from_minor(a - available),
                         });
                     }
-                    let id = sqlx::query_scalar::<_, i64>(
+                    let id = sqlx::query_scalar::<_, ReservationId>(
                         "INSERT INTO budget_reservation (cost_centre_id, amount_minor, reference, state, created_at_ms) \
                          VALUES ($1, $2, $3, 'pending', $4) RETURNING budget_reservation_id",
                     )
@@ -248,7 +249,7 @@ macro_rules! impl_ledger {
             /// Posts or voids a pending reservation inside the caller's transaction.
             async fn settle_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                budget_reservation_id: i64,
+                budget_reservation_id: ReservationId,
                 settlement: $crate::store::Settlement,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -267,7 +268,7 @@ macro_rules! impl_ledger {
                     ),
                 };
                 // Only a pending reservation moves, so each settles at most once.
-                let row = sqlx::query_as::<_, (i64, i64)>(
+                let row = sqlx::query_as::<_, (CostCentreId, i64)>(
                     "UPDATE budget_reservation SET state = $1, settled_at_ms = $2 \
                      WHERE budget_reservation_id = $3 AND state = 'pending' \
                      RETURNING cost_centre_id, amount_minor",
@@ -334,7 +335,7 @@ macro_rules! impl_ledger {
 
             async fn cost_centre(
                 &self,
-                cost_centre_id: i64,
+                cost_centre_id: CostCentreId,
             ) -> $crate::store::StoreResult<Option<$crate::store::CostCentreRecord>> {
                 let sql = format!(
                     "SELECT {} FROM cost_centre WHERE cost_centre_id = $1",
@@ -345,7 +346,7 @@ macro_rules! impl_ledger {
 
             async fn list_cost_centres(
                 &self,
-                after_id: i64,
+                after_id: CostCentreId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::CostCentreRecord>> {
                 let sql = format!(
@@ -357,7 +358,7 @@ macro_rules! impl_ledger {
 
             async fn fund_cost_centre(
                 &self,
-                cost_centre_id: i64,
+                cost_centre_id: CostCentreId,
                 amount: payquest_types::Amount,
                 reference: &str,
                 audit: &$crate::audit::AuditRecord,
@@ -381,7 +382,7 @@ macro_rules! impl_ledger {
                 };
                 let Some(ledger_journal_id) = journal else {
                     // Same key again: the same deposit is a no-op, anything else a conflict.
-                    let previous = sqlx::query_as::<_, (i64, i64, String)>(
+                    let previous = sqlx::query_as::<_, (JournalId, CostCentreId, String)>(
                         "SELECT j.ledger_journal_id, e.cost_centre_id, j.kind FROM ledger_journal j \
                          JOIN ledger_entry e ON e.ledger_journal_id = j.ledger_journal_id \
                          WHERE j.reference = $1 AND e.account = 'available' AND e.amount_minor = $2",
@@ -434,7 +435,7 @@ macro_rules! impl_ledger {
 
             async fn settle_reservation(
                 &self,
-                budget_reservation_id: i64,
+                budget_reservation_id: ReservationId,
                 settlement: $crate::store::Settlement,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -449,10 +450,10 @@ macro_rules! impl_ledger {
 
             async fn request_transfer(
                 &self,
-                from: i64,
-                to: i64,
+                from: CostCentreId,
+                to: CostCentreId,
                 amount: payquest_types::Amount,
-                requested_by: i64,
+                requested_by: StaffUserId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::TransferRecord> {
                 let mut tx = self.begin_write().await?;
@@ -476,7 +477,7 @@ macro_rules! impl_ledger {
 
             async fn transfer(
                 &self,
-                id: i64,
+                id: TransferId,
             ) -> $crate::store::StoreResult<Option<$crate::store::TransferRecord>> {
                 let sql = format!(
                     "SELECT {} FROM budget_transfer WHERE budget_transfer_id = $1",
@@ -504,13 +505,13 @@ macro_rules! impl_ledger {
 
             async fn decide_transfer(
                 &self,
-                id: i64,
-                decided_by: i64,
+                id: TransferId,
+                decided_by: StaffUserId,
                 approve: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::TransferOutcome> {
                 let mut tx = self.begin_write().await?;
-                let row = sqlx::query_as::<_, (i64, i64, i64)>(
+                let row = sqlx::query_as::<_, (CostCentreId, CostCentreId, i64)>(
                     "UPDATE budget_transfer SET state = $1, decided_by = $2, decided_at_ms = $3 \
                      WHERE budget_transfer_id = $4 AND state = 'pending' \
                      RETURNING from_cost_centre_id, to_cost_centre_id, amount_minor",

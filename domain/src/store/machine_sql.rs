@@ -1,6 +1,7 @@
 //! Machine clients and signing keys, shared SQL for both backends (see `sql.rs`).
 
 use super::{ApiClientRecord, SigningKeyRecord};
+use payquest_types::ApiClientId;
 
 pub(super) const CLIENT_COLUMNS: &str =
     "api_client_id, client_id, name, secret_hash, scopes, token_version, disabled, created_at_ms";
@@ -9,7 +10,7 @@ pub(super) const KEY_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ClientRow {
-    pub api_client_id: i64,
+    pub api_client_id: ApiClientId,
     pub client_id: String,
     pub name: String,
     pub secret_hash: String,
@@ -125,7 +126,7 @@ macro_rules! impl_machine {
 
             async fn list_api_clients(
                 &self,
-                after_id: i64,
+                after_id: ApiClientId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ApiClientRecord>> {
                 let sql = format!(

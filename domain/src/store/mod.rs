@@ -16,6 +16,10 @@ mod sql;
 mod sqlite;
 mod validation_sql;
 
+use payquest_types::{
+    ActivityId, ApiClientId, AuditId, CampaignId, CostCentreId, JournalId, PayoutItemId, QuestId,
+    ReservationId, RoleRequestId, StaffUserId, TransferId,
+};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -63,7 +67,7 @@ pub enum Backend {
 /// password hash and the TOTP secret.
 #[derive(Clone)]
 pub struct StaffRecord {
-    pub staff_user_id: i64,
+    pub staff_user_id: StaffUserId,
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
@@ -97,17 +101,17 @@ pub struct NewStaff<'a> {
     pub now_ms: i64,
     /// Privileged roles asked for at creation: `(requested_by, whole role set)`,
     /// stored as a pending request in the same transaction.
-    pub role_request: Option<(i64, &'a [Role])>,
+    pub role_request: Option<(StaffUserId, &'a [Role])>,
 }
 
 /// A pending (or decided) request for a privileged role set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleRequestRecord {
-    pub staff_role_request_id: i64,
-    pub staff_user_id: i64,
+    pub staff_role_request_id: RoleRequestId,
+    pub staff_user_id: StaffUserId,
     pub email: String,
     pub roles: Vec<Role>,
-    pub requested_by: i64,
+    pub requested_by: StaffUserId,
     pub requested_by_email: String,
     pub requested_at_ms: i64,
     pub state: payquest_types::RoleRequestState,
@@ -115,7 +119,7 @@ pub struct RoleRequestRecord {
 
 #[derive(Debug, Clone)]
 pub struct AuditRow {
-    pub audit_event_id: i64,
+    pub audit_event_id: AuditId,
     pub at_ms: i64,
     pub actor: String,
     pub action: String,
@@ -128,7 +132,7 @@ pub struct AuditRow {
 /// A cost centre's balances, as stored. Available = funded − reserved − spent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostCentreRecord {
-    pub cost_centre_id: i64,
+    pub cost_centre_id: CostCentreId,
     pub code: String,
     pub name: String,
     pub funded: Amount,
@@ -145,7 +149,7 @@ impl CostCentreRecord {
 /// One reservation to make as part of an all-or-nothing set.
 #[derive(Debug, Clone)]
 pub struct ReserveItem {
-    pub cost_centre_id: i64,
+    pub cost_centre_id: CostCentreId,
     pub amount: Amount,
     /// Unique business reference, e.g. `batch:12:campaign:3`.
     pub reference: String,
@@ -154,10 +158,10 @@ pub struct ReserveItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReserveOutcome {
     /// Every item reserved; ids in the order given.
-    Reserved(Vec<i64>),
+    Reserved(Vec<ReservationId>),
     /// Nothing reserved: this cost centre is short by this much.
     Short {
-        cost_centre_id: i64,
+        cost_centre_id: CostCentreId,
         short_by: Amount,
     },
 }
@@ -173,23 +177,23 @@ pub enum Settlement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FundOutcome {
     Funded {
-        ledger_journal_id: i64,
+        ledger_journal_id: JournalId,
     },
     /// The same idempotency key was used before for the same deposit.
     AlreadyFunded {
-        ledger_journal_id: i64,
+        ledger_journal_id: JournalId,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRecord {
-    pub budget_transfer_id: i64,
-    pub from_cost_centre_id: i64,
-    pub to_cost_centre_id: i64,
+    pub budget_transfer_id: TransferId,
+    pub from_cost_centre_id: CostCentreId,
+    pub to_cost_centre_id: CostCentreId,
     pub amount: Amount,
     pub state: payquest_types::TransferState,
-    pub requested_by: i64,
-    pub decided_by: Option<i64>,
+    pub requested_by: StaffUserId,
+    pub decided_by: Option<StaffUserId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,12 +260,12 @@ pub trait Store:
         audit: &AuditRecord,
     ) -> StoreResult<StaffRecord>;
     async fn staff_by_email(&self, email: &str) -> StoreResult<Option<StaffRecord>>;
-    async fn staff_by_id(&self, staff_user_id: i64) -> StoreResult<Option<StaffRecord>>;
+    async fn staff_by_id(&self, staff_user_id: StaffUserId) -> StoreResult<Option<StaffRecord>>;
     /// Keyset page ordered by id.
-    async fn list_staff(&self, after_id: i64, limit: u32) -> StoreResult<Vec<StaffRecord>>;
+    async fn list_staff(&self, after_id: StaffUserId, limit: u32) -> StoreResult<Vec<StaffRecord>>;
     async fn set_roles(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         roles: &[Role],
         audit: &AuditRecord,
     ) -> StoreResult<()>;
@@ -269,48 +273,59 @@ pub trait Store:
     /// (`Conflict` otherwise).
     async fn request_roles(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         roles: &[Role],
-        requested_by: i64,
+        requested_by: StaffUserId,
         audit: &AuditRecord,
-    ) -> StoreResult<i64>;
-    async fn role_request(&self, request_id: i64) -> StoreResult<Option<RoleRequestRecord>>;
+    ) -> StoreResult<RoleRequestId>;
+    async fn role_request(
+        &self,
+        request_id: RoleRequestId,
+    ) -> StoreResult<Option<RoleRequestRecord>>;
     /// Pending requests, oldest first.
     async fn pending_role_requests(&self, limit: u32) -> StoreResult<Vec<RoleRequestRecord>>;
     /// The request waiting for this person, if any (at most one can).
     async fn pending_role_request_of(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
     ) -> StoreResult<Option<RoleRequestRecord>>;
     /// Approves (the roles replace the person's roles) or rejects a pending
     /// request, in one transaction with its audit record. False if it was no
     /// longer pending.
     async fn decide_role_request(
         &self,
-        request_id: i64,
-        decided_by: i64,
+        request_id: RoleRequestId,
+        decided_by: StaffUserId,
         approve: bool,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Disabling also bumps the session epoch, which ends every session at once.
     async fn set_disabled(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         disabled: bool,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
     /// Ends every session of the account ("sign out everywhere").
-    async fn bump_session_epoch(&self, staff_user_id: i64, audit: &AuditRecord) -> StoreResult<()>;
+    async fn bump_session_epoch(
+        &self,
+        staff_user_id: StaffUserId,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
     async fn set_password(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         password_hash: &str,
         must_change_password: bool,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
     /// Stores a not-yet-confirmed TOTP secret; `Conflict` if the account has one
     /// (pending or confirmed) already.
-    async fn set_pending_totp(&self, staff_user_id: i64, secret_base32: &str) -> StoreResult<()>;
+    async fn set_pending_totp(
+        &self,
+        staff_user_id: StaffUserId,
+        secret_base32: &str,
+    ) -> StoreResult<()>;
     /// Every stored secret that is sealed (or from before sealing): TOTP
     /// seeds and machine signing keys, for re-sealing under the current key.
     async fn sealed_values(&self) -> StoreResult<Vec<SealedValue>>;
@@ -321,25 +336,29 @@ pub trait Store:
     /// codes with the given hashes. False if already confirmed or `step` was used.
     async fn confirm_totp(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         step: i64,
         recovery_code_hashes: &[String],
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Records `step` as used; false if it (or a later one) was used already.
-    async fn accept_totp_step(&self, staff_user_id: i64, step: i64) -> StoreResult<bool>;
+    async fn accept_totp_step(&self, staff_user_id: StaffUserId, step: i64) -> StoreResult<bool>;
     /// Spends one recovery code; false if unknown or already spent.
     async fn use_recovery_code(
         &self,
-        staff_user_id: i64,
+        staff_user_id: StaffUserId,
         code_hash: &str,
         now_ms: i64,
     ) -> StoreResult<bool>;
-    async fn unused_recovery_codes(&self, staff_user_id: i64) -> StoreResult<i64>;
+    async fn unused_recovery_codes(&self, staff_user_id: StaffUserId) -> StoreResult<i64>;
 
     async fn append_audit(&self, audit: &AuditRecord) -> StoreResult<()>;
     /// Newest first; `before_id` continues a previous page.
-    async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRow>>;
+    async fn list_audit(
+        &self,
+        before_id: Option<AuditId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRow>>;
 
     async fn session_load(&self, session_id: &str, now_ms: i64) -> StoreResult<Option<String>>;
     /// Inserts a new session; false if the id is taken (the caller picks another).
@@ -368,10 +387,13 @@ pub trait LedgerStore: Send + Sync {
         name: &str,
         audit: &AuditRecord,
     ) -> StoreResult<CostCentreRecord>;
-    async fn cost_centre(&self, cost_centre_id: i64) -> StoreResult<Option<CostCentreRecord>>;
+    async fn cost_centre(
+        &self,
+        cost_centre_id: CostCentreId,
+    ) -> StoreResult<Option<CostCentreRecord>>;
     async fn list_cost_centres(
         &self,
-        after_id: i64,
+        after_id: CostCentreId,
         limit: u32,
     ) -> StoreResult<Vec<CostCentreRecord>>;
     /// Adds money to a cost centre. `reference` is the client's idempotency
@@ -379,7 +401,7 @@ pub trait LedgerStore: Send + Sync {
     /// under the same key is `Conflict`.
     async fn fund_cost_centre(
         &self,
-        cost_centre_id: i64,
+        cost_centre_id: CostCentreId,
         amount: Amount,
         reference: &str,
         audit: &AuditRecord,
@@ -394,27 +416,28 @@ pub trait LedgerStore: Send + Sync {
     /// Posts or voids a pending reservation; false if it was settled already.
     async fn settle_reservation(
         &self,
-        budget_reservation_id: i64,
+        budget_reservation_id: ReservationId,
         settlement: Settlement,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     async fn request_transfer(
         &self,
-        from_cost_centre_id: i64,
-        to_cost_centre_id: i64,
+        from_cost_centre_id: CostCentreId,
+        to_cost_centre_id: CostCentreId,
         amount: Amount,
-        requested_by: i64,
+        requested_by: StaffUserId,
         audit: &AuditRecord,
     ) -> StoreResult<TransferRecord>;
-    async fn transfer(&self, budget_transfer_id: i64) -> StoreResult<Option<TransferRecord>>;
+    async fn transfer(&self, budget_transfer_id: TransferId)
+        -> StoreResult<Option<TransferRecord>>;
     /// Transfers waiting for a second finance user, oldest first.
     async fn pending_transfers(&self, limit: u32) -> StoreResult<Vec<TransferRecord>>;
     /// Executes or rejects a pending transfer. The decider must differ from
     /// the requester (also a database constraint).
     async fn decide_transfer(
         &self,
-        budget_transfer_id: i64,
-        decided_by: i64,
+        budget_transfer_id: TransferId,
+        decided_by: StaffUserId,
         approve: bool,
         audit: &AuditRecord,
     ) -> StoreResult<TransferOutcome>;
@@ -426,9 +449,9 @@ pub trait LedgerStore: Send + Sync {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRecord {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: String,
-    pub owner_user_id: i64,
+    pub owner_user_id: StaffUserId,
     pub owner_email: String,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
@@ -439,8 +462,8 @@ pub struct CampaignRecord {
 
 pub struct NewCampaign<'a> {
     pub name: &'a str,
-    pub owner_user_id: i64,
-    pub cost_centre_id: i64,
+    pub owner_user_id: StaffUserId,
+    pub cost_centre_id: CostCentreId,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
     pub alert_threshold_pct: i64,
@@ -448,8 +471,8 @@ pub struct NewCampaign<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuestRecord {
-    pub quest_id: i64,
-    pub campaign_id: i64,
+    pub quest_id: QuestId,
+    pub campaign_id: CampaignId,
     pub name: String,
     pub reward: Amount,
     pub max_completions: Option<i64>,
@@ -461,7 +484,7 @@ pub struct QuestRecord {
 }
 
 pub struct NewQuest<'a> {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: &'a str,
     pub reward: Amount,
     pub max_completions: Option<i64>,
@@ -481,17 +504,17 @@ pub trait CampaignStore: Send + Sync {
         new: &NewCampaign<'_>,
         audit: &AuditRecord,
     ) -> StoreResult<CampaignRecord>;
-    async fn campaign(&self, campaign_id: i64) -> StoreResult<Option<CampaignRecord>>;
+    async fn campaign(&self, campaign_id: CampaignId) -> StoreResult<Option<CampaignRecord>>;
     /// Keyset page; only the owner's campaigns when `owner_user_id` is given.
     async fn list_campaigns(
         &self,
-        owner_user_id: Option<i64>,
-        after_id: i64,
+        owner_user_id: Option<StaffUserId>,
+        after_id: CampaignId,
         limit: u32,
     ) -> StoreResult<Vec<CampaignRecord>>;
     async fn set_campaign_status(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         status: payquest_types::CampaignStatus,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
@@ -500,47 +523,55 @@ pub trait CampaignStore: Send + Sync {
         new: &NewQuest<'_>,
         audit: &AuditRecord,
     ) -> StoreResult<QuestRecord>;
-    async fn quest(&self, quest_id: i64) -> StoreResult<Option<QuestRecord>>;
+    async fn quest(&self, quest_id: QuestId) -> StoreResult<Option<QuestRecord>>;
     /// Opens or retires a quest; a retired quest accepts no new activities.
     async fn set_quest_active(
         &self,
-        quest_id: i64,
+        quest_id: QuestId,
         active: bool,
         audit: &AuditRecord,
     ) -> StoreResult<()>;
-    async fn quests_of(&self, campaign_id: i64) -> StoreResult<Vec<QuestRecord>>;
+    async fn quests_of(&self, campaign_id: CampaignId) -> StoreResult<Vec<QuestRecord>>;
     /// The newest `limit` journal movements of a cost centre, oldest first:
     /// (at, change in funded, change in available).
     async fn budget_movements(
         &self,
-        cost_centre_id: i64,
+        cost_centre_id: CostCentreId,
         limit: u32,
     ) -> StoreResult<Vec<(i64, i64, i64)>>;
     /// Stage times of the campaign's newest `limit` activities:
     /// (occurred, received, validated, rewarded).
     async fn stage_times(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         limit: u32,
     ) -> StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>>;
     /// Rewards earned by the campaign's activities and not yet paid or failed:
     /// (created at, amount), newest `limit`, oldest first.
-    async fn unpaid_rewards(&self, campaign_id: i64, limit: u32) -> StoreResult<Vec<(i64, i64)>>;
+    async fn unpaid_rewards(
+        &self,
+        campaign_id: CampaignId,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64)>>;
     /// Takes the right to notify this crossing; false if already taken.
     async fn claim_budget_alert(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         threshold_pct: i64,
         now_ms: i64,
     ) -> StoreResult<bool>;
     /// Gives a claim back after a failed delivery, so the next round retries.
-    async fn release_budget_alert(&self, campaign_id: i64, threshold_pct: i64) -> StoreResult<()>;
+    async fn release_budget_alert(
+        &self,
+        campaign_id: CampaignId,
+        threshold_pct: i64,
+    ) -> StoreResult<()>;
 }
 
 /// A machine client as stored. Not `Serialize`: it holds the secret's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClientRecord {
-    pub api_client_id: i64,
+    pub api_client_id: ApiClientId,
     pub client_id: String,
     pub name: String,
     pub secret_hash: String,
@@ -555,7 +586,7 @@ pub struct NewApiClient<'a> {
     pub name: &'a str,
     pub secret_hash: &'a str,
     pub scopes: &'a str,
-    pub created_by: Option<i64>,
+    pub created_by: Option<StaffUserId>,
 }
 
 /// A token-signing key. Not `Serialize`/`Debug`-printable in full: the private half is secret.
@@ -589,7 +620,7 @@ pub trait MachineStore: Send + Sync {
     async fn api_client(&self, client_id: &str) -> StoreResult<Option<ApiClientRecord>>;
     async fn list_api_clients(
         &self,
-        after_id: i64,
+        after_id: ApiClientId,
         limit: u32,
     ) -> StoreResult<Vec<ApiClientRecord>>;
     /// Bumps the token version (every issued token dies), optionally setting a
@@ -622,7 +653,7 @@ pub trait MachineStore: Send + Sync {
 pub struct NewActivity {
     pub external_id: String,
     pub payload_hash: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     /// EIP-55 checksummed.
     pub wallet: String,
     pub game_account_id: Option<String>,
@@ -635,7 +666,7 @@ pub struct NewActivity {
 /// What storing one item found: a new row, or the row an earlier request made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredActivity {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub external_id: String,
     pub payload_hash: String,
     pub status: payquest_types::ActivityStatus,
@@ -644,10 +675,10 @@ pub struct StoredActivity {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityRecord {
-    pub activity_id: i64,
-    pub api_client_id: i64,
+    pub activity_id: ActivityId,
+    pub api_client_id: ApiClientId,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub wallet: String,
     pub status: payquest_types::ActivityStatus,
     pub reason: Option<String>,
@@ -660,16 +691,16 @@ pub struct ActivityRecord {
 
 #[derive(Debug, Clone, Default)]
 pub struct ActivityFilter {
-    pub owner_user_id: Option<i64>,
-    pub campaign_id: Option<i64>,
+    pub owner_user_id: Option<StaffUserId>,
+    pub campaign_id: Option<CampaignId>,
     pub status: Option<String>,
     /// Only activities older than this id (paging).
-    pub before_id: Option<i64>,
+    pub before_id: Option<ActivityId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityListRow {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub external_id: String,
     pub campaign_name: String,
     pub quest_name: String,
@@ -689,11 +720,11 @@ pub trait ActivityStore: Send + Sync {
     /// input order.
     async fn insert_activities(
         &self,
-        api_client_id: i64,
+        api_client_id: ApiClientId,
         items: &[NewActivity],
         received_at_ms: i64,
     ) -> StoreResult<Vec<StoredActivity>>;
-    async fn activity(&self, activity_id: i64) -> StoreResult<Option<ActivityRecord>>;
+    async fn activity(&self, activity_id: ActivityId) -> StoreResult<Option<ActivityRecord>>;
     /// Newest first, filtered; `owner_user_id` limits to that owner's campaigns.
     async fn list_activities(
         &self,
@@ -708,12 +739,12 @@ pub trait ActivityStore: Send + Sync {
 /// An activity claimed for validation, with what its validator needs.
 #[derive(Debug, Clone)]
 pub struct ClaimedActivity {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     /// Proves this claim is still ours when the result is written.
     pub claim_until_ms: i64,
     pub attempts: i64,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub wallet: String,
     pub game_account_id: Option<String>,
     pub social_handle: Option<String>,
@@ -756,7 +787,7 @@ pub enum Finished {
     Done {
         status: String,
         reason: Option<String>,
-        payout_item_id: Option<i64>,
+        payout_item_id: Option<PayoutItemId>,
     },
     /// The claim expired and someone else took the activity; nothing written.
     LostClaim,
@@ -764,9 +795,9 @@ pub enum Finished {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewItem {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub quest_name: String,
     pub wallet: String,
     pub reason: Option<String>,
@@ -795,17 +826,17 @@ pub trait ValidationStore: Send + Sync {
         attempt: &AttemptRecord,
         verdict: &Verdict,
     ) -> StoreResult<Finished>;
-    async fn review_queue(&self, after_id: i64, limit: u32) -> StoreResult<Vec<ReviewItem>>;
+    async fn review_queue(&self, after_id: ActivityId, limit: u32) -> StoreResult<Vec<ReviewItem>>;
     /// A person's decision on an activity waiting for review; `None` if it
     /// was not waiting (decided already).
     async fn decide_review(
         &self,
-        activity_id: i64,
+        activity_id: ActivityId,
         approve: bool,
         reason: &str,
         audit: &AuditRecord,
     ) -> StoreResult<Option<Finished>>;
-    async fn count_payout_items(&self, quest_id: i64) -> StoreResult<i64>;
+    async fn count_payout_items(&self, quest_id: QuestId) -> StoreResult<i64>;
 }
 
 pub type DynStore = Arc<dyn Store>;

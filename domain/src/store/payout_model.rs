@@ -5,6 +5,10 @@
 //! `chain_sql.rs`.
 
 use async_trait::async_trait;
+use payquest_types::{
+    ActivityId, BatchId, CampaignId, ChainTxId, ChunkId, FindingId, PayoutItemId, QuestId,
+    StaffUserId,
+};
 
 use payquest_types::{BatchState, ChunkState, FindingKind, PayoutItemState};
 
@@ -14,8 +18,8 @@ use crate::audit::AuditRecord;
 /// Which eligible rewards a maker wants in a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EligibleFilter {
-    pub campaign_id: Option<i64>,
-    pub quest_id: Option<i64>,
+    pub campaign_id: Option<CampaignId>,
+    pub quest_id: Option<QuestId>,
     /// Rewards created at or after this time.
     pub from_ms: Option<i64>,
     /// Rewards created before this time.
@@ -26,11 +30,11 @@ pub struct EligibleFilter {
 /// One payout item with what people and the chain need to know about it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PayoutItemRow {
-    pub payout_item_id: i64,
-    pub activity_id: i64,
-    pub campaign_id: i64,
+    pub payout_item_id: PayoutItemId,
+    pub activity_id: ActivityId,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub quest_name: String,
     pub wallet: String,
     pub amount_minor: i64,
@@ -41,8 +45,8 @@ pub struct PayoutItemRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BatchRecord {
-    pub payout_batch_id: i64,
-    pub maker_id: i64,
+    pub payout_batch_id: BatchId,
+    pub maker_id: StaffUserId,
     pub maker_email: String,
     #[sqlx(try_from = "String")]
     pub state: BatchState,
@@ -63,7 +67,7 @@ pub struct BatchRecord {
     pub disbursing_at_ms: Option<i64>,
     pub finished_at_ms: Option<i64>,
     /// Finance asked to withdraw the approved batch; a checker confirms.
-    pub withdraw_requested_by: Option<i64>,
+    pub withdraw_requested_by: Option<StaffUserId>,
     pub withdraw_requested_by_email: Option<String>,
     pub withdraw_reason: Option<String>,
     pub withdraw_requested_at_ms: Option<i64>,
@@ -74,7 +78,7 @@ pub struct BatchRecord {
 /// Per campaign: how many items and how much a batch pays.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CampaignTotal {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
     pub item_count: i64,
     pub total_minor: i64,
@@ -82,7 +86,7 @@ pub struct CampaignTotal {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApprovalRow {
-    pub checker_id: i64,
+    pub checker_id: StaffUserId,
     pub checker_email: String,
     pub content_hash: String,
     pub approved_at_ms: i64,
@@ -96,7 +100,7 @@ pub enum ApproveOutcome {
     Approved,
     /// Refused: this campaign's budget is short; nothing was written.
     Short {
-        campaign_id: i64,
+        campaign_id: CampaignId,
         campaign_name: String,
         short_by_minor: i64,
     },
@@ -109,10 +113,10 @@ pub enum ApproveOutcome {
 /// The entries of a chunk that is ready to be signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedChunk {
-    pub payout_chunk_id: i64,
-    pub payout_batch_id: i64,
+    pub payout_chunk_id: ChunkId,
+    pub payout_batch_id: BatchId,
     /// (payout item, wallet, amount in minor units), ordered by item.
-    pub entries: Vec<(i64, String, i64)>,
+    pub entries: Vec<(PayoutItemId, String, i64)>,
 }
 
 /// A transaction signed for a chunk, to store before it is broadcast.
@@ -127,8 +131,8 @@ pub struct NewChainTx {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChainTxRecord {
-    pub chain_tx_id: i64,
-    pub payout_chunk_id: i64,
+    pub chain_tx_id: ChainTxId,
+    pub payout_chunk_id: ChunkId,
     pub nonce: i64,
     pub tx_hash: String,
     pub raw_tx: String,
@@ -141,8 +145,8 @@ pub struct ChainTxRecord {
 /// A chunk on its way: signed, maybe broadcast, maybe mined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InflightChunk {
-    pub payout_chunk_id: i64,
-    pub payout_batch_id: i64,
+    pub payout_chunk_id: ChunkId,
+    pub payout_batch_id: BatchId,
     pub state: ChunkState,
     pub nonce: i64,
     pub mined_tx_hash: Option<String>,
@@ -154,8 +158,8 @@ pub struct InflightChunk {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChunkRow {
-    pub payout_chunk_id: i64,
-    pub payout_batch_id: i64,
+    pub payout_chunk_id: ChunkId,
+    pub payout_batch_id: BatchId,
     pub seq: i64,
     #[sqlx(try_from = "String")]
     pub state: ChunkState,
@@ -184,7 +188,7 @@ pub struct ObservedTransfer {
 /// What a chunk's items should have produced on chain.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExpectedPayment {
-    pub payout_item_id: i64,
+    pub payout_item_id: PayoutItemId,
     pub wallet: String,
     pub amount_minor: i64,
 }
@@ -194,19 +198,19 @@ pub struct NewFinding {
     pub kind: FindingKind,
     /// Makes recording the same finding twice a no-op.
     pub dedupe_key: String,
-    pub payout_item_id: Option<i64>,
-    pub payout_chunk_id: Option<i64>,
+    pub payout_item_id: Option<PayoutItemId>,
+    pub payout_chunk_id: Option<ChunkId>,
     pub tx_hash: Option<String>,
     pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FindingRow {
-    pub recon_finding_id: i64,
+    pub recon_finding_id: FindingId,
     #[sqlx(try_from = "String")]
     pub kind: FindingKind,
-    pub payout_item_id: Option<i64>,
-    pub payout_chunk_id: Option<i64>,
+    pub payout_item_id: Option<PayoutItemId>,
+    pub payout_chunk_id: Option<ChunkId>,
     pub tx_hash: Option<String>,
     pub detail: String,
     pub created_at_ms: i64,
@@ -220,7 +224,7 @@ pub struct FindingRow {
 /// confirmed yet (mined, not confirmed), by age.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DriftRow {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
     pub direction: String,
     pub age_bucket: String,
@@ -245,7 +249,7 @@ pub fn treasury_drift(
         ("ledger_ahead", paid_minor - out_minor)
     };
     Some(DriftRow {
-        campaign_id: 0,
+        campaign_id: CampaignId::default(),
         campaign_name: "Treasury (all campaigns)".into(),
         direction: direction.into(),
         age_bucket: "since the start".into(),
@@ -267,41 +271,45 @@ pub trait PayoutStore: Send + Sync {
     /// most `limit`), marking them batched. `Conflict` if none match.
     async fn create_batch(
         &self,
-        maker_id: i64,
+        maker_id: StaffUserId,
         note: &str,
         filter: &EligibleFilter,
         limit: u32,
         two_checkers_above_minor: i64,
         audit: &AuditRecord,
     ) -> StoreResult<BatchRecord>;
-    async fn batch(&self, payout_batch_id: i64) -> StoreResult<Option<BatchRecord>>;
+    async fn batch(&self, payout_batch_id: BatchId) -> StoreResult<Option<BatchRecord>>;
     /// Newest first; only batches in one of `states` when given.
     async fn list_batches(
         &self,
         states: &[BatchState],
-        before_id: Option<i64>,
+        before_id: Option<BatchId>,
         limit: u32,
     ) -> StoreResult<Vec<BatchRecord>>;
     /// The batch's items ordered by id, after `after_item_id`.
     async fn batch_items(
         &self,
-        payout_batch_id: i64,
-        after_item_id: i64,
+        payout_batch_id: BatchId,
+        after_item_id: PayoutItemId,
         limit: u32,
     ) -> StoreResult<Vec<PayoutItemRow>>;
-    async fn batch_totals(&self, payout_batch_id: i64) -> StoreResult<Vec<CampaignTotal>>;
-    async fn batch_approvals(&self, payout_batch_id: i64) -> StoreResult<Vec<ApprovalRow>>;
+    async fn batch_totals(&self, payout_batch_id: BatchId) -> StoreResult<Vec<CampaignTotal>>;
+    async fn batch_approvals(&self, payout_batch_id: BatchId) -> StoreResult<Vec<ApprovalRow>>;
     /// Takes items out of a batch that is not approved yet (back to eligible);
     /// the contents hash changes, so earlier approvals stop counting.
     async fn remove_batch_items(
         &self,
-        payout_batch_id: i64,
-        item_ids: &[i64],
+        payout_batch_id: BatchId,
+        item_ids: &[PayoutItemId],
         two_checkers_above_minor: i64,
         audit: &AuditRecord,
     ) -> StoreResult<BatchRecord>;
     /// draft → pending_approval; false if not a draft.
-    async fn submit_batch(&self, payout_batch_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+    async fn submit_batch(
+        &self,
+        payout_batch_id: BatchId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
     /// Records a checker's approval of the contents with `content_hash`. The
     /// approval that completes the count reserves every campaign's budget for
     /// every chunk (all or nothing), plans the chunks of at most `chunk_size`
@@ -313,8 +321,8 @@ pub trait PayoutStore: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     async fn approve_batch(
         &self,
-        payout_batch_id: i64,
-        checker_id: i64,
+        payout_batch_id: BatchId,
+        checker_id: StaffUserId,
         content_hash: &str,
         chunk_size: u32,
         auto_disburse: bool,
@@ -324,40 +332,40 @@ pub trait PayoutStore: Send + Sync {
     /// pending_approval → rejected; its items become eligible again.
     async fn reject_batch(
         &self,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         reason: &str,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// approved → disbursing; false if not approved.
     async fn start_disbursement(
         &self,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Failed items of the batch become eligible again; how many.
     async fn retry_failed_items(
         &self,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         audit: &AuditRecord,
     ) -> StoreResult<u64>;
-    async fn batch_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<ChunkRow>>;
+    async fn batch_chunks(&self, payout_batch_id: BatchId) -> StoreResult<Vec<ChunkRow>>;
     /// The chunks holding the batch's failed items (each must be proven
     /// unpaid on chain before they are retried).
-    async fn failed_item_chunks(&self, payout_batch_id: i64) -> StoreResult<Vec<i64>>;
+    async fn failed_item_chunks(&self, payout_batch_id: BatchId) -> StoreResult<Vec<ChunkId>>;
     /// Finance asks to withdraw an approved batch none of whose chunks is
     /// signed; the disburser leaves it alone from now on. False if the
     /// batch is not in that state or a request is open already.
     async fn request_withdrawal(
         &self,
-        payout_batch_id: i64,
-        requested_by: i64,
+        payout_batch_id: BatchId,
+        requested_by: StaffUserId,
         reason: &str,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Drops an open withdrawal request; false if there is none.
     async fn cancel_withdrawal(
         &self,
-        payout_batch_id: i64,
+        payout_batch_id: BatchId,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// A second person confirms the request: in one transaction the batch
@@ -366,21 +374,26 @@ pub trait PayoutStore: Send + Sync {
     /// there is no open request or a chunk was signed meanwhile.
     async fn withdraw_batch(
         &self,
-        payout_batch_id: i64,
-        requested_by: i64,
-        confirmed_by: i64,
+        payout_batch_id: BatchId,
+        requested_by: StaffUserId,
+        confirmed_by: StaffUserId,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Whether approved batches start disbursing at once, as finance last set it.
     async fn auto_disburse(&self) -> StoreResult<Option<bool>>;
-    async fn set_auto_disburse(&self, on: bool, by: i64, audit: &AuditRecord) -> StoreResult<()>;
+    async fn set_auto_disburse(
+        &self,
+        on: bool,
+        by: StaffUserId,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
     /// A payout item's state, for checks.
-    async fn payout_item_state(&self, payout_item_id: i64) -> StoreResult<Option<String>>;
+    async fn payout_item_state(&self, payout_item_id: PayoutItemId) -> StoreResult<Option<String>>;
     /// Stage times of the campaign's newest `limit` payout items:
     /// (activity occurred, reward created, approved, confirmed on chain).
     async fn payout_stage_times(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         limit: u32,
     ) -> StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>>;
 }
@@ -390,11 +403,12 @@ pub trait PayoutStore: Send + Sync {
 #[async_trait]
 pub trait ChainStore: Send + Sync {
     /// Takes (or renews) the lease on a signing wallet; the next nonce to use
-    /// if the lease is ours, `None` if another holder has it.
+    /// if the lease is ours, `None` if another holder has it. `evm_chain` is
+    /// the network's EIP-155 chain id (a lease never moves between networks).
     async fn lease_wallet(
         &self,
         address: &str,
-        chain_id: i64,
+        evm_chain: i64,
         holder: &str,
         now_ms: i64,
         ttl_ms: i64,
@@ -412,13 +426,13 @@ pub trait ChainStore: Send + Sync {
     /// no longer holds.
     async fn store_signed_chunk(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         wallet: &str,
         holder: &str,
         now_ms: i64,
         tx: &NewChainTx,
         audit: &AuditRecord,
-    ) -> StoreResult<Option<i64>>;
+    ) -> StoreResult<Option<ChainTxId>>;
     /// A planned chunk the chain already paid (its commit was lost, e.g. a
     /// restore from backup): records the contract's transaction as the
     /// chunk's own (no signed bytes of ours), planned → broadcast, items
@@ -426,7 +440,7 @@ pub trait ChainStore: Send + Sync {
     /// anyone signing it again. Only while `holder` has the wallet's lease.
     async fn adopt_paid_chunk(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         wallet: &str,
         holder: &str,
         tx_hash: &str,
@@ -437,7 +451,7 @@ pub trait ChainStore: Send + Sync {
     /// only while `holder` has the wallet's lease.
     async fn store_replacement(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         wallet: &str,
         holder: &str,
         tx: &NewChainTx,
@@ -445,23 +459,27 @@ pub trait ChainStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Chunks signed but not yet confirmed or reverted, oldest nonce first.
     async fn inflight_chunks(&self, wallet: &str) -> StoreResult<Vec<InflightChunk>>;
-    async fn mark_broadcast(&self, chain_tx_id: i64, now_ms: i64) -> StoreResult<()>;
+    async fn mark_broadcast(&self, chain_tx_id: ChainTxId, now_ms: i64) -> StoreResult<()>;
     async fn record_mined(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         tx_hash: &str,
         block: i64,
         block_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()>;
     /// The receipt disappeared (reorg): mined → broadcast, watched again.
-    async fn unmine_chunk(&self, payout_chunk_id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+    async fn unmine_chunk(
+        &self,
+        payout_chunk_id: ChunkId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
     /// A receipt deep enough with status success: posts the chunk's
     /// reservations, marks its items confirmed, keeps the receipt's Transfer
     /// logs, and finishes the batch when its last chunk is done.
     async fn confirm_chunk(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         tx_hash: &str,
         block: i64,
         transfers: &[ObservedTransfer],
@@ -471,27 +489,27 @@ pub trait ChainStore: Send + Sync {
     /// Counts one refusal of a signed transaction by the node (it is not
     /// broadcast); the refusals so far of the chunk's transactions at that
     /// nonce (replacements included).
-    async fn record_refusal(&self, chain_tx_id: i64, reason: &str) -> StoreResult<i64>;
+    async fn record_refusal(&self, chain_tx_id: ChainTxId, reason: &str) -> StoreResult<i64>;
     /// Reverted or dropped chunks not yet proven unpaid past the reorg
     /// window: (chunk id, block at which it failed).
-    async fn unpaid_chunks_to_check(&self, limit: u32) -> StoreResult<Vec<(i64, Option<i64>)>>;
+    async fn unpaid_chunks_to_check(&self, limit: u32) -> StoreResult<Vec<(ChunkId, Option<i64>)>>;
     /// The chain shows the failed chunk unexecuted a reorg window past its
     /// failure: its items may be retried.
     async fn mark_unpaid_checked(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
-    async fn chunk_state(&self, payout_chunk_id: i64) -> StoreResult<Option<ChunkState>>;
+    async fn chunk_state(&self, payout_chunk_id: ChunkId) -> StoreResult<Option<ChunkState>>;
     /// The other chunks the chunk's items were ever planned in:
     /// (payout item id, other chunk id, other chunk's state).
     async fn sibling_chunks(
         &self,
-        payout_chunk_id: i64,
-    ) -> StoreResult<Vec<(i64, i64, ChunkState)>>;
+        payout_chunk_id: ChunkId,
+    ) -> StoreResult<Vec<(PayoutItemId, ChunkId, ChunkState)>>;
     async fn revert_chunk(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         tx_hash: &str,
         at_block: i64,
         audit: &AuditRecord,
@@ -501,7 +519,7 @@ pub trait ChainStore: Send + Sync {
     /// the reservations, fails the items, records a `missing` finding.
     async fn drop_chunk(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         at_block: i64,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
@@ -519,16 +537,16 @@ pub trait ChainStore: Send + Sync {
         &self,
         up_to_block: i64,
         limit: u32,
-    ) -> StoreResult<Vec<(i64, String)>>;
-    async fn chunk_expected(&self, payout_chunk_id: i64) -> StoreResult<Vec<ExpectedPayment>>;
+    ) -> StoreResult<Vec<(ChunkId, String)>>;
+    async fn chunk_expected(&self, payout_chunk_id: ChunkId) -> StoreResult<Vec<ExpectedPayment>>;
     async fn transfers_of_tx(&self, tx_hash: &str) -> StoreResult<Vec<ObservedTransfer>>;
     /// Marks the matched items reconciled, the chunk reconciled, the batch
     /// reconciled when all its chunks are, and records the findings.
     async fn apply_reconciliation(
         &self,
-        payout_chunk_id: i64,
+        payout_chunk_id: ChunkId,
         tx_hash: &str,
-        matched_item_ids: &[i64],
+        matched_item_ids: &[PayoutItemId],
         findings: &[NewFinding],
         audit: &AuditRecord,
     ) -> StoreResult<()>;
@@ -548,13 +566,13 @@ pub trait ChainStore: Send + Sync {
     async fn list_findings(
         &self,
         open_only: bool,
-        before_id: Option<i64>,
+        before_id: Option<FindingId>,
         limit: u32,
     ) -> StoreResult<Vec<FindingRow>>;
     async fn resolve_finding(
         &self,
-        recon_finding_id: i64,
-        resolved_by: i64,
+        recon_finding_id: FindingId,
+        resolved_by: StaffUserId,
         note: &str,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;

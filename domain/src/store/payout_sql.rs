@@ -39,10 +39,10 @@ macro_rules! impl_payouts {
             /// contents hash from its items; a new hash voids earlier approvals.
             async fn refresh_batch(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 two_checkers_above_minor: i64,
             ) -> $crate::store::StoreResult<(i64, i64, String)> {
-                let rows = sqlx::query_as::<_, (i64, i64, i64, String, i64)>(
+                let rows = sqlx::query_as::<_, (PayoutItemId, ActivityId, CampaignId, String, i64)>(
                     "SELECT p.payout_item_id, p.activity_id, p.campaign_id, g.wallet, p.amount_minor \
                      FROM payout_item p JOIN gamer g ON g.gamer_id = p.gamer_id \
                      WHERE p.payout_batch_id = $1 ORDER BY p.payout_item_id",
@@ -72,11 +72,11 @@ macro_rules! impl_payouts {
             /// `approved` in it, and their membership; its id.
             async fn insert_planned_chunk(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 chunk: &$crate::payouts::ChunkPlan,
                 now: i64,
-            ) -> $crate::store::StoreResult<i64> {
-                let chunk_id = sqlx::query_scalar::<_, i64>(
+            ) -> $crate::store::StoreResult<ChunkId> {
+                let chunk_id = sqlx::query_scalar::<_, ChunkId>(
                     "INSERT INTO payout_chunk (payout_batch_id, seq, state, item_count, total_minor, updated_at_ms) \
                      VALUES ($1, $2, 'planned', $3, $4, $5) RETURNING payout_chunk_id",
                 )
@@ -110,7 +110,7 @@ macro_rules! impl_payouts {
 
             async fn batch_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
             ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
                 let sql = format!("{} WHERE b.payout_batch_id = $1", $crate::store::payout_sql::BATCH_SELECT);
                 sqlx::query_as::<_, $crate::store::BatchRecord>(&sql)
@@ -146,7 +146,7 @@ macro_rules! impl_payouts {
 
             async fn create_batch(
                 &self,
-                maker_id: i64,
+                maker_id: StaffUserId,
                 note: &str,
                 f: &$crate::store::EligibleFilter,
                 limit: u32,
@@ -154,7 +154,7 @@ macro_rules! impl_payouts {
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
                 let mut tx = self.begin_write().await?;
-                let id = sqlx::query_scalar::<_, i64>(
+                let id = sqlx::query_scalar::<_, BatchId>(
                     "INSERT INTO payout_batch (maker_id, state, note, content_hash, revision, item_count, \
                      total_minor, approvals_needed, created_at_ms) \
                      VALUES ($1, 'draft', $2, '', 0, 0, 0, 1, $3) RETURNING payout_batch_id",
@@ -203,7 +203,7 @@ macro_rules! impl_payouts {
 
             async fn batch(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
             ) -> $crate::store::StoreResult<Option<$crate::store::BatchRecord>> {
                 let sql = format!("{} WHERE b.payout_batch_id = $1", $crate::store::payout_sql::BATCH_SELECT);
                 self.find_one::<$crate::store::BatchRecord, _>(&sql, payout_batch_id).await
@@ -212,7 +212,7 @@ macro_rules! impl_payouts {
             async fn list_batches(
                 &self,
                 states: &[payquest_types::BatchState],
-                before_id: Option<i64>,
+                before_id: Option<BatchId>,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::BatchRecord>> {
                 // The enum's own texts, never user text.
@@ -228,7 +228,7 @@ macro_rules! impl_payouts {
                     state_filter
                 );
                 Ok(sqlx::query_as::<_, $crate::store::BatchRecord>(&sql)
-                    .bind(before_id.unwrap_or(i64::MAX))
+                    .bind(before_id.map_or(i64::MAX, BatchId::get))
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?)
@@ -236,8 +236,8 @@ macro_rules! impl_payouts {
 
             async fn batch_items(
                 &self,
-                payout_batch_id: i64,
-                after_item_id: i64,
+                payout_batch_id: BatchId,
+                after_item_id: PayoutItemId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::PayoutItemRow>> {
                 let sql = format!(
@@ -255,7 +255,7 @@ macro_rules! impl_payouts {
 
             async fn batch_totals(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
             ) -> $crate::store::StoreResult<Vec<$crate::store::CampaignTotal>> {
                 Ok(sqlx::query_as::<_, $crate::store::CampaignTotal>(
                     "SELECT p.campaign_id, c.name AS campaign_name, COUNT(*) AS item_count, \
@@ -270,7 +270,7 @@ macro_rules! impl_payouts {
 
             async fn batch_approvals(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ApprovalRow>> {
                 Ok(sqlx::query_as::<_, $crate::store::ApprovalRow>(
                     "SELECT a.checker_id, s.email AS checker_email, a.content_hash, a.approved_at_ms \
@@ -284,8 +284,8 @@ macro_rules! impl_payouts {
 
             async fn remove_batch_items(
                 &self,
-                payout_batch_id: i64,
-                item_ids: &[i64],
+                payout_batch_id: BatchId,
+                item_ids: &[PayoutItemId],
                 two_checkers_above_minor: i64,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::BatchRecord> {
@@ -334,7 +334,7 @@ macro_rules! impl_payouts {
 
             async fn submit_batch(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.transition_audited(
@@ -348,8 +348,8 @@ macro_rules! impl_payouts {
 
             async fn approve_batch(
                 &self,
-                payout_batch_id: i64,
-                checker_id: i64,
+                payout_batch_id: BatchId,
+                checker_id: StaffUserId,
                 content_hash: &str,
                 chunk_size: u32,
                 auto_disburse: bool,
@@ -361,7 +361,7 @@ macro_rules! impl_payouts {
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
                 // Locks the batch row (PostgreSQL) so approvals of one batch queue.
-                let row = sqlx::query_as::<_, (i64, String, i64, i64)>(
+                let row = sqlx::query_as::<_, (StaffUserId, String, i64, i64)>(
                     "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
                      AND state = 'pending_approval' \
                      RETURNING maker_id, content_hash, approvals_needed, total_minor",
@@ -434,7 +434,7 @@ macro_rules! impl_payouts {
                 }
 
                 // The last approval: plan the chunks and reserve their budgets.
-                let items: Vec<$crate::payouts::PlanItem> = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+                let items: Vec<$crate::payouts::PlanItem> = sqlx::query_as::<_, (PayoutItemId, CampaignId, CostCentreId, i64)>(
                     "SELECT p.payout_item_id, p.campaign_id, c.cost_centre_id, p.amount_minor \
                      FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
                      WHERE p.payout_batch_id = $1 AND p.state = 'batched' ORDER BY p.payout_item_id",
@@ -515,7 +515,7 @@ macro_rules! impl_payouts {
 
             async fn reject_batch(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 reason: &str,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -546,7 +546,7 @@ macro_rules! impl_payouts {
 
             async fn start_disbursement(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 self.transition_audited(
@@ -560,7 +560,7 @@ macro_rules! impl_payouts {
 
             async fn retry_failed_items(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.begin_write().await?;
@@ -587,9 +587,9 @@ macro_rules! impl_payouts {
 
             async fn failed_item_chunks(
                 &self,
-                payout_batch_id: i64,
-            ) -> $crate::store::StoreResult<Vec<i64>> {
-                Ok(sqlx::query_scalar::<_, i64>(
+                payout_batch_id: BatchId,
+            ) -> $crate::store::StoreResult<Vec<ChunkId>> {
+                Ok(sqlx::query_scalar::<_, ChunkId>(
                     "SELECT DISTINCT payout_chunk_id FROM payout_item \
                      WHERE payout_batch_id = $1 AND state = 'failed' AND payout_chunk_id IS NOT NULL \
                      ORDER BY payout_chunk_id",
@@ -601,8 +601,8 @@ macro_rules! impl_payouts {
 
             async fn request_withdrawal(
                 &self,
-                payout_batch_id: i64,
-                requested_by: i64,
+                payout_batch_id: BatchId,
+                requested_by: StaffUserId,
                 reason: &str,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
@@ -630,7 +630,7 @@ macro_rules! impl_payouts {
 
             async fn cancel_withdrawal(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
@@ -652,9 +652,9 @@ macro_rules! impl_payouts {
 
             async fn withdraw_batch(
                 &self,
-                payout_batch_id: i64,
-                requested_by: i64,
-                confirmed_by: i64,
+                payout_batch_id: BatchId,
+                requested_by: StaffUserId,
+                confirmed_by: StaffUserId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let now = audit.at_ms;
@@ -675,7 +675,7 @@ macro_rules! impl_payouts {
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
-                let chunks = sqlx::query_as::<_, (i64, String)>(
+                let chunks = sqlx::query_as::<_, (ChunkId, String)>(
                     "SELECT payout_chunk_id, state FROM payout_chunk WHERE payout_batch_id = $1 \
                      ORDER BY payout_chunk_id",
                 )
@@ -723,7 +723,7 @@ macro_rules! impl_payouts {
 
             async fn batch_chunks(
                 &self,
-                payout_batch_id: i64,
+                payout_batch_id: BatchId,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ChunkRow>> {
                 Ok(sqlx::query_as::<_, $crate::store::ChunkRow>(
                     "SELECT payout_chunk_id, payout_batch_id, seq, state, item_count, total_minor, nonce, \
@@ -747,7 +747,7 @@ macro_rules! impl_payouts {
             async fn set_auto_disburse(
                 &self,
                 on: bool,
-                by: i64,
+                by: StaffUserId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
@@ -769,7 +769,7 @@ macro_rules! impl_payouts {
 
             async fn payout_item_state(
                 &self,
-                payout_item_id: i64,
+                payout_item_id: PayoutItemId,
             ) -> $crate::store::StoreResult<Option<String>> {
                 Ok(sqlx::query_scalar::<_, String>("SELECT state FROM payout_item WHERE payout_item_id = $1")
                     .bind(payout_item_id)
@@ -779,7 +779,7 @@ macro_rules! impl_payouts {
 
             async fn payout_stage_times(
                 &self,
-                campaign_id: i64,
+                campaign_id: CampaignId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>> {
                 Ok(sqlx::query_as::<_, (i64, i64, Option<i64>, Option<i64>)>(

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+// The shared SQL bodies (the `impl_*` macros) name the id types unqualified.
+use payquest_types::ids::*;
+
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 

@@ -7,6 +7,7 @@
 //! futures hard to prove `Send`, while concrete pools compile plainly.
 
 use payquest_types::Role;
+use payquest_types::{AuditId, RoleRequestId, StaffUserId};
 
 use super::{parse_roles, AuditRow, StaffRecord, StoreResult};
 
@@ -16,7 +17,7 @@ pub(super) const STAFF_COLUMNS: &str = "staff_user_id, email, display_name, pass
 
 #[derive(sqlx::FromRow)]
 pub(super) struct StaffRow {
-    pub staff_user_id: i64,
+    pub staff_user_id: StaffUserId,
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
@@ -50,7 +51,7 @@ impl StaffRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct AuditEventRow {
-    pub audit_event_id: i64,
+    pub audit_event_id: AuditId,
     pub at_ms: i64,
     pub actor: String,
     pub action: String,
@@ -84,11 +85,11 @@ pub(super) fn role_names(roles: &[Role]) -> Vec<&'static str> {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct RoleRequestRow {
-    pub staff_role_request_id: i64,
-    pub staff_user_id: i64,
+    pub staff_role_request_id: RoleRequestId,
+    pub staff_user_id: StaffUserId,
     pub email: String,
     pub roles_json: String,
-    pub requested_by: i64,
+    pub requested_by: StaffUserId,
     pub requested_by_email: String,
     pub requested_at_ms: i64,
     #[sqlx(try_from = "String")]
@@ -147,7 +148,7 @@ macro_rules! impl_store {
         impl $store {
             async fn roles_of(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
             ) -> $crate::store::StoreResult<Vec<String>> {
                 Ok(sqlx::query_scalar::<_, String>(
                     "SELECT role FROM staff_role WHERE staff_user_id = $1",
@@ -158,26 +159,26 @@ macro_rules! impl_store {
             }
 
             /// One row of `sql` (the id bound as `$1`), mapped to its record.
-            async fn find_one<R, T>(&self, sql: &str, id: i64) -> $crate::store::StoreResult<Option<T>>
+            async fn find_one<R, T>(&self, sql: &str, id: impl Into<i64> + Send) -> $crate::store::StoreResult<Option<T>>
             where
                 R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
                 T: From<R>,
             {
                 Ok(sqlx::query_as::<_, R>(sql)
-                    .bind(id)
+                    .bind(id.into())
                     .fetch_optional(&self.pool)
                     .await?
                     .map(Into::into))
             }
 
             /// A keyset page: `sql` binds the last id seen as `$1` and the page size as `$2`.
-            async fn find_page<R, T>(&self, sql: &str, after_id: i64, limit: u32) -> $crate::store::StoreResult<Vec<T>>
+            async fn find_page<R, T>(&self, sql: &str, after: impl Into<i64> + Send, limit: u32) -> $crate::store::StoreResult<Vec<T>>
             where
                 R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
                 T: From<R>,
             {
                 Ok(sqlx::query_as::<_, R>(sql)
-                    .bind(after_id)
+                    .bind(after.into())
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?
@@ -220,14 +221,14 @@ macro_rules! impl_store {
 
             async fn insert_role_request(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 roles: &[payquest_types::Role],
-                requested_by: i64,
+                requested_by: StaffUserId,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<i64> {
+            ) -> $crate::store::StoreResult<RoleRequestId> {
                 let names = serde_json::to_string(&$crate::store::sql::role_names(roles))
                     .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
-                sqlx::query_scalar::<_, i64>(
+                sqlx::query_scalar::<_, RoleRequestId>(
                     "INSERT INTO staff_role_request (staff_user_id, roles_json, requested_by, \
                      requested_at_ms) VALUES ($1, $2, $3, $4) RETURNING staff_role_request_id",
                 )
@@ -251,7 +252,7 @@ macro_rules! impl_store {
             async fn role_requests_where(
                 &self,
                 clause: &str,
-                bind: i64,
+                bind: impl Into<i64> + Send,
             ) -> $crate::store::StoreResult<Vec<$crate::store::RoleRequestRecord>> {
                 let sql = format!(
                     "SELECT r.staff_role_request_id, r.staff_user_id, t.email, r.roles_json, \
@@ -262,7 +263,7 @@ macro_rules! impl_store {
                      WHERE {clause}"
                 );
                 let rows = sqlx::query_as::<_, $crate::store::sql::RoleRequestRow>(&sql)
-                    .bind(bind)
+                    .bind(bind.into())
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map($crate::store::sql::RoleRequestRow::into_record).collect()
@@ -270,7 +271,7 @@ macro_rules! impl_store {
 
             async fn replace_roles(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 roles: &[payquest_types::Role],
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM staff_role WHERE staff_user_id = $1")
@@ -317,13 +318,13 @@ macro_rules! impl_store {
             async fn transition_audited(
                 &self,
                 sql: &str,
-                id: i64,
+                id: impl Into<i64> + Send,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query(sql)
                     .bind(audit.at_ms)
-                    .bind(id)
+                    .bind(id.into())
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() != 1 {
@@ -337,7 +338,7 @@ macro_rules! impl_store {
             async fn update_staff_audited(
                 &self,
                 sql: &str,
-                binds: (i64, i64),
+                binds: (i64, StaffUserId),
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
@@ -426,14 +427,14 @@ macro_rules! impl_store {
 
             async fn staff_by_id(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
             ) -> $crate::store::StoreResult<Option<$crate::store::StaffRecord>> {
                 self.staff_where("staff_user_id = $1", staff_user_id).await
             }
 
             async fn list_staff(
                 &self,
-                after_id: i64,
+                after_id: StaffUserId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::StaffRecord>> {
                 let mut conn = self.pool.acquire().await?;
@@ -450,7 +451,7 @@ macro_rules! impl_store {
                 let Some(last) = rows.last().map(|r| r.staff_user_id) else {
                     return Ok(Vec::new());
                 };
-                let pairs = sqlx::query_as::<_, (i64, String)>(
+                let pairs = sqlx::query_as::<_, (StaffUserId, String)>(
                     "SELECT staff_user_id, role FROM staff_role \
                      WHERE staff_user_id > $1 AND staff_user_id <= $2",
                 )
@@ -472,7 +473,7 @@ macro_rules! impl_store {
 
             async fn set_roles(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 roles: &[payquest_types::Role],
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
@@ -495,11 +496,11 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn request_roles(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 roles: &[payquest_types::Role],
-                requested_by: i64,
+                requested_by: StaffUserId,
                 audit: &$crate::audit::AuditRecord,
-            ) -> $crate::store::StoreResult<i64> {
+            ) -> $crate::store::StoreResult<RoleRequestId> {
                 let mut tx = self.begin_write().await?;
                 let id =
                     Self::insert_role_request(&mut tx, staff_user_id, roles, requested_by, audit.at_ms)
@@ -513,7 +514,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn role_request(
                 &self,
-                request_id: i64,
+                request_id: RoleRequestId,
             ) -> $crate::store::StoreResult<Option<$crate::store::RoleRequestRecord>> {
                 Ok(self
                     .role_requests_where("r.staff_role_request_id = $1", request_id)
@@ -534,7 +535,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn pending_role_request_of(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
             ) -> $crate::store::StoreResult<Option<$crate::store::RoleRequestRecord>> {
                 Ok(self
                     .role_requests_where("r.staff_user_id = $1 AND r.state = 'pending'", staff_user_id)
@@ -544,14 +545,14 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn decide_role_request(
                 &self,
-                request_id: i64,
-                decided_by: i64,
+                request_id: RoleRequestId,
+                decided_by: StaffUserId,
                 approve: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 let state = if approve { "approved" } else { "rejected" };
-                let decided = sqlx::query_as::<_, (i64, String)>(
+                let decided = sqlx::query_as::<_, (StaffUserId, String)>(
                     "UPDATE staff_role_request SET state = $1, decided_by = $2, decided_at_ms = $3 \
                      WHERE staff_role_request_id = $4 AND state = 'pending' \
                      RETURNING staff_user_id, roles_json",
@@ -586,7 +587,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn set_disabled(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 disabled: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
@@ -603,7 +604,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn bump_session_epoch(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
                 self.update_staff_audited(
@@ -617,7 +618,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn set_password(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 password_hash: &str,
                 must_change_password: bool,
                 audit: &$crate::audit::AuditRecord,
@@ -643,7 +644,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn set_pending_totp(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 secret_base32: &str,
             ) -> $crate::store::StoreResult<()> {
                 // Never replaces a pending secret: two pages racing to start
@@ -720,7 +721,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn confirm_totp(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 step: i64,
                 recovery_code_hashes: &[String],
                 audit: &$crate::audit::AuditRecord,
@@ -760,7 +761,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn accept_totp_step(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 step: i64,
             ) -> $crate::store::StoreResult<bool> {
                 // One guarded write: two requests racing with the same code
@@ -779,7 +780,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn use_recovery_code(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
                 code_hash: &str,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<bool> {
@@ -797,7 +798,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn unused_recovery_codes(
                 &self,
-                staff_user_id: i64,
+                staff_user_id: StaffUserId,
             ) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>(
                     "SELECT COUNT(*) FROM recovery_code \
@@ -818,7 +819,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
 
             async fn list_audit(
                 &self,
-                before_id: Option<i64>,
+                before_id: Option<AuditId>,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::AuditRow>> {
                 let rows = sqlx::query_as::<_, $crate::store::sql::AuditEventRow>(
@@ -826,7 +827,7 @@ Self::replace_roles(&mut tx, staff_user_id, roles).await?;
                      after_json FROM audit_event WHERE audit_event_id < $1 \
                      ORDER BY audit_event_id DESC LIMIT $2",
                 )
-                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(before_id.map_or(i64::MAX, AuditId::get))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -7,6 +7,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+// The shared SQL bodies (the `impl_*` macros) name the id types unqualified.
+use payquest_types::ids::*;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 

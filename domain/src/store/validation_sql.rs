@@ -4,6 +4,7 @@
 //! workers validating at once can't both take the last completion.
 
 use super::ClaimedActivity;
+use payquest_types::{ActivityId, CampaignId, GamerId, QuestId};
 
 pub(super) const CLAIMED_SELECT: &str = "\
     SELECT a.activity_id, a.claimed_until_ms, a.attempts, a.external_id, a.quest_id, g.wallet, \
@@ -13,11 +14,11 @@ pub(super) const CLAIMED_SELECT: &str = "\
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ClaimedRow {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub claimed_until_ms: Option<i64>,
     pub attempts: i64,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub wallet: String,
     pub game_account_id: Option<String>,
     pub social_handle: Option<String>,
@@ -51,9 +52,9 @@ pub(super) struct PricingRow {
     pub reward_minor: i64,
     pub max_per_gamer: Option<i64>,
     pub repeat_period_s: Option<i64>,
-    pub campaign_id: i64,
-    pub gamer_id: i64,
-    pub quest_id: i64,
+    pub campaign_id: CampaignId,
+    pub gamer_id: GamerId,
+    pub quest_id: QuestId,
     pub occurred_at_ms: i64,
     pub game_account_id: Option<String>,
     pub social_handle: Option<String>,
@@ -69,9 +70,9 @@ macro_rules! impl_validation {
             /// counters half-moved until the caller rolls it back.
             async fn reward(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                activity_id: i64,
+                activity_id: ActivityId,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<Result<i64, String>> {
+            ) -> $crate::store::StoreResult<Result<PayoutItemId, String>> {
                 let p = sqlx::query_as::<_, $crate::store::validation_sql::PricingRow>(
                     "SELECT q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
                      a.gamer_id, a.quest_id, a.occurred_at_ms, a.game_account_id, a.social_handle, \
@@ -97,7 +98,7 @@ macro_rules! impl_validation {
                     .bind(now_ms)
                     .execute(&mut *conn)
                     .await?;
-                    let owner = sqlx::query_scalar::<_, i64>(
+                    let owner = sqlx::query_scalar::<_, GamerId>(
                         "SELECT gamer_id FROM quest_account_claim WHERE quest_id = $1 AND account_key = $2",
                     )
                     .bind(p.quest_id)
@@ -138,7 +139,7 @@ macro_rules! impl_validation {
                 if quest_cap.rows_affected() != 1 {
                     return Ok(Err("the quest's completion cap is reached".into()));
                 }
-                let id = sqlx::query_scalar::<_, i64>(
+                let id = sqlx::query_scalar::<_, PayoutItemId>(
                     "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \
                      created_at_ms) VALUES ($1, $2, $3, $4, $5, 'eligible', $6) \
                      ON CONFLICT (activity_id) DO NOTHING RETURNING payout_item_id",
@@ -157,7 +158,7 @@ macro_rules! impl_validation {
 
             async fn insert_attempt(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                activity_id: i64,
+                activity_id: ActivityId,
                 attempt_no: i64,
                 a: &$crate::store::AttemptRecord,
             ) -> sqlx::Result<()> {
@@ -180,7 +181,7 @@ macro_rules! impl_validation {
             /// Applies a verdict to an activity this transaction holds.
             async fn apply_verdict(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                activity_id: i64,
+                activity_id: ActivityId,
                 verdict: &$crate::store::Verdict,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::store::Finished> {
@@ -243,7 +244,7 @@ macro_rules! impl_validation {
                        ORDER BY next_attempt_at_ms LIMIT $3{}) RETURNING activity_id",
                     Self::CLAIM_LOCK
                 );
-                let ids = sqlx::query_scalar::<_, i64>(&sql)
+                let ids = sqlx::query_scalar::<_, ActivityId>(&sql)
                     .bind(until)
                     .bind(now_ms)
                     .bind(i64::from(limit))
@@ -310,10 +311,10 @@ macro_rules! impl_validation {
 
             async fn review_queue(
                 &self,
-                after_id: i64,
+                after_id: ActivityId,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ReviewItem>> {
-                let rows = sqlx::query_as::<_, (i64, String, i64, String, String, Option<String>, Option<String>, Option<String>, i64)>(
+                let rows = sqlx::query_as::<_, (ActivityId, String, QuestId, String, String, Option<String>, Option<String>, Option<String>, i64)>(
                     "SELECT a.activity_id, a.external_id, a.quest_id, q.name, g.wallet, a.reason, a.evidence_json, \
                        (SELECT t.evidence_json FROM activity_attempt t WHERE t.activity_id = a.activity_id \
                         ORDER BY t.attempt_no DESC LIMIT 1), a.occurred_at_ms \
@@ -342,7 +343,7 @@ macro_rules! impl_validation {
 
             async fn decide_review(
                 &self,
-                activity_id: i64,
+                activity_id: ActivityId,
                 approve: bool,
                 reason: &str,
                 audit: &$crate::audit::AuditRecord,
@@ -375,7 +376,7 @@ macro_rules! impl_validation {
                 Ok(Some(finished))
             }
 
-            async fn count_payout_items(&self, quest_id: i64) -> $crate::store::StoreResult<i64> {
+            async fn count_payout_items(&self, quest_id: QuestId) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM payout_item WHERE quest_id = $1")
                     .bind(quest_id)
                     .fetch_one(&self.pool)

@@ -168,7 +168,7 @@ impl Validation {
         futures::stream::iter(claims)
             .for_each_concurrent(self.policy.concurrency, |claim| async move {
                 if let Err(e) = self.validate(&claim).await {
-                    tracing::error!(activity_id = claim.activity_id, error = %e, "validation failed; the claim will expire and be retried");
+                    tracing::error!(activity_id = %claim.activity_id, error = %e, "validation failed; the claim will expire and be retried");
                 }
             })
             .await;
@@ -189,7 +189,7 @@ impl Validation {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(activity_id = claim.activity_id))]
+    #[tracing::instrument(skip_all, fields(activity_id = %claim.activity_id))]
     async fn validate(&self, claim: &ClaimedActivity) -> DomainResult<Finished> {
         let started = Instant::now();
         let at_ms = now_ms();

@@ -2,6 +2,7 @@
 //! rejects, one by one or in bulk. Approval goes through the same pricing and
 //! caps as an automatic validation.
 
+use payquest_types::{ActivityId, QuestId};
 use serde::Serialize;
 
 use crate::audit::AuditRecord;
@@ -17,9 +18,9 @@ pub const REVIEW_REASON_MAX_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ReviewEntry {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub external_id: String,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub quest_name: String,
     pub wallet: String,
     pub reason: Option<String>,
@@ -30,7 +31,7 @@ pub struct ReviewEntry {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReviewDecision {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     /// The activity's status after the decision, or `None` if it was not waiting.
     pub status: Option<String>,
     pub reason: Option<String>,
@@ -48,7 +49,7 @@ impl Reviews {
     pub async fn queue(
         &self,
         actor: &Actor,
-        after_id: i64,
+        after_id: ActivityId,
         limit: u32,
     ) -> DomainResult<Vec<ReviewEntry>> {
         actor.require(Permission::ReviewActivities)?;
@@ -80,7 +81,7 @@ impl Reviews {
     pub async fn decide(
         &self,
         actor: &Actor,
-        activity_ids: &[i64],
+        activity_ids: &[ActivityId],
         approve: bool,
         reason: &str,
     ) -> DomainResult<Vec<ReviewDecision>> {

@@ -3,6 +3,7 @@
 //! (Unix milliseconds)`, hex-encoded in the activity's `signature`.
 
 use hmac::{Hmac, Mac};
+use payquest_types::QuestId;
 use serde_json::json;
 use sha2::Sha256;
 
@@ -11,7 +12,7 @@ use crate::store::ClaimedActivity;
 
 pub fn signed_push_message(
     external_id: &str,
-    quest_id: i64,
+    quest_id: QuestId,
     wallet: &str,
     occurred_at_ms: i64,
 ) -> String {

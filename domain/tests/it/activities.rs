@@ -1,6 +1,8 @@
 //! Reporting activities: idempotency per (client, external id), per-item
 //! outcomes, limits, and a retry storm of concurrent identical batches.
 
+use payquest_types::ApiClientId;
+use payquest_types::QuestId;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use payquest_domain::DomainError;
 
 pub struct World {
     pub store: DynStore,
-    pub quest_id: i64,
+    pub quest_id: QuestId,
     pub principal: MachinePrincipal,
 }
 
@@ -49,7 +51,7 @@ fn an_hour_ago() -> String {
     AT.get_or_init(|| format_ms(now_ms() - 3_600_000)).clone()
 }
 
-pub fn activity(quest_id: i64, n: usize) -> ActivityIn {
+pub fn activity(quest_id: QuestId, n: usize) -> ActivityIn {
     ActivityIn {
         external_id: format!("match-{n}"),
         quest_id,
@@ -107,7 +109,7 @@ async fn the_same_key_gives_the_first_result_and_another_payload_409(db: &TestDb
     assert_eq!(view.status, "received");
     assert_eq!(view.wallet, "0x0000000000000000000000000000000000000002");
     let stranger = MachinePrincipal {
-        api_client_id: w.principal.api_client_id + 1,
+        api_client_id: ApiClientId(w.principal.api_client_id.get() + 1),
         ..w.principal.clone()
     };
     assert!(
@@ -130,7 +132,7 @@ async fn a_batch_answers_per_item_and_stores_only_valid_items(db: &TestDb) {
     bad_wallet.wallet = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD".into(); // checksum typo
     let mut future = activity(w.quest_id, 3);
     future.occurred_at = format_ms(now_ms() + 3_600_000);
-    let mut unknown_quest = activity(w.quest_id + 100, 4);
+    let mut unknown_quest = activity(QuestId(w.quest_id.get() + 100), 4);
     unknown_quest.external_id = "q".into();
     let mut huge = activity(w.quest_id, 5);
     huge.evidence = Some(serde_json::json!({ "blob": "x".repeat(5_000) }));

@@ -1,6 +1,7 @@
 //! Sign-in as a person goes through it: one-time password, new password,
 //! authenticator enrolment, second factor, replay, recovery, throttling.
 
+use payquest_types::StaffUserId;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use payquest_domain::auth::{totp, Auth, SessionAuth, SessionPolicy};
@@ -388,7 +389,7 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     let maker = auth.actor(&ms, None).await.expect("maker acts");
     assert_eq!(maker.areas(), vec![payquest_domain::types::Area::Payouts]);
     assert!(matches!(
-        users.list(&maker, 0, None).await,
+        users.list(&maker, StaffUserId::default(), None).await,
         Err(DomainError::Forbidden)
     ));
     assert!(matches!(
@@ -432,12 +433,17 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
             .await,
         Err(DomainError::InvalidCredentials)
     ));
-    let page = users.list(&admin, 0, Some(1)).await.expect("list");
+    let page = users
+        .list(&admin, StaffUserId::default(), Some(1))
+        .await
+        .expect("list");
     assert!(trail_has(&store, &admin, "staff.roles_approved").await);
     assert_eq!(page.items.len(), 1);
     assert!(page.has_more);
     assert!(matches!(
-        users.list(&admin, 0, Some(1_000)).await,
+        users
+            .list(&admin, StaffUserId::default(), Some(1_000))
+            .await,
         Err(DomainError::InvalidInput(_))
     ));
 

@@ -8,12 +8,14 @@ use payquest_domain::store::DynStore;
 use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::DomainError;
+use payquest_types::CostCentreId;
+use payquest_types::{CampaignId, StaffUserId};
 
 async fn person(store: &DynStore, email: &str, roles: &[Role]) -> Actor {
     testing::staff(store, email, roles[0]).await
 }
 
-fn input(name: &str, owner: i64, cost_centre_id: i64) -> CampaignInput<'_> {
+fn input(name: &str, owner: StaffUserId, cost_centre_id: CostCentreId) -> CampaignInput<'_> {
     CampaignInput {
         name,
         owner_user_id: owner,
@@ -52,7 +54,10 @@ async fn owners_see_only_their_own_campaigns(db: &TestDb) {
     assert_eq!(launch.owner_email, "olga@example.com");
     assert_eq!(launch.status, "draft");
 
-    let mine = campaigns.list(&olga, 0, 50).await.expect("list");
+    let mine = campaigns
+        .list(&olga, CampaignId::default(), 50)
+        .await
+        .expect("list");
     assert_eq!(
         mine.iter().map(|c| c.campaign_id).collect::<Vec<_>>(),
         vec![launch.campaign_id]
@@ -67,12 +72,12 @@ async fn owners_see_only_their_own_campaigns(db: &TestDb) {
         Err(DomainError::NotFound(_))
     ));
     assert!(matches!(
-        campaigns.list(&maker, 0, 50).await,
+        campaigns.list(&maker, CampaignId::default(), 50).await,
         Err(DomainError::Forbidden)
     ));
     assert_eq!(
         campaigns
-            .list(&fin, 0, 50)
+            .list(&fin, CampaignId::default(), 50)
             .await
             .expect("finance sees all")
             .len(),
@@ -142,7 +147,7 @@ async fn campaign_and_quest_input_is_checked(db: &TestDb) {
     ));
     assert!(matches!(
         campaigns
-            .create(&fin, input("Ghost cc", olga.user_id, 999))
+            .create(&fin, input("Ghost cc", olga.user_id, CostCentreId(999)))
             .await,
         Err(DomainError::NotFound(_))
     ));

@@ -3,6 +3,7 @@
 //! confirmed → reconciled; then what goes wrong: a reverted chunk, a reorg,
 //! an outgoing transfer nobody explains.
 
+use payquest_types::{BatchId, BatchState, CostCentreId, QuestId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,8 +51,8 @@ struct Pipeline {
     maker: payquest_domain::auth::Actor,
     checker: payquest_domain::auth::Actor,
     finance: payquest_domain::auth::Actor,
-    cost_centre_id: i64,
-    quest_id: i64,
+    cost_centre_id: CostCentreId,
+    quest_id: QuestId,
 }
 
 fn wallet(n: u64) -> String {
@@ -188,7 +189,7 @@ async fn assert_no_findings(store: &DynStore) {
 }
 
 /// Builds, submits, approves and starts one batch of every eligible reward.
-async fn approve_all(p: &Pipeline) -> i64 {
+async fn approve_all(p: &Pipeline) -> BatchId {
     let batch = p
         .payouts
         .create_batch(
@@ -221,7 +222,7 @@ async fn approve_all(p: &Pipeline) -> i64 {
 
 /// Runs disbursement and reconciliation rounds, mining a block each time,
 /// until the batch reaches one of `states`.
-async fn drive(p: &Pipeline, batch_id: i64, states: &[&str]) -> String {
+async fn drive(p: &Pipeline, batch_id: BatchId, states: &[&str]) -> String {
     drive_on(
         &p.store,
         &p.disburser,
@@ -239,7 +240,7 @@ async fn drive_on(
     disburser: &Disburser,
     reconciler: &Reconciler,
     dev: &DevChain,
-    batch_id: i64,
+    batch_id: BatchId,
     states: &[&str],
 ) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -526,7 +527,7 @@ async fn withdrawal_and_signing_race_to_one_outcome(db: &TestDb) {
         let withdrawn = withdraw.await.expect("join");
         let b = p.store.batch(batch_id).await.expect("read").expect("batch");
         let chunks = p.store.batch_chunks(batch_id).await.expect("chunks");
-        if b.state == "withdrawn" {
+        if b.state == BatchState::Withdrawn {
             assert!(withdrawn.is_ok(), "{withdrawn:?}");
             assert_eq!(
                 signed, 0,

@@ -2,6 +2,7 @@
 //! below zero, however reservations race (tasks in one process, and two
 //! processes on one database), and the journal always equals the balances.
 
+use payquest_types::CostCentreId;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ async fn funded_centre(
     actor: &Actor,
     code: &str,
     minor: i64,
-) -> i64 {
+) -> CostCentreId {
     let cc = budgets
         .create_cost_centre(actor, code, "Test centre")
         .await
@@ -69,7 +70,7 @@ async fn assert_sound(store: &DynStore) {
     );
 }
 
-fn item(cost_centre_id: i64, minor: i64, reference: impl Into<String>) -> ReserveItem {
+fn item(cost_centre_id: CostCentreId, minor: i64, reference: impl Into<String>) -> ReserveItem {
     ReserveItem {
         cost_centre_id,
         amount: amount(minor),
@@ -147,7 +148,9 @@ async fn reserve_post_void_keep_the_books(db: &TestDb) {
         Err(DomainError::InvalidInput(_))
     ));
     assert!(matches!(
-        budgets.fund(&fin, 9_999, amount(5), "k2").await,
+        budgets
+            .fund(&fin, CostCentreId(9_999), amount(5), "k2")
+            .await,
         Err(DomainError::NotFound(_))
     ));
     assert_sound(&store).await;
@@ -214,7 +217,7 @@ async fn funding_is_idempotent_and_finance_only(db: &TestDb) {
     ));
     assert_eq!(
         budgets
-            .list(&maker, 0, 10)
+            .list(&maker, CostCentreId::default(), 10)
             .await
             .expect("auditors read")
             .len(),
@@ -485,7 +488,7 @@ async fn race_worker() {
     ) else {
         return;
     };
-    let cc: i64 = cc.parse().expect("cost centre id");
+    let cc: CostCentreId = cc.parse().expect("cost centre id");
     let store = payquest_domain::store::connect(&url)
         .await
         .expect("connect");

@@ -18,7 +18,7 @@ async fn current_key(store: &DynStore) -> (String, Vec<u8>) {
     let keys = store.signing_keys(0).await.expect("keys");
     let k = keys
         .into_iter()
-        .find(|k| k.state == "current")
+        .find(|k| k.state == payquest_domain::types::SigningKeyState::Current)
         .expect("a current key");
     // Stored sealed: opening it needs the secrets key too.
     let pkcs8 = payquest_domain::sealed::open(&k.private_pkcs8).expect("open");

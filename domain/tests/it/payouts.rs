@@ -7,6 +7,7 @@ use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
 use payquest_domain::store::{ApproveOutcome, Backend};
 use payquest_domain::testing::{TestDb, World};
 use payquest_domain::DomainError;
+use payquest_types::PayoutItemId;
 use payquest_types::{Amount, Role};
 
 /// The file's world: see `testing::World`.
@@ -169,7 +170,7 @@ async fn approvals_count_only_for_the_contents_seen(db: &TestDb) {
     // The maker changes the batch: the hash changes and the approval stops counting.
     let items = s
         .store
-        .batch_items(batch.payout_batch_id, 0, 10)
+        .batch_items(batch.payout_batch_id, PayoutItemId::default(), 10)
         .await
         .expect("items");
     let changed = payouts
@@ -299,10 +300,10 @@ async fn a_short_budget_refuses_the_approval_and_writes_nothing(db: &TestDb) {
     // A batch can't be emptied by removing items (it would never finish).
     let items = s
         .store
-        .batch_items(batch.payout_batch_id, 0, 10)
+        .batch_items(batch.payout_batch_id, PayoutItemId::default(), 10)
         .await
         .expect("items");
-    let all: Vec<i64> = items.iter().map(|i| i.payout_item_id).collect();
+    let all: Vec<PayoutItemId> = items.iter().map(|i| i.payout_item_id).collect();
     assert!(matches!(
         payouts
             .remove_items(&s.maker, batch.payout_batch_id, &all)

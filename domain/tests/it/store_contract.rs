@@ -1,5 +1,6 @@
 //! What every `Store` implementation must do, run against both backends.
 
+use payquest_types::StaffUserId;
 use std::sync::Arc;
 
 use payquest_domain::audit::{AuditActor, AuditRecord};
@@ -89,7 +90,10 @@ async fn staff_round_trip(db: &TestDb) {
             .await
             .expect("create");
     }
-    let page = store.list_staff(0, 3).await.expect("list");
+    let page = store
+        .list_staff(StaffUserId::default(), 3)
+        .await
+        .expect("list");
     assert_eq!(page.len(), 3);
     let rest = store
         .list_staff(page[2].staff_user_id, 10)
@@ -99,7 +103,11 @@ async fn staff_round_trip(db: &TestDb) {
     assert!(rest.iter().skip(1).all(|u| u.roles == vec![Role::Auditor]));
 
     let missing = store
-        .set_roles(9_999, &[Role::Admin], &audit("staff.roles_changed"))
+        .set_roles(
+            StaffUserId(9_999),
+            &[Role::Admin],
+            &audit("staff.roles_changed"),
+        )
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
 }

@@ -2,6 +2,8 @@
 //! behaviour ends in the right state, evidence is masked, caps hold under
 //! concurrent workers, signed pushes and manual review work.
 
+use payquest_types::CampaignId;
+use payquest_types::{ActivityId, QuestId};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,7 +147,7 @@ async fn principal(store: &DynStore) -> MachinePrincipal {
     }
 }
 
-fn item(quest_id: i64, external_id: &str, wallet_n: u64, account: Option<&str>) -> ActivityIn {
+fn item(quest_id: QuestId, external_id: &str, wallet_n: u64, account: Option<&str>) -> ActivityIn {
     ActivityIn {
         external_id: external_id.into(),
         quest_id,
@@ -163,13 +165,13 @@ async fn report_and_validate(
     store: &DynStore,
     items: &[ActivityIn],
     validation: &Validation,
-) -> Vec<i64> {
+) -> Vec<ActivityId> {
     let who = principal(store).await;
     let out = Activities::new(store.clone())
         .ingest(&who, items)
         .await
         .expect("ingest");
-    let ids: Vec<i64> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
+    let ids: Vec<ActivityId> = out.iter().map(|o| o.activity_id.expect("stored")).collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         validation.run_once().await.expect("round");
@@ -194,7 +196,7 @@ async fn report_and_validate(
     }
 }
 
-async fn status_of(store: &DynStore, id: i64) -> (String, Option<String>) {
+async fn status_of(store: &DynStore, id: ActivityId) -> (String, Option<String>) {
     let a = store.activity(id).await.expect("read").expect("exists");
     (a.status.as_str().to_owned(), a.reason)
 }
@@ -269,7 +271,7 @@ async fn each_provider_behaviour_ends_in_the_right_state(db: &TestDb) {
     // The review queue shows masked evidence: no key, no account id.
     let community = testing::staff(&store, "cat@example.com", Role::Community).await;
     let queue = Reviews::new(store.clone())
-        .queue(&community, 0, 50)
+        .queue(&community, ActivityId::default(), 50)
         .await
         .expect("queue");
     assert_eq!(queue.len(), 3);
@@ -361,7 +363,7 @@ async fn signed_pushes_and_manual_review(db: &TestDb) {
     let reviews = Reviews::new(store.clone());
     let maker = testing::staff(&store, "mia@example.com", Role::Maker).await;
     assert!(matches!(
-        reviews.queue(&maker, 0, 10).await,
+        reviews.queue(&maker, ActivityId::default(), 10).await,
         Err(DomainError::Forbidden)
     ));
     let community = testing::staff(&store, "cat@example.com", Role::Community).await;
@@ -398,7 +400,7 @@ async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
     let store = db.store().await;
     let quest = testing::active_quest(&store, "insight", ValidatorConfig::Manual).await;
     let campaign = store
-        .list_campaigns(None, 0, 10)
+        .list_campaigns(None, CampaignId::default(), 10)
         .await
         .expect("list")
         .pop()

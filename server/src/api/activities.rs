@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use payquest_domain::activities::{ActivityIn, ActivityView, ItemOutcome};
 use payquest_domain::limits::ACTIVITY_BATCH_MAX;
+use payquest_types::ActivityId;
 use payquest_types::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -154,7 +155,7 @@ pub async fn report(
 pub async fn status(
     State(state): State<ApiState>,
     Machine(principal): Machine,
-    activity_id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    activity_id: Result<Path<ActivityId>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<ActivityView>> {
     let Path(activity_id) = activity_id.map_err(|_| {
         Failure::new(

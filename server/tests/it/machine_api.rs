@@ -1,6 +1,8 @@
 //! The machine API over HTTP against the real binary: client credentials,
 //! JWKS, activity reporting with idempotency and limits, revocation, OpenAPI.
 
+use payquest_types::CampaignId;
+use payquest_types::QuestId;
 use std::sync::Arc;
 
 use axum::response::IntoResponse;
@@ -61,7 +63,7 @@ async fn token(http: &reqwest::Client, base: &str, c: &Client) -> String {
     v["access_token"].as_str().expect("token").to_owned()
 }
 
-fn activity(quest_id: i64, n: usize) -> Value {
+fn activity(quest_id: QuestId, n: usize) -> Value {
     json!({
         "external_id": format!("match-{n}"),
         "quest_id": quest_id,
@@ -516,7 +518,7 @@ async fn a_budget_crossing_its_threshold_posts_one_signed_webhook(db: &TestDb) {
     let store = db.store().await;
     let quest_id = testing::active_quest(&store, "alert", ValidatorConfig::Manual).await;
     let campaign = store
-        .list_campaigns(None, 0, 10)
+        .list_campaigns(None, CampaignId::default(), 10)
         .await
         .expect("list")
         .pop()
@@ -585,7 +587,7 @@ async fn a_budget_crossing_its_threshold_posts_one_signed_webhook(db: &TestDb) {
     );
     let v: Value = serde_json::from_str(body).expect("json");
     assert_eq!(v["event"], "budget.threshold_crossed");
-    assert_eq!(v["campaign_id"], campaign.campaign_id);
+    assert_eq!(v["campaign_id"], campaign.campaign_id.get());
     assert_eq!(v["committed_minor"], 1_000_000);
 }
 on_both_backends!(

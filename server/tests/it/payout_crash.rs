@@ -6,6 +6,7 @@
 //! paid exactly once on chain (balances and Transfer logs), the ledger agrees
 //! and reconciliation finds nothing.
 
+use payquest_types::QuestId;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ async fn approved_batch(
     store: &DynStore,
     payouts: &Payouts,
     people: &[payquest_domain::auth::Actor; 3],
-    quest_id: i64,
+    quest_id: QuestId,
     wallets: &[String],
     round: usize,
 ) {

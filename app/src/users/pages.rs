@@ -3,12 +3,12 @@
 //! (privileged roles need two admins). The server refuses all of it to anyone else.
 
 use leptos::prelude::*;
-use payquest_types::{Role, RoleRequest, UserSummary};
+use payquest_types::{Role, RoleRequest, StaffUserId, UserSummary};
 
-use crate::api::{
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::users::api::{
     list_role_requests, list_users, CreateUser, DecideRoleRequest, SetUserDisabled, SetUserRoles,
 };
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -25,7 +25,7 @@ fn Users() -> impl IntoView {
     let set_roles = ServerAction::<SetUserRoles>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
     let decide = ServerAction::<DecideRoleRequest>::new();
-    let after_id = RwSignal::new(None::<i64>);
+    let after_id = RwSignal::new(None::<StaffUserId>);
     let requests = Resource::new(
         move || {
             (

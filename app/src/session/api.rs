@@ -1,15 +1,10 @@
-//! Server functions: one-screen adapters from the pages to the domain. Each has
-//! a stable endpoint under `/api/` so machines and tests can name it.
-
-use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
-use payquest_types::{
-    AuditEntry, CreatedUser, Me, MfaEnrolment, Page, Role, RoleChange, RoleRequest, UserSummary,
-};
+//! Server functions of signing in and out: the session and its stages.
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, stage_path, Ctx, StaffCtx};
+use leptos::prelude::*;
+use payquest_types::{Me, MfaEnrolment};
 
 /// The signed-in staff member, or `None` when signed out.
 #[server(endpoint = "session")]
@@ -102,79 +97,4 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     let actor = &ctx.actor;
     ctx.state.auth.sign_out_everywhere(actor).await?;
     ctx.end_session().await
-}
-
-#[server(endpoint = "list_users")]
-pub async fn list_users(after_id: Option<i64>) -> Result<Page<UserSummary>, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .users
-        .list(actor, after_id.unwrap_or(0), None)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "create_user", input = Json)]
-pub async fn create_user(
-    email: String,
-    display_name: String,
-    roles: Vec<Role>,
-) -> Result<CreatedUser, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .users
-        .create(actor, &email, &display_name, &roles)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "set_user_roles", input = Json)]
-pub async fn set_user_roles(user_id: i64, roles: Vec<Role>) -> Result<RoleChange, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .users
-        .set_roles(actor, user_id, &roles)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "list_role_requests")]
-pub async fn list_role_requests() -> Result<Vec<RoleRequest>, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state.users.role_requests(actor).await.map_err(fail)
-}
-
-#[server(endpoint = "decide_role_request", input = Json)]
-pub async fn decide_role_request(request_id: i64, approve: bool) -> Result<RoleChange, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .users
-        .decide_role_request(actor, request_id, approve)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "set_user_disabled", input = Json)]
-pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserSummary, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .users
-        .set_disabled(actor, user_id, disabled)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "list_audit")]
-pub async fn list_audit(before_id: Option<i64>) -> Result<Page<AuditEntry>, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    payquest_domain::users::list_audit(&ctx.state.store, actor, before_id, None)
-        .await
-        .map_err(fail)
 }

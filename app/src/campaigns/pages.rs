@@ -4,14 +4,14 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{Amount, CampaignDetail};
+use payquest_types::{Amount, CampaignDetail, CampaignId};
 
-use crate::campaign_api::{
+use crate::campaigns::api::{
     list_campaigns, load_campaign, CreateCampaign, DecideTransfer, FundCampaign, RequestTransfer,
     SetCampaignStatus,
 };
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
-use crate::machine_api::{CreateQuest, SetQuestActive};
+use crate::quests::api::{CreateQuest, SetQuestActive};
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
@@ -86,7 +86,13 @@ fn Campaigns() -> impl IntoView {
 #[component]
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|v| v.parse::<CampaignId>().ok())
+                .unwrap_or_default()
+        })
+    };
     let actions = CampaignActions {
         fund: ServerAction::new(),
         status: ServerAction::new(),
@@ -146,7 +152,7 @@ fn duration(ms: i64) -> String {
 /// another approves (the server refuses the same person).
 #[component]
 fn Transfers(
-    campaign_id: i64,
+    campaign_id: CampaignId,
     targets: Vec<payquest_types::CampaignSummary>,
     pending: Vec<payquest_types::TransferView>,
     request: ServerAction<RequestTransfer>,
@@ -181,7 +187,7 @@ fn Transfers(
                 let id = t.transfer_id;
                 view! {
                     <div class="flex items-center gap-3 text-sm">
-                        <span>"#" {id} ": " {t.amount.to_string()} " from cost centre " {t.from_cost_centre_id} " to " {t.to_cost_centre_id}</span>
+                        <span>"#" {id.get()} ": " {t.amount.to_string()} " from cost centre " {t.from_cost_centre_id.get()} " to " {t.to_cost_centre_id.get()}</span>
                         <button class=BUTTON_QUIET disabled=t.requested_by_me
                             on:click=move |_| { decide.dispatch(DecideTransfer { transfer_id: id, approve: true }); }>"Approve"</button>
                         <button class=BUTTON_QUIET disabled=t.requested_by_me
@@ -194,7 +200,7 @@ fn Transfers(
 }
 
 #[component]
-fn QuestForm(campaign_id: i64, create: ServerAction<CreateQuest>) -> impl IntoView {
+fn QuestForm(campaign_id: CampaignId, create: ServerAction<CreateQuest>) -> impl IntoView {
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     view! {
         <ActionForm action=create attr:class="space-y-3 rounded-xl bg-white p-6 shadow" attr:data-testid="quest-form">

@@ -1,10 +1,8 @@
-//! The dashboard's landing page, the public site's landing page and the
-//! not-found page.
-
-use leptos::prelude::*;
-use payquest_types::Me;
+//! The dashboard's landing page and the not-found page.
 
 use crate::components::Dashboard;
+use leptos::prelude::*;
+use payquest_types::Me;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -51,21 +49,5 @@ pub fn NotFound() -> impl IntoView {
             <h1 class="text-xl font-bold">"Page not found"</h1>
             <a class="text-indigo-600 hover:underline" href=crate::routes::PUBLIC_HOME>"Back to the home page"</a>
         </main>
-    }
-}
-
-/// The public site's front page: a plain landing page until the CMS fills
-/// it. No session is read; staff sign in from the link at the bottom.
-#[component]
-pub fn PublicHomePage() -> impl IntoView {
-    view! {
-        <crate::components::PublicFrame>
-            <section class="mx-auto max-w-3xl px-4 py-16 text-center">
-                <h1 class="text-3xl font-bold sm:text-4xl" data-testid="public-title">"Play, complete quests, get paid"</h1>
-                <p class="mt-4 text-lg text-slate-600">
-                    "PayQuest rewards what you do on the platform: finish a quest in a game or on a social network, and the reward is paid in tokens to your wallet."
-                </p>
-            </section>
-        </crate::components::PublicFrame>
     }
 }

@@ -1,12 +1,12 @@
-//! Server functions for campaigns, budgets and the review queue.
-
-use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
-use payquest_types::{Amount, CampaignDetail, CampaignSummary, ReviewItem, ReviewOutcome};
+//! Server functions of campaigns, their budgets and transfers between them.
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, Ctx, StaffCtx};
+use leptos::prelude::*;
+use payquest_types::{
+    Amount, CampaignDetail, CampaignId, CampaignSummary, CostCentreId, TransferId,
+};
 
 #[cfg(feature = "ssr")]
 mod map {
@@ -114,12 +114,16 @@ pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
 pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let list = ctx.state.campaigns.list(actor, 0, 200).await?;
+    let list = ctx
+        .state
+        .campaigns
+        .list(actor, CampaignId::default(), 200)
+        .await?;
     Ok(list.iter().map(map::summary).collect())
 }
 
 #[server(endpoint = "load_campaign")]
-pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError> {
+pub async fn load_campaign(campaign_id: CampaignId) -> Result<CampaignDetail, AppError> {
     use payquest_domain::auth::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
@@ -139,7 +143,7 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
         detail.transfer_targets = ctx
             .state
             .campaigns
-            .list(actor, 0, 200)
+            .list(actor, CampaignId::default(), 200)
             .await?
             .iter()
             .filter(|c| c.budget.cost_centre_id != campaign.budget.cost_centre_id)
@@ -150,24 +154,6 @@ pub async fn load_campaign(campaign_id: i64) -> Result<CampaignDetail, AppError>
     Ok(detail)
 }
 
-#[cfg(feature = "ssr")]
-async fn transfer_views(
-    ctx: &Ctx,
-    actor: &payquest_domain::auth::Actor,
-) -> Result<Vec<payquest_types::TransferView>, AppError> {
-    let list = ctx.state.budgets.pending_transfers(actor).await?;
-    Ok(list
-        .into_iter()
-        .map(|t| payquest_types::TransferView {
-            transfer_id: t.budget_transfer_id,
-            from_cost_centre_id: t.from_cost_centre_id,
-            to_cost_centre_id: t.to_cost_centre_id,
-            amount: t.amount,
-            requested_by_me: t.requested_by == actor.user_id,
-        })
-        .collect())
-}
-
 #[server(endpoint = "create_campaign")]
 pub async fn create_campaign(
     name: String,
@@ -175,7 +161,7 @@ pub async fn create_campaign(
     cost_centre_code: String,
     starts_on: String,
     ends_on: String,
-) -> Result<i64, AppError> {
+) -> Result<CampaignId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let starts = parse_day(&starts_on, "the start")?;
@@ -199,7 +185,7 @@ pub async fn create_campaign(
 }
 
 #[server(endpoint = "set_campaign_status")]
-pub async fn set_campaign_status(campaign_id: i64, status: String) -> Result<(), AppError> {
+pub async fn set_campaign_status(campaign_id: CampaignId, status: String) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -213,7 +199,7 @@ pub async fn set_campaign_status(campaign_id: i64, status: String) -> Result<(),
 /// a double click or a retried request funds once.
 #[server(endpoint = "fund_campaign")]
 pub async fn fund_campaign(
-    campaign_id: i64,
+    campaign_id: CampaignId,
     amount: String,
     idempotency_key: String,
 ) -> Result<Amount, AppError> {
@@ -233,57 +219,14 @@ pub async fn fund_campaign(
     Ok(amount)
 }
 
-#[server(endpoint = "review_queue")]
-pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    let entries = ctx.state.reviews.queue(actor, 0, 100).await?;
-    Ok(entries
-        .into_iter()
-        .map(|e| ReviewItem {
-            activity_id: e.activity_id,
-            external_id: e.external_id,
-            quest_name: e.quest_name,
-            wallet: e.wallet,
-            reason: e.reason,
-            evidence: e.evidence_json,
-            last_check: e.last_attempt_evidence_json,
-            occurred_at: e.occurred_at,
-        })
-        .collect())
-}
-
-#[server(endpoint = "decide_reviews", input = Json)]
-pub async fn decide_reviews(
-    activity_ids: Vec<i64>,
-    approve: bool,
-    reason: String,
-) -> Result<Vec<ReviewOutcome>, AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    let decided = ctx
-        .state
-        .reviews
-        .decide(actor, &activity_ids, approve, &reason)
-        .await?;
-    Ok(decided
-        .into_iter()
-        .map(|d| ReviewOutcome {
-            activity_id: d.activity_id,
-            status: d.status,
-            reason: d.reason,
-        })
-        .collect())
-}
-
 /// Asks to move budget from this campaign's cost centre to another's; a
 /// second finance user must approve.
 #[server(endpoint = "request_transfer")]
 pub async fn request_transfer(
-    campaign_id: i64,
-    to_cost_centre_id: i64,
+    campaign_id: CampaignId,
+    to_cost_centre_id: CostCentreId,
     amount: String,
-) -> Result<i64, AppError> {
+) -> Result<TransferId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let amount = parse_amount(&amount)?;
@@ -311,7 +254,7 @@ pub async fn pending_transfers() -> Result<Vec<payquest_types::TransferView>, Ap
 /// Approves or rejects a pending transfer; the answer says what happened
 /// (`executed`, `rejected`, `short by X`, `not pending`).
 #[server(endpoint = "decide_transfer")]
-pub async fn decide_transfer(transfer_id: i64, approve: bool) -> Result<String, AppError> {
+pub async fn decide_transfer(transfer_id: TransferId, approve: bool) -> Result<String, AppError> {
     use payquest_domain::store::TransferOutcome;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
@@ -326,4 +269,22 @@ pub async fn decide_transfer(transfer_id: i64, approve: bool) -> Result<String, 
         TransferOutcome::Short { short_by } => format!("short by {short_by}"),
         TransferOutcome::NotPending => "not pending".to_owned(),
     })
+}
+
+#[cfg(feature = "ssr")]
+async fn transfer_views(
+    ctx: &Ctx,
+    actor: &payquest_domain::auth::Actor,
+) -> Result<Vec<payquest_types::TransferView>, AppError> {
+    let list = ctx.state.budgets.pending_transfers(actor).await?;
+    Ok(list
+        .into_iter()
+        .map(|t| payquest_types::TransferView {
+            transfer_id: t.budget_transfer_id,
+            from_cost_centre_id: t.from_cost_centre_id,
+            to_cost_centre_id: t.to_cost_centre_id,
+            amount: t.amount,
+            requested_by_me: t.requested_by == actor.user_id,
+        })
+        .collect())
 }

@@ -1,34 +1,21 @@
 //! Payouts: the batch list and builder (maker), a batch's page with its
-//! contents hash, approvals and chain progress (checker, finance), the
-//! approval inbox (checker), and reconciliation findings with drift (finance,
-//! auditor).
+//! contents hash, approvals and chain progress (checker, finance), and the
+//! approval inbox (checker).
 
+use crate::components::{
+    load_error, state_badge, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT,
+};
+use crate::payouts::api::{
+    export_batch_csv, list_batches, load_batch, payout_policy, ApproveBatch, CancelWithdrawal,
+    ConfirmWithdrawal, CreateBatch, PreviewEligible, RejectBatch, RemoveBatchItem,
+    RequestWithdrawal, RetryFailedItems, SetAutoDisburse, StartDisbursement, SubmitBatch,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{BatchState, BatchSummary, BatchView, ChunkState, FindingView};
-
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
-use crate::payout_api::{
-    export_batch_csv, list_batches, load_batch, load_findings, payout_policy, ApproveBatch,
-    CancelWithdrawal, ConfirmWithdrawal, CreateBatch, PreviewEligible, RejectBatch,
-    RemoveBatchItem, RequestWithdrawal, ResolveFinding, RetryFailedItems, SetAutoDisburse,
-    StartDisbursement, SubmitBatch,
-};
+use payquest_types::{BatchId, BatchState, BatchSummary, BatchView, ChunkState};
 
 const TH: &str = "px-3 py-2";
 const TD: &str = "px-3 py-2";
-
-fn state_badge(state: &'static str) -> impl IntoView {
-    let colour = match state {
-        "reconciled" | "confirmed" | "disbursed" | "approved" => "bg-emerald-100 text-emerald-800",
-        "rejected" | "reverted" | "failed" | "partially_failed" => "bg-rose-100 text-rose-800",
-        "pending_approval" | "disbursing" | "broadcast" | "mined" | "prepared" => {
-            "bg-amber-100 text-amber-800"
-        }
-        _ => "bg-slate-100 text-slate-700",
-    };
-    view! { <span class=format!("rounded px-2 py-0.5 text-xs font-medium {colour}") data-state=state>{state.replace('_', " ")}</span> }
-}
 
 #[component]
 fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
@@ -44,7 +31,7 @@ fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
             </thead>
             <tbody class="divide-y divide-slate-100">
                 {batches.into_iter().map(|b| view! {
-                    <tr data-batch-id=b.batch_id>
+                    <tr data-batch-id=b.batch_id.get()>
                         <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::batch(b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
                         <td class=TD>{state_badge(b.state.as_str())}</td>
                         <td class=TD>{b.maker_email}</td>
@@ -78,13 +65,14 @@ pub fn PayoutsPage() -> impl IntoView {
     }
 }
 
-type BatchList = Resource<Result<Vec<BatchSummary>, crate::error::AppError>>;
+type BatchListResource = Resource<Result<Vec<BatchSummary>, crate::error::AppError>>;
+
 type Policy = Resource<Result<(bool, bool), crate::error::AppError>>;
 
 #[component]
 fn Payouts(
     create: ServerAction<CreateBatch>,
-    list: BatchList,
+    list: BatchListResource,
     set: ServerAction<SetAutoDisburse>,
     policy: Policy,
 ) -> impl IntoView {
@@ -294,7 +282,13 @@ struct BatchInputs {
 #[component]
 fn Batch() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|v| v.parse::<BatchId>().ok())
+                .unwrap_or_default()
+        })
+    };
     let submit = ServerAction::<SubmitBatch>::new();
     let remove = ServerAction::<RemoveBatchItem>::new();
     let approve = ServerAction::<ApproveBatch>::new();
@@ -610,116 +604,4 @@ fn js_escape(text: &str) -> String {
         }
     }
     out
-}
-
-#[component]
-pub fn FindingsPage() -> impl IntoView {
-    view! {
-        <Dashboard>
-            <Findings />
-        </Dashboard>
-    }
-}
-
-#[component]
-fn Findings() -> impl IntoView {
-    let resolve = ServerAction::<ResolveFinding>::new();
-    let open_only = RwSignal::new(true);
-    let report = Resource::new(
-        move || (open_only.get(), resolve.version().get()),
-        |(open, _)| load_findings(open),
-    );
-    let error = Signal::derive(move || resolve.value().get().and_then(Result::err));
-    view! {
-        <div class="space-y-6">
-            <h1 class="text-2xl font-bold">"Reconciliation"</h1>
-            <label class="flex items-center gap-2 text-sm">
-                <input type="checkbox" prop:checked=open_only on:change=move |ev| open_only.set(event_target_checked(&ev)) />
-                "Open findings only"
-            </label>
-            <ErrorBanner error=error />
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match report.await {
-                        Ok(r) => view! {
-                            <section class="space-y-3">
-                                <h2 class="text-lg font-semibold">"Findings"</h2>
-                                {if r.findings.is_empty() {
-                                    view! { <p class="text-slate-600" data-testid="no-findings">"No findings: every confirmed payment matches the chain."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <ul class="space-y-3" data-testid="findings">
-                                            {r.findings.into_iter().map(|f| view! { <FindingRow f can_resolve=r.can_resolve resolve /> }).collect_view()}
-                                        </ul>
-                                    }.into_any()
-                                }}
-                            </section>
-                            <section class="space-y-3">
-                                <h2 class="text-lg font-semibold">"Drift between ledger and chain"</h2>
-                                {if r.drift.is_empty() {
-                                    view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="overflow-x-auto" tabindex="0">
-                                        <table class="min-w-full rounded-xl bg-white text-sm shadow" data-testid="drift">
-                                            <thead class="text-left"><tr>
-                                                <th class=TH>"Campaign"</th><th class=TH>"Direction"</th><th class=TH>"Age"</th>
-                                                <th class="px-3 py-2 text-right">"Items"</th><th class="px-3 py-2 text-right">"Total"</th>
-                                            </tr></thead>
-                                            <tbody>
-                                                {r.drift.into_iter().map(|d| view! {
-                                                    <tr>
-                                                        <td class=TD>{d.campaign_name}</td>
-                                                        <td class=TD>{match d.direction.as_str() {
-                                                            "ledger_ahead" => "paid in the ledger, not yet proven on chain",
-                                                            "treasury_ahead" => "left the treasury, not paid in the ledger",
-                                                            _ => "on chain, not yet confirmed in the ledger",
-                                                        }}</td>
-                                                        <td class=TD>{d.age}</td>
-                                                        <td class="px-3 py-2 text-right font-mono">{d.item_count}</td>
-                                                        <td class="px-3 py-2 text-right font-mono">{d.total.to_string()}</td>
-                                                    </tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                        </div>
-                                    }.into_any()
-                                }}
-                            </section>
-                        }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
-        </div>
-    }
-}
-
-#[component]
-fn FindingRow(
-    f: FindingView,
-    can_resolve: bool,
-    resolve: ServerAction<ResolveFinding>,
-) -> impl IntoView {
-    let note = RwSignal::new(String::new());
-    let id = f.finding_id;
-    let open = f.resolved_at.is_none();
-    view! {
-        <li class="space-y-2 rounded-xl bg-white p-4 text-sm shadow" data-kind=f.kind.as_str()>
-            <p class="font-medium">{f.kind.as_str().replace('_', " ")} " · " {f.created_at.clone()}</p>
-            <p>{f.detail.clone()}</p>
-            {f.tx_hash.clone().map(|h| view! { <p class="break-all font-mono text-xs text-slate-500">{h}</p> })}
-            {f.resolved_at.clone().map(|at| view! {
-                <p class="text-emerald-700">{format!("Resolved by {} at {at}: {}", f.resolved_by.clone().unwrap_or_default(), f.resolution_note.clone().unwrap_or_default())}</p>
-            })}
-            {(open && can_resolve).then(|| view! {
-                <div class="flex items-end gap-2">
-                    <label class="block grow text-sm font-medium">"Resolution note"
-                        <input class=INPUT maxlength="500" prop:value=note on:input=move |ev| note.set(event_target_value(&ev)) />
-                    </label>
-                    <button class=BUTTON_QUIET on:click=move |_| { resolve.dispatch(ResolveFinding { finding_id: id, note: note.get_untracked() }); }>"Resolve"</button>
-                </div>
-            })}
-        </li>
-    }
 }

@@ -2,10 +2,10 @@
 //! their evidence; approve or reject with a reason, one by one or in bulk.
 
 use leptos::prelude::*;
-use payquest_types::ReviewItem;
+use payquest_types::{ActivityId, ReviewItem};
 
-use crate::campaign_api::{review_queue, DecideReviews};
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::review::api::{review_queue, DecideReviews};
 
 #[component]
 pub fn ReviewPage() -> impl IntoView {
@@ -20,7 +20,7 @@ pub fn ReviewPage() -> impl IntoView {
 fn Review() -> impl IntoView {
     let decide = ServerAction::<DecideReviews>::new();
     let queue = Resource::new(move || decide.version().get(), |_| review_queue());
-    let selected = RwSignal::new(Vec::<i64>::new());
+    let selected = RwSignal::new(Vec::<ActivityId>::new());
     let reason = RwSignal::new(String::new());
     let error = Signal::derive(move || decide.value().get().and_then(Result::err));
     let submit = move |approve: bool| {
@@ -60,7 +60,7 @@ fn Review() -> impl IntoView {
 }
 
 #[component]
-fn ReviewRow(item: ReviewItem, selected: RwSignal<Vec<i64>>) -> impl IntoView {
+fn ReviewRow(item: ReviewItem, selected: RwSignal<Vec<ActivityId>>) -> impl IntoView {
     let id = item.activity_id;
     let toggle = move |_| {
         selected.update(|s| {

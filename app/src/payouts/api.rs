@@ -1,18 +1,17 @@
-//! Server functions for payout batches (maker, checker, finance) and
-//! reconciliation findings. Thin: authorise through the domain, map to DTOs.
-
-use leptos::prelude::*;
-use payquest_types::{BatchList, BatchSummary, BatchView, FindingsReport, PayoutItemView};
+//! Server functions for payout batches (maker, checker, finance). Thin:
+//! authorise through the domain, map to DTOs.
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, StaffCtx};
+use leptos::prelude::*;
+use payquest_types::{BatchId, BatchList, BatchSummary, BatchView, PayoutItemId, PayoutItemView};
 
 #[cfg(feature = "ssr")]
 mod map {
     use payquest_domain::clock::format_ms;
-    use payquest_domain::store::{BatchRecord, DriftRow, FindingRow, PayoutItemRow};
-    use payquest_types::{Amount, BatchSummary, DriftView, FindingView, PayoutItemView};
+    use payquest_domain::store::{BatchRecord, PayoutItemRow};
+    use payquest_types::{Amount, BatchSummary, PayoutItemView};
 
     pub fn batch(b: &BatchRecord) -> BatchSummary {
         BatchSummary {
@@ -41,31 +40,6 @@ mod map {
             created_at: format_ms(i.created_at_ms),
         }
     }
-
-    pub fn finding(f: FindingRow) -> FindingView {
-        FindingView {
-            finding_id: f.recon_finding_id,
-            kind: f.kind,
-            payout_item_id: f.payout_item_id,
-            chunk_id: f.payout_chunk_id,
-            tx_hash: f.tx_hash,
-            detail: f.detail,
-            created_at: format_ms(f.created_at_ms),
-            resolved_by: f.resolved_by_email,
-            resolved_at: f.resolved_at_ms.map(format_ms),
-            resolution_note: f.resolution_note,
-        }
-    }
-
-    pub fn drift(d: DriftRow) -> DriftView {
-        DriftView {
-            campaign_name: d.campaign_name,
-            direction: d.direction,
-            age: d.age_bucket,
-            item_count: d.item_count,
-            total: Amount::from_minor(d.total_minor),
-        }
-    }
 }
 
 /// The maker's filter as typed in the builder.
@@ -83,7 +57,7 @@ fn request(
         if raw.trim().is_empty() {
             return Ok(None);
         }
-        crate::campaign_api::parse_day(raw.trim(), what).map(Some)
+        crate::campaigns::api::parse_day(raw.trim(), what).map(Some)
     };
     let id = |raw: &str, what: &str| -> Result<Option<i64>, AppError> {
         let t = raw.trim();
@@ -96,12 +70,12 @@ fn request(
             )))
         })
     };
-    let campaign_id = id(&campaign, "the campaign")?;
-    let quest_id = id(&quest, "the quest")?;
+    let campaign_id = id(&campaign, "the campaign")?.map(payquest_types::CampaignId);
+    let quest_id = id(&quest, "the quest")?.map(payquest_types::QuestId);
     let min_amount_minor = if min_amount.trim().is_empty() {
         None
     } else {
-        Some(crate::campaign_api::parse_amount(min_amount.trim())?.minor())
+        Some(crate::campaigns::api::parse_amount(min_amount.trim())?.minor())
     };
     Ok(payquest_domain::payouts::BatchRequest {
         note,
@@ -165,7 +139,7 @@ pub async fn create_batch(
     to: String,
     min_amount: String,
     max_items: u32,
-) -> Result<i64, AppError> {
+) -> Result<BatchId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let req = request(note, campaign, quest, from, to, min_amount, max_items)?;
@@ -174,12 +148,16 @@ pub async fn create_batch(
 }
 
 #[server(endpoint = "load_batch")]
-pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
+pub async fn load_batch(batch_id: BatchId) -> Result<BatchView, AppError> {
     use payquest_domain::clock::format_ms;
     use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView};
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let d = ctx.state.payouts.detail(actor, batch_id, 0, 200).await?;
+    let d = ctx
+        .state
+        .payouts
+        .detail(actor, batch_id, PayoutItemId::default(), 200)
+        .await?;
     let b = &d.batch;
     let can = payquest_domain::payouts::batch_capabilities(actor, b);
     let tx_url = |hash: &Option<String>| {
@@ -247,7 +225,7 @@ pub async fn load_batch(batch_id: i64) -> Result<BatchView, AppError> {
 }
 
 #[server(endpoint = "request_withdrawal")]
-pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String, AppError> {
+pub async fn request_withdrawal(batch_id: BatchId, reason: String) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -258,7 +236,7 @@ pub async fn request_withdrawal(batch_id: i64, reason: String) -> Result<String,
 }
 
 #[server(endpoint = "confirm_withdrawal")]
-pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
+pub async fn confirm_withdrawal(batch_id: BatchId) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -269,7 +247,7 @@ pub async fn confirm_withdrawal(batch_id: i64) -> Result<String, AppError> {
 }
 
 #[server(endpoint = "cancel_withdrawal")]
-pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
+pub async fn cancel_withdrawal(batch_id: BatchId) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state.payouts.cancel_withdrawal(actor, batch_id).await?;
@@ -277,7 +255,7 @@ pub async fn cancel_withdrawal(batch_id: i64) -> Result<String, AppError> {
 }
 
 #[server(endpoint = "export_batch_csv")]
-pub async fn export_batch_csv(batch_id: i64) -> Result<String, AppError> {
+pub async fn export_batch_csv(batch_id: BatchId) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -288,7 +266,7 @@ pub async fn export_batch_csv(batch_id: i64) -> Result<String, AppError> {
 }
 
 #[server(endpoint = "submit_batch")]
-pub async fn submit_batch(batch_id: i64) -> Result<(), AppError> {
+pub async fn submit_batch(batch_id: BatchId) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -299,7 +277,10 @@ pub async fn submit_batch(batch_id: i64) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "remove_batch_item")]
-pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(), AppError> {
+pub async fn remove_batch_item(
+    batch_id: BatchId,
+    payout_item_id: PayoutItemId,
+) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -312,7 +293,7 @@ pub async fn remove_batch_item(batch_id: i64, payout_item_id: i64) -> Result<(),
 
 /// Approves the contents the checker saw (`content_hash`); says what happened.
 #[server(endpoint = "approve_batch")]
-pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String, AppError> {
+pub async fn approve_batch(batch_id: BatchId, content_hash: String) -> Result<String, AppError> {
     use payquest_domain::store::ApproveOutcome;
     use payquest_domain::{Conflict, DomainError};
     let ctx = StaffCtx::load().await?;
@@ -353,7 +334,7 @@ pub async fn approve_batch(batch_id: i64, content_hash: String) -> Result<String
 }
 
 #[server(endpoint = "reject_batch")]
-pub async fn reject_batch(batch_id: i64, reason: String) -> Result<(), AppError> {
+pub async fn reject_batch(batch_id: BatchId, reason: String) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -364,7 +345,7 @@ pub async fn reject_batch(batch_id: i64, reason: String) -> Result<(), AppError>
 }
 
 #[server(endpoint = "start_disbursement")]
-pub async fn start_disbursement(batch_id: i64) -> Result<(), AppError> {
+pub async fn start_disbursement(batch_id: BatchId) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
@@ -375,41 +356,12 @@ pub async fn start_disbursement(batch_id: i64) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "retry_failed_items")]
-pub async fn retry_failed_items(batch_id: i64) -> Result<u64, AppError> {
+pub async fn retry_failed_items(batch_id: BatchId) -> Result<u64, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state
         .payouts
         .retry_failed(actor, batch_id)
-        .await
-        .map_err(fail)
-}
-
-#[server(endpoint = "load_findings")]
-pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> {
-    use payquest_domain::auth::Permission;
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    let findings = ctx
-        .state
-        .payouts
-        .findings(actor, open_only, None, 200)
-        .await?;
-    let drift = ctx.state.payouts.drift(actor).await?;
-    Ok(FindingsReport {
-        findings: findings.into_iter().map(map::finding).collect(),
-        drift: drift.into_iter().map(map::drift).collect(),
-        can_resolve: actor.can(Permission::Disburse),
-    })
-}
-
-#[server(endpoint = "resolve_finding")]
-pub async fn resolve_finding(finding_id: i64, note: String) -> Result<(), AppError> {
-    let ctx = StaffCtx::load().await?;
-    let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .resolve_finding(actor, finding_id, &note)
         .await
         .map_err(fail)
 }

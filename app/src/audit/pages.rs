@@ -1,8 +1,9 @@
 //! The audit trail (admins and auditors), newest first.
 
 use leptos::prelude::*;
+use payquest_types::AuditId;
 
-use crate::api::list_audit;
+use crate::audit::api::list_audit;
 use crate::components::{load_error, Dashboard, BUTTON_QUIET};
 
 #[component]
@@ -16,7 +17,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn Audit() -> impl IntoView {
-    let before = RwSignal::new(None::<i64>);
+    let before = RwSignal::new(None::<AuditId>);
     let entries = Resource::new(move || before.get(), list_audit);
     view! {
         <div class="space-y-6">

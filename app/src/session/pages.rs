@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 use payquest_types::SessionStage;
 
-use crate::api::{begin_enrolment, ChangePassword, ConfirmEnrolment, SignIn, VerifyCode};
 use crate::components::{go_to, AuthCard, ErrorBanner, RedirectIfStage, BUTTON, INPUT};
 use crate::error::AppError;
 use crate::routes;
+use crate::session::api::{begin_enrolment, ChangePassword, ConfirmEnrolment, SignIn, VerifyCode};
 
 /// Follows a step's answer to the next page; exposes its error for the banner.
 fn follow<A>(action: ServerAction<A>) -> Signal<Option<AppError>>

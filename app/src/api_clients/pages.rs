@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 
+use crate::api_clients::api::{
+    list_api_clients, CreateApiClient, DisableApiClient, RotateApiClient,
+};
 use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
-use crate::machine_api::{list_api_clients, CreateApiClient, DisableApiClient, RotateApiClient};
 
 #[component]
 pub fn ApiClientsPage() -> impl IntoView {

@@ -2,10 +2,11 @@
 //! their own campaigns' only).
 
 use leptos::prelude::*;
+use payquest_types::{ActivityId, CampaignId};
 
-use crate::campaign_api::list_campaigns;
+use crate::activities::api::list_activities;
+use crate::campaigns::api::list_campaigns;
 use crate::components::{load_error, Dashboard, BUTTON_QUIET, INPUT};
-use crate::machine_api::list_activities;
 
 #[component]
 pub fn ActivitiesPage() -> impl IntoView {
@@ -19,8 +20,8 @@ pub fn ActivitiesPage() -> impl IntoView {
 #[component]
 fn Activities() -> impl IntoView {
     let status = RwSignal::new(String::new());
-    let campaign = RwSignal::new(None::<i64>);
-    let before = RwSignal::new(None::<i64>);
+    let campaign = RwSignal::new(None::<CampaignId>);
+    let before = RwSignal::new(None::<ActivityId>);
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     let rows = Resource::new(
         move || (campaign.get(), status.get(), before.get()),

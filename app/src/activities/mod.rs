@@ -1,0 +1,6 @@
+//! Reported activities.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

@@ -1,0 +1,6 @@
+//! Machine clients.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

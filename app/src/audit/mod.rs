@@ -1,0 +1,6 @@
+//! The audit log.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

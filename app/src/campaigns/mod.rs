@@ -1,0 +1,6 @@
+//! Campaigns, budgets and transfers.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

@@ -1,0 +1,6 @@
+//! Reconciliation findings.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

@@ -1,0 +1,6 @@
+//! Payout batches.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

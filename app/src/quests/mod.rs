@@ -1,0 +1,3 @@
+//! Quests (shown and edited on the campaign page).
+
+pub mod api;

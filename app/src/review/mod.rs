@@ -1,0 +1,6 @@
+//! The review queue.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

@@ -1,0 +1,6 @@
+//! Staff accounts and role changes.
+
+pub mod api;
+mod pages;
+
+pub use pages::*;

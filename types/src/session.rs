@@ -1,0 +1,54 @@
+//! Who is signed in and how far their sign-in has got.
+
+use crate::{Role, StaffUserId};
+use serde::{Deserialize, Serialize};
+
+/// Where a signed-in browser session stands on the way to full access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    /// Password accepted; a TOTP or recovery code is needed.
+    SecondFactor,
+    /// Password accepted but it was a one-time password: choose a new one.
+    ChangePassword,
+    /// No authenticator enrolled yet: enrol one.
+    EnrolMfa,
+    /// Fully signed in.
+    Active,
+}
+
+/// The signed-in staff member, as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: StaffUserId,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub stage: SessionStage,
+    /// The dashboard areas this user may open, derived from the roles on the server.
+    pub areas: Vec<Area>,
+}
+
+/// A dashboard area. Navigation shows only the areas a user may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Campaigns,
+    Activities,
+    Review,
+    Payouts,
+    Approvals,
+    Findings,
+    Users,
+    ApiClients,
+    Audit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaEnrolment {
+    /// The base32 secret, for typing into an authenticator by hand.
+    pub secret_base32: String,
+    pub otpauth_url: String,
+    /// The otpauth URL as an SVG QR code.
+    pub qr_svg: String,
+}
