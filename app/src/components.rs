@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
-use payquest_types::{Area, ErrorCode, Me, SessionStage};
+use payquest_types::{ErrorCode, Me, SessionStage};
 
 use crate::error::AppError;
 use crate::routes;
@@ -68,26 +68,101 @@ pub fn Forbidden() -> impl IntoView {
     }
 }
 
+/// A page's data once its server function answers: "Loading…" meanwhile
+/// (the previous value stays while a refetch runs), the shared error view
+/// (or the 403 page) when it fails, and `view` of the value otherwise. Every
+/// page loads through this, so loading and failure look the same everywhere.
+#[component]
+pub fn Loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    view: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    let view = std::sync::Arc::new(view);
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || {
+                let view = view.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => view(value).into_any(),
+                        Err(e) => load_error(e),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// One column of a `DataTable`: its heading and how a row's cell looks.
+pub struct Column<R> {
+    heading: &'static str,
+    cell: Box<dyn Fn(&R) -> AnyView>,
+}
+
+impl<R> Column<R> {
+    pub fn new(heading: &'static str, cell: impl Fn(&R) -> AnyView + 'static) -> Self {
+        Self {
+            heading,
+            cell: Box::new(cell),
+        }
+    }
+}
+
+/// A table of rows with a heading row, scrollable on its own when it is
+/// wider than the screen (and reachable by keyboard then), with a line in
+/// place of the body when there are no rows.
+#[component]
+pub fn DataTable<R>(
+    rows: Vec<R>,
+    columns: Vec<Column<R>>,
+    /// What the table says when it has no rows.
+    #[prop(into)]
+    empty: String,
+    /// `data-testid` of the table, for browser tests.
+    #[prop(optional)]
+    testid: &'static str,
+) -> impl IntoView
+where
+    R: 'static,
+{
+    if rows.is_empty() {
+        return view! { <p class="text-slate-500" data-testid=testid>{empty}</p> }.into_any();
+    }
+    let head = columns
+        .iter()
+        .map(|c| view! { <th scope="col" class="px-3 py-2">{c.heading}</th> })
+        .collect_view();
+    let body = rows
+        .iter()
+        .map(|r| {
+            let cells = columns
+                .iter()
+                .map(|c| view! { <td class="px-3 py-2">{(c.cell)(r)}</td> })
+                .collect_view();
+            view! { <tr>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <div class="overflow-x-auto" tabindex="0">
+            <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid=testid>
+                <thead class="bg-slate-100 text-left"><tr>{head}</tr></thead>
+                <tbody class="divide-y divide-slate-100">{body}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
 /// Renders a failed page load: 403 as Forbidden, others as a message.
 pub fn load_error(e: AppError) -> AnyView {
     if e.code() == ErrorCode::Forbidden {
         view! { <Forbidden /> }.into_any()
     } else {
         view! { <ErrorBanner error=Signal::derive(move || Some(e.clone())) /> }.into_any()
-    }
-}
-
-fn area_link(area: Area) -> (&'static str, &'static str) {
-    match area {
-        Area::Campaigns => (routes::CAMPAIGNS, "Campaigns"),
-        Area::Activities => (routes::ACTIVITIES, "Activities"),
-        Area::Review => (routes::REVIEW, "Review queue"),
-        Area::Payouts => (routes::PAYOUTS, "Payouts"),
-        Area::Approvals => (routes::APPROVALS, "Approvals"),
-        Area::Findings => (routes::FINDINGS, "Findings"),
-        Area::ApiClients => (routes::API_CLIENTS, "API clients"),
-        Area::Users => (routes::USERS, "Users"),
-        Area::Audit => (routes::AUDIT, "Audit log"),
     }
 }
 
@@ -129,7 +204,7 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
         }
     });
     let links = me.areas.iter().map(|a| {
-        let (href, label) = area_link(*a);
+        let (href, label) = routes::nav_link(*a);
         view! { <A href=href attr:class="rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700">{label}</A> }
     }).collect_view();
     view! {

@@ -24,20 +24,8 @@ pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
-
-use activities::ActivitiesPage;
-use api_clients::ApiClientsPage;
-use audit::AuditPage;
-use campaigns::{CampaignPage, CampaignsPage};
-use findings::FindingsPage;
-use home::{HomePage, NotFound};
-use payouts::{ApprovalsPage, BatchPage, PayoutsPage};
-use public::PublicHomePage;
-use review::ReviewPage;
-use session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
-use users::UsersPage;
+use leptos_router::components::Router;
+use routes::AppRoutes;
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -97,27 +85,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/payquest.css" />
         <Title text="PayQuest" />
         <Router>
-            <Routes fallback=NotFound>
-                // The public site (the CMS fills it).
-                <Route path=path!("/") view=PublicHomePage ssr=SsrMode::Async />
-                // The staff dashboard (paths as in `routes`).
-                <Route path=path!("/admin/login") view=SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/login/verify") view=VerifyPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/login/password") view=ChangePasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/login/enrol") view=EnrolPage ssr=SsrMode::Async />
-                <Route path=path!("/admin") view=HomePage ssr=SsrMode::Async />
-                <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/campaigns/:id") view=CampaignPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/review") view=ReviewPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/activities") view=ActivitiesPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/payouts") view=PayoutsPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/payouts/:id") view=BatchPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/findings") view=FindingsPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/api-clients") view=ApiClientsPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
-            </Routes>
+            <AppRoutes />
         </Router>
     }
 }

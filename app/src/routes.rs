@@ -1,25 +1,81 @@
-//! Page paths, shared by links, redirects and server functions. The staff
-//! dashboard lives under `/admin` (sign-in at `/admin/login`); `/` belongs
-//! to the public site, and the gamer portal will have its own prefix.
+//! The pages: their paths (shared by links, redirects and server
+//! functions), the routes and the dashboard's navigation, from one table.
+//! The staff dashboard lives under `/admin` (sign-in at `/admin/login`);
+//! `/` belongs to the public site, and the gamer portal will have its own
+//! prefix.
 
-use payquest_types::{BatchId, CampaignId, SessionStage};
-pub const SIGN_IN: &str = "/admin/login";
-pub const VERIFY: &str = "/admin/login/verify";
-pub const CHANGE_PASSWORD: &str = "/admin/login/password";
-pub const ENROL: &str = "/admin/login/enrol";
-/// The public site's landing page.
-pub const PUBLIC_HOME: &str = "/";
-/// The staff dashboard.
-pub const HOME: &str = "/admin";
-pub const CAMPAIGNS: &str = "/admin/campaigns";
-pub const REVIEW: &str = "/admin/review";
-pub const ACTIVITIES: &str = "/admin/activities";
-pub const PAYOUTS: &str = "/admin/payouts";
-pub const APPROVALS: &str = "/admin/approvals";
-pub const FINDINGS: &str = "/admin/findings";
-pub const API_CLIENTS: &str = "/admin/api-clients";
-pub const USERS: &str = "/admin/users";
-pub const AUDIT: &str = "/admin/audit";
+use leptos::prelude::*;
+use leptos_router::components::{Route, Routes};
+use leptos_router::{path, SsrMode};
+use payquest_types::{Area, BatchId, CampaignId, SessionStage};
+
+use crate::activities::ActivitiesPage;
+use crate::api_clients::ApiClientsPage;
+use crate::audit::AuditPage;
+use crate::campaigns::{CampaignPage, CampaignsPage};
+use crate::findings::FindingsPage;
+use crate::home::{HomePage, NotFound};
+use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
+use crate::public::PublicHomePage;
+use crate::review::ReviewPage;
+use crate::session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
+use crate::users::UsersPage;
+
+/// The one table of pages: each line gives a page's path (a constant of
+/// this module), the component that renders it and, for the dashboard's
+/// navigation, the area it belongs to and the link's label. `AppRoutes`,
+/// the navigation (`nav_link`) and every link are made from it, so a new
+/// page is one line here.
+macro_rules! pages {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident = $path:tt => $page:ident $(, nav $area:ident $label:literal)?;
+    )+) => {
+        $(
+            $(#[$doc])*
+            pub const $name: &str = $path;
+        )+
+
+        /// The router's routes, one per page.
+        #[component]
+        pub fn AppRoutes() -> impl IntoView {
+            view! {
+                <Routes fallback=NotFound>
+                    $(<Route path=path!($path) view=$page ssr=SsrMode::Async />)+
+                </Routes>
+            }
+        }
+
+        /// A dashboard area's link: where it goes and what it says.
+        pub fn nav_link(area: Area) -> (&'static str, &'static str) {
+            match area {
+                $($(Area::$area => ($path, $label),)?)+
+            }
+        }
+    };
+}
+
+pages! {
+    /// The public site's landing page.
+    PUBLIC_HOME = "/" => PublicHomePage;
+    SIGN_IN = "/admin/login" => SignInPage;
+    VERIFY = "/admin/login/verify" => VerifyPage;
+    CHANGE_PASSWORD = "/admin/login/password" => ChangePasswordPage;
+    ENROL = "/admin/login/enrol" => EnrolPage;
+    /// The staff dashboard.
+    HOME = "/admin" => HomePage;
+    CAMPAIGNS = "/admin/campaigns" => CampaignsPage, nav Campaigns "Campaigns";
+    CAMPAIGN = "/admin/campaigns/:id" => CampaignPage;
+    ACTIVITIES = "/admin/activities" => ActivitiesPage, nav Activities "Activities";
+    REVIEW = "/admin/review" => ReviewPage, nav Review "Review queue";
+    PAYOUTS = "/admin/payouts" => PayoutsPage, nav Payouts "Payouts";
+    BATCH = "/admin/payouts/:id" => BatchPage;
+    APPROVALS = "/admin/approvals" => ApprovalsPage, nav Approvals "Approvals";
+    FINDINGS = "/admin/findings" => FindingsPage, nav Findings "Findings";
+    API_CLIENTS = "/admin/api-clients" => ApiClientsPage, nav ApiClients "API clients";
+    USERS = "/admin/users" => UsersPage, nav Users "Users";
+    AUDIT = "/admin/audit" => AuditPage, nav Audit "Audit log";
+}
 
 pub fn stage_path(stage: SessionStage) -> &'static str {
     match stage {

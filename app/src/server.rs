@@ -9,7 +9,7 @@ use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
-use payquest_domain::auth::{Actor, Auth, SessionAuth};
+use payquest_domain::session::{Actor, Auth, SessionAuth};
 use payquest_domain::store::DynStore;
 use payquest_domain::users::Users;
 use payquest_domain::DomainError;
@@ -29,8 +29,8 @@ pub struct AppState {
     pub budgets: Arc<payquest_domain::budgets::Budgets>,
     pub campaigns: Arc<payquest_domain::campaigns::Campaigns>,
     pub insights: Arc<payquest_domain::insights::Insights>,
-    pub reviews: Arc<payquest_domain::validation::Reviews>,
-    pub api_clients: Arc<payquest_domain::machine_auth::ApiClients>,
+    pub reviews: Arc<payquest_domain::review::Reviews>,
+    pub api_clients: Arc<payquest_domain::api_clients::ApiClients>,
     pub activities: Arc<payquest_domain::activities::Activities>,
     pub payouts: Arc<payquest_domain::payouts::Payouts>,
     /// `https://explorer/tx/{hash}`: where a transaction hash links to.
@@ -45,10 +45,8 @@ impl AppState {
             budgets: Arc::new(payquest_domain::budgets::Budgets::new(store.clone())),
             campaigns: Arc::new(payquest_domain::campaigns::Campaigns::new(store.clone())),
             insights: Arc::new(payquest_domain::insights::Insights::new(store.clone())),
-            reviews: Arc::new(payquest_domain::validation::Reviews::new(store.clone())),
-            api_clients: Arc::new(payquest_domain::machine_auth::ApiClients::new(
-                store.clone(),
-            )),
+            reviews: Arc::new(payquest_domain::review::Reviews::new(store.clone())),
+            api_clients: Arc::new(payquest_domain::api_clients::ApiClients::new(store.clone())),
             activities: Arc::new(payquest_domain::activities::Activities::new(store.clone())),
             payouts: Arc::new(payquest_domain::payouts::Payouts::new(
                 store.clone(),

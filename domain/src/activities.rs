@@ -16,13 +16,13 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::api_clients::{MachinePrincipal, Scope};
 use crate::clock::{format_ms, now_ms};
 use crate::gamers::WalletAddress;
 use crate::limits::{
     ACCOUNT_REF_MAX_CHARS, ACTIVITY_BATCH_MAX, EVIDENCE_MAX_BYTES, EXTERNAL_ID_MAX_CHARS,
     OCCURRED_AT_FUTURE_SKEW_MS, OCCURRED_AT_MAX_AGE_MS, SIGNATURE_MAX_CHARS,
 };
-use crate::machine_auth::{MachinePrincipal, Scope};
 use crate::store::{DynStore, NewActivity};
 use crate::{DomainError, DomainResult};
 
@@ -336,11 +336,11 @@ impl Activities {
     /// Activities for staff: all for read-all roles, their own campaigns' for owners.
     pub async fn list_for_staff(
         &self,
-        actor: &crate::auth::Actor,
+        actor: &crate::session::Actor,
         mut filter: crate::store::ActivityFilter,
         limit: u32,
     ) -> DomainResult<Vec<crate::store::ActivityListRow>> {
-        use crate::auth::Permission;
+        use crate::session::Permission;
         if limit == 0 || limit > crate::limits::PAGE_SIZE_MAX {
             return Err(DomainError::InvalidInput("page size out of range".into()));
         }

@@ -68,7 +68,7 @@ impl AuditRecord {
 /// the log. A failure to write is logged, never the caller's error.
 pub async fn audit_refusal(
     store: &crate::store::DynStore,
-    throttle: &crate::auth::throttle::Throttle,
+    throttle: &crate::session::throttle::Throttle,
     who: &AuditActor,
     path: &str,
 ) {

@@ -9,11 +9,11 @@ use payquest_types::{CostCentreId, ReservationId, TransferId};
 use serde::Serialize;
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::auth::{Actor, Permission};
 use crate::limits::{
     COST_CENTRE_CODE_MAX_CHARS, COST_CENTRE_NAME_MAX_CHARS, IDEMPOTENCY_KEY_MAX_CHARS,
     LEDGER_AMOUNT_MAX_MINOR, PAGE_SIZE_MAX,
 };
+use crate::session::{Actor, Permission};
 use crate::store::{
     CostCentreRecord, DynStore, FundOutcome, ReserveItem, ReserveOutcome, Settlement,
     TransferOutcome, TransferRecord,

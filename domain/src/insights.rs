@@ -6,9 +6,9 @@ use payquest_types::Amount;
 use payquest_types::CampaignId;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Actor;
 use crate::campaigns::Campaigns;
 use crate::clock::now_ms;
+use crate::session::Actor;
 use crate::store::{CampaignRecord, DynStore};
 use crate::DomainResult;
 

@@ -4,22 +4,25 @@
 //! whatever door it comes through. Nothing here knows about HTTP or Leptos.
 
 pub mod activities;
+pub mod api_clients;
 pub mod audit;
-pub mod auth;
 pub mod budgets;
 pub mod campaigns;
 pub mod chain;
 pub mod clock;
 pub mod disburse;
 pub mod error;
+pub mod findings;
 pub mod gamers;
 pub mod insights;
 pub mod limits;
-pub mod machine_auth;
 pub mod payouts;
+pub mod quests;
 pub mod reconcile;
+pub mod review;
 pub mod sealed;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod users;
 pub mod validation;

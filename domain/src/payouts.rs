@@ -5,7 +5,7 @@
 //! campaign's budget; finance starts disbursement and resolves findings.
 
 use payquest_types::{
-    ActivityId, BatchId, CampaignId, ChunkId, CostCentreId, FindingId, PayoutItemId, QuestId,
+    ActivityId, BatchId, CampaignId, ChunkId, CostCentreId, PayoutItemId, QuestId,
 };
 use payquest_types::{Amount, BatchState};
 use serde::{Deserialize, Serialize};
@@ -14,12 +14,12 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::audit::AuditRecord;
-use crate::auth::{Actor, Permission};
 use crate::chain::Chain;
 use crate::limits::PAGE_SIZE_MAX;
+use crate::session::{Actor, Permission};
 use crate::store::{
-    ApprovalRow, ApproveOutcome, BatchRecord, CampaignTotal, ChunkRow, DriftRow, DynStore,
-    EligibleFilter, FindingRow, PayoutItemRow,
+    ApprovalRow, ApproveOutcome, BatchRecord, CampaignTotal, ChunkRow, DynStore, EligibleFilter,
+    PayoutItemRow,
 };
 use crate::{DomainError, DomainResult};
 
@@ -171,7 +171,7 @@ impl BatchRequest {
     }
 }
 
-fn page(limit: u32) -> DomainResult<u32> {
+pub(crate) fn page(limit: u32) -> DomainResult<u32> {
     if limit == 0 || limit > PAGE_SIZE_MAX {
         return Err(DomainError::InvalidInput(format!(
             "page size must be 1 to {PAGE_SIZE_MAX}"
@@ -180,7 +180,7 @@ fn page(limit: u32) -> DomainResult<u32> {
     Ok(limit)
 }
 
-fn text(raw: &str, what: &str, max: usize, required: bool) -> DomainResult<String> {
+pub(crate) fn text(raw: &str, what: &str, max: usize, required: bool) -> DomainResult<String> {
     let t = raw.trim();
     if (required && t.is_empty()) || t.chars().count() > max || t.chars().any(char::is_control) {
         return Err(DomainError::InvalidInput(format!(
@@ -247,7 +247,7 @@ pub fn withdrawal_options(actor: &Actor, b: &BatchRecord) -> WithdrawalOptions {
 }
 
 pub struct Payouts {
-    store: DynStore,
+    pub(crate) store: DynStore,
     settings: PayoutSettings,
     /// Asked whether the contract ran a chunk before its items are given
     /// back (a retry, a withdrawal); without it those are refused.
@@ -757,51 +757,6 @@ impl Payouts {
             ));
         }
         Ok(())
-    }
-
-    pub async fn findings(
-        &self,
-        actor: &Actor,
-        open_only: bool,
-        before_id: Option<FindingId>,
-        limit: u32,
-    ) -> DomainResult<Vec<FindingRow>> {
-        actor.require(Permission::ReadFindings)?;
-        Ok(self
-            .store
-            .list_findings(open_only, before_id, page(limit)?)
-            .await?)
-    }
-
-    pub async fn resolve_finding(
-        &self,
-        actor: &Actor,
-        recon_finding_id: FindingId,
-        note: &str,
-    ) -> DomainResult<()> {
-        actor.require(Permission::Disburse)?;
-        let note = text(note, "the note", DECISION_REASON_MAX_CHARS, true)?;
-        let audit = AuditRecord::new(
-            &actor.audit_actor(),
-            "recon.finding_resolved",
-            format!("recon_finding:{recon_finding_id}"),
-        )
-        .after(&serde_json::json!({"note": note}));
-        if !self
-            .store
-            .resolve_finding(recon_finding_id, actor.user_id, &note, &audit)
-            .await?
-        {
-            return Err(DomainError::Conflict(
-                "that finding does not exist or is resolved already".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    pub async fn drift(&self, actor: &Actor) -> DomainResult<Vec<DriftRow>> {
-        actor.require(Permission::ReadFindings)?;
-        Ok(self.store.drift(crate::clock::now_ms()).await?)
     }
 }
 

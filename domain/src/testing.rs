@@ -10,9 +10,10 @@ use std::collections::BTreeSet;
 use payquest_types::{Amount, Role};
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::auth::Actor;
 use crate::budgets::Budgets;
-use crate::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
+use crate::campaigns::{CampaignInput, Campaigns};
+use crate::quests::{QuestInput, ValidatorConfig};
+use crate::session::Actor;
 use crate::store::{connect, Backend, DynStore, NewStaff};
 
 pub const POSTGRES_URL_VAR: &str = "PAYQUEST_TEST_POSTGRES_URL";
@@ -258,12 +259,12 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Throttle counters in the test Redis under a fresh prefix. Panics with the
 /// reason when Redis can't be reached: the Redis suite never skips.
-pub async fn redis_throttle() -> crate::auth::throttle::RedisThrottle {
+pub async fn redis_throttle() -> crate::session::throttle::RedisThrottle {
     let url = std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
     let prefix = format!("pq_test:{}:", uuid::Uuid::new_v4().simple());
     match tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        crate::auth::throttle::RedisThrottle::connect(&url, &prefix),
+        crate::session::throttle::RedisThrottle::connect(&url, &prefix),
     )
     .await
     {
@@ -441,8 +442,9 @@ pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfi
 /// becomes an eligible payout item. Returns the activity id.
 pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> ActivityId {
     use crate::activities::{Activities, ActivityIn};
-    use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
-    use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    use crate::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+    use crate::review::Reviews;
+    use crate::validation::{Validation, ValidationPolicy, ValidatorSecrets};
     let creds = ApiClients::new(store.clone())
         .create(ClientAdmin::Cli, &format!("Reward {n}"), "activities:write")
         .await
@@ -567,8 +569,9 @@ pub async fn reviewed_rewards(
     wallets: &[String],
 ) -> Vec<ActivityId> {
     use crate::activities::{Activities, ActivityIn};
-    use crate::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
-    use crate::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    use crate::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+    use crate::review::Reviews;
+    use crate::validation::{Validation, ValidationPolicy, ValidatorSecrets};
     let creds = ApiClients::new(store.clone())
         .create(ClientAdmin::Cli, &format!("Bulk {tag}"), "activities:write")
         .await

@@ -9,9 +9,9 @@ use payquest_types::{
 use serde::Serialize;
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::auth::{password, Actor, Email, Permission};
 use crate::clock::{format_ms, now_ms};
 use crate::limits::{DISPLAY_NAME_MAX_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
+use crate::session::{password, Actor, Email, Permission};
 use crate::store::{DynStore, NewStaff, RoleRequestRecord, StaffRecord};
 use crate::{DomainError, DomainResult};
 

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use payquest_domain::campaigns::ValidatorConfig;
-use payquest_domain::machine_auth::{ApiClients, ClientAdmin};
+use payquest_domain::api_clients::{ApiClients, ClientAdmin};
+use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::store::Backend;
 use payquest_domain::testing::{self, TestDb};
 use serde_json::{json, Value};

@@ -11,12 +11,13 @@ use payquest_types::{QuestId, StaffUserId};
 use std::collections::BTreeSet;
 
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::auth::Actor;
+use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::budgets::Budgets;
-use payquest_domain::campaigns::{CampaignPlan, Campaigns, QuestInput, ValidatorConfig};
+use payquest_domain::campaigns::{CampaignPlan, Campaigns};
 use payquest_domain::clock::{format_ms, now_ms};
 use payquest_domain::limits::ALERT_THRESHOLD_DEFAULT_PCT;
-use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::quests::{QuestInput, ValidatorConfig};
+use payquest_domain::session::Actor;
 use payquest_domain::store::DynStore;
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::users::{create_staff_from_cli, ensure_first_admin};
@@ -177,7 +178,8 @@ async fn eligible_rewards(
     community_id: StaffUserId,
     community_email: &str,
 ) -> DomainResult<()> {
-    use payquest_domain::validation::{Reviews, Validation, ValidationPolicy, ValidatorSecrets};
+    use payquest_domain::review::Reviews;
+    use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
     let items: Vec<ActivityIn> = (0..3)
         .map(|n| ActivityIn {
             external_id: format!("demo-reviewed-{n}"),

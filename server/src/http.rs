@@ -45,7 +45,7 @@ pub fn router(
     leptos_options: LeptosOptions,
     config: &Config,
     bound: std::net::SocketAddr,
-    throttle: payquest_domain::auth::throttle::Throttle,
+    throttle: payquest_domain::session::throttle::Throttle,
     proxies: crate::client_ip::ProxyRules,
 ) -> Router {
     let proxies = Arc::new(proxies);
@@ -184,7 +184,7 @@ fn unready(why: &str) -> Response {
 }
 
 struct ServerFnRate {
-    throttle: payquest_domain::auth::throttle::Throttle,
+    throttle: payquest_domain::session::throttle::Throttle,
     per_minute: u64,
 }
 

@@ -42,7 +42,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A staff role. A user holds a set of them; what each allows is decided in the
-/// domain layer (`payquest_domain::auth::permissions`), never in the UI alone.
+/// domain layer (`payquest_domain::session::permissions`), never in the UI alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -2,11 +2,11 @@
 //! their own campaigns' only).
 
 use leptos::prelude::*;
-use payquest_types::{ActivityId, CampaignId};
+use payquest_types::{ActivityId, ActivityRow, CampaignId};
 
 use crate::activities::api::list_activities;
 use crate::campaigns::api::list_campaigns;
-use crate::components::{load_error, Dashboard, BUTTON_QUIET, INPUT};
+use crate::components::{Column, Dashboard, DataTable, Loaded, BUTTON_QUIET, INPUT};
 
 #[component]
 pub fn ActivitiesPage() -> impl IntoView {
@@ -50,42 +50,38 @@ fn Activities() -> impl IntoView {
                 </select>
             </label>
             </div>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(rows) => {
-                            let oldest = rows.last().map(|r| r.activity_id);
-                            let full = rows.len() == 100;
-                            view! {
-                                <div class="overflow-x-auto" tabindex="0">
-                                <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="activities-table">
-                                    <thead class="bg-slate-100 text-left"><tr>
-                                        <th class="px-3 py-2">"Id"</th><th class="px-3 py-2">"Campaign / quest"</th><th class="px-3 py-2">"Wallet"</th>
-                                        <th class="px-3 py-2">"Status"</th><th class="px-3 py-2">"Attempts"</th><th class="px-3 py-2">"Occurred"</th>
-                                    </tr></thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {rows.into_iter().map(|r| view! {
-                                            <tr>
-                                                <td class="px-3 py-2 font-mono">{r.external_id}</td>
-                                                <td class="px-3 py-2">{r.campaign_name} " / " {r.quest_name}</td>
-                                                <td class="px-3 py-2 font-mono text-xs">{r.wallet}</td>
-                                                <td class="px-3 py-2" title=r.reason.unwrap_or_default()>{r.status.as_str()}</td>
-                                                <td class="px-3 py-2">{r.attempts}</td>
-                                                <td class="px-3 py-2 whitespace-nowrap">{r.occurred_at}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                </div>
-                                <Show when=move || full>
-                                    <button class=BUTTON_QUIET on:click=move |_| before.set(oldest)>"Older"</button>
-                                </Show>
-                            }.into_any()
-                        }
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=rows view={move |rows: Vec<ActivityRow>| {
+                let oldest = rows.last().map(|r| r.activity_id);
+                let full = rows.len() == 100;
+                view! {
+                    <DataTable rows columns=columns() empty="No activities match." testid="activities-table" />
+                    <Show when=move || full>
+                        <button class=BUTTON_QUIET on:click=move |_| before.set(oldest)>"Older"</button>
+                    </Show>
+                }
+            }} />
         </div>
     }
+}
+
+fn columns() -> Vec<Column<ActivityRow>> {
+    vec![
+        Column::new("Id", |r: &ActivityRow| {
+            view! { <span class="font-mono">{r.external_id.clone()}</span> }.into_any()
+        }),
+        Column::new("Campaign / quest", |r: &ActivityRow| {
+            format!("{} / {}", r.campaign_name, r.quest_name).into_any()
+        }),
+        Column::new("Wallet", |r: &ActivityRow| {
+            view! { <span class="font-mono text-xs">{r.wallet.clone()}</span> }.into_any()
+        }),
+        Column::new("Status", |r: &ActivityRow| {
+            view! { <span title=r.reason.clone().unwrap_or_default()>{r.status.as_str()}</span> }
+                .into_any()
+        }),
+        Column::new("Attempts", |r: &ActivityRow| r.attempts.into_any()),
+        Column::new("Occurred", |r: &ActivityRow| {
+            view! { <span class="whitespace-nowrap">{r.occurred_at.clone()}</span> }.into_any()
+        }),
+    ]
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use payquest_types::{ApiClientSecret, ApiClientSummary};
 
 #[cfg(feature = "ssr")]
-fn secret(c: payquest_domain::machine_auth::ClientCredentials) -> ApiClientSecret {
+fn secret(c: payquest_domain::api_clients::ClientCredentials) -> ApiClientSecret {
     ApiClientSecret {
         client_id: c.client_id,
         client_secret: c.client_secret,
@@ -16,7 +16,7 @@ fn secret(c: payquest_domain::machine_auth::ClientCredentials) -> ApiClientSecre
 
 #[server(endpoint = "list_api_clients")]
 pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
-    use payquest_domain::machine_auth::ClientAdmin;
+    use payquest_domain::api_clients::ClientAdmin;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let list = ctx
@@ -43,7 +43,7 @@ pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
 /// Creates a client; the secret is in the answer and nowhere else.
 #[server(endpoint = "create_api_client")]
 pub async fn create_api_client(name: String, scopes: String) -> Result<ApiClientSecret, AppError> {
-    use payquest_domain::machine_auth::ClientAdmin;
+    use payquest_domain::api_clients::ClientAdmin;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let c = ctx
@@ -56,7 +56,7 @@ pub async fn create_api_client(name: String, scopes: String) -> Result<ApiClient
 
 #[server(endpoint = "rotate_api_client")]
 pub async fn rotate_api_client(client_id: String) -> Result<ApiClientSecret, AppError> {
-    use payquest_domain::machine_auth::ClientAdmin;
+    use payquest_domain::api_clients::ClientAdmin;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let c = ctx
@@ -69,7 +69,7 @@ pub async fn rotate_api_client(client_id: String) -> Result<ApiClientSecret, App
 
 #[server(endpoint = "disable_api_client")]
 pub async fn disable_api_client(client_id: String) -> Result<(), AppError> {
-    use payquest_domain::machine_auth::ClientAdmin;
+    use payquest_domain::api_clients::ClientAdmin;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     ctx.state

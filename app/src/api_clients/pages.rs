@@ -2,11 +2,14 @@
 //! the secret, disable. Rotating or disabling ends the client's tokens at once.
 
 use leptos::prelude::*;
+use payquest_types::ApiClientSummary;
 
 use crate::api_clients::api::{
     list_api_clients, CreateApiClient, DisableApiClient, RotateApiClient,
 };
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::components::{
+    Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET, INPUT,
+};
 
 #[component]
 pub fn ApiClientsPage() -> impl IntoView {
@@ -64,40 +67,25 @@ fn ApiClients() -> impl IntoView {
                 </p>
             })}
             <ErrorBanner error=error />
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match clients.await {
-                        Ok(list) => view! {
-                            <div class="overflow-x-auto" tabindex="0">
-                            <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow">
-                                <thead class="bg-slate-100 text-left"><tr>
-                                    <th class="px-3 py-2">"Client"</th><th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Scopes"</th>
-                                    <th class="px-3 py-2">"Status"</th><th class="px-3 py-2"></th>
-                                </tr></thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|c| {
-                                        let id = c.client_id.clone();
-                                        let id2 = c.client_id.clone();
-                                        view! {
-                                            <tr>
-                                                <td class="px-3 py-2 font-mono">{c.client_id}</td><td class="px-3 py-2">{c.name}</td>
-                                                <td class="px-3 py-2">{c.scopes}</td>
-                                                <td class="px-3 py-2">{if c.disabled { "disabled" } else { "active" }}</td>
-                                                <td class="space-x-2 px-3 py-2">
-                                                    <button class=BUTTON_QUIET on:click=move |_| { rotate.dispatch(RotateApiClient { client_id: id.clone() }); }>"Rotate secret"</button>
-                                                    <button class=BUTTON_QUIET on:click=move |_| { disable.dispatch(DisableApiClient { client_id: id2.clone() }); }>"Disable"</button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
-                        }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=clients view={move |list: Vec<ApiClientSummary>| {
+                let columns = vec![
+                    Column::new("Client", |c: &ApiClientSummary| view! { <span class="font-mono">{c.client_id.clone()}</span> }.into_any()),
+                    Column::new("Name", |c: &ApiClientSummary| c.name.clone().into_any()),
+                    Column::new("Scopes", |c: &ApiClientSummary| c.scopes.clone().into_any()),
+                    Column::new("Status", |c: &ApiClientSummary| (if c.disabled { "disabled" } else { "active" }).into_any()),
+                    Column::new("", move |c: &ApiClientSummary| {
+                        let id = c.client_id.clone();
+                        let id2 = c.client_id.clone();
+                        view! {
+                            <span class="space-x-2">
+                                <button class=BUTTON_QUIET on:click=move |_| { rotate.dispatch(RotateApiClient { client_id: id.clone() }); }>"Rotate secret"</button>
+                                <button class=BUTTON_QUIET on:click=move |_| { disable.dispatch(DisableApiClient { client_id: id2.clone() }); }>"Disable"</button>
+                            </span>
+                        }.into_any()
+                    }),
+                ];
+                view! { <DataTable rows=list columns empty="No API clients yet." testid="api-clients-table" /> }
+            }} />
         </div>
     }
 }

@@ -124,7 +124,7 @@ pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
 
 #[server(endpoint = "load_campaign")]
 pub async fn load_campaign(campaign_id: CampaignId) -> Result<CampaignDetail, AppError> {
-    use payquest_domain::auth::Permission;
+    use payquest_domain::session::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let (campaign, insight) = ctx.state.insights.campaign(actor, campaign_id).await?;
@@ -274,7 +274,7 @@ pub async fn decide_transfer(transfer_id: TransferId, approve: bool) -> Result<S
 #[cfg(feature = "ssr")]
 async fn transfer_views(
     ctx: &Ctx,
-    actor: &payquest_domain::auth::Actor,
+    actor: &payquest_domain::session::Actor,
 ) -> Result<Vec<payquest_types::TransferView>, AppError> {
     let list = ctx.state.budgets.pending_transfers(actor).await?;
     Ok(list

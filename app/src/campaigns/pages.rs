@@ -4,13 +4,15 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{Amount, CampaignDetail, CampaignId};
+use payquest_types::{Amount, CampaignDetail, CampaignId, CampaignSummary};
 
 use crate::campaigns::api::{
     list_campaigns, load_campaign, CreateCampaign, DecideTransfer, FundCampaign, RequestTransfer,
     SetCampaignStatus,
 };
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::components::{
+    load_error, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET, INPUT,
+};
 use crate::quests::api::{CreateQuest, SetQuestActive};
 
 #[component]
@@ -30,38 +32,18 @@ fn Campaigns() -> impl IntoView {
     view! {
         <div class="space-y-8">
             <h1 class="text-2xl font-bold">"Campaigns"</h1>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(items) if items.is_empty() => view! { <p class="text-slate-600">"No campaigns yet."</p> }.into_any(),
-                        Ok(items) => view! {
-                            <div class="overflow-x-auto" tabindex="0">
-                            <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="campaigns-table">
-                                <thead class="bg-slate-100 text-left">
-                                    <tr>
-                                        <th class="px-4 py-2">"Campaign"</th><th class="px-4 py-2">"Owner"</th>
-                                        <th class="px-4 py-2">"Status"</th><th class="px-4 py-2 text-right">"Funded"</th>
-                                        <th class="px-4 py-2 text-right">"Available"</th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {items.into_iter().map(|c| view! {
-                                        <tr>
-                                            <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::campaign(c.campaign_id)>{c.name}</a></td>
-                                            <td class="px-4 py-2">{c.owner_email}</td>
-                                            <td class="px-4 py-2">{c.status.as_str()}</td>
-                                            <td class="px-4 py-2 text-right font-mono">{c.funded.to_string()}</td>
-                                            <td class="px-4 py-2 text-right font-mono">{c.available.to_string()}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
-                        }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=list view={|items: Vec<CampaignSummary>| {
+                let columns = vec![
+                    Column::new("Campaign", |c: &CampaignSummary| {
+                        view! { <a class="font-medium text-indigo-700 hover:underline" href=crate::routes::campaign(c.campaign_id)>{c.name.clone()}</a> }.into_any()
+                    }),
+                    Column::new("Owner", |c: &CampaignSummary| c.owner_email.clone().into_any()),
+                    Column::new("Status", |c: &CampaignSummary| c.status.as_str().into_any()),
+                    Column::new("Funded", |c: &CampaignSummary| view! { <span class="font-mono">{c.funded.to_string()}</span> }.into_any()),
+                    Column::new("Available", |c: &CampaignSummary| view! { <span class="font-mono">{c.available.to_string()}</span> }.into_any()),
+                ];
+                view! { <DataTable rows=items columns empty="No campaigns yet." testid="campaigns-table" /> }
+            }} />
             <ActionForm action=create attr:class="space-y-4 rounded-xl bg-white p-6 shadow" attr:data-testid="create-campaign">
                 <h2 class="text-lg font-semibold">"Start a campaign (finance)"</h2>
                 <div class="grid gap-4 sm:grid-cols-2">

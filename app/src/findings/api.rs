@@ -40,7 +40,7 @@ mod map {
 
 #[server(endpoint = "load_findings")]
 pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> {
-    use payquest_domain::auth::Permission;
+    use payquest_domain::session::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let findings = ctx

@@ -370,7 +370,7 @@ pub async fn retry_failed_items(batch_id: BatchId) -> Result<u64, AppError> {
 /// may change that.
 #[server(endpoint = "payout_policy")]
 pub async fn payout_policy() -> Result<(bool, bool), AppError> {
-    use payquest_domain::auth::Permission;
+    use payquest_domain::session::Permission;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
     let on = ctx.state.payouts.auto_disburse(actor).await?;

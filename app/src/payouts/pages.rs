@@ -3,7 +3,8 @@
 //! approval inbox (checker).
 
 use crate::components::{
-    load_error, state_badge, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT,
+    load_error, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON,
+    BUTTON_QUIET, INPUT,
 };
 use crate::payouts::api::{
     export_batch_csv, list_batches, load_batch, payout_policy, ApproveBatch, CancelWithdrawal,
@@ -18,33 +19,27 @@ const TH: &str = "px-3 py-2";
 const TD: &str = "px-3 py-2";
 
 #[component]
-fn BatchTable(batches: Vec<BatchSummary>) -> impl IntoView {
-    view! {
-        <div class="overflow-x-auto" tabindex="0">
-        <table class="min-w-full divide-y divide-slate-200 rounded-xl bg-white text-sm shadow" data-testid="batches-table">
-            <thead class="bg-slate-100 text-left">
-                <tr>
-                    <th class=TH>"Batch"</th><th class=TH>"State"</th><th class=TH>"Maker"</th>
-                    <th class=TH>"Note"</th><th class="px-3 py-2 text-right">"Items"</th>
-                    <th class="px-3 py-2 text-right">"Total"</th><th class=TH>"Approvals"</th>
-                </tr>
-            </thead>
-            <tbody class="divide-y divide-slate-100">
-                {batches.into_iter().map(|b| view! {
-                    <tr data-batch-id=b.batch_id.get()>
-                        <td class=TD><a class="font-medium text-indigo-700 hover:underline" href=crate::routes::batch(b.batch_id)>{format!("#{}", b.batch_id)}</a></td>
-                        <td class=TD>{state_badge(b.state.as_str())}</td>
-                        <td class=TD>{b.maker_email}</td>
-                        <td class=TD>{b.note}</td>
-                        <td class="px-3 py-2 text-right font-mono">{b.item_count}</td>
-                        <td class="px-3 py-2 text-right font-mono">{b.total.to_string()}</td>
-                        <td class=TD>{format!("{} of {}", b.approvals, b.approvals_needed)}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-        </div>
-    }
+fn BatchTable(batches: Vec<BatchSummary>, #[prop(into)] empty: String) -> impl IntoView {
+    let columns = vec![
+        Column::new("Batch", |b: &BatchSummary| {
+            view! { <a class="font-medium text-indigo-700 hover:underline" href=crate::routes::batch(b.batch_id)>{format!("#{}", b.batch_id)}</a> }.into_any()
+        }),
+        Column::new("State", |b: &BatchSummary| {
+            state_badge(b.state.as_str()).into_any()
+        }),
+        Column::new("Maker", |b: &BatchSummary| b.maker_email.clone().into_any()),
+        Column::new("Note", |b: &BatchSummary| b.note.clone().into_any()),
+        Column::new("Items", |b: &BatchSummary| {
+            view! { <span class="font-mono">{b.item_count}</span> }.into_any()
+        }),
+        Column::new("Total", |b: &BatchSummary| {
+            view! { <span class="font-mono">{b.total.to_string()}</span> }.into_any()
+        }),
+        Column::new("Approvals", |b: &BatchSummary| {
+            format!("{} of {}", b.approvals, b.approvals_needed).into_any()
+        }),
+    ];
+    view! { <DataTable rows=batches columns empty testid="batches-table" /> }
 }
 
 #[component]
@@ -173,15 +168,7 @@ fn Payouts(
                     }
                 })}
             </section>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(b) if b.is_empty() => view! { <p class="text-slate-600">"No batches yet."</p> }.into_any(),
-                        Ok(b) => view! { <BatchTable batches=b /> }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=list view={|b| view! { <BatchTable batches=b empty="No batches yet." /> }} />
         </div>
     }
 }
@@ -233,15 +220,13 @@ pub fn ApprovalsPage() -> impl IntoView {
             <div class="space-y-6">
                 <h1 class="text-2xl font-bold">"Approval inbox"</h1>
                 <p class="text-sm text-slate-600">"Batches waiting for a checker. You never see your own here, and can't approve them."</p>
-                <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match list.await {
-                            Ok(b) if b.is_empty() => view! { <p class="text-slate-600" data-testid="inbox-empty">"Nothing waits for you."</p> }.into_any(),
-                            Ok(b) => view! { <BatchTable batches=b /> }.into_any(),
-                            Err(e) => load_error(e),
-                        }
-                    })}
-                </Transition>
+                <Loaded resource=list view={|b: Vec<BatchSummary>| {
+                    if b.is_empty() {
+                        view! { <p class="text-slate-600" data-testid="inbox-empty">"Nothing waits for you."</p> }.into_any()
+                    } else {
+                        view! { <BatchTable batches=b empty="" /> }.into_any()
+                    }
+                }} />
             </div>
         </Dashboard>
     }

@@ -34,7 +34,7 @@ pub async fn create_quest(
         .campaigns
         .create_quest(
             actor,
-            payquest_domain::campaigns::QuestInput {
+            payquest_domain::quests::QuestInput {
                 campaign_id,
                 name: &name,
                 reward,

@@ -3,9 +3,9 @@
 //! (privileged roles need two admins). The server refuses all of it to anyone else.
 
 use leptos::prelude::*;
-use payquest_types::{Role, RoleRequest, StaffUserId, UserSummary};
+use payquest_types::{Page, Role, RoleRequest, StaffUserId, UserSummary};
 
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::components::{Dashboard, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET, INPUT};
 use crate::users::api::{
     list_role_requests, list_users, CreateUser, DecideRoleRequest, SetUserDisabled, SetUserRoles,
 };
@@ -93,44 +93,37 @@ fn Users() -> impl IntoView {
             {move || saved().or_else(decided).map(|m| view! {
                 <p class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" role="status" data-testid="roles-saved">{m}</p>
             })}
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(page) => {
-                            let last = page.items.last().map(|u| u.user_id);
-                            let has_more = page.has_more;
-                            view! {
-                                // Scrolls sideways on a phone instead of widening the page.
-                                <div class="overflow-x-auto rounded-xl shadow" tabindex="0">
-                                <table class="min-w-full divide-y divide-slate-200 bg-white text-sm" data-testid="users-table">
-                                    <thead class="bg-slate-100 text-left">
-                                        <tr>
-                                            <th class="px-4 py-2">"Email"</th>
-                                            <th class="px-4 py-2">"Name"</th>
-                                            <th class="px-4 py-2">"Roles"</th>
-                                            <th class="px-4 py-2">"2-step"</th>
-                                            <th class="px-4 py-2">"Status"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {page.items.into_iter().map(|u| view! { <UserRow user=u set_roles set_disabled /> }).collect_view()}
-                                    </tbody>
-                                </table>
-                                </div>
-                                <div class="flex gap-2">
-                                    <Show when=move || after_id.get().is_some()>
-                                        <button class=BUTTON_QUIET on:click=move |_| after_id.set(None)>"First page"</button>
-                                    </Show>
-                                    <Show when=move || has_more>
-                                        <button class=BUTTON_QUIET on:click=move |_| after_id.set(last)>"Next page"</button>
-                                    </Show>
-                                </div>
-                            }.into_any()
-                        }
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=users view={move |page: Page<UserSummary>| {
+                let last = page.items.last().map(|u| u.user_id);
+                let has_more = page.has_more;
+                view! {
+                    // Scrolls sideways on a phone instead of widening the page.
+                    <div class="overflow-x-auto rounded-xl shadow" tabindex="0">
+                    <table class="min-w-full divide-y divide-slate-200 bg-white text-sm" data-testid="users-table">
+                        <thead class="bg-slate-100 text-left">
+                            <tr>
+                                <th class="px-4 py-2">"Email"</th>
+                                <th class="px-4 py-2">"Name"</th>
+                                <th class="px-4 py-2">"Roles"</th>
+                                <th class="px-4 py-2">"2-step"</th>
+                                <th class="px-4 py-2">"Status"</th>
+                            </tr>
+                        </thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {page.items.into_iter().map(|u| view! { <UserRow user=u set_roles set_disabled /> }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                    <div class="flex gap-2">
+                        <Show when=move || after_id.get().is_some()>
+                            <button class=BUTTON_QUIET on:click=move |_| after_id.set(None)>"First page"</button>
+                        </Show>
+                        <Show when=move || has_more>
+                            <button class=BUTTON_QUIET on:click=move |_| after_id.set(last)>"Next page"</button>
+                        </Show>
+                    </div>
+                }
+            }} />
         </div>
     }
 }

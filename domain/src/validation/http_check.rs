@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::outbound::{self, OutboundPolicy, DISCORD_TOKEN, YOUTUBE_KEY};
 use super::{CheckResult, ValidationPolicy, ValidatorSecrets};
-use crate::campaigns::{CompareOp, Condition, ValidatorConfig};
+use crate::quests::{CompareOp, Condition, ValidatorConfig};
 use crate::store::ClaimedActivity;
 
 /// A request to make and how to read its answer.

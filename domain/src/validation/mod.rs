@@ -8,7 +8,6 @@
 
 mod http_check;
 pub mod outbound;
-mod review;
 mod signed;
 
 use std::collections::HashMap;
@@ -20,13 +19,12 @@ use futures::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 
-use crate::campaigns::ValidatorConfig;
 use crate::clock::now_ms;
+use crate::quests::ValidatorConfig;
 use crate::secret::Secret;
 use crate::store::{AttemptRecord, ClaimedActivity, DynStore, Finished, Verdict};
 use crate::{DomainError, DomainResult};
 
-pub use review::Reviews;
 pub use signed::signed_push_message;
 
 /// Knobs of the validation workers; every one is a named limit.

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::campaigns::ValidatorConfig;
+use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::clock::{format_ms, now_ms};
-use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::on_both_backends;
+use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::{self, TestDb};
 use payquest_domain::DomainError;

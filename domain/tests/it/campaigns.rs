@@ -1,9 +1,10 @@
 //! Campaigns and quests: who may create, who may see, and what input is refused.
 
-use payquest_domain::auth::Actor;
 use payquest_domain::budgets::Budgets;
-use payquest_domain::campaigns::{CampaignInput, Campaigns, QuestInput, ValidatorConfig};
+use payquest_domain::campaigns::{CampaignInput, Campaigns};
 use payquest_domain::on_both_backends;
+use payquest_domain::quests::{QuestInput, ValidatorConfig};
+use payquest_domain::session::Actor;
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::{Amount, Role};

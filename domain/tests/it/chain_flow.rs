@@ -13,12 +13,12 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::campaigns::{CompareOp, Condition, ValidatorConfig};
+use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::chain::Chain;
 use payquest_domain::disburse::Disburser;
-use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::on_both_backends;
 use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
+use payquest_domain::quests::{CompareOp, Condition, ValidatorConfig};
 use payquest_domain::reconcile::Reconciler;
 use payquest_domain::store::{ApproveOutcome, DynStore};
 use payquest_domain::testing::{DevChain, TestDb, World};
@@ -48,9 +48,9 @@ struct Pipeline {
     reconciler: Reconciler,
     chain: Arc<Chain>,
     dev: DevChain,
-    maker: payquest_domain::auth::Actor,
-    checker: payquest_domain::auth::Actor,
-    finance: payquest_domain::auth::Actor,
+    maker: payquest_domain::session::Actor,
+    checker: payquest_domain::session::Actor,
+    finance: payquest_domain::session::Actor,
     cost_centre_id: CostCentreId,
     quest_id: QuestId,
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use payquest_domain::audit::AuditActor;
-use payquest_domain::auth::Actor;
 use payquest_domain::budgets::Budgets;
 use payquest_domain::on_both_backends;
+use payquest_domain::session::Actor;
 use payquest_domain::store::{
     Backend, DynStore, FundOutcome, ReserveItem, ReserveOutcome, Settlement, TransferOutcome,
 };

@@ -2,11 +2,11 @@
 //! sign-in flows, each run on SQLite and on PostgreSQL.
 
 mod activities;
-mod auth_flow;
+mod api_clients;
 mod campaigns;
 mod chain_flow;
 mod ledger;
-mod machine_auth;
 mod payouts;
+mod session;
 mod store_contract;
 mod validation;

@@ -15,15 +15,16 @@ use axum::routing::get;
 use axum::Router;
 use hmac::{Hmac, Mac};
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::campaigns::{CompareOp, Condition, ValidatorConfig};
-use payquest_domain::machine_auth::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
 use payquest_domain::on_both_backends;
+use payquest_domain::quests::{CompareOp, Condition, ValidatorConfig};
+use payquest_domain::review::Reviews;
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::Role;
 use payquest_domain::validation::outbound::OutboundPolicy;
 use payquest_domain::validation::{
-    signed_push_message, Reviews, Validation, ValidationPolicy, ValidatorSecrets,
+    signed_push_message, Validation, ValidationPolicy, ValidatorSecrets,
 };
 use payquest_domain::DomainError;
 use serde_json::json;
@@ -419,7 +420,7 @@ async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
 
     let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
     let ids = report_and_validate(&store, &[item(quest, "a-1", 1, None)], &validation).await;
-    let owner = payquest_domain::auth::Actor {
+    let owner = payquest_domain::session::Actor {
         user_id: campaign.owner_user_id,
         email: campaign.owner_email.clone(),
         roles: BTreeSet::from([Role::CampaignOwner]),

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use payquest_domain::activities::Activities;
-use payquest_domain::machine_auth::{MachineAuth, MachinePrincipal, TokenError};
+use payquest_domain::api_clients::{MachineAuth, MachinePrincipal, TokenError};
 use payquest_domain::DomainError;
 use payquest_types::{ApiError, ErrorCode};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -29,7 +29,7 @@ pub struct ApiState {
     pub activities: Arc<Activities>,
     /// Guesses of client secrets, per client and per IP, and request rates
     /// (shared across replicas).
-    pub throttle: payquest_domain::auth::throttle::Throttle,
+    pub throttle: payquest_domain::session::throttle::Throttle,
     /// Activity API requests per client per minute.
     pub activity_requests_per_minute: u64,
     /// Where refused requests (a missing scope) are audited.

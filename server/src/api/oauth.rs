@@ -7,8 +7,8 @@ use axum::{Form, Json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use payquest_app::server::ClientIp;
-use payquest_domain::auth::throttle::Key;
-use payquest_domain::machine_auth::TokenError;
+use payquest_domain::api_clients::TokenError;
+use payquest_domain::session::throttle::Key;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::on_both_backends;
 use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
+use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::testing::{active_quest, reviewed_rewards, TestDb};
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::users::create_staff_from_cli;
@@ -41,7 +41,7 @@ async fn batch_approvals_racing_on_two_servers_never_overspend(db: &TestDb) {
     let c1 = mk("c1@example.com", Role::Checker).await;
     let c2 = mk("c2@example.com", Role::Checker).await;
     let fin = mk("fin@example.com", Role::Finance).await;
-    let actor = |u: &payquest_domain::types::CreatedUser, role| payquest_domain::auth::Actor {
+    let actor = |u: &payquest_domain::types::CreatedUser, role| payquest_domain::session::Actor {
         user_id: u.user.user_id,
         email: u.user.email.clone(),
         roles: std::collections::BTreeSet::from([role]),

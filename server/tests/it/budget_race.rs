@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use payquest_domain::auth::totp;
 use payquest_domain::budgets::Budgets;
 use payquest_domain::on_both_backends;
+use payquest_domain::session::totp;
 use payquest_domain::testing::TestDb;
 use payquest_domain::types::{Amount, Role};
 use payquest_domain::users::create_staff_from_cli;
@@ -92,7 +92,7 @@ async fn approvals_racing_on_two_servers_never_overdraw_a_budget(db: &TestDb) {
     let bob = create_staff_from_cli(&store, "bob@example.com", "Bob", Role::Finance)
         .await
         .expect("bob");
-    let alice_actor = payquest_domain::auth::Actor {
+    let alice_actor = payquest_domain::session::Actor {
         user_id: alice.user.user_id,
         email: alice.user.email.clone(),
         roles: std::collections::BTreeSet::from([Role::Finance]),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::response::IntoResponse;
 
-use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::on_both_backends;
+use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::testing::{self, TestDb};
 use serde_json::{json, Value};
 

@@ -10,10 +10,10 @@ use payquest_types::QuestId;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use payquest_domain::campaigns::ValidatorConfig;
 use payquest_domain::chain::Chain;
 use payquest_domain::on_both_backends;
 use payquest_domain::payouts::{BatchRequest, PayoutSettings, Payouts};
+use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::store::{ApproveOutcome, Backend, DynStore};
 use payquest_domain::testing::{active_quest, reviewed_rewards, staff, DevChain, TestDb};
 use payquest_domain::types::{Amount, Role};
@@ -70,7 +70,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 async fn approved_batch(
     store: &DynStore,
     payouts: &Payouts,
-    people: &[payquest_domain::auth::Actor; 3],
+    people: &[payquest_domain::session::Actor; 3],
     quest_id: QuestId,
     wallets: &[String],
     round: usize,

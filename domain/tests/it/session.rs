@@ -4,8 +4,8 @@
 use payquest_types::StaffUserId;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use payquest_domain::auth::{totp, Auth, SessionAuth, SessionPolicy};
 use payquest_domain::on_both_backends;
+use payquest_domain::session::{totp, Auth, SessionAuth, SessionPolicy};
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::TestDb;
 use payquest_domain::types::{Role, SessionStage};
@@ -166,7 +166,7 @@ async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
 }
 on_both_backends!(
     first_admin_flow_on,
-    crate::auth_flow::first_admin_is_forced_through_password_change_and_mfa
+    crate::session::first_admin_is_forced_through_password_change_and_mfa
 );
 
 async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
@@ -205,7 +205,7 @@ async fn unknown_email_and_wrong_password_look_the_same(db: &TestDb) {
 }
 on_both_backends!(
     same_failure_on,
-    crate::auth_flow::unknown_email_and_wrong_password_look_the_same
+    crate::session::unknown_email_and_wrong_password_look_the_same
 );
 
 async fn repeated_failures_are_throttled_without_a_long_lockout(db: &TestDb) {
@@ -238,7 +238,7 @@ async fn repeated_failures_are_throttled_without_a_long_lockout(db: &TestDb) {
 }
 on_both_backends!(
     throttle_on,
-    crate::auth_flow::repeated_failures_are_throttled_without_a_long_lockout
+    crate::session::repeated_failures_are_throttled_without_a_long_lockout
 );
 
 /// The confirmed attack: 30 parallel wrong passwords for one account were all
@@ -247,7 +247,7 @@ on_both_backends!(
 /// the free attempts plus one are evaluated, and a colleague behind the same
 /// IP still signs in with the right password.
 async fn rate_limits_hold_across_replicas(db: &TestDb) {
-    use payquest_domain::auth::throttle::Throttle;
+    use payquest_domain::session::throttle::Throttle;
     let store = db.store().await;
     let shared = std::sync::Arc::new(payquest_domain::testing::redis_throttle().await);
     let one = std::sync::Arc::new(Auth::with_throttle(
@@ -333,7 +333,7 @@ async fn rate_limits_hold_across_replicas(db: &TestDb) {
 }
 on_both_backends!(
     rate_limits_on,
-    crate::auth_flow::rate_limits_hold_across_replicas
+    crate::session::rate_limits_hold_across_replicas
 );
 
 async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
@@ -461,11 +461,11 @@ async fn staff_admin_is_for_admins_only_and_disable_ends_sessions(db: &TestDb) {
     assert!(trail.items.iter().any(|e| e.action == "staff.disabled"));
 }
 /// A second admin made by the operator from the command line.
-async fn second_admin(store: &DynStore) -> payquest_domain::auth::Actor {
+async fn second_admin(store: &DynStore) -> payquest_domain::session::Actor {
     let created = payquest_domain::users::create_admin_from_cli(store, "second@example.com")
         .await
         .expect("second admin");
-    payquest_domain::auth::Actor {
+    payquest_domain::session::Actor {
         user_id: created.user.user_id,
         email: created.user.email,
         roles: [Role::Admin].into_iter().collect(),
@@ -473,7 +473,11 @@ async fn second_admin(store: &DynStore) -> payquest_domain::auth::Actor {
     }
 }
 
-async fn trail_has(store: &DynStore, admin: &payquest_domain::auth::Actor, action: &str) -> bool {
+async fn trail_has(
+    store: &DynStore,
+    admin: &payquest_domain::session::Actor,
+    action: &str,
+) -> bool {
     list_audit(store, admin, None, None)
         .await
         .expect("audit")
@@ -575,7 +579,7 @@ async fn privilege_needs_four_eyes(db: &TestDb) {
 }
 on_both_backends!(
     privilege_needs_four_eyes_on,
-    crate::auth_flow::privilege_needs_four_eyes
+    crate::session::privilege_needs_four_eyes
 );
 
 /// Secrets at rest: the TOTP seed and the machine signing keys are stored
@@ -594,7 +598,7 @@ async fn secrets_at_rest_are_sealed(db: &TestDb) {
         .expect("seed");
     assert!(stored.starts_with("sealed:v1:"), "{stored}");
     assert!(!stored.contains(&secret));
-    let machine = payquest_domain::machine_auth::MachineAuth::load(store.clone())
+    let machine = payquest_domain::api_clients::MachineAuth::load(store.clone())
         .await
         .expect("keys");
     drop(machine);
@@ -606,12 +610,12 @@ async fn secrets_at_rest_are_sealed(db: &TestDb) {
 }
 on_both_backends!(
     sealed_secrets_on,
-    crate::auth_flow::secrets_at_rest_are_sealed
+    crate::session::secrets_at_rest_are_sealed
 );
 
 on_both_backends!(
     staff_admin_on,
-    crate::auth_flow::staff_admin_is_for_admins_only_and_disable_ends_sessions
+    crate::session::staff_admin_is_for_admins_only_and_disable_ends_sessions
 );
 
 async fn racing_enrolment_pages_show_one_secret(db: &TestDb) {
@@ -648,7 +652,7 @@ async fn racing_enrolment_pages_show_one_secret(db: &TestDb) {
 }
 on_both_backends!(
     enrol_race_on,
-    crate::auth_flow::racing_enrolment_pages_show_one_secret
+    crate::session::racing_enrolment_pages_show_one_secret
 );
 
 /// Rotating the secrets key: with a new key first in the file and the old
@@ -656,7 +660,7 @@ on_both_backends!(
 /// keys) under the new key, so the file works with the new key alone; a
 /// second run has nothing to do; the run is audited.
 async fn stored_secrets_are_sealed_again_under_a_new_key(db: &TestDb) {
-    use payquest_domain::machine_auth::MachineAuth;
+    use payquest_domain::api_clients::MachineAuth;
     use payquest_domain::sealed::{reseal_all_with, Sealer};
     use payquest_domain::testing::TEST_SECRETS_KEY;
     let store = db.store().await;
@@ -702,5 +706,5 @@ async fn stored_secrets_are_sealed_again_under_a_new_key(db: &TestDb) {
 }
 on_both_backends!(
     reseal_secrets,
-    crate::auth_flow::stored_secrets_are_sealed_again_under_a_new_key
+    crate::session::stored_secrets_are_sealed_again_under_a_new_key
 );

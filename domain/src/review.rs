@@ -6,9 +6,9 @@ use payquest_types::{ActivityId, QuestId};
 use serde::Serialize;
 
 use crate::audit::AuditRecord;
-use crate::auth::{Actor, Permission};
 use crate::clock::format_ms;
 use crate::limits::PAGE_SIZE_MAX;
+use crate::session::{Actor, Permission};
 use crate::store::{DynStore, Finished};
 use crate::{DomainError, DomainResult};
 

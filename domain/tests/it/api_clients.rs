@@ -3,12 +3,12 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use payquest_domain::audit::AuditActor;
-use payquest_domain::clock::now_ms;
-use payquest_domain::machine_auth::{
+use payquest_domain::api_clients::{
     generate_signing_key, ApiClients, ClientAdmin, MachineAuth, Scope, TokenError, AUDIENCE,
     ISSUER, TOKEN_TYPE,
 };
+use payquest_domain::audit::AuditActor;
+use payquest_domain::clock::now_ms;
 use payquest_domain::on_both_backends;
 use payquest_domain::store::DynStore;
 use payquest_domain::testing::TestDb;
@@ -124,7 +124,7 @@ async fn tokens_are_issued_verified_and_revoked(db: &TestDb) {
 }
 on_both_backends!(
     issue_on,
-    crate::machine_auth::tokens_are_issued_verified_and_revoked
+    crate::api_clients::tokens_are_issued_verified_and_revoked
 );
 
 async fn forged_and_stale_tokens_are_refused(db: &TestDb) {
@@ -240,7 +240,7 @@ async fn forged_and_stale_tokens_are_refused(db: &TestDb) {
 }
 on_both_backends!(
     forged_on,
-    crate::machine_auth::forged_and_stale_tokens_are_refused
+    crate::api_clients::forged_and_stale_tokens_are_refused
 );
 
 async fn signing_keys_rotate_without_breaking_live_tokens(db: &TestDb) {
@@ -305,5 +305,5 @@ async fn signing_keys_rotate_without_breaking_live_tokens(db: &TestDb) {
 }
 on_both_backends!(
     rotation_on,
-    crate::machine_auth::signing_keys_rotate_without_breaking_live_tokens
+    crate::api_clients::signing_keys_rotate_without_breaking_live_tokens
 );

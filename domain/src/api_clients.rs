@@ -24,13 +24,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::auth::{Actor, Permission};
 use crate::clock::now_ms;
 use crate::limits::{
     ACCESS_TOKEN_LEEWAY_S, ACCESS_TOKEN_MAX_BYTES, ACCESS_TOKEN_TTL_S, API_CLIENT_NAME_MAX_CHARS,
     PAGE_SIZE_MAX, SIGNING_KEYS_REFRESH_MS,
 };
 use crate::secret::Secret;
+use crate::session::{Actor, Permission};
 use crate::store::{ApiClientRecord, DynStore, NewApiClient, SigningKeyRecord};
 use crate::{DomainError, DomainResult};
 
