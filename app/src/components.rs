@@ -22,18 +22,53 @@ pub fn go_to(path: &str) {
     let _ = window().location().set_href(path);
 }
 
-/// A red banner for a failed action, or nothing.
+/// A red banner for a failed action, or nothing. An error about one of
+/// `fields` is left to that field's `FieldError`.
 #[component]
-pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn ErrorBanner(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] fields: &'static [&'static str],
+) -> impl IntoView {
     move || {
-        error.get().map(|e| {
-            view! {
-                <p role="alert" data-code=e.code().as_str()
-                    class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
-                    {e.message().to_owned()}
-                </p>
-            }
-        })
+        error
+            .get()
+            .filter(|e| !e.field().is_some_and(|f| fields.contains(&f)))
+            .map(|e| {
+                view! {
+                    <p role="alert" data-code=e.code().as_str()
+                        class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+                        {e.message().to_owned()}
+                    </p>
+                }
+            })
+    }
+}
+
+/// A form field: its label, the input, and the error about it (if the last
+/// answer named this field), read out by screen readers when it appears.
+#[component]
+pub fn Field(
+    label: &'static str,
+    /// The input's `name`, which the server's error names.
+    name: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let message = move || {
+        error
+            .get()
+            .filter(|e| e.field() == Some(name))
+            .map(|e| e.message().to_owned())
+    };
+    view! {
+        <label class=format!("block text-sm font-medium {class}")>
+            {label}
+            {children()}
+            {move || message().map(|m| view! {
+                <span role="alert" class="mt-1 block text-sm font-normal text-red-700" data-field-error=name>{m}</span>
+            })}
+        </label>
     }
 }
 

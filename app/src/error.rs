@@ -17,6 +17,10 @@ impl AppError {
     pub fn message(&self) -> &str {
         &self.0.message
     }
+    /// The form field the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        self.0.field.as_deref()
+    }
 }
 
 impl fmt::Display for AppError {

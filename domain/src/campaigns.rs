@@ -5,8 +5,8 @@
 use crate::audit::AuditRecord;
 use crate::limits::{CAMPAIGN_NAME_MAX_CHARS, PAGE_SIZE_MAX};
 use crate::session::{Actor, Permission};
-use crate::store::{CampaignRecord, DynStore, NewCampaign};
-use crate::{DomainError, DomainResult};
+use crate::store::{CampaignRecord, DynStore, NewCampaign, StaffRecord};
+use crate::{DomainError, DomainResult, ForField};
 use payquest_types::{CampaignId, CostCentreId, StaffUserId};
 use payquest_types::{CampaignStatus, Role};
 
@@ -16,6 +16,33 @@ pub(crate) fn field(value: &str, what: &str, max: usize) -> DomainResult<()> {
         return Err(DomainError::InvalidInput(format!(
             "{what} must be 1 to {max} printable characters"
         )));
+    }
+    Ok(())
+}
+
+/// The campaign form's own rules (each error names its field).
+fn check_input(name: &str, starts_at_ms: i64, ends_at_ms: i64, alert_pct: i64) -> DomainResult<()> {
+    field(name, "the name", CAMPAIGN_NAME_MAX_CHARS).for_field("name")?;
+    if ends_at_ms <= starts_at_ms {
+        return Err(DomainError::InvalidField {
+            field: "ends_on",
+            message: "the campaign must end after it starts".into(),
+        });
+    }
+    if !(1..=100).contains(&alert_pct) {
+        return Err(DomainError::InvalidInput(
+            "the alert threshold is a percentage from 1 to 100".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_owner(owner: &StaffRecord) -> DomainResult<()> {
+    if !owner.roles.contains(&Role::CampaignOwner) {
+        return Err(DomainError::InvalidField {
+            field: "owner_email",
+            message: "the owner must hold the campaign owner role".into(),
+        });
     }
     Ok(())
 }
@@ -54,27 +81,18 @@ impl Campaigns {
         input: CampaignInput<'_>,
     ) -> DomainResult<CampaignRecord> {
         actor.require(Permission::ManageCampaigns)?;
-        field(input.name, "the name", CAMPAIGN_NAME_MAX_CHARS)?;
-        if input.ends_at_ms <= input.starts_at_ms {
-            return Err(DomainError::InvalidInput(
-                "the campaign must end after it starts".into(),
-            ));
-        }
-        if !(1..=100).contains(&input.alert_threshold_pct) {
-            return Err(DomainError::InvalidInput(
-                "the alert threshold is a percentage from 1 to 100".into(),
-            ));
-        }
+        check_input(
+            input.name,
+            input.starts_at_ms,
+            input.ends_at_ms,
+            input.alert_threshold_pct,
+        )?;
         let owner = self
             .store
             .staff_by_id(input.owner_user_id)
             .await?
             .ok_or(DomainError::NotFound("owner"))?;
-        if !owner.roles.contains(&Role::CampaignOwner) {
-            return Err(DomainError::InvalidInput(
-                "the owner must hold the campaign owner role".into(),
-            ));
-        }
+        check_owner(&owner)?;
         let audit = AuditRecord::new(&actor.audit_actor(), "campaign.created", "campaign:new")
             .after(&serde_json::json!({
                 "name": input.name.trim(),
@@ -97,24 +115,38 @@ impl Campaigns {
             .await?)
     }
 
-    /// Creates the campaign's own cost centre, then the campaign. If the
-    /// campaign is refused (say the owner lacks the role), the new cost centre
-    /// stays, unused and audited, and can be funded or given to a campaign later.
+    /// Creates the campaign's own cost centre, then the campaign. The input
+    /// and the owner are checked first; should the campaign still be refused
+    /// (a race), the new cost centre stays, unused and audited, and can be
+    /// funded or given to a campaign later.
     pub async fn create_with_budget(
         &self,
         actor: &Actor,
         plan: CampaignPlan<'_>,
     ) -> DomainResult<CampaignRecord> {
         actor.require(Permission::ManageCampaigns)?;
-        let email = crate::session::Email::parse(plan.owner_email)?;
+        let email = crate::session::Email::parse(plan.owner_email).for_field("owner_email")?;
         let owner = self
             .store
             .staff_by_email(email.as_str())
             .await?
-            .ok_or_else(|| DomainError::InvalidInput("no staff member has that email".into()))?;
+            .ok_or_else(|| DomainError::InvalidField {
+                field: "owner_email",
+                message: "no staff member has that email".into(),
+            })?;
+        // Everything the campaign needs is checked before its cost centre
+        // is made, so a refused form leaves nothing behind.
+        check_input(
+            plan.name,
+            plan.starts_at_ms,
+            plan.ends_at_ms,
+            plan.alert_threshold_pct,
+        )?;
+        check_owner(&owner)?;
         let cost_centre = crate::budgets::Budgets::new(self.store.clone())
             .create_cost_centre(actor, plan.cost_centre_code, plan.name)
-            .await?;
+            .await
+            .for_field("cost_centre_code")?;
         self.create(
             actor,
             CampaignInput {

@@ -30,6 +30,12 @@ pub enum DomainError {
     NotFound(&'static str),
     #[error("{0}")]
     InvalidInput(String),
+    /// Invalid input the form can show beside one field (its name).
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     /// A conflict a page branches on: the kind names it, the text explains.
@@ -81,7 +87,9 @@ impl DomainError {
             DomainError::Forbidden => ErrorCode::Forbidden,
             DomainError::FourEyes(_) => ErrorCode::FourEyes,
             DomainError::NotFound(_) => ErrorCode::NotFound,
-            DomainError::InvalidInput(_) => ErrorCode::InvalidInput,
+            DomainError::InvalidInput(_) | DomainError::InvalidField { .. } => {
+                ErrorCode::InvalidInput
+            }
             DomainError::Conflict(_) => ErrorCode::Conflict,
             DomainError::Named(kind, _) => kind.code(),
             DomainError::Internal(_) => ErrorCode::Internal,
@@ -96,8 +104,27 @@ impl DomainError {
                 ErrorCode::Internal,
                 "Something went wrong on our side. It has been logged.",
             ),
+            DomainError::InvalidField { field, message } => ApiError {
+                field: Some((*field).to_owned()),
+                ..ApiError::new(ErrorCode::InvalidInput, message.clone())
+            },
             other => ApiError::new(other.code(), other.to_string()),
         }
+    }
+}
+
+/// Names the input an invalid-input error is about, so a form can show it
+/// beside that field: `check(name).for_field("name")?`.
+pub trait ForField<T> {
+    fn for_field(self, field: &'static str) -> DomainResult<T>;
+}
+
+impl<T> ForField<T> for DomainResult<T> {
+    fn for_field(self, field: &'static str) -> DomainResult<T> {
+        self.map_err(|e| match e {
+            DomainError::InvalidInput(message) => DomainError::InvalidField { field, message },
+            other => other,
+        })
     }
 }
 

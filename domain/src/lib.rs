@@ -30,5 +30,5 @@ pub mod validation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{Conflict, DomainError, DomainResult};
+pub use error::{Conflict, DomainError, DomainResult, ForField};
 pub use payquest_types as types;

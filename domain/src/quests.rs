@@ -10,7 +10,7 @@ use crate::limits::{
 };
 use crate::session::{Actor, Permission};
 use crate::store::{NewQuest, QuestRecord};
-use crate::{DomainError, DomainResult};
+use crate::{DomainError, DomainResult, ForField};
 use payquest_types::Amount;
 use payquest_types::{CampaignId, QuestId};
 use serde::{Deserialize, Serialize};
@@ -194,17 +194,23 @@ impl Campaigns {
     ) -> DomainResult<QuestRecord> {
         actor.require(Permission::ManageQuests)?;
         self.get(actor, input.campaign_id).await?;
-        field(input.name, "the name", QUEST_NAME_MAX_CHARS)?;
+        field(input.name, "the name", QUEST_NAME_MAX_CHARS).for_field("name")?;
         if !input.reward.is_positive() || input.reward.minor() > REWARD_MAX_MINOR {
-            return Err(DomainError::InvalidInput(format!(
-                "the reward must be positive and at most {}",
-                Amount::from_minor(REWARD_MAX_MINOR)
-            )));
+            return Err(DomainError::InvalidField {
+                field: "reward",
+                message: format!(
+                    "the reward must be positive and at most {}",
+                    Amount::from_minor(REWARD_MAX_MINOR)
+                ),
+            });
         }
-        let max_completions = positive_cap(input.max_completions, "the completion cap")?;
-        let max_per_gamer = positive_cap(input.max_per_gamer, "the per-gamer cap")?;
-        let repeat_period_s = positive_cap(input.repeat_period_s, "the repeat period")?;
-        input.validator.check()?;
+        let max_completions = positive_cap(input.max_completions, "the completion cap")
+            .for_field("max_completions")?;
+        let max_per_gamer =
+            positive_cap(input.max_per_gamer, "the per-gamer cap").for_field("max_per_gamer")?;
+        let repeat_period_s = positive_cap(input.repeat_period_s, "the repeat period")
+            .for_field("repeat_period_s")?;
+        input.validator.check().for_field("validator")?;
         let config = serde_json::to_string(&input.validator).map_err(DomainError::internal)?;
         let audit = AuditRecord::new(&actor.audit_actor(), "quest.created", "quest:new").after(
             &serde_json::json!({

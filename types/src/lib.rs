@@ -215,6 +215,9 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// The input the error is about (a form field's name), when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -222,6 +225,7 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            field: None,
         }
     }
 }

@@ -87,15 +87,18 @@ mod map {
 
 /// Parses a token amount typed in a form (`12.5`).
 #[cfg(feature = "ssr")]
-pub(crate) fn parse_amount(raw: &str) -> Result<Amount, AppError> {
+pub(crate) fn parse_amount(raw: &str, field: &'static str) -> Result<Amount, AppError> {
     raw.parse().map_err(|e: payquest_types::AmountError| {
-        fail(payquest_domain::DomainError::InvalidInput(e.to_string()))
+        fail(payquest_domain::DomainError::InvalidField {
+            field,
+            message: e.to_string(),
+        })
     })
 }
 
 /// Parses a date (`2026-12-01`) or RFC 3339 time to Unix milliseconds.
 #[cfg(feature = "ssr")]
-pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
+pub(crate) fn parse_day(raw: &str, what: &str, field: &'static str) -> Result<i64, AppError> {
     let full = if raw.len() == 10 {
         format!("{raw}T00:00:00Z")
     } else {
@@ -104,9 +107,10 @@ pub(crate) fn parse_day(raw: &str, what: &str) -> Result<i64, AppError> {
     time::OffsetDateTime::parse(&full, &time::format_description::well_known::Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
         .map_err(|_| {
-            fail(payquest_domain::DomainError::InvalidInput(format!(
-                "{what} must be a date like 2026-12-01"
-            )))
+            fail(payquest_domain::DomainError::InvalidField {
+                field,
+                message: format!("{what} must be a date like 2026-12-01"),
+            })
         })
 }
 
@@ -164,8 +168,8 @@ pub async fn create_campaign(
 ) -> Result<CampaignId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let starts = parse_day(&starts_on, "the start")?;
-    let ends = parse_day(&ends_on, "the end")?;
+    let starts = parse_day(&starts_on, "the start", "starts_on")?;
+    let ends = parse_day(&ends_on, "the end", "ends_on")?;
     let c = ctx
         .state
         .campaigns
@@ -205,7 +209,7 @@ pub async fn fund_campaign(
 ) -> Result<Amount, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let amount = parse_amount(&amount)?;
+    let amount = parse_amount(&amount, "amount")?;
     let campaign = ctx.state.campaigns.get(actor, campaign_id).await?;
     ctx.state
         .budgets
@@ -229,7 +233,7 @@ pub async fn request_transfer(
 ) -> Result<TransferId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let amount = parse_amount(&amount)?;
+    let amount = parse_amount(&amount, "amount")?;
     let campaign = ctx.state.campaigns.get(actor, campaign_id).await?;
     let t = ctx
         .state

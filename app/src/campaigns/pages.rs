@@ -11,9 +11,28 @@ use crate::campaigns::api::{
     SetCampaignStatus,
 };
 use crate::components::{
-    load_error, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET, INPUT,
+    load_error, Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON, BUTTON_QUIET,
+    INPUT,
 };
 use crate::quests::api::{CreateQuest, SetQuestActive};
+
+/// The inputs of the campaign form and of the quest form, whose errors show
+/// beside them.
+const CAMPAIGN_FIELDS: &[&str] = &[
+    "name",
+    "owner_email",
+    "cost_centre_code",
+    "starts_on",
+    "ends_on",
+];
+const QUEST_FIELDS: &[&str] = &[
+    "name",
+    "reward",
+    "max_per_gamer",
+    "max_completions",
+    "repeat_period_s",
+    "validator",
+];
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
@@ -47,15 +66,15 @@ fn Campaigns() -> impl IntoView {
             <ActionForm action=create attr:class="space-y-4 rounded-xl bg-white p-6 shadow" attr:data-testid="create-campaign">
                 <h2 class="text-lg font-semibold">"Start a campaign (finance)"</h2>
                 <div class="grid gap-4 sm:grid-cols-2">
-                    <label class="block text-sm font-medium">"Name"<input class=INPUT name="name" required maxlength="100" /></label>
-                    <label class="block text-sm font-medium">"Owner's email"<input class=INPUT type="email" name="owner_email" required /></label>
-                    <label class="block text-sm font-medium">"Cost centre code"<input class=INPUT name="cost_centre_code" required maxlength="40" /></label>
+                    <Field label="Name" name="name" error><input class=INPUT name="name" required maxlength="100" /></Field>
+                    <Field label="Owner's email" name="owner_email" error><input class=INPUT type="email" name="owner_email" required /></Field>
+                    <Field label="Cost centre code" name="cost_centre_code" error><input class=INPUT name="cost_centre_code" required maxlength="40" /></Field>
                     <div class="grid grid-cols-2 gap-2">
-                        <label class="block text-sm font-medium">"Starts"<input class=INPUT type="date" name="starts_on" required /></label>
-                        <label class="block text-sm font-medium">"Ends"<input class=INPUT type="date" name="ends_on" required /></label>
+                        <Field label="Starts" name="starts_on" error><input class=INPUT type="date" name="starts_on" required /></Field>
+                        <Field label="Ends" name="ends_on" error><input class=INPUT type="date" name="ends_on" required /></Field>
                     </div>
                 </div>
-                <ErrorBanner error=error />
+                <ErrorBanner error=error fields=CAMPAIGN_FIELDS />
                 <button class=BUTTON type="submit">"Create campaign"</button>
             </ActionForm>
         </div>
@@ -189,16 +208,16 @@ fn QuestForm(campaign_id: CampaignId, create: ServerAction<CreateQuest>) -> impl
             <h2 class="text-lg font-semibold">"Add a quest"</h2>
             <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
             <div class="grid gap-3 sm:grid-cols-4">
-                <label class="block text-sm font-medium sm:col-span-2">"Name"<input class=INPUT name="name" required maxlength="100" /></label>
-                <label class="block text-sm font-medium">"Reward (tokens)"<input class=INPUT name="reward" required inputmode="decimal" /></label>
-                <label class="block text-sm font-medium">"Per gamer"<input class=INPUT name="max_per_gamer" type="number" min="1" value="1" /></label>
-                <label class="block text-sm font-medium">"Total completions"<input class=INPUT name="max_completions" type="number" min="1" /></label>
-                <label class="block text-sm font-medium">"Repeat after (seconds)"<input class=INPUT name="repeat_period_s" type="number" min="1" /></label>
+                <Field label="Name" name="name" error class="sm:col-span-2"><input class=INPUT name="name" required maxlength="100" /></Field>
+                <Field label="Reward (tokens)" name="reward" error><input class=INPUT name="reward" required inputmode="decimal" /></Field>
+                <Field label="Per gamer" name="max_per_gamer" error><input class=INPUT name="max_per_gamer" type="number" min="1" value="1" /></Field>
+                <Field label="Total completions" name="max_completions" error><input class=INPUT name="max_completions" type="number" min="1" /></Field>
+                <Field label="Repeat after (seconds)" name="repeat_period_s" error><input class=INPUT name="repeat_period_s" type="number" min="1" /></Field>
             </div>
-            <label class="block text-sm font-medium">"Validator (JSON)"
+            <Field label="Validator (JSON)" name="validator" error>
                 <textarea class=INPUT name="validator" rows="3" maxlength="4096">"{\"kind\": \"manual\"}"</textarea>
-            </label>
-            <ErrorBanner error=error />
+            </Field>
+            <ErrorBanner error=error fields=QUEST_FIELDS />
             <button class=BUTTON type="submit">"Add quest"</button>
         </ActionForm>
     }

@@ -53,36 +53,37 @@ fn request(
     min_amount: String,
     max_items: u32,
 ) -> Result<payquest_domain::payouts::BatchRequest, AppError> {
-    let day = |raw: &str, what: &str| -> Result<Option<i64>, AppError> {
+    let day = |raw: &str, what: &str, field| -> Result<Option<i64>, AppError> {
         if raw.trim().is_empty() {
             return Ok(None);
         }
-        crate::campaigns::api::parse_day(raw.trim(), what).map(Some)
+        crate::campaigns::api::parse_day(raw.trim(), what, field).map(Some)
     };
-    let id = |raw: &str, what: &str| -> Result<Option<i64>, AppError> {
+    let id = |raw: &str, what: &str, field| -> Result<Option<i64>, AppError> {
         let t = raw.trim();
         if t.is_empty() {
             return Ok(None);
         }
         t.parse::<i64>().map(Some).map_err(|_| {
-            fail(payquest_domain::DomainError::InvalidInput(format!(
-                "{what} must be a number"
-            )))
+            fail(payquest_domain::DomainError::InvalidField {
+                field,
+                message: format!("{what} must be a number"),
+            })
         })
     };
-    let campaign_id = id(&campaign, "the campaign")?.map(payquest_types::CampaignId);
-    let quest_id = id(&quest, "the quest")?.map(payquest_types::QuestId);
+    let campaign_id = id(&campaign, "the campaign", "campaign")?.map(payquest_types::CampaignId);
+    let quest_id = id(&quest, "the quest", "quest")?.map(payquest_types::QuestId);
     let min_amount_minor = if min_amount.trim().is_empty() {
         None
     } else {
-        Some(crate::campaigns::api::parse_amount(min_amount.trim())?.minor())
+        Some(crate::campaigns::api::parse_amount(min_amount.trim(), "min_amount")?.minor())
     };
     Ok(payquest_domain::payouts::BatchRequest {
         note,
         campaign_id,
         quest_id,
-        from_ms: day(&from, "the start date")?,
-        to_ms: day(&to, "the end date")?,
+        from_ms: day(&from, "the start date", "from")?,
+        to_ms: day(&to, "the end date", "to")?,
         min_amount_minor,
         max_items,
     })

@@ -21,14 +21,19 @@ pub async fn create_quest(
     use payquest_domain::DomainError;
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let reward = crate::campaigns::api::parse_amount(&reward)?;
+    let reward = crate::campaigns::api::parse_amount(&reward, "reward")?;
     if validator.len() > 4_096 {
-        return Err(fail(DomainError::InvalidInput(
-            "the validator configuration is too long".into(),
-        )));
+        return Err(fail(DomainError::InvalidField {
+            field: "validator",
+            message: "the validator configuration is too long".into(),
+        }));
     }
-    let validator = serde_json::from_str(&validator)
-        .map_err(|e| fail(DomainError::InvalidInput(format!("validator: {e}"))))?;
+    let validator = serde_json::from_str(&validator).map_err(|e| {
+        fail(DomainError::InvalidField {
+            field: "validator",
+            message: format!("validator: {e}"),
+        })
+    })?;
     let q = ctx
         .state
         .campaigns

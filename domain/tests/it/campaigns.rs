@@ -138,13 +138,25 @@ async fn campaign_and_quest_input_is_checked(db: &TestDb) {
     backwards.ends_at_ms = 500;
     assert!(matches!(
         campaigns.create(&fin, backwards).await,
-        Err(DomainError::InvalidInput(_))
+        Err(DomainError::InvalidField {
+            field: "ends_on",
+            ..
+        })
+    ));
+    assert!(matches!(
+        campaigns
+            .create(&fin, input(" ", olga.user_id, cc.cost_centre_id))
+            .await,
+        Err(DomainError::InvalidField { field: "name", .. })
     ));
     assert!(matches!(
         campaigns
             .create(&fin, input("No owner role", fin.user_id, cc.cost_centre_id))
             .await,
-        Err(DomainError::InvalidInput(_))
+        Err(DomainError::InvalidField {
+            field: "owner_email",
+            ..
+        })
     ));
     assert!(matches!(
         campaigns
@@ -185,7 +197,10 @@ async fn campaign_and_quest_input_is_checked(db: &TestDb) {
         campaigns
             .create_quest(&community, quest(0, ValidatorConfig::Manual))
             .await,
-        Err(DomainError::InvalidInput(_))
+        Err(DomainError::InvalidField {
+            field: "reward",
+            ..
+        })
     ));
     let bad_url = ValidatorConfig::DiscordMember {
         guild_id: "1".into(),
@@ -193,7 +208,10 @@ async fn campaign_and_quest_input_is_checked(db: &TestDb) {
     };
     assert!(matches!(
         campaigns.create_quest(&community, quest(10, bad_url)).await,
-        Err(DomainError::InvalidInput(_))
+        Err(DomainError::InvalidField {
+            field: "validator",
+            ..
+        })
     ));
     assert!(matches!(
         campaigns

@@ -518,3 +518,58 @@ async fn refused_requests_are_audited_once_a_minute() {
     }
     assert_eq!(found, 1);
 }
+
+/// Invalid input names the form field it is about, so the page shows the
+/// message beside that field: a campaign form with an unreadable start date
+/// answers 422 `invalid_input` with `field: "starts_on"`, one that ends
+/// before it starts names `ends_on`, and nothing is created.
+#[tokio::test]
+async fn invalid_input_names_its_field() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let server = spawn(&db.url, &[]);
+    let cookie = crate::budget_race::sign_in_as(
+        &store,
+        &server.url,
+        "finance@example.com",
+        payquest_domain::types::Role::Finance,
+    )
+    .await;
+    let c = client();
+    let create = |starts_on: &'static str, ends_on: &'static str| {
+        c.post(format!("{}/api/create_campaign", server.url))
+            .header("cookie", &cookie)
+            .form(&[
+                ("name", "Launch"),
+                ("owner_email", "finance@example.com"),
+                ("cost_centre_code", "CC-FIELD"),
+                ("starts_on", starts_on),
+                ("ends_on", ends_on),
+            ])
+            .send()
+    };
+    for (starts, ends, field) in [
+        ("tomorrow", "2026-12-31", "starts_on"),
+        ("2026-12-31", "2026-12-01", "ends_on"),
+    ] {
+        let res = create(starts, ends).await.expect("call");
+        assert_eq!(
+            res.status().as_u16(),
+            payquest_domain::types::ErrorCode::InvalidInput.http_status(),
+            "{starts} {ends}"
+        );
+        let body = res.json::<Value>().await.expect("json");
+        assert_eq!(body["code"], "invalid_input", "{body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+    let campaigns = store
+        .list_campaigns(None, payquest_domain::types::CampaignId::default(), 10)
+        .await
+        .expect("list");
+    assert!(campaigns.is_empty(), "nothing half-written");
+    let centres = store
+        .list_cost_centres(payquest_domain::types::CostCentreId::default(), 10)
+        .await
+        .expect("list");
+    assert!(centres.is_empty(), "no cost centre left behind");
+}
