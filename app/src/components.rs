@@ -55,18 +55,14 @@ pub fn Field(
     #[prop(optional)] class: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let message = move || {
-        error
-            .get()
-            .filter(|e| e.field() == Some(name))
-            .map(|e| e.message().to_owned())
-    };
+    let message = move || error.get().filter(|e| e.field() == Some(name));
     view! {
         <label class=format!("block text-sm font-medium {class}")>
             {label}
             {children()}
-            {move || message().map(|m| view! {
-                <span role="alert" class="mt-1 block text-sm font-normal text-red-700" data-field-error=name>{m}</span>
+            {move || message().map(|e| view! {
+                <span role="alert" class="mt-1 block text-sm font-normal text-red-700"
+                    data-code=e.code().as_str() data-field-error=name>{e.message().to_owned()}</span>
             })}
         </label>
     }
@@ -130,6 +126,36 @@ where
             }}
         </Transition>
     }
+}
+
+/// How often a page showing a moving state reloads it.
+pub const RELOAD_MS: u64 = 1_500;
+
+/// Keeps a page up to date while what it shows is still moving: whenever the
+/// resource holds a value for which `moving` is true, `reload` is bumped
+/// `RELOAD_MS` later (put `reload.get()` in the resource's source). One
+/// timer at a time: a reload for any other reason cancels the pending one.
+/// Runs only in the browser (effects don't run on the server).
+pub fn reload_while<T>(
+    resource: Resource<Result<T, AppError>>,
+    reload: RwSignal<u32>,
+    moving: impl Fn(&T) -> bool + Send + Sync + 'static,
+) where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    Effect::new(move |_| {
+        let still = resource
+            .get()
+            .is_some_and(|r| r.as_ref().is_ok_and(&moving));
+        if still {
+            if let Ok(timer) = set_timeout_with_handle(
+                move || reload.update(|n| *n += 1),
+                std::time::Duration::from_millis(RELOAD_MS),
+            ) {
+                on_cleanup(move || timer.clear());
+            }
+        }
+    });
 }
 
 /// One column of a `DataTable`: its heading and how a row's cell looks.
@@ -267,11 +293,20 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
 /// footer; until then they are plain.
 #[component]
 pub fn PublicFrame(children: Children) -> impl IntoView {
+    // Who is signed in as a gamer, if anyone; staff sign-in is not read here.
+    let gamer = Resource::new(|| (), |_| crate::public::api::current_gamer());
     view! {
         <div class="flex min-h-full flex-col">
             <header class="bg-slate-900">
-                <div class="mx-auto flex max-w-6xl items-center px-4 py-4">
+                <div class="mx-auto flex max-w-6xl items-center justify-between gap-2 px-4 py-4">
                     <a href=routes::PUBLIC_HOME class="text-lg font-bold text-white">"PayQuest"</a>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            gamer.await.ok().flatten().map(|g| view! {
+                                <span class="font-mono text-sm text-slate-200" data-testid="gamer-wallet">{g.wallet_short}</span>
+                            })
+                        })}
+                    </Transition>
                 </div>
             </header>
             <main class="grow">{children()}</main>

@@ -1,8 +1,9 @@
 //! The dashboard's landing page and the not-found page.
 
-use crate::components::Dashboard;
 use leptos::prelude::*;
 use payquest_types::Me;
+
+use crate::components::Dashboard;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

@@ -19,6 +19,9 @@ use tower_sessions::Session;
 use crate::error::AppError;
 
 const SESSION_AUTH_KEY: &str = "auth";
+/// A signed-in gamer's session record: a key of its own, so a staff sign-in
+/// is never a gamer's and a gamer's never a staff member's.
+const GAMER_SESSION_KEY: &str = "gamer";
 
 /// What the server provides to every page render and server function.
 #[derive(Clone)]
@@ -33,6 +36,7 @@ pub struct AppState {
     pub api_clients: Arc<payquest_domain::api_clients::ApiClients>,
     pub activities: Arc<payquest_domain::activities::Activities>,
     pub payouts: Arc<payquest_domain::payouts::Payouts>,
+    pub gamers: Arc<payquest_domain::gamers::Gamers>,
     /// `https://explorer/tx/{hash}`: where a transaction hash links to.
     pub explorer_tx_url: Option<String>,
 }
@@ -40,6 +44,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: DynStore, auth: Auth) -> Self {
         Self {
+            gamers: Arc::new(payquest_domain::gamers::Gamers::new(
+                store.clone(),
+                auth.policy().absolute_lifetime_ms,
+            )),
             auth: Arc::new(auth),
             users: Arc::new(Users::new(store.clone())),
             budgets: Arc::new(payquest_domain::budgets::Budgets::new(store.clone())),
@@ -228,6 +236,62 @@ impl StaffCtx {
         let ctx = Ctx::load().await?;
         let actor = ctx.actor().await?;
         Ok(StaffCtx { ctx, actor })
+    }
+}
+
+/// A call from anyone (the public site): the shared state and the client's
+/// address. It reads no session, so nothing it does depends on who asks.
+pub struct PublicCtx {
+    pub state: AppState,
+    pub ip: Option<String>,
+}
+
+impl PublicCtx {
+    pub async fn load() -> Result<PublicCtx, AppError> {
+        Ok(PublicCtx {
+            state: state()?,
+            ip: client_ip().await,
+        })
+    }
+}
+
+/// A call from a signed-in gamer (the gamer portal): the request's context
+/// and the gamer, or `Unauthenticated`. A staff session is not a gamer's.
+pub struct GamerCtx {
+    ctx: Ctx,
+    pub gamer: payquest_domain::gamers::GamerActor,
+}
+
+impl GamerCtx {
+    pub async fn load() -> Result<GamerCtx, AppError> {
+        Self::load_optional()
+            .await?
+            .ok_or_else(|| fail(DomainError::Unauthenticated))
+    }
+
+    /// The gamer if one is signed in (and their session still good).
+    pub async fn load_optional() -> Result<Option<GamerCtx>, AppError> {
+        let ctx = Ctx::load().await?;
+        let Some(session) = ctx
+            .session
+            .get::<payquest_domain::gamers::GamerSession>(GAMER_SESSION_KEY)
+            .await
+            .map_err(|e| fail(DomainError::Internal(format!("session read: {e}").into())))?
+        else {
+            return Ok(None);
+        };
+        match ctx.state.gamers.actor(&session).await {
+            Ok(gamer) => Ok(Some(GamerCtx { ctx, gamer })),
+            Err(DomainError::Unauthenticated) => Ok(None),
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
+
+impl std::ops::Deref for GamerCtx {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use payquest_domain::reconcile::match_all;
 use payquest_domain::store::{ExpectedPayment, ObservedTransfer};
+use payquest_domain::types::{ChunkId, PayoutItemId};
 
 const ITEMS: usize = 1_000_000;
 const PER_TX: usize = 500;
@@ -53,15 +54,15 @@ fn main() {
     let mut expected = Vec::with_capacity(ITEMS);
     let mut observed = Vec::with_capacity(ITEMS);
     for i in 0..ITEMS {
-        let chunk = (i / PER_TX) as i64;
-        let tx = format!("0x{:064x}", chunk);
+        let chunk = ChunkId((i / PER_TX) as i64);
+        let tx = format!("0x{:064x}", chunk.get());
         let wallet = format!("0x{:040X}", (i * 7_919) % 200_000);
         let amount = 1_000_000 + (i % 977) as i64 * 10_000;
         expected.push((
             chunk,
             tx.clone(),
             ExpectedPayment {
-                payout_item_id: i as i64,
+                payout_item_id: PayoutItemId(i as i64),
                 wallet: wallet.clone(),
                 amount_minor: amount,
             },
@@ -70,7 +71,7 @@ fn main() {
         observed.push(ObservedTransfer {
             tx_hash: tx,
             log_index: (PER_TX - 1 - i % PER_TX) as i64,
-            block_number: chunk,
+            block_number: chunk.get(),
             from_address: "0xtreasury".into(),
             to_address: wallet.to_ascii_lowercase(),
             amount_minor: Some(amount),

@@ -224,7 +224,18 @@ impl Activities {
             )));
         }
         let now = now_ms();
-        // Quests that exist and belong to an active campaign.
+        let open = self.open_quests(items).await?;
+        let mut batch = sort_batch(items, now, &open);
+        let stored = self
+            .store
+            .insert_activities(principal.api_client_id, &batch.to_store, now)
+            .await?;
+        batch.take_stored(stored);
+        Ok(batch.outcomes(items))
+    }
+
+    /// Which of the batch's quests exist and belong to an active campaign.
+    async fn open_quests(&self, items: &[ActivityIn]) -> DomainResult<HashMap<QuestId, bool>> {
         let mut open_quests = HashMap::new();
         for quest_id in items.iter().map(|i| i.quest_id).collect::<BTreeSet<_>>() {
             let open = match self.store.quest(quest_id).await? {
@@ -236,101 +247,7 @@ impl Activities {
             };
             open_quests.insert(quest_id, open);
         }
-
-        let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
-        let mut to_store: Vec<NewActivity> = Vec::new();
-        let mut stored_index: Vec<usize> = Vec::new();
-        let mut first_seen: HashMap<&str, (usize, String)> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            let parsed = parse_item(item, now).and_then(|p| {
-                if open_quests.get(&item.quest_id).copied().unwrap_or(false) {
-                    Ok(p)
-                } else {
-                    Err(DomainError::InvalidInput(format!(
-                        "quest {} does not exist or its campaign is not active",
-                        item.quest_id
-                    )))
-                }
-            });
-            match parsed {
-                Err(e) => {
-                    outcomes[i] = Some(ItemOutcome::error(
-                        &item.external_id,
-                        422,
-                        e.code(),
-                        e.to_string(),
-                    ));
-                }
-                Ok(p) => match first_seen.get(item.external_id.as_str()) {
-                    // The same key twice in one batch: stored once; a different payload is a conflict.
-                    Some((_, hash)) if *hash != p.payload_hash => {
-                        outcomes[i] = Some(ItemOutcome::error(
-                            &item.external_id,
-                            409,
-                            ErrorCode::Conflict,
-                            "this external_id was used with a different payload",
-                        ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        first_seen.insert(&item.external_id, (i, p.payload_hash.clone()));
-                        stored_index.push(i);
-                        to_store.push(p);
-                    }
-                },
-            }
-        }
-
-        let stored = self
-            .store
-            .insert_activities(principal.api_client_id, &to_store, now)
-            .await?;
-        let mut by_key = HashMap::new();
-        for ((i, new), s) in stored_index.iter().zip(&to_store).zip(stored) {
-            let outcome = if s.payload_hash != new.payload_hash {
-                ItemOutcome::error(
-                    &new.external_id,
-                    409,
-                    ErrorCode::Conflict,
-                    "this external_id was used with a different payload",
-                )
-            } else {
-                ItemOutcome {
-                    external_id: new.external_id.clone(),
-                    http_status: if s.created { 201 } else { 200 },
-                    activity_id: Some(s.activity_id),
-                    status: Some(s.status),
-                    error: None,
-                }
-            };
-            by_key.insert(new.external_id.clone(), outcome.clone());
-            outcomes[*i] = Some(outcome);
-        }
-        // In-batch repeats with the same payload answer like their first occurrence.
-        Ok(outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| {
-                o.or_else(|| {
-                    by_key.get(&items[i].external_id).map(|first| ItemOutcome {
-                        http_status: if first.http_status == 201 {
-                            200
-                        } else {
-                            first.http_status
-                        },
-                        ..first.clone()
-                    })
-                })
-                .unwrap_or_else(|| {
-                    ItemOutcome::error(
-                        &items[i].external_id,
-                        500,
-                        ErrorCode::Internal,
-                        "not processed",
-                    )
-                })
-            })
-            .collect())
+        Ok(open_quests)
     }
 
     /// Activities for staff: all for read-all roles, their own campaigns' for owners.
@@ -385,5 +302,119 @@ impl Activities {
             }),
             _ => Err(DomainError::NotFound("activity")),
         }
+    }
+}
+/// A reported batch on its way to the store: each item's outcome where it is
+/// known already (refused, or a repeat within the batch), and the items to
+/// store with their places in the batch.
+struct SortedBatch {
+    outcomes: Vec<Option<ItemOutcome>>,
+    to_store: Vec<NewActivity>,
+    stored_index: Vec<usize>,
+    by_key: HashMap<String, ItemOutcome>,
+}
+
+const PAYLOAD_CONFLICT: &str = "this external_id was used with a different payload";
+
+/// Parses and checks every item; the same key twice in one batch is stored
+/// once, and with a different payload the second is a conflict.
+fn sort_batch(items: &[ActivityIn], now: i64, open: &HashMap<QuestId, bool>) -> SortedBatch {
+    let mut batch = SortedBatch {
+        outcomes: vec![None; items.len()],
+        to_store: Vec::new(),
+        stored_index: Vec::new(),
+        by_key: HashMap::new(),
+    };
+    let mut first_seen: HashMap<&str, String> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let parsed = parse_item(item, now).and_then(|p| {
+            if open.get(&item.quest_id).copied().unwrap_or(false) {
+                Ok(p)
+            } else {
+                Err(DomainError::InvalidInput(format!(
+                    "quest {} does not exist or its campaign is not active",
+                    item.quest_id
+                )))
+            }
+        });
+        match parsed {
+            Err(e) => {
+                batch.outcomes[i] = Some(ItemOutcome::error(
+                    &item.external_id,
+                    422,
+                    e.code(),
+                    e.to_string(),
+                ));
+            }
+            Ok(p) => match first_seen.get(item.external_id.as_str()) {
+                Some(hash) if *hash != p.payload_hash => {
+                    batch.outcomes[i] = Some(ItemOutcome::error(
+                        &item.external_id,
+                        409,
+                        ErrorCode::Conflict,
+                        PAYLOAD_CONFLICT,
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    first_seen.insert(&item.external_id, p.payload_hash.clone());
+                    batch.stored_index.push(i);
+                    batch.to_store.push(p);
+                }
+            },
+        }
+    }
+    batch
+}
+
+impl SortedBatch {
+    /// What the store answered for each stored item: created (201), there
+    /// already (200), or there with another payload (409).
+    fn take_stored(&mut self, stored: Vec<crate::store::StoredActivity>) {
+        for ((i, new), s) in self.stored_index.iter().zip(&self.to_store).zip(stored) {
+            let outcome = if s.payload_hash != new.payload_hash {
+                ItemOutcome::error(&new.external_id, 409, ErrorCode::Conflict, PAYLOAD_CONFLICT)
+            } else {
+                ItemOutcome {
+                    external_id: new.external_id.clone(),
+                    http_status: if s.created { 201 } else { 200 },
+                    activity_id: Some(s.activity_id),
+                    status: Some(s.status),
+                    error: None,
+                }
+            };
+            self.by_key.insert(new.external_id.clone(), outcome.clone());
+            self.outcomes[*i] = Some(outcome);
+        }
+    }
+
+    /// One outcome per item, in input order; an in-batch repeat with the
+    /// same payload answers like its first occurrence (200, not 201).
+    fn outcomes(self, items: &[ActivityIn]) -> Vec<ItemOutcome> {
+        let by_key = self.by_key;
+        self.outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.or_else(|| {
+                    by_key.get(&items[i].external_id).map(|first| ItemOutcome {
+                        http_status: if first.http_status == 201 {
+                            200
+                        } else {
+                            first.http_status
+                        },
+                        ..first.clone()
+                    })
+                })
+                .unwrap_or_else(|| {
+                    ItemOutcome::error(
+                        &items[i].external_id,
+                        500,
+                        ErrorCode::Internal,
+                        "not processed",
+                    )
+                })
+            })
+            .collect()
     }
 }

@@ -132,25 +132,11 @@ impl Disburser {
     pub async fn round(&self) -> ChainResult<RoundReport> {
         let mut report = RoundReport::default();
         let wallet = self.wallet();
-        let chain_id = self.chain.settings().chain_id as i64;
-        let Some(mut next_nonce) = self
-            .store
-            .lease_wallet(&wallet, chain_id, &self.holder, now_ms(), self.lease_ms)
-            .await
-            .map_err(store_err)?
-        else {
+        let Some(next_nonce) = self.take_lease(&wallet).await? else {
             tracing::debug!(%wallet, "another replica holds the wallet lease");
             return Ok(report);
         };
-        let head = self.chain.head().await?;
-        let seen = self
-            .highest_head
-            .fetch_max(head, std::sync::atomic::Ordering::Relaxed);
-        if head < seen {
-            return Err(ChainError::ChainReset { now: head, seen });
-        }
-        self.chain.check_contracts().await?;
-
+        let head = self.checked_head().await?;
         let inflight = self
             .store
             .inflight_chunks(&wallet)
@@ -159,17 +145,7 @@ impl Disburser {
         for chunk in &inflight {
             self.watch(chunk, head, &mut report).await?;
         }
-
-        // Resync with the node: a nonce used outside this service is skipped.
-        let mined = self.chain.mined_nonce().await? as i64;
-        if mined > next_nonce {
-            self.store
-                .raise_next_nonce(&wallet, &self.holder, mined)
-                .await
-                .map_err(store_err)?;
-            next_nonce = mined;
-        }
-
+        let mut next_nonce = self.resync_nonce(&wallet, next_nonce).await?;
         let mut open = inflight.len();
         while open < MAX_INFLIGHT_CHUNKS {
             let Some(chunk) = self.store.next_planned_chunk().await.map_err(store_err)? else {
@@ -185,52 +161,105 @@ impl Disburser {
                 }
                 break;
             }
-            let entries = payments(chunk.entries.iter().map(|e| (e.1.as_str(), e.2)))?;
-            let fees = self.chain.fees().await?;
-            let signed = self
-                .chain
-                .sign_payout(chunk.payout_chunk_id, &entries, next_nonce as u64, fees)
-                .await?;
-            let new = record(&signed, next_nonce);
-            let a = audit(
-                "payout.chunk_signed",
-                format!("payout_chunk:{}", chunk.payout_chunk_id),
-            )
-            .after(&serde_json::json!({
-                "tx_hash": signed.tx_hash, "nonce": next_nonce, "items": chunk.entries.len()
-            }));
-            let Some(chain_tx_id) = self
-                .store
-                .store_signed_chunk(
-                    chunk.payout_chunk_id,
-                    &wallet,
-                    &self.holder,
-                    now_ms(),
-                    &new,
-                    &a,
-                )
-                .await
-                .map_err(store_err)?
-            else {
+            if !self.sign_and_send(&chunk, &wallet, next_nonce).await? {
                 // The lease or the nonce moved under us: start over next round.
                 break;
-            };
-            crash_point("after_store");
+            }
             report.signed += 1;
             next_nonce += 1;
             open += 1;
-            if let SendOutcome::Rejected(why) = self.chain.send_raw(&signed.raw).await? {
-                self.refused(chunk.payout_chunk_id, chain_tx_id, next_nonce - 1, &why)
-                    .await?;
-                continue;
-            }
-            crash_point("after_broadcast");
-            self.store
-                .mark_broadcast(chain_tx_id, now_ms())
-                .await
-                .map_err(store_err)?;
         }
         Ok(report)
+    }
+
+    /// Takes or renews the signing wallet's lease; the next nonce to use, or
+    /// `None` while another replica holds it.
+    async fn take_lease(&self, wallet: &str) -> ChainResult<Option<i64>> {
+        let evm_chain = self.chain.settings().chain_id as i64;
+        self.store
+            .lease_wallet(wallet, evm_chain, &self.holder, now_ms(), self.lease_ms)
+            .await
+            .map_err(store_err)
+    }
+
+    /// The chain's head, refusing a chain that went back (a reset dev chain
+    /// or a wrong endpoint), after checking the contracts are there.
+    async fn checked_head(&self) -> ChainResult<u64> {
+        let head = self.chain.head().await?;
+        let seen = self
+            .highest_head
+            .fetch_max(head, std::sync::atomic::Ordering::Relaxed);
+        if head < seen {
+            return Err(ChainError::ChainReset { now: head, seen });
+        }
+        self.chain.check_contracts().await?;
+        Ok(head)
+    }
+
+    /// Resyncs with the node: a nonce used outside this service is skipped.
+    async fn resync_nonce(&self, wallet: &str, next_nonce: i64) -> ChainResult<i64> {
+        let mined = self.chain.mined_nonce().await? as i64;
+        if mined <= next_nonce {
+            return Ok(next_nonce);
+        }
+        self.store
+            .raise_next_nonce(wallet, &self.holder, mined)
+            .await
+            .map_err(store_err)?;
+        Ok(mined)
+    }
+
+    /// Signs a planned chunk at `nonce`, stores the signed bytes (and the
+    /// nonce, and the items' `submitted` state) before anything is sent,
+    /// then broadcasts them. False when the store refused (the lease or the
+    /// nonce moved): nothing was signed for good then.
+    async fn sign_and_send(
+        &self,
+        chunk: &PlannedChunk,
+        wallet: &str,
+        nonce: i64,
+    ) -> ChainResult<bool> {
+        let entries = payments(chunk.entries.iter().map(|e| (e.1.as_str(), e.2)))?;
+        let fees = self.chain.fees().await?;
+        let signed = self
+            .chain
+            .sign_payout(chunk.payout_chunk_id, &entries, nonce as u64, fees)
+            .await?;
+        let new = record(&signed, nonce);
+        let a = audit(
+            "payout.chunk_signed",
+            format!("payout_chunk:{}", chunk.payout_chunk_id),
+        )
+        .after(&serde_json::json!({
+            "tx_hash": signed.tx_hash, "nonce": nonce, "items": chunk.entries.len()
+        }));
+        let Some(chain_tx_id) = self
+            .store
+            .store_signed_chunk(
+                chunk.payout_chunk_id,
+                wallet,
+                &self.holder,
+                now_ms(),
+                &new,
+                &a,
+            )
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(false);
+        };
+        crash_point("after_store");
+        if let SendOutcome::Rejected(why) = self.chain.send_raw(&signed.raw).await? {
+            self.refused(chunk.payout_chunk_id, chain_tx_id, nonce, &why)
+                .await?;
+            return Ok(true);
+        }
+        crash_point("after_broadcast");
+        self.store
+            .mark_broadcast(chain_tx_id, now_ms())
+            .await
+            .map_err(store_err)?;
+        Ok(true)
     }
 
     /// Records the transaction in which the contract paid a planned chunk

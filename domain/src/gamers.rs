@@ -1,12 +1,69 @@
 //! Gamers are known by their EVM wallet. Addresses are stored in their EIP-55
 //! checksummed form; a mixed-case address whose checksum is wrong is refused
 //! (it is most likely a typo), an all-lower- or upper-case one is accepted.
+//!
+//! A signed-in gamer is a principal of their own (`GamerActor`), apart from
+//! staff: a gamer session never yields a staff `Actor`, and a staff session
+//! is not a gamer's. What a gamer may read is their own rows.
 
 use std::str::FromStr;
 
 use alloy_primitives::Address;
+use payquest_types::GamerId;
+use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::clock::now_ms;
+use crate::store::DynStore;
+use crate::{DomainError, DomainResult};
+
+/// What a browser session keeps of a signed-in gamer, under a key of its
+/// own (never the staff sign-in's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamerSession {
+    pub gamer_id: GamerId,
+    pub wallet: String,
+    pub started_at_ms: i64,
+}
+
+/// A signed-in gamer, as the domain sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GamerActor {
+    pub gamer_id: GamerId,
+    pub wallet: WalletAddress,
+}
+
+/// Gamers as principals: who a gamer session is, while it is good.
+pub struct Gamers {
+    store: DynStore,
+    /// However active, a gamer session ends this long after sign-in.
+    lifetime_ms: i64,
+}
+
+impl Gamers {
+    pub fn new(store: DynStore, lifetime_ms: i64) -> Self {
+        Self { store, lifetime_ms }
+    }
+
+    /// The gamer of a session: `Unauthenticated` once it is older than the
+    /// lifetime, or when the gamer or their wallet no longer match.
+    pub async fn actor(&self, session: &GamerSession) -> DomainResult<GamerActor> {
+        if now_ms() - session.started_at_ms > self.lifetime_ms {
+            return Err(DomainError::Unauthenticated);
+        }
+        let gamer = self
+            .store
+            .gamer(session.gamer_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        if gamer.wallet != session.wallet {
+            return Err(DomainError::Unauthenticated);
+        }
+        Ok(GamerActor {
+            gamer_id: gamer.gamer_id,
+            wallet: WalletAddress(gamer.wallet),
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WalletAddress(String);
@@ -36,6 +93,11 @@ impl WalletAddress {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// `0x5aAe…eAed`: enough to recognise a wallet, for public pages.
+    pub fn short(&self) -> String {
+        format!("{}…{}", &self.0[..6], &self.0[self.0.len() - 4..])
     }
 }
 

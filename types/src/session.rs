@@ -1,4 +1,5 @@
-//! Who is signed in and how far their sign-in has got.
+//! Who is signed in (a staff member or a gamer) and how far a staff
+//! member's sign-in has got.
 
 use crate::{Role, StaffUserId};
 use serde::{Deserialize, Serialize};
@@ -51,4 +52,11 @@ pub struct MfaEnrolment {
     pub otpauth_url: String,
     /// The otpauth URL as an SVG QR code.
     pub qr_svg: String,
+}
+
+/// The signed-in gamer, as the public site shows them (never more than the
+/// shortened wallet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamerMe {
+    pub wallet_short: String,
 }

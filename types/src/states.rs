@@ -80,6 +80,13 @@ state_enum!(
     }
 );
 
+impl ActivityStatus {
+    /// Not yet decided by the validators: it changes without anyone acting.
+    pub fn is_pending(self) -> bool {
+        matches!(self, ActivityStatus::Received | ActivityStatus::Validating)
+    }
+}
+
 state_enum!(
     /// A payout batch: draft → pending_approval → approved / rejected →
     /// disbursing → disbursed → reconciled (or partially_failed); withdrawn.

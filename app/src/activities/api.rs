@@ -1,10 +1,11 @@
 //! Server functions of reported activities.
 
+use leptos::prelude::*;
+use payquest_types::{ActivityId, ActivityRow, CampaignId};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::StaffCtx;
-use leptos::prelude::*;
-use payquest_types::{ActivityId, ActivityRow, CampaignId};
 
 #[server(endpoint = "list_activities")]
 pub async fn list_activities(

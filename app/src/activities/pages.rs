@@ -6,7 +6,7 @@ use payquest_types::{ActivityId, ActivityRow, CampaignId};
 
 use crate::activities::api::list_activities;
 use crate::campaigns::api::list_campaigns;
-use crate::components::{Column, Dashboard, DataTable, Loaded, BUTTON_QUIET, INPUT};
+use crate::components::{reload_while, Column, Dashboard, DataTable, Loaded, BUTTON_QUIET, INPUT};
 
 #[component]
 pub fn ActivitiesPage() -> impl IntoView {
@@ -23,10 +23,15 @@ fn Activities() -> impl IntoView {
     let campaign = RwSignal::new(None::<CampaignId>);
     let before = RwSignal::new(None::<ActivityId>);
     let campaigns = Resource::new(|| (), |_| list_campaigns());
+    let reload = RwSignal::new(0u32);
     let rows = Resource::new(
-        move || (campaign.get(), status.get(), before.get()),
-        |(c, s, b)| list_activities(c, Some(s), b),
+        move || (campaign.get(), status.get(), before.get(), reload.get()),
+        |(c, s, b, _)| list_activities(c, Some(s), b),
     );
+    // Activities being validated change status by themselves: follow them.
+    reload_while(rows, reload, |rows: &Vec<ActivityRow>| {
+        rows.iter().any(|r| r.status.is_pending())
+    });
     view! {
         <div class="space-y-6">
             <h1 class="text-2xl font-bold">"Activities"</h1>

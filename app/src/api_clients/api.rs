@@ -1,10 +1,11 @@
 //! Server functions of machine clients and their credentials.
 
+use leptos::prelude::*;
+use payquest_types::{ApiClientSecret, ApiClientSummary};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::StaffCtx;
-use leptos::prelude::*;
-use payquest_types::{ApiClientSecret, ApiClientSummary};
 
 #[cfg(feature = "ssr")]
 fn secret(c: payquest_domain::api_clients::ClientCredentials) -> ApiClientSecret {

@@ -1,10 +1,11 @@
 //! Server functions of the audit log.
 
+use leptos::prelude::*;
+use payquest_types::{AuditEntry, AuditId, Page};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, StaffCtx};
-use leptos::prelude::*;
-use payquest_types::{AuditEntry, AuditId, Page};
 
 #[server(endpoint = "list_audit")]
 pub async fn list_audit(before_id: Option<AuditId>) -> Result<Page<AuditEntry>, AppError> {

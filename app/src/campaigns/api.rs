@@ -1,12 +1,13 @@
 //! Server functions of campaigns, their budgets and transfers between them.
 
-use crate::error::AppError;
-#[cfg(feature = "ssr")]
-use crate::server::{fail, Ctx, StaffCtx};
 use leptos::prelude::*;
 use payquest_types::{
     Amount, CampaignDetail, CampaignId, CampaignSummary, CostCentreId, TransferId,
 };
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::{fail, Ctx, StaffCtx};
 
 #[cfg(feature = "ssr")]
 mod map {

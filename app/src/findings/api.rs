@@ -1,10 +1,11 @@
 //! Server functions of reconciliation findings and drift.
 
+use leptos::prelude::*;
+use payquest_types::{FindingId, FindingsReport};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, StaffCtx};
-use leptos::prelude::*;
-use payquest_types::{FindingId, FindingsReport};
 
 #[cfg(feature = "ssr")]
 mod map {

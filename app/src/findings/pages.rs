@@ -1,9 +1,10 @@
 //! The findings page: what reconciliation found, the drift panel, and resolving.
 
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON_QUIET, INPUT};
-use crate::findings::api::{load_findings, ResolveFinding};
 use leptos::prelude::*;
 use payquest_types::FindingView;
+
+use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON_QUIET, INPUT};
+use crate::findings::api::{load_findings, ResolveFinding};
 
 #[component]
 pub fn FindingsPage() -> impl IntoView {

@@ -1,11 +1,12 @@
 //! Server functions for payout batches (maker, checker, finance). Thin:
 //! authorise through the domain, map to DTOs.
 
+use leptos::prelude::*;
+use payquest_types::{BatchId, BatchList, BatchSummary, BatchView, PayoutItemId, PayoutItemView};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, StaffCtx};
-use leptos::prelude::*;
-use payquest_types::{BatchId, BatchList, BatchSummary, BatchView, PayoutItemId, PayoutItemView};
 
 #[cfg(feature = "ssr")]
 mod map {

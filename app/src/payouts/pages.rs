@@ -2,18 +2,19 @@
 //! contents hash, approvals and chain progress (checker, finance), and the
 //! approval inbox (checker).
 
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use payquest_types::{BatchId, BatchState, BatchSummary, BatchView, ChunkState};
+
 use crate::components::{
-    load_error, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON,
-    BUTTON_QUIET, INPUT,
+    load_error, reload_while, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded,
+    BUTTON, BUTTON_QUIET, INPUT,
 };
 use crate::payouts::api::{
     export_batch_csv, list_batches, load_batch, payout_policy, ApproveBatch, CancelWithdrawal,
     ConfirmWithdrawal, CreateBatch, PreviewEligible, RejectBatch, RemoveBatchItem,
     RequestWithdrawal, RetryFailedItems, SetAutoDisburse, StartDisbursement, SubmitBatch,
 };
-use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
-use payquest_types::{BatchId, BatchState, BatchSummary, BatchView, ChunkState};
 
 const TH: &str = "px-3 py-2";
 const TD: &str = "px-3 py-2";
@@ -47,10 +48,15 @@ pub fn PayoutsPage() -> impl IntoView {
     // Both of the page's resources are created here, outside the dashboard's
     // Suspense (see `CampaignPage`), so server and browser agree on their order.
     let create = ServerAction::<CreateBatch>::new();
+    let reload = RwSignal::new(0u32);
     let list = Resource::new(
-        move || create.version().get(),
+        move || (create.version().get(), reload.get()),
         |_| list_batches(payquest_types::BatchList::All),
     );
+    // Batches on their way change state by themselves: follow them.
+    reload_while(list, reload, |batches: &Vec<BatchSummary>| {
+        batches.iter().any(|b| b.state.is_moving())
+    });
     let set = ServerAction::<SetAutoDisburse>::new();
     let policy = Resource::new(|| (), |_| payout_policy());
     view! {
@@ -241,9 +247,6 @@ pub fn BatchPage() -> impl IntoView {
     }
 }
 
-/// How often a batch on its way is reloaded.
-const REFRESH_MS: u64 = 1_500;
-
 /// Whether the batch changes without anyone acting on the page: it is on
 /// its way, no withdrawal is waiting, and it is disbursing or has a chunk
 /// not yet reconciled.
@@ -303,22 +306,9 @@ fn Batch() -> impl IntoView {
         |(id, ..)| load_batch(id),
     );
     // While the batch is on its way (chunks signing, confirming, waiting to
-    // be reconciled) the page reloads it by itself every couple of seconds;
-    // not while a withdrawal waits (nothing moves then). One timer at a
-    // time: a reload for any other reason cancels the pending one.
-    Effect::new(move |_| {
-        let moving = detail
-            .get()
-            .is_some_and(|r| r.is_ok_and(|v| follows_itself(&v)));
-        if moving {
-            if let Ok(timer) = set_timeout_with_handle(
-                move || refresh.update(|n| *n += 1),
-                std::time::Duration::from_millis(REFRESH_MS),
-            ) {
-                on_cleanup(move || timer.clear());
-            }
-        }
-    });
+    // be reconciled) the page reloads it by itself; not while a withdrawal
+    // waits (nothing moves then).
+    reload_while(detail, refresh, follows_itself);
     // What the person typed lives here, not in the detail view, so a reload
     // keeps it.
     let inputs = BatchInputs {

@@ -1,10 +1,11 @@
 //! Server functions of quests.
 
+use leptos::prelude::*;
+use payquest_types::{CampaignId, QuestId};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, StaffCtx};
-use leptos::prelude::*;
-use payquest_types::{CampaignId, QuestId};
 
 /// Adds a quest. `validator` is the validator's JSON configuration, e.g.
 /// `{"kind":"manual"}` (see the README for every kind).

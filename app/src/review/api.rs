@@ -1,11 +1,12 @@
 //! Server functions of the review queue.
 
-use crate::error::AppError;
-#[cfg(feature = "ssr")]
-use crate::server::StaffCtx;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use payquest_types::{ActivityId, ReviewItem, ReviewOutcome};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::StaffCtx;
 
 #[server(endpoint = "review_queue")]
 pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {

@@ -1,10 +1,11 @@
 //! Server functions of signing in and out: the session and its stages.
 
+use leptos::prelude::*;
+use payquest_types::{Me, MfaEnrolment};
+
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{fail, stage_path, Ctx, StaffCtx};
-use leptos::prelude::*;
-use payquest_types::{Me, MfaEnrolment};
 
 /// The signed-in staff member, or `None` when signed out.
 #[server(endpoint = "session")]

@@ -1,13 +1,14 @@
 //! Server functions of staff accounts and role changes.
 
-use crate::error::AppError;
-#[cfg(feature = "ssr")]
-use crate::server::{fail, StaffCtx};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use payquest_types::{
     CreatedUser, Page, Role, RoleChange, RoleRequest, RoleRequestId, StaffUserId, UserSummary,
 };
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::{fail, StaffCtx};
 
 #[server(endpoint = "list_users")]
 pub async fn list_users(after_id: Option<StaffUserId>) -> Result<Page<UserSummary>, AppError> {

@@ -81,6 +81,11 @@ fn stage_after_password(user: &StaffRecord) -> SessionStage {
 }
 
 impl Auth {
+    /// How long sessions last (gamer sessions too).
+    pub fn policy(&self) -> SessionPolicy {
+        self.policy
+    }
+
     pub fn new(store: DynStore, policy: SessionPolicy) -> Self {
         Self::with_throttle(store, policy, Throttle::new())
     }

@@ -3,6 +3,8 @@
 //! activities (`ON CONFLICT DO NOTHING`), one to read back what existed.
 
 use super::ActivityRecord;
+use std::collections::HashMap;
+
 use payquest_types::{ActivityId, ApiClientId, QuestId};
 
 #[derive(sqlx::FromRow)]
@@ -41,42 +43,71 @@ impl From<ActivityRow> for ActivityRecord {
     }
 }
 
+/// The batch's results in input order: each item's stored row, and whether
+/// this call created it.
+pub(super) fn stored_in_order(
+    items: &[super::NewActivity],
+    created: &HashMap<String, ActivityId>,
+    existing: Vec<(String, ActivityId, String, String)>,
+) -> super::StoreResult<Vec<super::StoredActivity>> {
+    let existing: HashMap<String, (ActivityId, String, String)> = existing
+        .into_iter()
+        .map(|(ext, id, hash, status)| (ext, (id, hash, status)))
+        .collect();
+    items
+        .iter()
+        .map(|i| {
+            let (activity_id, payload_hash, status) =
+                existing.get(&i.external_id).cloned().ok_or_else(|| {
+                    super::StoreError::Corrupt(format!("activity {} vanished", i.external_id))
+                })?;
+            Ok(super::StoredActivity {
+                created: created.get(&i.external_id) == Some(&activity_id),
+                activity_id,
+                external_id: i.external_id.clone(),
+                payload_hash,
+                status: super::stored(status)?,
+            })
+        })
+        .collect()
+}
+
 /// Implements `ActivityStore` for `$store`.
 macro_rules! impl_activities {
     ($store:ty, $db:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::store::ActivityStore for $store {
-            async fn insert_activities(
-                &self,
-                api_client_id: ApiClientId,
+        impl $store {
+            /// Creates the batch's gamers that don't exist yet; every wallet's gamer id.
+            async fn upsert_gamers(
+                conn: &mut <$db as sqlx::Database>::Connection,
                 items: &[$crate::store::NewActivity],
-                received_at_ms: i64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredActivity>> {
-                use std::collections::{BTreeSet, HashMap};
-                if items.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut tx = self.begin_write().await?;
-
-                let wallets: BTreeSet<&str> = items.iter().map(|i| i.wallet.as_str()).collect();
+                at_ms: i64,
+            ) -> $crate::store::StoreResult<std::collections::HashMap<String, GamerId>> {
+                let wallets: std::collections::BTreeSet<&str> = items.iter().map(|i| i.wallet.as_str()).collect();
                 let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO gamer (wallet, created_at_ms) ");
                 q.push_values(&wallets, |mut b, w| {
-                    b.push_bind(*w).push_bind(received_at_ms);
+                    b.push_bind(*w).push_bind(at_ms);
                 });
                 q.push(" ON CONFLICT (wallet) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
+                q.build().execute(&mut *conn).await?;
                 let mut q = sqlx::QueryBuilder::<$db>::new("SELECT wallet, gamer_id FROM gamer WHERE wallet IN (");
                 let mut list = q.separated(", ");
                 for w in &wallets {
                     list.push_bind(*w);
                 }
                 q.push(")");
-                let gamer_ids: HashMap<String, i64> =
-                    q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
+                Ok(q.build_query_as::<(String, GamerId)>().fetch_all(&mut *conn).await?.into_iter().collect())
+            }
 
-                let mut links: BTreeSet<(i64, &str, &str)> = BTreeSet::new();
+            /// Records the game and social accounts the batch names for its gamers.
+            async fn link_accounts(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                items: &[$crate::store::NewActivity],
+                gamers: &std::collections::HashMap<String, GamerId>,
+                at_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                let mut links: std::collections::BTreeSet<(GamerId, &str, &str)> = Default::default();
                 for i in items {
-                    let gamer = gamer_ids.get(&i.wallet).copied().unwrap_or_default();
+                    let gamer = gamers.get(&i.wallet).copied().unwrap_or_default();
                     if let Some(id) = &i.game_account_id {
                         links.insert((gamer, "game", id.as_str()));
                     }
@@ -84,17 +115,29 @@ macro_rules! impl_activities {
                         links.insert((gamer, "social", handle.as_str()));
                     }
                 }
-                if !links.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO gamer_account (gamer_id, kind, account_ref, linked_at_ms) ",
-                    );
-                    q.push_values(&links, |mut b, (gamer, kind, reference)| {
-                        b.push_bind(*gamer).push_bind(*kind).push_bind(*reference).push_bind(received_at_ms);
-                    });
-                    q.push(" ON CONFLICT (gamer_id, kind, account_ref) DO NOTHING");
-                    q.build().execute(&mut *tx).await?;
+                if links.is_empty() {
+                    return Ok(());
                 }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO gamer_account (gamer_id, kind, account_ref, linked_at_ms) ",
+                );
+                q.push_values(&links, |mut b, (gamer, kind, reference)| {
+                    b.push_bind(*gamer).push_bind(*kind).push_bind(*reference).push_bind(at_ms);
+                });
+                q.push(" ON CONFLICT (gamer_id, kind, account_ref) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+                Ok(())
+            }
 
+            /// Inserts the activities not reported before; the ids of those it
+            /// created, by external id.
+            async fn insert_new_activities(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                api_client_id: ApiClientId,
+                items: &[$crate::store::NewActivity],
+                gamers: &std::collections::HashMap<String, GamerId>,
+                received_at_ms: i64,
+            ) -> $crate::store::StoreResult<std::collections::HashMap<String, ActivityId>> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, \
                      game_account_id, social_handle, evidence_json, signature, status, next_attempt_at_ms, \
@@ -105,7 +148,7 @@ macro_rules! impl_activities {
                         .push_bind(&i.external_id)
                         .push_bind(&i.payload_hash)
                         .push_bind(i.quest_id)
-                        .push_bind(gamer_ids.get(&i.wallet).copied().unwrap_or_default())
+                        .push_bind(gamers.get(&i.wallet).copied().unwrap_or_default())
                         .push_bind(&i.game_account_id)
                         .push_bind(&i.social_handle)
                         .push_bind(&i.evidence_json)
@@ -116,14 +159,20 @@ macro_rules! impl_activities {
                         .push_bind(received_at_ms);
                 });
                 q.push(" ON CONFLICT (api_client_id, external_id) DO NOTHING RETURNING activity_id, external_id");
-                let created: HashMap<String, ActivityId> = q
-                    .build_query_as::<(ActivityId, String)>()
-                    .fetch_all(&mut *tx)
+                Ok(q.build_query_as::<(ActivityId, String)>()
+                    .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
                     .map(|(id, ext)| (ext, id))
-                    .collect();
+                    .collect())
+            }
 
+            /// Every activity of the batch as stored now (new or from before).
+            async fn read_back_activities(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                api_client_id: ApiClientId,
+                items: &[$crate::store::NewActivity],
+            ) -> $crate::store::StoreResult<Vec<(String, ActivityId, String, String)>> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "SELECT external_id, activity_id, payload_hash, status FROM activity WHERE api_client_id = ",
                 );
@@ -133,26 +182,28 @@ macro_rules! impl_activities {
                     list.push_bind(&i.external_id);
                 }
                 q.push(")");
-                let rows = q.build_query_as::<(String, ActivityId, String, String)>().fetch_all(&mut *tx).await?;
+                Ok(q.build_query_as::<(String, ActivityId, String, String)>().fetch_all(&mut *conn).await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::ActivityStore for $store {
+            async fn insert_activities(
+                &self,
+                api_client_id: ApiClientId,
+                items: &[$crate::store::NewActivity],
+                received_at_ms: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredActivity>> {
+                if items.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let gamers = Self::upsert_gamers(&mut tx, items, received_at_ms).await?;
+                Self::link_accounts(&mut tx, items, &gamers, received_at_ms).await?;
+                let created = Self::insert_new_activities(&mut tx, api_client_id, items, &gamers, received_at_ms).await?;
+                let existing = Self::read_back_activities(&mut tx, api_client_id, items).await?;
                 tx.commit().await?;
-                let existing: HashMap<String, (ActivityId, String, String)> =
-                    rows.into_iter().map(|(ext, id, hash, status)| (ext, (id, hash, status))).collect();
-                items
-                    .iter()
-                    .map(|i| {
-                        let (activity_id, payload_hash, status) = existing
-                            .get(&i.external_id)
-                            .cloned()
-                            .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("activity {} vanished", i.external_id)))?;
-                        Ok($crate::store::StoredActivity {
-                            created: created.get(&i.external_id) == Some(&activity_id),
-                            activity_id,
-                            external_id: i.external_id.clone(),
-                            payload_hash,
-                            status: $crate::store::stored(status)?,
-                        })
-                    })
-                    .collect()
+                $crate::store::activity_sql::stored_in_order(items, &created, existing)
             }
 
             async fn activity(&self, activity_id: ActivityId) -> $crate::store::StoreResult<Option<$crate::store::ActivityRecord>> {
@@ -212,6 +263,15 @@ macro_rules! impl_activities {
                 )
                 .bind(wallet)
                 .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn gamer(&self, gamer_id: GamerId) -> $crate::store::StoreResult<Option<$crate::store::GamerRecord>> {
+                Ok(sqlx::query_as::<_, $crate::store::GamerRecord>(
+                    "SELECT gamer_id, wallet, created_at_ms FROM gamer WHERE gamer_id = $1",
+                )
+                .bind(gamer_id)
+                .fetch_optional(&self.pool)
                 .await?)
             }
 

@@ -17,8 +17,8 @@ mod sqlite;
 mod validation_sql;
 
 use payquest_types::{
-    ActivityId, ApiClientId, AuditId, CampaignId, CostCentreId, JournalId, PayoutItemId, QuestId,
-    ReservationId, RoleRequestId, StaffUserId, TransferId,
+    ActivityId, ApiClientId, AuditId, CampaignId, CostCentreId, GamerId, JournalId, PayoutItemId,
+    QuestId, ReservationId, RoleRequestId, StaffUserId, TransferId,
 };
 use std::sync::Arc;
 
@@ -734,6 +734,15 @@ pub trait ActivityStore: Send + Sync {
     async fn count_activities(&self) -> StoreResult<i64>;
     /// A gamer's linked accounts as (kind, reference): `game` ids and `social` handles.
     async fn linked_accounts(&self, wallet: &str) -> StoreResult<Vec<(String, String)>>;
+    async fn gamer(&self, gamer_id: GamerId) -> StoreResult<Option<GamerRecord>>;
+}
+
+/// A gamer as stored: known by their wallet (EIP-55).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GamerRecord {
+    pub gamer_id: GamerId,
+    pub wallet: String,
+    pub created_at_ms: i64,
 }
 
 /// An activity claimed for validation, with what its validator needs.

@@ -30,6 +30,15 @@ pub(super) const FILTER_WHERE: &str = "\
     AND ($3 IS NULL OR p.created_at_ms >= $3) AND ($4 IS NULL OR p.created_at_ms < $4) \
     AND ($5 IS NULL OR p.amount_minor >= $5)";
 
+/// A batch waiting for approval, as the approval reads it (row locked).
+#[derive(sqlx::FromRow)]
+pub(super) struct PendingBatch {
+    pub maker_id: payquest_types::StaffUserId,
+    pub content_hash: String,
+    pub approvals_needed: i64,
+    pub total_minor: i64,
+}
+
 /// Implements `PayoutStore` for `$store` (which defines `CLAIM_LOCK`, and
 /// whose ledger macro provides `reserve_in`).
 macro_rules! impl_payouts {
@@ -66,6 +75,167 @@ macro_rules! impl_payouts {
                 .execute(&mut *conn)
                 .await?;
                 Ok((count, total, hash))
+            }
+
+            /// Locks a batch waiting for approval (its row, on PostgreSQL, so
+            /// approvals of one batch queue) and reads what the approval needs.
+            async fn lock_pending_batch(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: BatchId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::payout_sql::PendingBatch>> {
+                Ok(sqlx::query_as::<_, $crate::store::payout_sql::PendingBatch>(
+                    "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
+                     AND state = 'pending_approval' \
+                     RETURNING maker_id, content_hash, approvals_needed, total_minor",
+                )
+                .bind(payout_batch_id)
+                .fetch_optional(&mut *conn)
+                .await?)
+            }
+
+            /// How many checkers the batch needs: two when the maker's batches
+            /// approved in the risk window, with this one, pass the threshold
+            /// (stored on the batch, so later approvals see it).
+            async fn approvals_needed(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: BatchId,
+                batch: &$crate::store::payout_sql::PendingBatch,
+                now: i64,
+                two_checkers_above_minor: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                if batch.approvals_needed >= 2 {
+                    return Ok(batch.approvals_needed);
+                }
+                // The maker's row lock queues approvals of one maker's
+                // batches, so two can't both count the other as absent.
+                sqlx::query("UPDATE staff_user SET updated_at_ms = updated_at_ms WHERE staff_user_id = $1")
+                    .bind(batch.maker_id)
+                    .execute(&mut *conn)
+                    .await?;
+                let recent = sqlx::query_scalar::<_, i64>(
+                    "SELECT CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) FROM payout_batch WHERE maker_id = $1 \
+                     AND payout_batch_id <> $2 AND approved_at_ms >= $3",
+                )
+                .bind(batch.maker_id)
+                .bind(payout_batch_id)
+                .bind(now - $crate::limits::FOUR_EYES_WINDOW_MS)
+                .fetch_one(&mut *conn)
+                .await?;
+                if recent.saturating_add(batch.total_minor) <= two_checkers_above_minor {
+                    return Ok(batch.approvals_needed);
+                }
+                sqlx::query("UPDATE payout_batch SET approvals_needed = 2 WHERE payout_batch_id = $1")
+                    .bind(payout_batch_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(2)
+            }
+
+            /// Records the checker's approval of these contents; the number of
+            /// approvals they now have, or `None` if this checker approved them
+            /// already. The database refuses the maker (by the constraint's name).
+            async fn record_approval(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: BatchId,
+                maker_id: StaffUserId,
+                checker_id: StaffUserId,
+                content_hash: &str,
+                now: i64,
+            ) -> $crate::store::StoreResult<Option<i64>> {
+                let inserted = sqlx::query(
+                    "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(payout_batch_id)
+                .bind(maker_id)
+                .bind(checker_id)
+                .bind(content_hash)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| match $crate::store::sql::violated_constraint(&e) {
+                    // Mapped by name: any other broken constraint is not "the maker approved".
+                    Some(c) if $crate::store::sql::MAKER_IS_NOT_CHECKER.contains(&c.as_str()) => {
+                        $crate::store::StoreError::Conflict("the batch's maker may not approve it".into())
+                    }
+                    _ => e.into(),
+                })?;
+                if inserted.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                Ok(Some(
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM batch_approval WHERE payout_batch_id = $1 AND content_hash = $2",
+                    )
+                    .bind(payout_batch_id)
+                    .bind(content_hash)
+                    .fetch_one(&mut *conn)
+                    .await?,
+                ))
+            }
+
+            /// Splits the batch's items into planned chunks (`plan_chunks`) and
+            /// reserves each chunk's amount per campaign through the ledger, all
+            /// or nothing. `Err((campaign, short by))` when a budget can't cover
+            /// its share: the caller rolls back.
+            async fn plan_and_reserve(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                payout_batch_id: BatchId,
+                chunk_size: u32,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<Result<(), (CampaignId, i64)>> {
+                let items: Vec<$crate::payouts::PlanItem> = sqlx::query_as::<_, (PayoutItemId, CampaignId, CostCentreId, i64)>(
+                    "SELECT p.payout_item_id, p.campaign_id, c.cost_centre_id, p.amount_minor \
+                     FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
+                     WHERE p.payout_batch_id = $1 AND p.state = 'batched' ORDER BY p.payout_item_id",
+                )
+                .bind(payout_batch_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(payout_item_id, campaign_id, cost_centre_id, amount_minor)| $crate::payouts::PlanItem {
+                    payout_item_id,
+                    campaign_id,
+                    cost_centre_id,
+                    amount_minor,
+                })
+                .collect();
+                let mut reserve = Vec::new();
+                let mut reserve_campaign = Vec::new();
+                for chunk in $crate::payouts::plan_chunks(&items, chunk_size) {
+                    let chunk_id = Self::insert_planned_chunk(&mut *conn, payout_batch_id, &chunk, audit.at_ms).await?;
+                    for (campaign_id, cost_centre_id, amount) in chunk.per_campaign {
+                        reserve.push($crate::store::ReserveItem {
+                            cost_centre_id,
+                            amount: payquest_types::Amount::from_minor(amount),
+                            reference: format!("chunk:{chunk_id}:campaign:{campaign_id}"),
+                        });
+                        reserve_campaign.push((chunk_id, campaign_id, cost_centre_id));
+                    }
+                }
+                let ids = match Self::reserve_in(&mut *conn, &reserve, audit).await? {
+                    $crate::store::ReserveOutcome::Reserved(ids) => ids,
+                    $crate::store::ReserveOutcome::Short { cost_centre_id, short_by } => {
+                        let campaign_id = reserve_campaign
+                            .iter()
+                            .find(|r| r.2 == cost_centre_id)
+                            .map(|r| r.1)
+                            .unwrap_or_default();
+                        return Ok(Err((campaign_id, short_by.minor())));
+                    }
+                };
+                for ((chunk_id, campaign_id, _), reservation_id) in reserve_campaign.iter().zip(ids) {
+                    sqlx::query(
+                        "INSERT INTO chunk_reservation (payout_chunk_id, campaign_id, budget_reservation_id) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(chunk_id)
+                    .bind(campaign_id)
+                    .bind(reservation_id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(Ok(()))
             }
 
             /// Writes one planned chunk: its row, its items moved to
@@ -360,142 +530,38 @@ macro_rules! impl_payouts {
                 assert!(chunk_size > 0, "chunks hold at least one item");
                 let now = audit.at_ms;
                 let mut tx = self.begin_write().await?;
-                // Locks the batch row (PostgreSQL) so approvals of one batch queue.
-                let row = sqlx::query_as::<_, (StaffUserId, String, i64, i64)>(
-                    "UPDATE payout_batch SET revision = revision WHERE payout_batch_id = $1 \
-                     AND state = 'pending_approval' \
-                     RETURNING maker_id, content_hash, approvals_needed, total_minor",
-                )
-                .bind(payout_batch_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((maker_id, current_hash, mut needed, total)) = row else {
+                let Some(batch) = Self::lock_pending_batch(&mut tx, payout_batch_id).await? else {
                     return Ok(ApproveOutcome::NotPending);
                 };
-                if current_hash != content_hash {
-                    return Ok(ApproveOutcome::Stale { current_hash });
+                if batch.content_hash != content_hash {
+                    return Ok(ApproveOutcome::Stale { current_hash: batch.content_hash });
                 }
-                if needed < 2 {
-                    // The maker's row lock queues approvals of one maker's
-                    // batches, so two can't both count the other as absent.
-                    sqlx::query("UPDATE staff_user SET updated_at_ms = updated_at_ms WHERE staff_user_id = $1")
-                        .bind(maker_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let recent = sqlx::query_scalar::<_, i64>(
-                        "SELECT CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) FROM payout_batch WHERE maker_id = $1 \
-                         AND payout_batch_id <> $2 AND approved_at_ms >= $3",
-                    )
-                    .bind(maker_id)
-                    .bind(payout_batch_id)
-                    .bind(now - $crate::limits::FOUR_EYES_WINDOW_MS)
-                    .fetch_one(&mut *tx)
+                let needed = Self::approvals_needed(&mut tx, payout_batch_id, &batch, now, two_checkers_above_minor)
                     .await?;
-                    if recent.saturating_add(total) > two_checkers_above_minor {
-                        needed = 2;
-                        sqlx::query("UPDATE payout_batch SET approvals_needed = 2 WHERE payout_batch_id = $1")
-                            .bind(payout_batch_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let inserted = sqlx::query(
-                    "INSERT INTO batch_approval (payout_batch_id, maker_id, checker_id, content_hash, approved_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(payout_batch_id)
-                .bind(maker_id)
-                .bind(checker_id)
-                .bind(content_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match $crate::store::sql::violated_constraint(&e) {
-                    // Mapped by name: any other broken constraint is not "the maker approved".
-                    Some(c) if $crate::store::sql::MAKER_IS_NOT_CHECKER.contains(&c.as_str()) => {
-                        $crate::store::StoreError::Conflict("the batch's maker may not approve it".into())
-                    }
-                    _ => e.into(),
-                })?;
-                if inserted.rows_affected() != 1 {
+                let Some(approvals) =
+                    Self::record_approval(&mut tx, payout_batch_id, batch.maker_id, checker_id, content_hash, now)
+                        .await?
+                else {
                     return Ok(ApproveOutcome::NotPending);
-                }
-                let approvals = sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM batch_approval WHERE payout_batch_id = $1 AND content_hash = $2",
-                )
-                .bind(payout_batch_id)
-                .bind(content_hash)
-                .fetch_one(&mut *tx)
-                .await?;
+                };
                 if approvals < needed {
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
                     return Ok(ApproveOutcome::Recorded { approvals, needed });
                 }
-
                 // The last approval: plan the chunks and reserve their budgets.
-                let items: Vec<$crate::payouts::PlanItem> = sqlx::query_as::<_, (PayoutItemId, CampaignId, CostCentreId, i64)>(
-                    "SELECT p.payout_item_id, p.campaign_id, c.cost_centre_id, p.amount_minor \
-                     FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
-                     WHERE p.payout_batch_id = $1 AND p.state = 'batched' ORDER BY p.payout_item_id",
-                )
-                .bind(payout_batch_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|(payout_item_id, campaign_id, cost_centre_id, amount_minor)| $crate::payouts::PlanItem {
-                    payout_item_id,
-                    campaign_id,
-                    cost_centre_id,
-                    amount_minor,
-                })
-                .collect();
-                let mut reserve = Vec::new();
-                let mut reserve_campaign = Vec::new();
-                for chunk in $crate::payouts::plan_chunks(&items, chunk_size) {
-                    let chunk_id = Self::insert_planned_chunk(&mut tx, payout_batch_id, &chunk, now).await?;
-                    for (campaign_id, cost_centre_id, amount) in chunk.per_campaign {
-                        reserve.push($crate::store::ReserveItem {
-                            cost_centre_id,
-                            amount: payquest_types::Amount::from_minor(amount),
-                            reference: format!("chunk:{chunk_id}:campaign:{campaign_id}"),
-                        });
-                        reserve_campaign.push((chunk_id, campaign_id, cost_centre_id));
-                    }
-                }
-                let ids = match Self::reserve_in(&mut tx, &reserve, audit).await? {
-                    $crate::store::ReserveOutcome::Reserved(ids) => ids,
-                    $crate::store::ReserveOutcome::Short { cost_centre_id, short_by } => {
-                        tx.rollback().await?;
-                        let campaign_id = reserve_campaign
-                            .iter()
-                            .find(|r| r.2 == cost_centre_id)
-                            .map(|r| r.1)
-                            .unwrap_or_default();
-                        let campaign_name = sqlx::query_scalar::<_, String>(
-                            "SELECT name FROM campaign WHERE campaign_id = $1",
-                        )
-                        .bind(campaign_id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .unwrap_or_default();
-                        return Ok(ApproveOutcome::Short {
-                            campaign_id,
-                            campaign_name,
-                            short_by_minor: short_by.minor(),
-                        });
-                    }
-                };
-                for ((chunk_id, campaign_id, _), reservation_id) in reserve_campaign.iter().zip(ids) {
-                    sqlx::query(
-                        "INSERT INTO chunk_reservation (payout_chunk_id, campaign_id, budget_reservation_id) \
-                         VALUES ($1, $2, $3)",
+                if let Err((campaign_id, short_by_minor)) =
+                    Self::plan_and_reserve(&mut tx, payout_batch_id, chunk_size, audit).await?
+                {
+                    tx.rollback().await?;
+                    let campaign_name = sqlx::query_scalar::<_, String>(
+                        "SELECT name FROM campaign WHERE campaign_id = $1",
                     )
-                    .bind(chunk_id)
                     .bind(campaign_id)
-                    .bind(reservation_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .unwrap_or_default();
+                    return Ok(ApproveOutcome::Short { campaign_id, campaign_name, short_by_minor });
                 }
                 let state = if auto_disburse { "disbursing" } else { "approved" };
                 sqlx::query(

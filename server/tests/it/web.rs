@@ -573,3 +573,39 @@ async fn invalid_input_names_its_field() {
         .expect("list");
     assert!(centres.is_empty(), "no cost centre left behind");
 }
+
+/// The public site reads no staff session: `current_gamer` is `null` for a
+/// visitor and for a signed-in staff member alike (a staff session is not a
+/// gamer's), and a staff server function still refuses a visitor.
+#[tokio::test]
+async fn a_staff_session_is_not_a_gamer() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let server = spawn(&db.url, &[]);
+    let cookie = crate::budget_race::sign_in_as(
+        &store,
+        &server.url,
+        "finance@example.com",
+        payquest_domain::types::Role::Finance,
+    )
+    .await;
+    let c = client();
+    for cookie in ["", cookie.as_str()] {
+        let res = c
+            .post(format!("{}/api/current_gamer", server.url))
+            .header("cookie", cookie)
+            .form(&[("x", "")])
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.expect("json"), Value::Null);
+    }
+    let res = c
+        .post(format!("{}/api/list_campaigns", server.url))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(res.status(), 401);
+}
