@@ -46,6 +46,9 @@ test('finance funds the campaign, and a retried form funds once', async ({ page 
   await quest.getByLabel('Validator (JSON)').fill('{"kind": "telepathy"}');
   await quest.getByRole('button', { name: 'Add quest' }).click();
   await expect(quest.getByRole('alert')).toHaveAttribute('data-code', 'invalid_input');
+  // The message sits beside the field it is about.
+  await expect(quest.getByRole('alert')).toHaveAttribute('data-field-error', 'validator');
+  await quest.screenshot({ path: 'end2end/test-results/quest-form-field-error.png' });
 });
 
 test('a reviewer approves an activity from the queue', async ({ page }) => {

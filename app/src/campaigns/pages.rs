@@ -11,8 +11,7 @@ use crate::campaigns::api::{
     SetCampaignStatus,
 };
 use crate::components::{
-    load_error, Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON, BUTTON_QUIET,
-    INPUT,
+    Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON, BUTTON_QUIET, INPUT,
 };
 use crate::quests::api::{CreateQuest, SetQuestActive};
 
@@ -118,14 +117,7 @@ pub fn CampaignPage() -> impl IntoView {
     );
     view! {
         <Dashboard>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(d) => view! { <CampaignView d=d actions=actions /> }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=detail view={move |d| view! { <CampaignView d=d actions=actions /> }} />
         </Dashboard>
     }
 }

@@ -1,9 +1,9 @@
 //! The findings page: what reconciliation found, the drift panel, and resolving.
 
 use leptos::prelude::*;
-use payquest_types::FindingView;
+use payquest_types::{DriftView, FindingView, FindingsReport};
 
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON_QUIET, INPUT};
+use crate::components::{Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON_QUIET, INPUT};
 use crate::findings::api::{load_findings, ResolveFinding};
 
 #[component]
@@ -32,59 +32,28 @@ fn Findings() -> impl IntoView {
                 "Open findings only"
             </label>
             <ErrorBanner error=error />
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match report.await {
-                        Ok(r) => view! {
-                            <section class="space-y-3">
-                                <h2 class="text-lg font-semibold">"Findings"</h2>
-                                {if r.findings.is_empty() {
-                                    view! { <p class="text-slate-600" data-testid="no-findings">"No findings: every confirmed payment matches the chain."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <ul class="space-y-3" data-testid="findings">
-                                            {r.findings.into_iter().map(|f| view! { <FindingRow f can_resolve=r.can_resolve resolve /> }).collect_view()}
-                                        </ul>
-                                    }.into_any()
-                                }}
-                            </section>
-                            <section class="space-y-3">
-                                <h2 class="text-lg font-semibold">"Drift between ledger and chain"</h2>
-                                {if r.drift.is_empty() {
-                                    view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="overflow-x-auto" tabindex="0">
-                                        <table class="min-w-full rounded-xl bg-white text-sm shadow" data-testid="drift">
-                                            <thead class="text-left"><tr>
-                                                <th class=TH>"Campaign"</th><th class=TH>"Direction"</th><th class=TH>"Age"</th>
-                                                <th class="px-3 py-2 text-right">"Items"</th><th class="px-3 py-2 text-right">"Total"</th>
-                                            </tr></thead>
-                                            <tbody>
-                                                {r.drift.into_iter().map(|d| view! {
-                                                    <tr>
-                                                        <td class=TD>{d.campaign_name}</td>
-                                                        <td class=TD>{match d.direction.as_str() {
-                                                            "ledger_ahead" => "paid in the ledger, not yet proven on chain",
-                                                            "treasury_ahead" => "left the treasury, not paid in the ledger",
-                                                            _ => "on chain, not yet confirmed in the ledger",
-                                                        }}</td>
-                                                        <td class=TD>{d.age}</td>
-                                                        <td class="px-3 py-2 text-right font-mono">{d.item_count}</td>
-                                                        <td class="px-3 py-2 text-right font-mono">{d.total.to_string()}</td>
-                                                    </tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                        </div>
-                                    }.into_any()
-                                }}
-                            </section>
-                        }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=report view={move |r: FindingsReport| view! {
+                <section class="space-y-3">
+                    <h2 class="text-lg font-semibold">"Findings"</h2>
+                    {if r.findings.is_empty() {
+                        view! { <p class="text-slate-600" data-testid="no-findings">"No findings: every confirmed payment matches the chain."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="space-y-3" data-testid="findings">
+                                {r.findings.into_iter().map(|f| view! { <FindingRow f can_resolve=r.can_resolve resolve /> }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </section>
+                <section class="space-y-3">
+                    <h2 class="text-lg font-semibold">"Drift between ledger and chain"</h2>
+                    {if r.drift.is_empty() {
+                        view! { <p class="text-slate-600" data-testid="no-drift">"None: the ledger and the chain agree."</p> }.into_any()
+                    } else {
+                        view! { <DataTable rows=r.drift columns=drift_columns() empty="" testid="drift" /> }.into_any()
+                    }}
+                </section>
+            }} />
         </div>
     }
 }
@@ -118,6 +87,25 @@ fn FindingRow(
     }
 }
 
-const TH: &str = "px-3 py-2";
-
-const TD: &str = "px-3 py-2";
+fn drift_columns() -> Vec<Column<DriftView>> {
+    vec![
+        Column::new("Campaign", |d: &DriftView| {
+            d.campaign_name.clone().into_any()
+        }),
+        Column::new("Direction", |d: &DriftView| {
+            match d.direction.as_str() {
+                "ledger_ahead" => "paid in the ledger, not yet proven on chain",
+                "treasury_ahead" => "left the treasury, not paid in the ledger",
+                _ => "on chain, not yet confirmed in the ledger",
+            }
+            .into_any()
+        }),
+        Column::new("Age", |d: &DriftView| d.age.clone().into_any()),
+        Column::new("Items", |d: &DriftView| {
+            view! { <span class="font-mono">{d.item_count}</span> }.into_any()
+        }),
+        Column::new("Total", |d: &DriftView| {
+            view! { <span class="font-mono">{d.total.to_string()}</span> }.into_any()
+        }),
+    ]
+}

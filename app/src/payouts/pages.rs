@@ -7,8 +7,8 @@ use leptos_router::hooks::use_params_map;
 use payquest_types::{BatchId, BatchState, BatchSummary, BatchView, ChunkState};
 
 use crate::components::{
-    load_error, reload_while, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded,
-    BUTTON, BUTTON_QUIET, INPUT,
+    reload_while, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON,
+    BUTTON_QUIET, INPUT,
 };
 use crate::payouts::api::{
     export_batch_csv, list_batches, load_batch, payout_policy, ApproveBatch, CancelWithdrawal,
@@ -368,14 +368,7 @@ fn Batch() -> impl IntoView {
             <ErrorBanner error=error />
             {move || done.get().map(|m| view! { <p class="rounded-md bg-emerald-50 p-3 text-sm text-emerald-800" role="status" data-testid="batch-message">{m}</p> })}
             {move || approve.value().get().and_then(Result::ok).map(|m| view! { <p class="rounded-md bg-emerald-50 p-3 text-sm text-emerald-800" data-testid="approve-message">{m}</p> })}
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(v) => view! { <BatchDetail v actions inputs refresh /> }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=detail view={move |v| view! { <BatchDetail v actions inputs refresh /> }} />
         </div>
     }
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use payquest_types::{ActivityId, ReviewItem};
 
-use crate::components::{load_error, Dashboard, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+use crate::components::{Dashboard, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET, INPUT};
 use crate::review::api::{review_queue, DecideReviews};
 
 #[component]
@@ -34,19 +34,17 @@ fn Review() -> impl IntoView {
     view! {
         <div class="space-y-6">
             <h1 class="text-2xl font-bold">"Review queue"</h1>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match queue.await {
-                        Ok(items) if items.is_empty() => view! { <p class="text-slate-600" data-testid="queue-empty">"Nothing waits for review."</p> }.into_any(),
-                        Ok(items) => view! {
-                            <ul class="space-y-3" data-testid="review-queue">
-                                {items.into_iter().map(|item| view! { <ReviewRow item selected /> }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => load_error(e),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=queue view={move |items: Vec<ReviewItem>| {
+                if items.is_empty() {
+                    view! { <p class="text-slate-600" data-testid="queue-empty">"Nothing waits for review."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="space-y-3" data-testid="review-queue">
+                            {items.into_iter().map(|item| view! { <ReviewRow item selected /> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }} />
             <div class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-4 shadow">
                 <label class="block grow text-sm font-medium">"Reason (kept in the audit log)"
                     <input class=INPUT maxlength="500" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev)) />

@@ -82,35 +82,74 @@ macro_rules! impl_validation {
                 .bind(activity_id)
                 .fetch_one(&mut *conn)
                 .await?;
-                let account = $crate::validation::proven_account(
+                if let Err(why) = Self::claim_account(&mut *conn, &p, now_ms).await? {
+                    return Ok(Err(why));
+                }
+                if let Err(why) = Self::count_completion(&mut *conn, &p).await? {
+                    return Ok(Err(why));
+                }
+                let id = sqlx::query_scalar::<_, PayoutItemId>(
+                    "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \
+                     created_at_ms) VALUES ($1, $2, $3, $4, $5, 'eligible', $6) \
+                     ON CONFLICT (activity_id) DO NOTHING RETURNING payout_item_id",
+                )
+                .bind(activity_id)
+                .bind(p.quest_id)
+                .bind(p.campaign_id)
+                .bind(p.gamer_id)
+                .bind(p.reward_minor)
+                .bind(now_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+                // One activity, one payout item: a second is a programming error.
+                Ok(id.ok_or_else(|| "a payout item exists for this activity".to_owned()))
+            }
+
+            /// Binds the external account the validator proved to this gamer
+            /// for the quest (the first to earn it keeps it); refused when the
+            /// account already earned the quest with another wallet.
+            async fn claim_account(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                p: &$crate::store::validation_sql::PricingRow,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<Result<(), String>> {
+                let Some(account) = $crate::validation::proven_account(
                     &p.validator_config_json,
                     p.game_account_id.clone(),
                     p.social_handle.clone(),
-                );
-                if let Some(account) = account {
-                    sqlx::query(
-                        "INSERT INTO quest_account_claim (quest_id, account_key, gamer_id, created_at_ms) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (quest_id, account_key) DO NOTHING",
-                    )
-                    .bind(p.quest_id)
-                    .bind(&account)
-                    .bind(p.gamer_id)
-                    .bind(now_ms)
-                    .execute(&mut *conn)
-                    .await?;
-                    let owner = sqlx::query_scalar::<_, GamerId>(
-                        "SELECT gamer_id FROM quest_account_claim WHERE quest_id = $1 AND account_key = $2",
-                    )
-                    .bind(p.quest_id)
-                    .bind(&account)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    if owner != p.gamer_id {
-                        return Ok(Err(
-                            "this account already earned this quest with another wallet".into(),
-                        ));
-                    }
+                ) else {
+                    return Ok(Ok(()));
+                };
+                sqlx::query(
+                    "INSERT INTO quest_account_claim (quest_id, account_key, gamer_id, created_at_ms) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (quest_id, account_key) DO NOTHING",
+                )
+                .bind(p.quest_id)
+                .bind(&account)
+                .bind(p.gamer_id)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+                let owner = sqlx::query_scalar::<_, GamerId>(
+                    "SELECT gamer_id FROM quest_account_claim WHERE quest_id = $1 AND account_key = $2",
+                )
+                .bind(p.quest_id)
+                .bind(&account)
+                .fetch_one(&mut *conn)
+                .await?;
+                if owner != p.gamer_id {
+                    return Ok(Err("this account already earned this quest with another wallet".into()));
                 }
+                Ok(Ok(()))
+            }
+
+            /// Counts the completion against the gamer's cap and repeat period
+            /// and the quest's cap, each with a guarded counter; refused when
+            /// one is reached.
+            async fn count_completion(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                p: &$crate::store::validation_sql::PricingRow,
+            ) -> $crate::store::StoreResult<Result<(), String>> {
                 let tally = sqlx::query_scalar::<_, i64>(
                     "INSERT INTO quest_gamer_tally (quest_id, gamer_id, completions, last_at_ms) VALUES ($1, $2, 1, $3) \
                      ON CONFLICT (quest_id, gamer_id) DO UPDATE \
@@ -139,21 +178,7 @@ macro_rules! impl_validation {
                 if quest_cap.rows_affected() != 1 {
                     return Ok(Err("the quest's completion cap is reached".into()));
                 }
-                let id = sqlx::query_scalar::<_, PayoutItemId>(
-                    "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \
-                     created_at_ms) VALUES ($1, $2, $3, $4, $5, 'eligible', $6) \
-                     ON CONFLICT (activity_id) DO NOTHING RETURNING payout_item_id",
-                )
-                .bind(activity_id)
-                .bind(p.quest_id)
-                .bind(p.campaign_id)
-                .bind(p.gamer_id)
-                .bind(p.reward_minor)
-                .bind(now_ms)
-                .fetch_optional(&mut *conn)
-                .await?;
-                // One activity, one payout item: a second is a programming error.
-                Ok(id.ok_or_else(|| "a payout item exists for this activity".to_owned()))
+                Ok(Ok(()))
             }
 
             async fn insert_attempt(
