@@ -48,22 +48,27 @@ pub fn ErrorBanner(
 /// answer named this field), read out by screen readers when it appears.
 #[component]
 pub fn Field(
-    label: &'static str,
+    #[prop(into)] label: String,
     /// The input's `name`, which the server's error names.
-    name: &'static str,
+    #[prop(into)]
+    name: String,
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] class: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let message = move || error.get().filter(|e| e.field() == Some(name));
+    let shown = name.clone();
+    let message = move || error.get().filter(|e| e.field() == Some(shown.as_str()));
     view! {
         <label class=format!("block text-sm font-medium {class}")>
             {label}
             {children()}
-            {move || message().map(|e| view! {
-                <span role="alert" class="mt-1 block text-sm font-normal text-red-700"
-                    data-code=e.code().as_str() data-field-error=name>{e.message().to_owned()}</span>
-            })}
+            {move || {
+                let name = name.clone();
+                message().map(|e| view! {
+                    <span role="alert" class="mt-1 block text-sm font-normal text-red-700"
+                        data-code=e.code().as_str() data-field-error=name>{e.message().to_owned()}</span>
+                })
+            }}
         </label>
     }
 }

@@ -12,6 +12,7 @@ pub mod activities;
 pub mod api_clients;
 pub mod audit;
 pub mod campaigns;
+pub mod content;
 pub mod findings;
 pub mod payouts;
 pub mod public;

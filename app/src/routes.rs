@@ -7,12 +7,13 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Routes};
 use leptos_router::{path, SsrMode};
-use payquest_types::{Area, BatchId, CampaignId, SessionStage};
+use payquest_types::{Area, BatchId, CampaignId, ContentType, SessionStage};
 
 use crate::activities::ActivitiesPage;
 use crate::api_clients::ApiClientsPage;
 use crate::audit::AuditPage;
 use crate::campaigns::{CampaignPage, CampaignsPage};
+use crate::content::{ContentEntryPage, ContentPage};
 use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
@@ -74,6 +75,8 @@ pages! {
     FINDINGS = "/admin/findings" => FindingsPage, nav Findings "Findings";
     API_CLIENTS = "/admin/api-clients" => ApiClientsPage, nav ApiClients "API clients";
     USERS = "/admin/users" => UsersPage, nav Users "Users";
+    CONTENT = "/admin/content" => ContentPage, nav Content "Content";
+    CONTENT_ENTRY = "/admin/content/:type/:slug" => ContentEntryPage;
     AUDIT = "/admin/audit" => AuditPage, nav Audit "Audit log";
 }
 
@@ -94,4 +97,9 @@ pub fn campaign(campaign_id: CampaignId) -> String {
 /// A payout batch's page on the dashboard.
 pub fn batch(batch_id: BatchId) -> String {
     format!("{PAYOUTS}/{batch_id}")
+}
+
+/// A CMS entry's editor on the dashboard.
+pub fn content_entry(content_type: ContentType, slug: &str) -> String {
+    format!("{CONTENT}/{}/{slug}", content_type.as_str())
 }

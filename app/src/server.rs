@@ -37,6 +37,7 @@ pub struct AppState {
     pub activities: Arc<payquest_domain::activities::Activities>,
     pub payouts: Arc<payquest_domain::payouts::Payouts>,
     pub gamers: Arc<payquest_domain::gamers::Gamers>,
+    pub content: Arc<payquest_domain::content::Content>,
     /// `https://explorer/tx/{hash}`: where a transaction hash links to.
     pub explorer_tx_url: Option<String>,
 }
@@ -60,6 +61,7 @@ impl AppState {
                 store.clone(),
                 payquest_domain::payouts::PayoutSettings::default(),
             )),
+            content: Arc::new(payquest_domain::content::Content::new(store.clone())),
             explorer_tx_url: None,
             store,
         }

@@ -10,6 +10,7 @@ pub mod budgets;
 pub mod campaigns;
 pub mod chain;
 pub mod clock;
+pub mod content;
 pub mod disburse;
 pub mod error;
 pub mod findings;

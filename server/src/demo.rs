@@ -162,9 +162,17 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
         .ingest(&principal, &activities)
         .await?;
     eligible_rewards(store, &principal, &quest_ids, people[2].0, &people[2].1).await?;
+    let community = Actor {
+        user_id: people[2].0,
+        email: people[2].1.clone(),
+        roles: BTreeSet::from([Role::Community]),
+        ip: None,
+    };
+    demo_content(store, &community, campaign.campaign_id, &quest_ids).await?;
     println!(
         "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review; \
-         3 rewards are eligible for a payout batch"
+         3 rewards are eligible for a payout batch; the public site has a banner, header, footer, \
+         two K-Quests, a K-Drop and a leaderboard (en and es)"
     );
     Ok(())
 }
@@ -228,5 +236,143 @@ async fn eligible_rewards(
     Reviews::new(store.clone())
         .decide(&community, &ids, true, "demo: evidence checked")
         .await?;
+    Ok(())
+}
+
+/// A content type, a slug and the editor's inputs.
+type DemoEntry = (
+    payquest_domain::types::ContentType,
+    &'static str,
+    Vec<(&'static str, String)>,
+);
+
+/// The public site's demo content, published, in English and Spanish.
+async fn demo_content(
+    store: &DynStore,
+    community: &Actor,
+    campaign_id: CampaignId,
+    quest_ids: &[QuestId],
+) -> DomainResult<()> {
+    use payquest_domain::content::Content;
+    use payquest_domain::types::ContentType;
+    let content = Content::new(store.clone());
+    let starts = format_ms(now_ms() - DAY_MS);
+    let ends = format_ms(now_ms() + 30 * DAY_MS);
+    let campaign = campaign_id.to_string();
+    let quests = |i: usize| quest_ids.get(i).map(|q| q.to_string()).unwrap_or_default();
+    let entries: Vec<DemoEntry> = vec![
+        (
+            ContentType::Banner,
+            "banner",
+            vec![
+                ("title.en", "Launch week is on".into()),
+                ("title.es", "La semana de lanzamiento ya empezó".into()),
+                (
+                    "body.en",
+                    "<p>Finish quests in game and on social, and get paid in tokens.</p>".into(),
+                ),
+                (
+                    "body.es",
+                    "<p>Completa misiones en el juego y en redes, y cobra en tokens.</p>".into(),
+                ),
+                ("link", "/#k-quests".into()),
+            ],
+        ),
+        (
+            ContentType::Header,
+            "header",
+            vec![
+                ("tagline.en", "Play. Complete quests. Get paid.".into()),
+                ("tagline.es", "Juega. Completa misiones. Cobra.".into()),
+                (
+                    "links.en",
+                    "K-Quests | /#k-quests\nK-Drops | /#k-drops".into(),
+                ),
+            ],
+        ),
+        (
+            ContentType::Footer,
+            "footer",
+            vec![
+                (
+                    "text.en",
+                    "<p>PayQuest pays rewards on chain; every payment is reconciled.</p>".into(),
+                ),
+                (
+                    "text.es",
+                    "<p>PayQuest paga en la cadena; cada pago se concilia.</p>".into(),
+                ),
+            ],
+        ),
+        (
+            ContentType::KQuest,
+            "five-matches",
+            vec![
+                ("title.en", "Play five matches".into()),
+                ("title.es", "Juega cinco partidas".into()),
+                (
+                    "summary.en",
+                    "<p>Play five ranked matches during launch week.</p>".into(),
+                ),
+                ("campaign_id", campaign.clone()),
+                ("quest_ids", quests(0)),
+                ("reward.en", "5 tokens".into()),
+                ("starts_at", starts.clone()),
+                ("ends_at", ends.clone()),
+            ],
+        ),
+        (
+            ContentType::KQuest,
+            "best-clip",
+            vec![
+                ("title.en", "Post a clip of your best play".into()),
+                ("title.es", "Publica un clip de tu mejor jugada".into()),
+                ("campaign_id", campaign.clone()),
+                ("quest_ids", quests(1)),
+                ("reward.en", "12.5 tokens".into()),
+                ("starts_at", starts.clone()),
+                ("ends_at", ends.clone()),
+            ],
+        ),
+        (
+            ContentType::KDrop,
+            "launch-drop",
+            vec![
+                ("title.en", "Launch drop".into()),
+                ("title.es", "Drop de lanzamiento".into()),
+                (
+                    "summary.en",
+                    "<p>1,000 tokens shared by the first players of launch week.</p>".into(),
+                ),
+                ("campaign_id", campaign.clone()),
+                ("total", "1000".into()),
+                ("starts_at", starts.clone()),
+                ("ends_at", ends.clone()),
+            ],
+        ),
+        (
+            ContentType::Leaderboard,
+            "launch-sprint",
+            vec![
+                ("title.en", "Launch week leaderboard".into()),
+                (
+                    "title.es",
+                    "Clasificación de la semana de lanzamiento".into(),
+                ),
+                ("campaign_id", campaign),
+                ("period.en", "Sprint 1".into()),
+                ("period.es", "Sprint 1".into()),
+                ("starts_at", starts),
+                ("ends_at", ends),
+            ],
+        ),
+    ];
+    for (content_type, slug, fields) in entries {
+        let inputs = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let (entry, _) = content
+            .save_draft(community, content_type, slug, &inputs)
+            .await?;
+        content.publish(community, entry).await?;
+    }
     Ok(())
 }

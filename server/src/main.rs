@@ -386,6 +386,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 .map_err(domain_error)?,
         ),
         activities: Arc::new(Activities::new(store.clone())),
+        content: Arc::new(payquest_domain::content::Content::new(store.clone())),
         throttle: throttle.clone(),
         activity_requests_per_minute: config.rate_activity_requests_per_minute,
         store: store.clone(),

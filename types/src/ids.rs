@@ -86,6 +86,10 @@ id_type!(
     ApiClientId,
     /// A transfer seen on chain.
     ChainTransferId,
+    /// A CMS entry (a banner, a K-Quest, …).
+    ContentEntryId,
+    /// One immutable saved version of a CMS entry.
+    ContentVersionId,
 );
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod activities;
 pub mod api_clients;
 pub mod audit;
 pub mod campaigns;
+pub mod content;
 pub mod findings;
 pub mod ids;
 pub mod money;
@@ -20,11 +21,12 @@ pub use activities::*;
 pub use api_clients::*;
 pub use audit::*;
 pub use campaigns::*;
+pub use content::*;
 pub use findings::*;
 pub use ids::{
     ActivityId, ApiClientId, AuditId, BatchId, CampaignId, ChainTransferId, ChainTxId, ChunkId,
-    CostCentreId, FindingId, GamerId, JournalId, PayoutItemId, QuestId, ReservationId,
-    RoleRequestId, StaffUserId, TransferId,
+    ContentEntryId, ContentVersionId, CostCentreId, FindingId, GamerId, JournalId, PayoutItemId,
+    QuestId, ReservationId, RoleRequestId, StaffUserId, TransferId,
 };
 pub use money::{Amount, AmountError};
 pub use payouts::*;
@@ -32,8 +34,8 @@ pub use quests::*;
 pub use review::*;
 pub use session::*;
 pub use states::{
-    ActivityStatus, BatchState, CampaignStatus, ChunkState, FindingKind, PayoutItemState,
-    RoleRequestState, SigningKeyState, TransferState, UnknownState,
+    ActivityStatus, BatchState, CampaignStatus, ChunkState, ContentState, ContentType, FindingKind,
+    PayoutItemState, RoleRequestState, SigningKeyState, TransferState, UnknownState,
 };
 pub use users::*;
 

@@ -43,6 +43,7 @@ pub enum Area {
     Users,
     ApiClients,
     Audit,
+    Content,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -236,3 +236,47 @@ mod tests {
         assert!("paid".parse::<BatchState>().is_err());
     }
 }
+
+state_enum!(
+    /// What a CMS entry is. Banner, header and footer are singletons (one
+    /// entry each, slug = the type); the others are collections.
+    ContentType, "content type" {
+        Banner => "banner",
+        Header => "header",
+        Footer => "footer",
+        KQuest => "k_quest",
+        KDrop => "k_drop",
+        Leaderboard => "leaderboard",
+    }
+);
+
+impl ContentType {
+    /// One entry per type, whose slug is the type's name.
+    pub fn is_singleton(self) -> bool {
+        matches!(
+            self,
+            ContentType::Banner | ContentType::Header | ContentType::Footer
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ContentType::Banner => "Banner",
+            ContentType::Header => "Header",
+            ContentType::Footer => "Footer",
+            ContentType::KQuest => "K-Quest",
+            ContentType::KDrop => "K-Drop",
+            ContentType::Leaderboard => "Leaderboard",
+        }
+    }
+}
+
+state_enum!(
+    /// A CMS entry: draft (never published, or unpublished) → published;
+    /// every save makes a new version, the published one stays until the
+    /// next publish or an unpublish.
+    ContentState, "content state" {
+        Draft => "draft",
+        Published => "published",
+    }
+);

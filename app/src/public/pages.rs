@@ -1,19 +1,145 @@
 //! The public site's pages. They read no staff session.
 
 use leptos::prelude::*;
+use payquest_types::{PublicHome, PublishedContent};
 
-/// The public site's front page: a plain landing page until the CMS fills
-/// it. No session is read; staff sign in from the link at the bottom.
+use crate::public::api::public_home;
+
+/// The public site's front page: the published banner, header and footer,
+/// and the live K-Quests, K-Drops and leaderboards; a plain welcome while
+/// nothing is published. No session is read; staff sign in from the link
+/// at the bottom.
 #[component]
 pub fn PublicHomePage() -> impl IntoView {
+    let home = Resource::new(|| (), |_| public_home());
     view! {
         <crate::components::PublicFrame>
-            <section class="mx-auto max-w-3xl px-4 py-16 text-center">
-                <h1 class="text-3xl font-bold sm:text-4xl" data-testid="public-title">"Play, complete quests, get paid"</h1>
-                <p class="mt-4 text-lg text-slate-600">
-                    "PayQuest rewards what you do on the platform: finish a quest in a game or on a social network, and the reward is paid in tokens to your wallet."
-                </p>
-            </section>
+            <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let home = home.await.unwrap_or_default();
+                    view! { <Home home /> }
+                })}
+            </Transition>
         </crate::components::PublicFrame>
     }
+}
+
+fn field<'a>(c: &'a PublishedContent, name: &str) -> &'a str {
+    c.fields.get(name).map(String::as_str).unwrap_or("")
+}
+
+/// "label | URL" lines as links (only our paths and http(s) URLs).
+fn links(raw: &str) -> Vec<(String, String)> {
+    raw.lines()
+        .filter_map(|l| {
+            let (label, url) = l.split_once('|')?;
+            let (label, url) = (label.trim(), url.trim());
+            let ok = (url.starts_with('/') && !url.starts_with("//"))
+                || url.starts_with("https://")
+                || url.starts_with("http://");
+            (ok && !label.is_empty()).then(|| (label.to_owned(), url.to_owned()))
+        })
+        .collect()
+}
+
+#[component]
+fn Home(home: PublicHome) -> impl IntoView {
+    let tagline = home
+        .header
+        .as_ref()
+        .map(|h| field(h, "tagline").to_owned())
+        .filter(|t| !t.is_empty());
+    let menu = home
+        .header
+        .as_ref()
+        .map(|h| links(field(h, "links")))
+        .unwrap_or_default();
+    let title = home
+        .banner
+        .as_ref()
+        .map(|b| field(b, "title").to_owned())
+        .unwrap_or_else(|| "Play, complete quests, get paid".to_owned());
+    // Rich text was sanitised when saved and again when served.
+    let body = home.banner.as_ref().map(|b| field(b, "body").to_owned());
+    let cta = home
+        .banner
+        .as_ref()
+        .map(|b| field(b, "link").to_owned())
+        .filter(|l| !l.is_empty());
+    view! {
+        {(tagline.is_some() || !menu.is_empty()).then(|| view! {
+            <nav class="bg-slate-800 text-slate-100" aria-label="Site" data-testid="site-header">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-4 px-4 py-2 text-sm">
+                    {tagline.map(|t| view! { <span class="font-medium">{t}</span> })}
+                    {menu.into_iter().map(|(label, url)| view! { <a class="hover:underline" href=url>{label}</a> }).collect_view()}
+                </div>
+            </nav>
+        })}
+        <section class="mx-auto max-w-3xl px-4 py-16 text-center" data-testid="banner">
+            <h1 class="text-3xl font-bold sm:text-4xl" data-testid="public-title">{title}</h1>
+            {match body {
+                Some(html) => view! { <div class="prose mt-4 text-lg text-slate-600" inner_html=html></div> }.into_any(),
+                None => view! {
+                    <p class="mt-4 text-lg text-slate-600">
+                        "PayQuest rewards what you do on the platform: finish a quest in a game or on a social network, and the reward is paid in tokens to your wallet."
+                    </p>
+                }.into_any(),
+            }}
+            {cta.map(|url| view! { <a class="mt-6 inline-block rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500" href=url>"Take part"</a> })}
+        </section>
+        <Cards title="K-Quests" testid="k-quests" items=home.quests />
+        <Cards title="K-Drops" testid="k-drops" items=home.drops />
+        <Cards title="Leaderboards" testid="leaderboards" items=home.leaderboards />
+        {home.footer.map(|f| {
+            let text = field(&f, "text").to_owned();
+            let links = links(field(&f, "links"));
+            view! {
+                <section class="border-t border-slate-200 bg-white" data-testid="site-footer">
+                    <div class="mx-auto max-w-6xl space-y-2 px-4 py-6 text-sm text-slate-600">
+                        <div inner_html=text></div>
+                        <div class="flex flex-wrap gap-4">
+                            {links.into_iter().map(|(label, url)| view! { <a class="text-indigo-700 hover:underline" href=url>{label}</a> }).collect_view()}
+                        </div>
+                    </div>
+                </section>
+            }
+        })}
+    }
+}
+
+/// Published entries of one collection as cards (nothing when empty).
+#[component]
+fn Cards(title: &'static str, testid: &'static str, items: Vec<PublishedContent>) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        view! {
+            <section class="mx-auto max-w-6xl px-4 py-8" id=testid data-testid=testid>
+                <h2 class="text-2xl font-bold">{title}</h2>
+                <ul class="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                    {items.into_iter().map(|c| {
+                        let day = |s: &str| s.chars().take(10).collect::<String>();
+                        let dates = match (field(&c, "starts_at"), field(&c, "ends_at")) {
+                            ("", "") => String::new(),
+                            (s, "") => format!("from {}", day(s)),
+                            ("", e) => format!("until {}", day(e)),
+                            (s, e) => format!("{} – {}", day(s), day(e)),
+                        };
+                        let extra = [field(&c, "reward"), field(&c, "period"), field(&c, "total")]
+                            .into_iter()
+                            .find(|s| !s.is_empty())
+                            .map(str::to_owned);
+                        view! {
+                            <li class="rounded-xl bg-white p-5 shadow">
+                                <h3 class="text-lg font-semibold">{field(&c, "title").to_owned()}</h3>
+                                <div class="mt-2 text-sm text-slate-600" inner_html=field(&c, "summary").to_owned()></div>
+                                <p class="mt-2 text-sm text-slate-500">
+                                    {extra.map(|x| view! { <span class="font-medium text-slate-700">{x}" "</span> })}
+                                    {dates}
+                                </p>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }

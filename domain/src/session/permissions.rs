@@ -39,6 +39,10 @@ pub enum Permission {
     Disburse,
     /// See reconciliation findings and drift.
     ReadFindings,
+    /// Save, publish and unpublish CMS content.
+    ManageContent,
+    /// Read CMS entries and their drafts and versions.
+    ReadContent,
 }
 
 pub fn role_grants(role: Role, permission: Permission) -> bool {
@@ -48,7 +52,12 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
         (Role::Admin, ManageStaff | ReadAudit | ManageApiClients)
             | (
                 Role::Auditor,
-                ReadAudit | ReadBudgets | ReadAllCampaigns | ReadPayouts | ReadFindings
+                ReadAudit
+                    | ReadBudgets
+                    | ReadAllCampaigns
+                    | ReadPayouts
+                    | ReadFindings
+                    | ReadContent
             )
             | (
                 Role::Finance,
@@ -65,7 +74,7 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
             | (Role::Checker, ApproveBatches | ReadPayouts)
             | (
                 Role::Community,
-                ManageQuests | ReadAllCampaigns | ReviewActivities
+                ManageQuests | ReadAllCampaigns | ReviewActivities | ManageContent | ReadContent
             )
     )
 }
@@ -125,6 +134,9 @@ impl Actor {
         if self.can(Permission::ManageApiClients) {
             areas.push(Area::ApiClients);
         }
+        if self.can(Permission::ReadContent) {
+            areas.push(Area::Content);
+        }
         if self.can(Permission::ReadAudit) {
             areas.push(Area::Audit);
         }
@@ -168,6 +180,7 @@ mod tests {
                 Area::Activities,
                 Area::Payouts,
                 Area::Findings,
+                Area::Content,
                 Area::Audit
             ]
         );

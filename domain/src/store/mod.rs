@@ -7,6 +7,7 @@
 mod activity_sql;
 mod campaigns_sql;
 mod chain_sql;
+mod content_sql;
 mod ledger_sql;
 mod machine_sql;
 mod payout_model;
@@ -245,6 +246,7 @@ pub trait Store:
     + ValidationStore
     + PayoutStore
     + ChainStore
+    + ContentStore
     + Send
     + Sync
     + 'static
@@ -884,4 +886,100 @@ pub(crate) fn parse_roles(raw: Vec<String>) -> StoreResult<Vec<Role>> {
         .collect::<StoreResult<Vec<_>>>()?;
     roles.sort();
     Ok(roles)
+}
+
+/// A CMS entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentEntryRecord {
+    pub content_entry_id: payquest_types::ContentEntryId,
+    #[sqlx(try_from = "String")]
+    pub content_type: payquest_types::ContentType,
+    pub slug: String,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::ContentState,
+    pub draft_version_id: Option<payquest_types::ContentVersionId>,
+    pub published_version_id: Option<payquest_types::ContentVersionId>,
+    pub published_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// An entry and the data of one of its versions.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContentEntryWithData {
+    #[sqlx(flatten)]
+    pub entry: ContentEntryRecord,
+    pub data_json: String,
+}
+
+/// One immutable version of a CMS entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentVersionRecord {
+    pub content_version_id: payquest_types::ContentVersionId,
+    pub content_entry_id: payquest_types::ContentEntryId,
+    pub data_json: String,
+    pub author_id: StaffUserId,
+    pub author_email: String,
+    pub created_at_ms: i64,
+}
+
+#[async_trait]
+pub trait ContentStore: Send + Sync {
+    /// A new version of the entry (made on its first save) as its draft.
+    async fn save_content_version(
+        &self,
+        content_type: payquest_types::ContentType,
+        slug: &str,
+        data_json: &str,
+        author: StaffUserId,
+        audit: &AuditRecord,
+    ) -> StoreResult<(
+        payquest_types::ContentEntryId,
+        payquest_types::ContentVersionId,
+    )>;
+    /// Publishes `version` if it is still the entry's draft; false otherwise.
+    async fn publish_content(
+        &self,
+        entry: payquest_types::ContentEntryId,
+        version: payquest_types::ContentVersionId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    async fn unpublish_content(
+        &self,
+        entry: payquest_types::ContentEntryId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    async fn content_entry(
+        &self,
+        entry: payquest_types::ContentEntryId,
+    ) -> StoreResult<Option<ContentEntryRecord>>;
+    async fn content_entry_by_slug(
+        &self,
+        content_type: payquest_types::ContentType,
+        slug: &str,
+    ) -> StoreResult<Option<ContentEntryRecord>>;
+    /// Entries with their draft's data, newest change first.
+    async fn content_entries(
+        &self,
+        content_type: Option<payquest_types::ContentType>,
+        limit: u32,
+    ) -> StoreResult<Vec<(ContentEntryRecord, String)>>;
+    async fn content_versions(
+        &self,
+        entry: payquest_types::ContentEntryId,
+        limit: u32,
+    ) -> StoreResult<Vec<ContentVersionRecord>>;
+    /// A published entry with its published data and when it was published.
+    async fn published_content(
+        &self,
+        content_type: payquest_types::ContentType,
+        slug: &str,
+    ) -> StoreResult<Option<(ContentEntryRecord, String, i64)>>;
+    /// Published entries of a type by slug, after `after_slug`.
+    async fn published_contents(
+        &self,
+        content_type: payquest_types::ContentType,
+        after_slug: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(ContentEntryRecord, String, i64)>>;
 }

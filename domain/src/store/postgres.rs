@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::chain_sql::impl_chain;
+use super::content_sql::impl_content;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::payout_sql::impl_payouts;
@@ -48,6 +49,7 @@ impl PgStore {
 
 impl_activities!(PgStore, Postgres);
 impl_campaigns!(PgStore, Postgres);
+impl_content!(PgStore, Postgres);
 impl_chain!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);

@@ -16,6 +16,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::chain_sql::impl_chain;
+use super::content_sql::impl_content;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::payout_sql::impl_payouts;
@@ -70,6 +71,7 @@ impl SqliteStore {
 
 impl_activities!(SqliteStore, Sqlite);
 impl_campaigns!(SqliteStore, Sqlite);
+impl_content!(SqliteStore, Sqlite);
 impl_chain!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);

@@ -367,8 +367,8 @@ on_both_backends!(
 /// column allows that the code can't read, fails here).
 async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
     use payquest_domain::types::{
-        ActivityStatus, BatchState, CampaignStatus, ChunkState, FindingKind, PayoutItemState,
-        RoleRequestState, SigningKeyState, TransferState,
+        ActivityStatus, BatchState, CampaignStatus, ChunkState, ContentState, ContentType,
+        FindingKind, PayoutItemState, RoleRequestState, SigningKeyState, TransferState,
     };
     let _ = db.store().await;
     fn texts<T: Copy>(all: &[T], f: fn(T) -> &'static str) -> Vec<String> {
@@ -381,6 +381,16 @@ async fn every_state_column_allows_exactly_its_enum(db: &TestDb) {
             "campaign",
             "status",
             texts(CampaignStatus::ALL, CampaignStatus::as_str),
+        ),
+        (
+            "content_entry",
+            "state",
+            texts(ContentState::ALL, ContentState::as_str),
+        ),
+        (
+            "content_entry",
+            "content_type",
+            texts(ContentType::ALL, ContentType::as_str),
         ),
         (
             "staff_role_request",

@@ -3,6 +3,7 @@
 //! answer; errors are `{"code", "message"}` with a matching status.
 
 mod activities;
+mod content;
 mod oauth;
 mod openapi;
 
@@ -27,6 +28,8 @@ pub const API_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 pub struct ApiState {
     pub machine: Arc<MachineAuth>,
     pub activities: Arc<Activities>,
+    /// Published CMS content, for anyone.
+    pub content: Arc<payquest_domain::content::Content>,
     /// Guesses of client secrets, per client and per IP, and request rates
     /// (shared across replicas).
     pub throttle: payquest_domain::session::throttle::Throttle,
@@ -75,6 +78,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/.well-known/jwks.json", get(oauth::jwks))
         .route("/activities", post(activities::report))
         .route("/activities/{activity_id}", get(activities::status))
+        .route("/content/{type}", get(content::list))
+        .route("/content/{type}/{slug}", get(content::entry))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::docs))
         .fallback(|| async {

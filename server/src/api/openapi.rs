@@ -21,8 +21,9 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "PayQuest machine API", version = "1",
-         description = "For game servers and social bridges: get a token with client credentials, then report activities."),
-    paths(super::oauth::token, super::oauth::jwks, super::activities::report, super::activities::status),
+         description = "For game servers and social bridges: get a token with client credentials, then report activities. Published site content is readable by anyone."),
+    paths(super::oauth::token, super::oauth::jwks, super::activities::report, super::activities::status,
+          super::content::list, super::content::entry),
     components(schemas(payquest_types::ApiError, payquest_types::ErrorCode)),
     modifiers(&BearerAuth)
 )]

@@ -5,6 +5,7 @@
 mod batch_race;
 mod budget_race;
 mod cli;
+mod content;
 mod machine_api;
 mod payout_crash;
 mod web;

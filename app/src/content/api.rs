@@ -1,0 +1,113 @@
+//! Server functions of the CMS (community edits; auditors read).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use payquest_types::{ContentEditor, ContentEntryId, ContentEntryView, ContentType};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::StaffCtx;
+
+#[cfg(feature = "ssr")]
+mod map {
+    use payquest_domain::clock::format_ms;
+    use payquest_domain::content::EntryWithData;
+    use payquest_types::ContentEntryView;
+
+    pub fn entry(e: &EntryWithData) -> ContentEntryView {
+        let title = payquest_domain::content::resolve(
+            e.entry.content_type,
+            &e.data,
+            payquest_domain::content::DEFAULT_LOCALE,
+        );
+        ContentEntryView {
+            entry_id: e.entry.content_entry_id,
+            content_type: e.entry.content_type,
+            slug: e.entry.slug.clone(),
+            state: e.entry.state,
+            title: title
+                .get("title")
+                .or_else(|| title.get("tagline"))
+                .cloned()
+                .unwrap_or_default(),
+            updated_at: format_ms(e.entry.updated_at_ms),
+            has_unpublished_changes: e.entry.draft_version_id != e.entry.published_version_id,
+        }
+    }
+}
+
+/// Every entry, newest change first.
+#[server(endpoint = "content_entries")]
+pub async fn content_entries() -> Result<Vec<ContentEntryView>, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let entries = ctx.state.content.entries(&ctx.actor, None).await?;
+    Ok(entries.iter().map(map::entry).collect())
+}
+
+/// The editor of an entry (empty before its first save).
+#[server(endpoint = "load_content_editor", input = Json)]
+pub async fn load_content_editor(
+    content_type: ContentType,
+    slug: String,
+) -> Result<ContentEditor, AppError> {
+    use payquest_domain::content;
+    use payquest_domain::session::Permission;
+    let ctx = StaffCtx::load().await?;
+    let found = ctx
+        .state
+        .content
+        .entry_by_slug(&ctx.actor, content_type, &slug)
+        .await?;
+    let (entry, data, versions) = match found {
+        Some((e, versions)) => (Some(map::entry(&e)), e.data, versions),
+        None => (
+            None,
+            serde_json::Value::Object(Default::default()),
+            Vec::new(),
+        ),
+    };
+    Ok(ContentEditor {
+        content_type,
+        entry,
+        fields: content::field_specs(content_type),
+        locales: content::LOCALES.iter().map(|l| (*l).to_owned()).collect(),
+        values: content::inputs_from_data(content_type, &data),
+        untranslated: content::untranslated(content_type, &data),
+        versions,
+        can_edit: ctx.actor.can(Permission::ManageContent),
+    })
+}
+
+/// Saves the form as a new version (the entry's draft).
+#[server(endpoint = "save_content", input = Json)]
+pub async fn save_content(
+    content_type: ContentType,
+    slug: String,
+    fields: BTreeMap<String, String>,
+) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let (_, version) = ctx
+        .state
+        .content
+        .save_draft(&ctx.actor, content_type, &slug, &fields)
+        .await?;
+    Ok(format!(
+        "Saved as version {version} (a draft: publish it to show it)."
+    ))
+}
+
+#[server(endpoint = "publish_content", input = Json)]
+pub async fn publish_content(entry_id: ContentEntryId) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    ctx.state.content.publish(&ctx.actor, entry_id).await?;
+    Ok("Published: the public site shows this version now.".into())
+}
+
+#[server(endpoint = "unpublish_content", input = Json)]
+pub async fn unpublish_content(entry_id: ContentEntryId) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    ctx.state.content.unpublish(&ctx.actor, entry_id).await?;
+    Ok("Unpublished: the public site no longer shows it.".into())
+}

@@ -1,0 +1,281 @@
+//! The CMS pages: every entry with its state, and the editor generated from
+//! the content type's schema (a field per locale where it is translated).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use payquest_types::{ContentEditor, ContentEntryView, ContentState, ContentType, FieldSpec};
+
+use crate::components::{
+    go_to, state_badge, Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON,
+    BUTTON_QUIET, INPUT,
+};
+use crate::content::api::{
+    content_entries, load_content_editor, PublishContent, SaveContent, UnpublishContent,
+};
+use crate::error::AppError;
+
+#[component]
+pub fn ContentPage() -> impl IntoView {
+    let entries = Resource::new(|| (), |_| content_entries());
+    view! {
+        <Dashboard>
+            <div class="space-y-6">
+                <h1 class="text-2xl font-bold">"Content"</h1>
+                <section class="rounded-xl bg-white p-6 shadow">
+                    <h2 class="text-lg font-semibold">"The site's parts"</h2>
+                    <ul class="mt-2 flex flex-wrap gap-2">
+                        {[ContentType::Banner, ContentType::Header, ContentType::Footer].map(|t| view! {
+                            <li><a class=BUTTON_QUIET href=crate::routes::content_entry(t, t.as_str())>{t.label()}</a></li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+                <NewEntry />
+                <Loaded resource=entries view={|rows: Vec<ContentEntryView>| {
+                    let columns = vec![
+                        Column::new("Entry", |e: &ContentEntryView| {
+                            let label = if e.title.is_empty() { e.slug.clone() } else { e.title.clone() };
+                            view! { <a class="font-medium text-indigo-700 hover:underline" href=crate::routes::content_entry(e.content_type, &e.slug)>{label}</a> }.into_any()
+                        }),
+                        Column::new("Type", |e: &ContentEntryView| e.content_type.label().into_any()),
+                        Column::new("Slug", |e: &ContentEntryView| view! { <span class="font-mono">{e.slug.clone()}</span> }.into_any()),
+                        Column::new("State", |e: &ContentEntryView| {
+                            let changed = (e.state == ContentState::Published && e.has_unpublished_changes)
+                                .then_some(" · unpublished changes");
+                            view! { <span>{state_badge(e.state.as_str())}{changed}</span> }.into_any()
+                        }),
+                        Column::new("Changed", |e: &ContentEntryView| e.updated_at.clone().into_any()),
+                    ];
+                    view! { <DataTable rows columns empty="No content yet." testid="content-table" /> }
+                }} />
+            </div>
+        </Dashboard>
+    }
+}
+
+/// Starts a K-Quest, K-Drop or leaderboard entry under a slug.
+#[component]
+fn NewEntry() -> impl IntoView {
+    let kind = RwSignal::new(ContentType::KQuest);
+    let slug = RwSignal::new(String::new());
+    view! {
+        <form class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" data-testid="new-entry"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                go_to(&crate::routes::content_entry(kind.get_untracked(), slug.get_untracked().trim()));
+            }>
+            <label class="block text-sm font-medium">"New"
+                <select class=INPUT on:change=move |ev| {
+                    if let Ok(t) = event_target_value(&ev).parse() { kind.set(t); }
+                }>
+                    {[ContentType::KQuest, ContentType::KDrop, ContentType::Leaderboard].map(|t| view! {
+                        <option value=t.as_str()>{t.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="block text-sm font-medium">"Slug (lower-case letters, digits, dashes)"
+                <input class=INPUT required maxlength="80" pattern="[a-z0-9]+(-[a-z0-9]+)*"
+                    prop:value=slug on:input=move |ev| slug.set(event_target_value(&ev)) />
+            </label>
+            <button class=BUTTON type="submit">"Start"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn ContentEntryPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        params.with(|p| {
+            let t = p
+                .get("type")
+                .and_then(|t| t.parse::<ContentType>().ok())
+                .unwrap_or(ContentType::Banner);
+            (t, p.get("slug").unwrap_or_default())
+        })
+    };
+    let save = ServerAction::<SaveContent>::new();
+    let publish = ServerAction::<PublishContent>::new();
+    let unpublish = ServerAction::<UnpublishContent>::new();
+    let editor = Resource::new(
+        move || {
+            (
+                key(),
+                save.version().get(),
+                publish.version().get(),
+                unpublish.version().get(),
+            )
+        },
+        |((t, slug), ..)| load_content_editor(t, slug),
+    );
+    let error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| publish.value().get().and_then(Result::err))
+            .or_else(|| unpublish.value().get().and_then(Result::err))
+    });
+    let done = Signal::derive(move || {
+        [save.value(), publish.value(), unpublish.value()]
+            .iter()
+            .find_map(|v| v.get().and_then(Result::ok))
+    });
+    let actions = Actions {
+        save,
+        publish,
+        unpublish,
+        error,
+    };
+    view! {
+        <Dashboard>
+            <div class="space-y-6">
+                <a class="text-sm text-indigo-700 hover:underline" href=crate::routes::CONTENT>"← All content"</a>
+                {move || done.get().map(|m| view! {
+                    <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="content-message">{m}</p>
+                })}
+                <Loaded resource=editor view={move |e: ContentEditor| view! { <Editor e actions /> }} />
+            </div>
+        </Dashboard>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    save: ServerAction<SaveContent>,
+    publish: ServerAction<PublishContent>,
+    unpublish: ServerAction<UnpublishContent>,
+    error: Signal<Option<AppError>>,
+}
+
+#[component]
+fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
+    let values = RwSignal::new(e.values.clone());
+    let content_type = e.content_type;
+    let slug = e.entry.as_ref().map(|x| x.slug.clone()).unwrap_or_else(|| {
+        leptos_router::hooks::use_params_map().with_untracked(|p| p.get("slug").unwrap_or_default())
+    });
+    let title = format!("{} · {}", content_type.label(), slug);
+    let entry_id = e.entry.as_ref().map(|x| x.entry_id);
+    let state = e.entry.as_ref().map(|x| x.state);
+    let untranslated = e.untranslated.clone();
+    let slug_for_save = slug.clone();
+    let save = move |_| {
+        actions.save.dispatch(SaveContent {
+            content_type,
+            slug: slug_for_save.clone(),
+            fields: values.get_untracked(),
+        });
+    };
+    let fields = e
+        .fields
+        .iter()
+        .map(|f| view! { <FieldInputs f=f.clone() locales=e.locales.clone() values untranslated=untranslated.clone() error=actions.error /> })
+        .collect_view();
+    view! {
+        <section class="space-y-4 rounded-xl bg-white p-6 shadow" data-testid="content-editor">
+            <div class="flex flex-wrap items-center gap-3">
+                <h1 class="text-2xl font-bold">{title}</h1>
+                {state.map(|s| state_badge(s.as_str()))}
+            </div>
+            {fields}
+            <ErrorBanner error=actions.error fields=FIELD_ERRORS_SHOWN_BESIDE />
+            <div class="flex flex-wrap gap-2">
+                <button class=BUTTON type="button" disabled=move || !e.can_edit on:click=save>"Save draft"</button>
+                {entry_id.map(|id| view! {
+                    <button class=BUTTON_QUIET type="button" disabled=move || !e.can_edit
+                        on:click=move |_| { actions.publish.dispatch(PublishContent { entry_id: id }); }>"Publish"</button>
+                })}
+                {(state == Some(ContentState::Published)).then(|| entry_id.map(|id| view! {
+                    <button class=BUTTON_QUIET type="button" disabled=move || !e.can_edit
+                        on:click=move |_| { actions.unpublish.dispatch(UnpublishContent { entry_id: id }); }>"Unpublish"</button>
+                }))}
+            </div>
+        </section>
+        <section class="rounded-xl bg-white p-6 shadow">
+            <h2 class="text-lg font-semibold">"Versions"</h2>
+            {if e.versions.is_empty() {
+                view! { <p class="text-sm text-slate-600">"Not saved yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="mt-2 space-y-1 text-sm" data-testid="content-versions">
+                        {e.versions.into_iter().map(|v| view! {
+                            <li>{format!("#{} by {} at {}", v.version_id, v.author, v.created_at)}
+                                {v.published.then_some(" · published")}</li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Errors about a schema field show beside it; others in the banner. The
+/// names are the schema's own (every type's fields together).
+const FIELD_ERRORS_SHOWN_BESIDE: &[&str] = &[
+    "title",
+    "body",
+    "link",
+    "tagline",
+    "links",
+    "text",
+    "summary",
+    "campaign_id",
+    "quest_ids",
+    "reward",
+    "starts_at",
+    "ends_at",
+    "total",
+    "period",
+    "slug",
+];
+
+/// A field's inputs: one per locale when it is translated, each labelled
+/// with its locale, and "shows English" where a translation is missing.
+#[component]
+fn FieldInputs(
+    f: FieldSpec,
+    locales: Vec<String>,
+    values: RwSignal<BTreeMap<String, String>>,
+    untranslated: Vec<String>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let name = f.name.clone();
+    let inputs: Vec<(String, String)> = if f.localized {
+        locales
+            .iter()
+            .map(|l| (format!("{}.{l}", f.name), format!("{} ({l})", f.label)))
+            .collect()
+    } else {
+        vec![(f.name.clone(), f.label.clone())]
+    };
+    let label = f.label.clone();
+    let rich = f.kind == "rich_text";
+    let max = f.max_chars;
+    view! {
+        <Field label name error>
+            <div class="mt-1 grid gap-2 sm:grid-cols-2">
+                {inputs.into_iter().map(|(key, sub)| {
+                    let k = key.clone();
+                    let k2 = key.clone();
+                    let missing = untranslated.contains(&key).then_some("untranslated: shows the English text");
+                    let value = move || values.with(|v| v.get(&k).cloned().unwrap_or_default());
+                    let set = move |ev| {
+                        let v = event_target_value(&ev);
+                        values.update(|m| { m.insert(k2.clone(), v); });
+                    };
+                    view! {
+                        <span class="block text-xs font-normal text-slate-600">{sub}
+                            {if rich {
+                                view! { <textarea class=INPUT rows="3" maxlength=max aria-label=key.clone() prop:value=value on:input=set></textarea> }.into_any()
+                            } else {
+                                view! { <input class=INPUT maxlength=max aria-label=key.clone() prop:value=value on:input=set /> }.into_any()
+                            }}
+                            {missing.map(|m| view! { <span class="block text-amber-700">{m}</span> })}
+                        </span>
+                    }
+                }).collect_view()}
+            </div>
+        </Field>
+    }
+}

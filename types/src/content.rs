@@ -1,0 +1,85 @@
+//! The CMS: entries, their versions and schemas as the dashboard edits them,
+//! and published content as the public site and API serve it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ContentEntryId, ContentState, ContentType, ContentVersionId};
+
+/// One field of a content type's schema, as the editor's form needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// The key in the entry's data (and the form input's name, with
+    /// `.<locale>` appended when the field is localized).
+    pub name: String,
+    pub label: String,
+    /// `text`, `rich_text`, `url`, `datetime` or `number`.
+    pub kind: String,
+    pub required: bool,
+    pub localized: bool,
+    pub max_chars: u32,
+}
+
+/// An entry in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentEntryView {
+    pub entry_id: ContentEntryId,
+    pub content_type: ContentType,
+    pub slug: String,
+    pub state: ContentState,
+    /// The draft's title in the default locale, if the type has one.
+    pub title: String,
+    pub updated_at: String,
+    /// The newest saved version is not the published one.
+    pub has_unpublished_changes: bool,
+}
+
+/// One saved version of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentVersionView {
+    pub version_id: ContentVersionId,
+    pub author: String,
+    pub created_at: String,
+    pub published: bool,
+}
+
+/// Everything the editor shows for one entry (or a new one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentEditor {
+    pub content_type: ContentType,
+    pub entry: Option<ContentEntryView>,
+    pub fields: Vec<FieldSpec>,
+    pub locales: Vec<String>,
+    /// The draft's values by input name (`title.en`, `url`).
+    pub values: BTreeMap<String, String>,
+    /// Localized inputs left empty that fall back to the default locale.
+    pub untranslated: Vec<String>,
+    pub versions: Vec<ContentVersionView>,
+    pub can_edit: bool,
+}
+
+/// A published entry in one locale: each field's text, a missing
+/// translation filled from the fallback locale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishedContent {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub content_type: ContentType,
+    pub slug: String,
+    pub locale: String,
+    pub fields: BTreeMap<String, String>,
+    /// When it was published (RFC 3339, UTC).
+    pub published_at: String,
+}
+
+/// What the public site's front page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PublicHome {
+    pub banner: Option<PublishedContent>,
+    pub header: Option<PublishedContent>,
+    pub footer: Option<PublishedContent>,
+    pub quests: Vec<PublishedContent>,
+    pub drops: Vec<PublishedContent>,
+    pub leaderboards: Vec<PublishedContent>,
+}
