@@ -1,7 +1,7 @@
 // The demo campaign from `payquest demo`: finance funds it, a reviewer
 // approves an activity from the queue, and the owner sees the figures, the
 // burn-down chart, the earned reward and the forecast.
-import { expect, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
+import { expect, expectAccessible, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -65,6 +65,36 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByRole('button', { name: 'Approve selected' }).click();
   await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(4);
   await expect(page.locator('li[data-external-id="demo-0"]')).toHaveCount(0);
+
+  // The same community member runs the public site: a new banner title is a
+  // draft until it is published, then every visitor sees it.
+  const visitor = await page.context().browser()!.newPage();
+  await visitor.goto(state().url + '/');
+  await expect(visitor.getByTestId('public-title')).toHaveText('Launch week is on');
+  await page.getByRole('link', { name: 'Content' }).click();
+  await expect(page.getByTestId('content-table')).toContainText('Launch week leaderboard');
+  await expectAccessible(page);
+  await page.getByRole('link', { name: 'Banner' }).click();
+  await hydrated(page);
+  await expect(page.getByTestId('content-editor')).toContainText('published');
+  await page.getByLabel('Title (en)', { exact: true }).fill('Season two starts now');
+  await page.getByLabel('Title (es)', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.getByTestId('content-message')).toContainText('Saved as version');
+  await expect(page.getByTestId('content-editor')).toContainText('untranslated: shows the English text');
+  await visitor.reload();
+  await expect(visitor.getByTestId('public-title')).toHaveText('Launch week is on');
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
+  await expect(page.getByTestId('content-message')).toContainText('Published');
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/content-editor-1280.png', fullPage: true });
+  await visitor.reload();
+  await expect(visitor.getByTestId('public-title')).toHaveText('Season two starts now');
+  // A required field left empty is refused, and the message sits beside it.
+  await page.getByLabel('Title (en)', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.locator('[data-field-error="title"]')).toContainText('required');
+  await visitor.close();
 });
 
 test('the owner sees figures, the burn-down chart, the earned reward and the forecast', async ({ page }) => {

@@ -8,8 +8,8 @@ use leptos_router::hooks::use_params_map;
 use payquest_types::{ContentEditor, ContentEntryView, ContentState, ContentType, FieldSpec};
 
 use crate::components::{
-    go_to, state_badge, Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON,
-    BUTTON_QUIET, INPUT,
+    go_to, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET,
+    INPUT,
 };
 use crate::content::api::{
     content_entries, load_content_editor, PublishContent, SaveContent, UnpublishContent,
@@ -109,18 +109,17 @@ pub fn ContentEntryPage() -> impl IntoView {
         },
         |((t, slug), ..)| load_content_editor(t, slug),
     );
-    let error = Signal::derive(move || {
-        save.value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| publish.value().get().and_then(Result::err))
-            .or_else(|| unpublish.value().get().and_then(Result::err))
-    });
-    let done = Signal::derive(move || {
-        [save.value(), publish.value(), unpublish.value()]
-            .iter()
-            .find_map(|v| v.get().and_then(Result::ok))
-    });
+    // What the last action answered (a save, a publish or an unpublish).
+    let outcome = RwSignal::new(None::<Result<String, AppError>>);
+    for answer in [save.value(), publish.value(), unpublish.value()] {
+        Effect::new(move |_| {
+            if let Some(r) = answer.get() {
+                outcome.set(Some(r));
+            }
+        });
+    }
+    let error = Signal::derive(move || outcome.get().and_then(Result::err));
+    let done = Signal::derive(move || outcome.get().and_then(Result::ok));
     let actions = Actions {
         save,
         publish,
@@ -231,7 +230,8 @@ const FIELD_ERRORS_SHOWN_BESIDE: &[&str] = &[
 ];
 
 /// A field's inputs: one per locale when it is translated, each labelled
-/// with its locale, and "shows English" where a translation is missing.
+/// with its locale, and "shows the English text" where a translation is
+/// missing; the server's error about the field beneath them.
 #[component]
 fn FieldInputs(
     f: FieldSpec,
@@ -240,7 +240,6 @@ fn FieldInputs(
     untranslated: Vec<String>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let name = f.name.clone();
     let inputs: Vec<(String, String)> = if f.localized {
         locales
             .iter()
@@ -249,12 +248,15 @@ fn FieldInputs(
     } else {
         vec![(f.name.clone(), f.label.clone())]
     };
-    let label = f.label.clone();
     let rich = f.kind == "rich_text";
     let max = f.max_chars;
+    let name = f.name.clone();
+    let message = move || error.get().filter(|e| e.field() == Some(name.as_str()));
+    let field_name = f.name.clone();
     view! {
-        <Field label name error>
-            <div class="mt-1 grid gap-2 sm:grid-cols-2">
+        <fieldset class="space-y-1">
+            <legend class="text-sm font-medium">{f.label.clone()}{f.required.then_some(" (required)")}</legend>
+            <div class="grid gap-2 sm:grid-cols-2">
                 {inputs.into_iter().map(|(key, sub)| {
                     let k = key.clone();
                     let k2 = key.clone();
@@ -265,17 +267,23 @@ fn FieldInputs(
                         values.update(|m| { m.insert(k2.clone(), v); });
                     };
                     view! {
-                        <span class="block text-xs font-normal text-slate-600">{sub}
+                        <label class="block text-xs text-slate-600">{sub}
                             {if rich {
-                                view! { <textarea class=INPUT rows="3" maxlength=max aria-label=key.clone() prop:value=value on:input=set></textarea> }.into_any()
+                                view! { <textarea class=INPUT rows="3" maxlength=max name=key.clone() prop:value=value on:input=set></textarea> }.into_any()
                             } else {
-                                view! { <input class=INPUT maxlength=max aria-label=key.clone() prop:value=value on:input=set /> }.into_any()
+                                view! { <input class=INPUT maxlength=max name=key.clone() prop:value=value on:input=set /> }.into_any()
                             }}
                             {missing.map(|m| view! { <span class="block text-amber-700">{m}</span> })}
-                        </span>
+                        </label>
                     }
                 }).collect_view()}
             </div>
-        </Field>
+            {move || {
+                let field_name = field_name.clone();
+                message().map(|e| view! {
+                    <p role="alert" class="text-sm text-red-700" data-code=e.code().as_str() data-field-error=field_name>{e.message().to_owned()}</p>
+                })
+            }}
+        </fieldset>
     }
 }
