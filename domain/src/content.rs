@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use payquest_types::{
-    ContentEntryId, ContentState, ContentType, ContentVersionId, ContentVersionView, FieldSpec,
-    PublishedContent,
+    Amount, CampaignId, ContentEntryId, ContentState, ContentType, ContentVersionId,
+    ContentVersionView, DiffPart, FieldDiff, FieldSpec, PublishedContent,
 };
 use serde_json::{Map, Value};
 
@@ -17,7 +17,7 @@ use crate::audit::AuditRecord;
 use crate::clock::format_ms;
 use crate::session::{Actor, Permission};
 use crate::store::{ContentEntryRecord, DynStore};
-use crate::{DomainError, DomainResult};
+use crate::{Conflict, DomainError, DomainResult};
 
 /// The locales content is written in; the first is the fallback of every
 /// other (a field left empty in `es` shows its `en` text).
@@ -368,6 +368,44 @@ pub fn resolve(content_type: ContentType, data: &Value, locale: &str) -> BTreeMa
     out
 }
 
+/// Each input whose text differs between two versions, with a word diff
+/// (`similar`, a well-kept diff crate, rather than our own).
+pub fn diff(content_type: ContentType, before: &Value, after: &Value) -> Vec<FieldDiff> {
+    let (a, b) = (
+        inputs_from_data(content_type, before),
+        inputs_from_data(content_type, after),
+    );
+    let mut out = Vec::new();
+    for f in schema(content_type) {
+        let names: Vec<String> = if f.localized {
+            LOCALES.iter().map(|l| input_name(f, Some(l))).collect()
+        } else {
+            vec![f.name.to_owned()]
+        };
+        for name in names {
+            let old = a.get(&name).map(String::as_str).unwrap_or("");
+            let new = b.get(&name).map(String::as_str).unwrap_or("");
+            if old == new {
+                continue;
+            }
+            let parts = similar::TextDiff::from_words(old, new)
+                .iter_all_changes()
+                .map(|c| DiffPart {
+                    kind: match c.tag() {
+                        similar::ChangeTag::Equal => "same",
+                        similar::ChangeTag::Delete => "removed",
+                        similar::ChangeTag::Insert => "added",
+                    }
+                    .to_owned(),
+                    text: c.value().to_owned(),
+                })
+                .collect();
+            out.push(FieldDiff { name, parts });
+        }
+    }
+    out
+}
+
 /// A known locale, or the default one for anything else.
 pub fn locale_or_default(raw: Option<&str>) -> &'static str {
     raw.and_then(|r| LOCALES.iter().find(|l| **l == r))
@@ -439,7 +477,9 @@ impl Content {
             .await?)
     }
 
-    /// Publishes the entry's current draft version.
+    /// Publishes the entry's current draft version. A K-Drop is published
+    /// only while its campaign's available budget covers its total
+    /// (finance's rule); the refusal says by how much it falls short.
     pub async fn publish(&self, actor: &Actor, entry_id: ContentEntryId) -> DomainResult<()> {
         actor.require(Permission::ManageContent)?;
         let entry = self.entry_record(entry_id).await?;
@@ -448,6 +488,11 @@ impl Content {
                 "the entry has no saved version".into(),
             ));
         };
+        if entry.content_type == ContentType::KDrop {
+            let draft = self.version_record(entry_id, version).await?;
+            self.check_drop_budget(&parse_data(&draft.data_json)?)
+                .await?;
+        }
         let audit = AuditRecord::new(
             &actor.audit_actor(),
             "content.published",
@@ -604,6 +649,108 @@ impl Content {
             .collect()
     }
 
+    /// A K-Drop's total against its campaign's available budget.
+    async fn check_drop_budget(&self, data: &Value) -> DomainResult<()> {
+        let number = |name: &'static str| {
+            data.get(name)
+                .and_then(Value::as_str)
+                .ok_or(DomainError::InvalidField {
+                    field: name,
+                    message: format!("the drop has no {name}"),
+                })
+        };
+        let campaign_id: i64 =
+            number("campaign_id")?
+                .parse()
+                .map_err(|_| DomainError::InvalidField {
+                    field: "campaign_id",
+                    message: "the campaign id is a number".into(),
+                })?;
+        let total: Amount = number("total")?
+            .parse()
+            .map_err(|_| DomainError::InvalidField {
+                field: "total",
+                message: "the total is a number of tokens".into(),
+            })?;
+        let campaign = self.store.campaign(CampaignId(campaign_id)).await?.ok_or(
+            DomainError::InvalidField {
+                field: "campaign_id",
+                message: format!("there is no campaign {campaign_id}"),
+            },
+        )?;
+        let available = campaign.budget.available();
+        if total > available {
+            let short = Amount::from_minor(total.minor().saturating_sub(available.minor()));
+            return Err(DomainError::Named(
+                Conflict::BudgetShort,
+                format!(
+                    "{}'s available budget ({available}) falls short of the drop's total ({total}) by {short}",
+                    campaign.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What changed between two versions of an entry, field by field.
+    pub async fn diff(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+        from: ContentVersionId,
+        to: ContentVersionId,
+    ) -> DomainResult<Vec<FieldDiff>> {
+        actor.require(Permission::ReadContent)?;
+        let entry = self.entry_record(entry_id).await?;
+        let before = parse_data(&self.version_record(entry_id, from).await?.data_json)?;
+        let after = parse_data(&self.version_record(entry_id, to).await?.data_json)?;
+        Ok(diff(entry.content_type, &before, &after))
+    }
+
+    /// Makes an old version the draft again, as a new version (history is
+    /// never rewritten); publish it to show it.
+    pub async fn restore(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+        version: ContentVersionId,
+    ) -> DomainResult<ContentVersionId> {
+        actor.require(Permission::ManageContent)?;
+        let entry = self.entry_record(entry_id).await?;
+        let old = self.version_record(entry_id, version).await?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "content.restored",
+            format!("content:{}:{}", entry.content_type.as_str(), entry.slug),
+        )
+        .before(&serde_json::json!({ "draft_version": entry.draft_version_id }))
+        .after(&serde_json::json!({ "restored_version": version }));
+        let (_, new) = self
+            .store
+            .save_content_version(
+                entry.content_type,
+                &entry.slug,
+                &old.data_json,
+                actor.user_id,
+                &audit,
+            )
+            .await?;
+        Ok(new)
+    }
+
+    /// A version of this entry (never another entry's).
+    async fn version_record(
+        &self,
+        entry_id: ContentEntryId,
+        version: ContentVersionId,
+    ) -> DomainResult<crate::store::ContentVersionRecord> {
+        self.store
+            .content_version(version)
+            .await?
+            .filter(|v| v.content_entry_id == entry_id)
+            .ok_or(DomainError::NotFound("content version"))
+    }
+
     async fn entry_record(&self, entry_id: ContentEntryId) -> DomainResult<ContentEntryRecord> {
         self.store
             .content_entry(entry_id)
@@ -747,6 +894,35 @@ mod tests {
                 .map(String::as_str),
             Some("Mejores")
         );
+    }
+
+    #[test]
+    fn a_diff_names_the_changed_inputs_word_by_word() {
+        let a = data_from_inputs(
+            ContentType::Banner,
+            &inputs(&[("title.en", "Season one starts"), ("link", "/a")]),
+        )
+        .expect("a");
+        let b = data_from_inputs(
+            ContentType::Banner,
+            &inputs(&[("title.en", "Season two starts"), ("link", "/a")]),
+        )
+        .expect("b");
+        let d = diff(ContentType::Banner, &a, &b);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].name, "title.en");
+        let text = |kind: &str| -> String {
+            d[0].parts
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| p.text.as_str())
+                .collect()
+        };
+        assert_eq!(
+            (text("removed"), text("added")),
+            ("one".to_owned(), "two".to_owned())
+        );
+        assert!(diff(ContentType::Banner, &a, &a).is_empty());
     }
 
     #[test]

@@ -94,6 +94,31 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByLabel('Title (en)', { exact: true }).fill('');
   await page.getByRole('button', { name: 'Save draft' }).click();
   await expect(page.locator('[data-field-error="title"]')).toContainText('required');
+  // History: the first version compares with the draft word by word, and
+  // restoring it makes a new draft (the public page keeps the published one).
+  await page.getByRole('button', { name: 'Compare #1 with the draft' }).click();
+  await expect(page.getByTestId('content-diff').locator('del').first()).toContainText('Launch');
+  await expect(page.getByTestId('content-diff').locator('ins').first()).toContainText('Season');
+  await page.getByRole('button', { name: 'Restore #1' }).click();
+  await expect(page.getByTestId('content-message')).toContainText('restored as version');
+  await expect(page.getByLabel('Title (en)', { exact: true })).toHaveValue('Launch week is on');
+  await visitor.reload();
+  await expect(visitor.getByTestId('public-title')).toHaveText('Season two starts now');
+  // Finance's rule: a K-Drop bigger than its campaign's available budget is refused, with the shortfall.
+  await page.getByRole('link', { name: '← All content' }).click();
+  await hydrated(page);
+  await page.getByTestId('new-entry').getByRole('combobox').selectOption('k_drop');
+  await page.getByLabel('Slug (lower-case letters, digits, dashes)').fill('mega-drop');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await hydrated(page);
+  await page.getByLabel('Title (en)', { exact: true }).fill('Mega drop');
+  await page.getByLabel('Campaign id', { exact: true }).fill('1');
+  await page.getByLabel('Total tokens', { exact: true }).fill('99999999');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.getByTestId('content-message')).toContainText('Saved as version');
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText('falls short');
+  await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'budget_short');
   await visitor.close();
 });
 

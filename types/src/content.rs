@@ -83,3 +83,18 @@ pub struct PublicHome {
     pub drops: Vec<PublishedContent>,
     pub leaderboards: Vec<PublishedContent>,
 }
+
+/// One input whose text differs between two versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// The input's name (`title.en`, `link`).
+    pub name: String,
+    pub parts: Vec<DiffPart>,
+}
+
+/// A run of words: `same`, `removed` or `added`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffPart {
+    pub kind: String,
+    pub text: String,
+}

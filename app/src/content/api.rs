@@ -111,3 +111,35 @@ pub async fn unpublish_content(entry_id: ContentEntryId) -> Result<String, AppEr
     ctx.state.content.unpublish(&ctx.actor, entry_id).await?;
     Ok("Unpublished: the public site no longer shows it.".into())
 }
+
+/// What changed from an older version to another, field by field.
+#[server(endpoint = "content_diff", input = Json)]
+pub async fn content_diff(
+    entry_id: ContentEntryId,
+    from: payquest_types::ContentVersionId,
+    to: payquest_types::ContentVersionId,
+) -> Result<Vec<payquest_types::FieldDiff>, AppError> {
+    let ctx = StaffCtx::load().await?;
+    Ok(ctx
+        .state
+        .content
+        .diff(&ctx.actor, entry_id, from, to)
+        .await?)
+}
+
+/// Makes an older version the draft again (as a new version).
+#[server(endpoint = "restore_content", input = Json)]
+pub async fn restore_content(
+    entry_id: ContentEntryId,
+    version: payquest_types::ContentVersionId,
+) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let new = ctx
+        .state
+        .content
+        .restore(&ctx.actor, entry_id, version)
+        .await?;
+    Ok(format!(
+        "Version {version} restored as version {new} (a draft: publish it to show it)."
+    ))
+}

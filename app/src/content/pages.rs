@@ -12,7 +12,8 @@ use crate::components::{
     INPUT,
 };
 use crate::content::api::{
-    content_entries, load_content_editor, PublishContent, SaveContent, UnpublishContent,
+    content_entries, load_content_editor, ContentDiff, PublishContent, RestoreContent, SaveContent,
+    UnpublishContent,
 };
 use crate::error::AppError;
 
@@ -98,6 +99,8 @@ pub fn ContentEntryPage() -> impl IntoView {
     let save = ServerAction::<SaveContent>::new();
     let publish = ServerAction::<PublishContent>::new();
     let unpublish = ServerAction::<UnpublishContent>::new();
+    let restore = ServerAction::<RestoreContent>::new();
+    let compare = ServerAction::<ContentDiff>::new();
     let editor = Resource::new(
         move || {
             (
@@ -105,13 +108,19 @@ pub fn ContentEntryPage() -> impl IntoView {
                 save.version().get(),
                 publish.version().get(),
                 unpublish.version().get(),
+                restore.version().get(),
             )
         },
         |((t, slug), ..)| load_content_editor(t, slug),
     );
     // What the last action answered (a save, a publish or an unpublish).
     let outcome = RwSignal::new(None::<Result<String, AppError>>);
-    for answer in [save.value(), publish.value(), unpublish.value()] {
+    for answer in [
+        save.value(),
+        publish.value(),
+        unpublish.value(),
+        restore.value(),
+    ] {
         Effect::new(move |_| {
             if let Some(r) = answer.get() {
                 outcome.set(Some(r));
@@ -124,6 +133,8 @@ pub fn ContentEntryPage() -> impl IntoView {
         save,
         publish,
         unpublish,
+        restore,
+        compare,
         error,
     };
     view! {
@@ -144,6 +155,8 @@ struct Actions {
     save: ServerAction<SaveContent>,
     publish: ServerAction<PublishContent>,
     unpublish: ServerAction<UnpublishContent>,
+    restore: ServerAction<RestoreContent>,
+    compare: ServerAction<ContentDiff>,
     error: Signal<Option<AppError>>,
 }
 
@@ -196,15 +209,35 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
             {if e.versions.is_empty() {
                 view! { <p class="text-sm text-slate-600">"Not saved yet."</p> }.into_any()
             } else {
+                let draft = e.versions[0].version_id;
                 view! {
-                    <ol class="mt-2 space-y-1 text-sm" data-testid="content-versions">
-                        {e.versions.into_iter().map(|v| view! {
-                            <li>{format!("#{} by {} at {}", v.version_id, v.author, v.created_at)}
-                                {v.published.then_some(" · published")}</li>
+                    <ol class="mt-2 space-y-2 text-sm" data-testid="content-versions">
+                        {e.versions.into_iter().map(|v| {
+                            let id = v.version_id;
+                            let older = id != draft;
+                            view! {
+                                <li class="flex flex-wrap items-center gap-2">
+                                    <span>{format!("#{} by {} at {}", v.version_id, v.author, v.created_at)}
+                                        {v.published.then_some(" · published")}
+                                        {(!older).then_some(" · the draft")}</span>
+                                    {(older && entry_id.is_some()).then(|| {
+                                        let entry = entry_id.unwrap_or_default();
+                                        view! {
+                                            <button class=BUTTON_QUIET type="button"
+                                                on:click=move |_| { actions.compare.dispatch(ContentDiff { entry_id: entry, from: id, to: draft }); }>
+                                                {format!("Compare #{id} with the draft")}</button>
+                                            <button class=BUTTON_QUIET type="button" disabled=move || !e.can_edit
+                                                on:click=move |_| { actions.restore.dispatch(RestoreContent { entry_id: entry, version: id }); }>
+                                                {format!("Restore #{id}")}</button>
+                                        }
+                                    })}
+                                </li>
+                            }
                         }).collect_view()}
                     </ol>
                 }.into_any()
             }}
+            <DiffView compare=actions.compare />
         </section>
     }
 }
@@ -285,5 +318,33 @@ fn FieldInputs(
                 })
             }}
         </fieldset>
+    }
+}
+
+/// The last comparison asked for: each changed input, words removed struck
+/// through and words added underlined.
+#[component]
+fn DiffView(compare: ServerAction<ContentDiff>) -> impl IntoView {
+    move || {
+        compare.value().get().map(|r| match r {
+            Err(e) => view! { <ErrorBanner error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
+            Ok(fields) if fields.is_empty() => {
+                view! { <p class="mt-3 text-sm text-slate-600" data-testid="content-diff">"No differences."</p> }.into_any()
+            }
+            Ok(fields) => view! {
+                <dl class="mt-3 space-y-2 text-sm" data-testid="content-diff">
+                    {fields.into_iter().map(|f| view! {
+                        <div>
+                            <dt class="font-mono text-xs text-slate-600">{f.name}</dt>
+                            <dd>{f.parts.into_iter().map(|p| match p.kind.as_str() {
+                                "removed" => view! { <del class="bg-rose-100 text-rose-900">{p.text}</del> }.into_any(),
+                                "added" => view! { <ins class="bg-emerald-100 text-emerald-900">{p.text}</ins> }.into_any(),
+                                _ => view! { <span>{p.text}</span> }.into_any(),
+                            }).collect_view()}</dd>
+                        </div>
+                    }).collect_view()}
+                </dl>
+            }.into_any(),
+        })
     }
 }

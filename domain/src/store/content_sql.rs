@@ -195,6 +195,21 @@ macro_rules! impl_content {
                 .collect())
             }
 
+            async fn content_version(
+                &self,
+                version: ContentVersionId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::ContentVersionRecord>> {
+                Ok(sqlx::query_as::<_, $crate::store::content_sql::VersionRow>(
+                    "SELECT v.content_version_id, v.content_entry_id, v.data_json, v.author_id, \
+                     s.email AS author_email, v.created_at_ms FROM content_version v \
+                     JOIN staff_user s ON s.staff_user_id = v.author_id WHERE v.content_version_id = $1",
+                )
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(Into::into))
+            }
+
             async fn published_content(
                 &self,
                 content_type: payquest_types::ContentType,

@@ -969,6 +969,10 @@ pub trait ContentStore: Send + Sync {
         entry: payquest_types::ContentEntryId,
         limit: u32,
     ) -> StoreResult<Vec<ContentVersionRecord>>;
+    async fn content_version(
+        &self,
+        version: payquest_types::ContentVersionId,
+    ) -> StoreResult<Option<ContentVersionRecord>>;
     /// A published entry with its published data and when it was published.
     async fn published_content(
         &self,

@@ -196,3 +196,95 @@ async fn drafts_versions_and_publishing(db: &TestDb) {
     }
 }
 on_both_backends!(content_on, crate::content::drafts_versions_and_publishing);
+
+/// Finance's rule holds in the CMS: a K-Drop is published only while its
+/// campaign's available budget covers the drop's total, and the refusal
+/// says by how much it falls short. Old versions compare and restore as
+/// new versions; history is never rewritten.
+async fn drops_need_budget_and_versions_restore(db: &TestDb) {
+    let world = testing::World::new(db, 0, 100).await;
+    let store = world.store.clone();
+    let content = Content::new(store.clone());
+    let editor = testing::staff(&store, "cat@example.com", Role::Community).await;
+    let campaign = world.campaign_id.to_string();
+    let drop = |total: &str| {
+        inputs(&[
+            ("title.en", "Launch drop"),
+            ("campaign_id", campaign.as_str()),
+            ("total", total),
+        ])
+    };
+    let (entry, v1) = content
+        .save_draft(&editor, ContentType::KDrop, "launch-drop", &drop("1000"))
+        .await
+        .expect("save");
+    match content.publish(&editor, entry).await {
+        Err(DomainError::Named(payquest_domain::Conflict::BudgetShort, why)) => {
+            assert!(why.contains("by 900"), "{why}");
+        }
+        other => panic!("an underfunded drop must not publish: {other:?}"),
+    }
+    assert!(content
+        .published(ContentType::KDrop, "launch-drop", "en")
+        .await
+        .expect("read")
+        .is_none());
+    let (_, v2) = content
+        .save_draft(&editor, ContentType::KDrop, "launch-drop", &drop("60"))
+        .await
+        .expect("save");
+    content
+        .publish(&editor, entry)
+        .await
+        .expect("a covered drop publishes");
+
+    let d = content.diff(&editor, entry, v1, v2).await.expect("diff");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].name, "total");
+    let v3 = content.restore(&editor, entry, v1).await.expect("restore");
+    assert!(v3 > v2, "a restore is a new version");
+    let (e, versions) = content.entry(&editor, entry).await.expect("entry");
+    assert_eq!(e.entry.draft_version_id, Some(v3));
+    assert_eq!(versions.len(), 3);
+    assert_eq!(e.data["total"], "1000");
+    assert!(content
+        .diff(&editor, entry, v1, v3)
+        .await
+        .expect("diff")
+        .is_empty());
+    // The restored draft is not public until published, and then the rule applies again.
+    assert!(matches!(
+        content.publish(&editor, entry).await,
+        Err(DomainError::Named(
+            payquest_domain::Conflict::BudgetShort,
+            _
+        ))
+    ));
+    assert_eq!(
+        content
+            .published(ContentType::KDrop, "launch-drop", "en")
+            .await
+            .expect("read")
+            .expect("still the covered version")
+            .fields["total"],
+        "60"
+    );
+    // A version of another entry is not this entry's.
+    let (other, _) = content
+        .save_draft(
+            &editor,
+            ContentType::Banner,
+            "",
+            &inputs(&[("title.en", "x")]),
+        )
+        .await
+        .expect("banner");
+    assert!(matches!(
+        content.restore(&editor, other, v1).await,
+        Err(DomainError::NotFound(_))
+    ));
+}
+on_both_backends!(
+    drop_budget_on,
+    crate::content::drops_need_budget_and_versions_restore
+);
