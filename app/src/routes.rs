@@ -17,7 +17,7 @@ use crate::content::{ContentEntryPage, ContentPage};
 use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
-use crate::public::PublicHomePage;
+use crate::public::{PreviewPage, PublicHomePage};
 use crate::review::ReviewPage;
 use crate::session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
 use crate::users::UsersPage;
@@ -59,6 +59,8 @@ macro_rules! pages {
 pages! {
     /// The public site's landing page.
     PUBLIC_HOME = "/" => PublicHomePage;
+    /// A draft through a signed preview link.
+    PREVIEW = "/preview/:token" => PreviewPage;
     SIGN_IN = "/admin/login" => SignInPage;
     VERIFY = "/admin/login/verify" => VerifyPage;
     CHANGE_PASSWORD = "/admin/login/password" => ChangePasswordPage;
@@ -102,4 +104,9 @@ pub fn batch(batch_id: BatchId) -> String {
 /// A CMS entry's editor on the dashboard.
 pub fn content_entry(content_type: ContentType, slug: &str) -> String {
     format!("{CONTENT}/{}/{slug}", content_type.as_str())
+}
+
+/// A preview link's page.
+pub fn preview(token: &str) -> String {
+    format!("/preview/{token}")
 }

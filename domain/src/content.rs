@@ -27,6 +27,18 @@ pub const DEFAULT_LOCALE: &str = LOCALES[0];
 pub const SLUG_MAX_CHARS: usize = 80;
 /// Entries in one page of a list.
 pub const CONTENT_PAGE_MAX: u32 = 100;
+/// How long a preview link works.
+pub const PREVIEW_LIFETIME_MS: i64 = 3_600_000;
+
+fn preview_signature(body: &str) -> DomainResult<String> {
+    use hmac::{Hmac, Mac};
+    let key = crate::sealed::derived_key("content preview")
+        .ok_or_else(|| DomainError::Conflict("previews need PAYQUEST_SECRETS_KEY_FILE".into()))?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).map_err(DomainError::internal)?;
+    mac.update(b"preview:v1:");
+    mac.update(body.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -647,6 +659,64 @@ impl Content {
         rows.iter()
             .map(|(entry, data, at)| Ok(published_view(entry, &parse_data(data)?, locale, *at)))
             .collect()
+    }
+
+    /// A signed link to the entry's current draft, valid for
+    /// `PREVIEW_LIFETIME_MS`, for anyone holding it (a reviewer without an
+    /// account, say). The token is HMAC-SHA256 over entry, version and expiry
+    /// under a key derived from the secrets key, so any replica checks it.
+    pub async fn preview_token(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+    ) -> DomainResult<String> {
+        actor.require(Permission::ReadContent)?;
+        let entry = self.entry_record(entry_id).await?;
+        let version = entry
+            .draft_version_id
+            .ok_or_else(|| DomainError::Conflict("save the entry before previewing it".into()))?;
+        let expires = crate::clock::now_ms() + PREVIEW_LIFETIME_MS;
+        let body = format!("{entry_id}.{version}.{expires}");
+        Ok(format!("{body}.{}", preview_signature(&body)?))
+    }
+
+    /// The draft a preview token names, rendered as the public site would;
+    /// `NotFound` for a token that is forged, changed or expired.
+    pub async fn preview(&self, token: &str) -> DomainResult<PublishedContent> {
+        let gone = || DomainError::NotFound("preview (it may have expired)");
+        if token.len() > 200 {
+            return Err(gone());
+        }
+        let (body, signature) = token.rsplit_once('.').ok_or_else(gone)?;
+        let expected = preview_signature(body)?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            signature.as_bytes(),
+        )) {
+            return Err(gone());
+        }
+        let mut parts = body.split('.').map(str::parse::<i64>);
+        let (Some(Ok(entry)), Some(Ok(version)), Some(Ok(expires)), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(gone());
+        };
+        if expires < crate::clock::now_ms() {
+            return Err(gone());
+        }
+        let entry_id = ContentEntryId(entry);
+        let record = self.entry_record(entry_id).await.map_err(|_| gone())?;
+        let v = self
+            .version_record(entry_id, ContentVersionId(version))
+            .await
+            .map_err(|_| gone())?;
+        let data = parse_data(&v.data_json)?;
+        Ok(published_view(
+            &record,
+            &data,
+            DEFAULT_LOCALE,
+            v.created_at_ms,
+        ))
     }
 
     /// A K-Drop's total against its campaign's available budget.

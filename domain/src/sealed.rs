@@ -21,6 +21,9 @@ const NONCE_BYTES: usize = 24;
 /// The keys, current first.
 pub struct Sealer {
     keys: Vec<(String, XChaCha20Poly1305)>,
+    /// The current key's bytes, from which keys for other uses are derived
+    /// (never used directly for anything else).
+    current: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -37,6 +40,7 @@ impl Sealer {
     /// Parses the key file's text.
     pub fn parse(text: &str) -> DomainResult<Sealer> {
         let mut keys = Vec::new();
+        let mut current = None;
         for line in text
             .lines()
             .map(str::trim)
@@ -57,6 +61,9 @@ impl Sealer {
             let cipher = XChaCha20Poly1305::new_from_slice(&raw).map_err(|_| {
                 DomainError::InvalidInput(format!("secrets key {id}: must be 32 bytes"))
             })?;
+            if current.is_none() {
+                current = <[u8; 32]>::try_from(raw.as_slice()).ok();
+            }
             keys.push((id.to_owned(), cipher));
         }
         if keys.is_empty() {
@@ -64,7 +71,9 @@ impl Sealer {
                 "the secrets key file holds no key".into(),
             ));
         }
-        Ok(Sealer { keys })
+        let current = current
+            .ok_or_else(|| DomainError::InvalidInput("the secrets key file holds no key".into()))?;
+        Ok(Sealer { keys, current })
     }
 
     /// A fresh key file's text: one new random key.
@@ -112,6 +121,18 @@ impl Sealer {
             .map_err(|_| corrupt())?;
         String::from_utf8(plain).map_err(|_| corrupt())
     }
+}
+
+/// A key for one purpose (e.g. signing preview links), derived from the
+/// current secrets key with HMAC-SHA256, so every replica derives the same
+/// one; `None` when no secrets key is installed.
+pub fn derived_key(purpose: &str) -> Option<[u8; 32]> {
+    use hmac::{Hmac, Mac};
+    let sealer = SEALER.get()?;
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&sealer.current).ok()?;
+    mac.update(b"payquest derived key v1\0");
+    mac.update(purpose.as_bytes());
+    Some(mac.finalize().into_bytes().into())
 }
 
 /// Seals a secret for storage (as it is when no key is installed).

@@ -104,6 +104,14 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await expect(page.getByLabel('Title (en)', { exact: true })).toHaveValue('Launch week is on');
   await visitor.reload();
   await expect(visitor.getByTestId('public-title')).toHaveText('Season two starts now');
+  // A signed preview link shows the restored draft to anyone holding it; a changed link shows nothing.
+  await page.getByRole('button', { name: 'Preview link' }).click();
+  const previewPath = await page.getByTestId('preview-link').getAttribute('href');
+  await visitor.goto(state().url + previewPath);
+  await expect(visitor.getByTestId('preview-marker')).toBeVisible();
+  await expect(visitor.getByTestId('public-title')).toHaveText('Launch week is on');
+  await visitor.goto(state().url + previewPath + '0');
+  await expect(visitor.getByTestId('preview-gone')).toBeVisible();
   // Finance's rule: a K-Drop bigger than its campaign's available budget is refused, with the shortfall.
   await page.getByRole('link', { name: '← All content' }).click();
   await hydrated(page);

@@ -143,3 +143,16 @@ pub async fn restore_content(
         "Version {version} restored as version {new} (a draft: publish it to show it)."
     ))
 }
+
+/// A signed link (valid for an hour) that shows the entry's draft as the
+/// public site would, to anyone who has it.
+#[server(endpoint = "preview_link", input = Json)]
+pub async fn preview_link(entry_id: ContentEntryId) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let token = ctx
+        .state
+        .content
+        .preview_token(&ctx.actor, entry_id)
+        .await?;
+    Ok(crate::routes::preview(&token))
+}

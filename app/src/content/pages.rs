@@ -12,8 +12,8 @@ use crate::components::{
     INPUT,
 };
 use crate::content::api::{
-    content_entries, load_content_editor, ContentDiff, PublishContent, RestoreContent, SaveContent,
-    UnpublishContent,
+    content_entries, load_content_editor, ContentDiff, PreviewLink, PublishContent, RestoreContent,
+    SaveContent, UnpublishContent,
 };
 use crate::error::AppError;
 
@@ -101,6 +101,7 @@ pub fn ContentEntryPage() -> impl IntoView {
     let unpublish = ServerAction::<UnpublishContent>::new();
     let restore = ServerAction::<RestoreContent>::new();
     let compare = ServerAction::<ContentDiff>::new();
+    let preview = ServerAction::<PreviewLink>::new();
     let editor = Resource::new(
         move || {
             (
@@ -135,6 +136,7 @@ pub fn ContentEntryPage() -> impl IntoView {
         unpublish,
         restore,
         compare,
+        preview,
         error,
     };
     view! {
@@ -157,6 +159,7 @@ struct Actions {
     unpublish: ServerAction<UnpublishContent>,
     restore: ServerAction<RestoreContent>,
     compare: ServerAction<ContentDiff>,
+    preview: ServerAction<PreviewLink>,
     error: Signal<Option<AppError>>,
 }
 
@@ -192,11 +195,23 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
             </div>
             {fields}
             <ErrorBanner error=actions.error fields=FIELD_ERRORS_SHOWN_BESIDE />
+            {move || actions.preview.value().get().map(|r| match r {
+                Ok(path) => view! {
+                    <p class="text-sm" role="status">"Preview (works for an hour, for anyone with the link): "
+                        <a class="font-mono text-indigo-700 underline" href=path.clone() data-testid="preview-link">{path.clone()}</a>
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <ErrorBanner error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
+            })}
             <div class="flex flex-wrap gap-2">
                 <button class=BUTTON type="button" disabled=move || !e.can_edit on:click=save>"Save draft"</button>
                 {entry_id.map(|id| view! {
                     <button class=BUTTON_QUIET type="button" disabled=move || !e.can_edit
                         on:click=move |_| { actions.publish.dispatch(PublishContent { entry_id: id }); }>"Publish"</button>
+                })}
+                {entry_id.map(|id| view! {
+                    <button class=BUTTON_QUIET type="button"
+                        on:click=move |_| { actions.preview.dispatch(PreviewLink { entry_id: id }); }>"Preview link"</button>
                 })}
                 {(state == Some(ContentState::Published)).then(|| entry_id.map(|id| view! {
                     <button class=BUTTON_QUIET type="button" disabled=move || !e.can_edit

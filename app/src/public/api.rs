@@ -2,6 +2,7 @@
 //! session read) or `GamerCtx` (the signed-in gamer), never `StaffCtx`.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use payquest_types::GamerMe;
 
 use crate::error::AppError;
@@ -20,9 +21,14 @@ pub async fn current_gamer() -> Result<Option<GamerMe>, AppError> {
 /// the live K-Quests, K-Drops and leaderboards (drafts never).
 #[server(endpoint = "public_home")]
 pub async fn public_home() -> Result<payquest_types::PublicHome, AppError> {
+    let ctx = crate::server::PublicCtx::load().await?;
+    home_of(&ctx).await
+}
+
+#[cfg(feature = "ssr")]
+async fn home_of(ctx: &crate::server::PublicCtx) -> Result<payquest_types::PublicHome, AppError> {
     use payquest_domain::content::DEFAULT_LOCALE;
     use payquest_types::{ContentType, PublicHome};
-    let ctx = crate::server::PublicCtx::load().await?;
     let content = &ctx.state.content;
     let one = |t: ContentType| content.published(t, t.as_str(), DEFAULT_LOCALE);
     let many = |t: ContentType| content.published_list(t, DEFAULT_LOCALE, "", 20);
@@ -34,4 +40,34 @@ pub async fn public_home() -> Result<payquest_types::PublicHome, AppError> {
         drops: many(ContentType::KDrop).await?,
         leaderboards: many(ContentType::Leaderboard).await?,
     })
+}
+
+/// The front page with a draft in its place, for a preview link's holder
+/// (anyone: the link is the permission). `not_found` once it expired.
+#[server(endpoint = "load_preview", input = Json)]
+pub async fn load_preview(token: String) -> Result<payquest_types::PublicHome, AppError> {
+    use payquest_types::ContentType;
+    let ctx = crate::server::PublicCtx::load().await?;
+    let draft = ctx.state.content.preview(&token).await?;
+    let mut home = home_of(&ctx).await?;
+    let list = match draft.content_type {
+        ContentType::Banner => {
+            home.banner = Some(draft);
+            return Ok(home);
+        }
+        ContentType::Header => {
+            home.header = Some(draft);
+            return Ok(home);
+        }
+        ContentType::Footer => {
+            home.footer = Some(draft);
+            return Ok(home);
+        }
+        ContentType::KQuest => &mut home.quests,
+        ContentType::KDrop => &mut home.drops,
+        ContentType::Leaderboard => &mut home.leaderboards,
+    };
+    list.retain(|c| c.slug != draft.slug);
+    list.insert(0, draft);
+    Ok(home)
 }

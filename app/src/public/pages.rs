@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use payquest_types::{PublicHome, PublishedContent};
 
-use crate::public::api::public_home;
+use crate::public::api::{load_preview, public_home};
 
 /// The public site's front page: the published banner, header and footer,
 /// and the live K-Quests, K-Drops and leaderboards; a plain welcome while
@@ -18,6 +18,36 @@ pub fn PublicHomePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let home = home.await.unwrap_or_default();
                     view! { <Home home /> }
+                })}
+            </Transition>
+        </crate::components::PublicFrame>
+    }
+}
+
+/// A draft shown through a preview link, marked as such; never cached (all
+/// pages answer with `Cache-Control: no-store`).
+#[component]
+pub fn PreviewPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let home = Resource::new(
+        move || params.with(|p| p.get("token").unwrap_or_default()),
+        load_preview,
+    );
+    view! {
+        <crate::components::PublicFrame>
+            <p class="bg-amber-100 px-4 py-2 text-center text-sm font-medium text-amber-900" role="status" data-testid="preview-marker">
+                "Preview: this draft is not published."
+            </p>
+            <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match home.await {
+                        Ok(home) => view! { <Home home /> }.into_any(),
+                        Err(_) => view! {
+                            <p class="px-4 py-16 text-center text-slate-700" data-testid="preview-gone">
+                                "This preview link has expired or is not valid. Ask for a new one."
+                            </p>
+                        }.into_any(),
+                    }
                 })}
             </Transition>
         </crate::components::PublicFrame>

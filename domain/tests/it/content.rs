@@ -288,3 +288,42 @@ on_both_backends!(
     drop_budget_on,
     crate::content::drops_need_budget_and_versions_restore
 );
+
+/// A preview link shows the draft to anyone holding it, and nothing once
+/// it is changed.
+async fn preview_links_are_signed(db: &TestDb) {
+    let store = db.store().await;
+    let content = Content::new(store.clone());
+    let editor = testing::staff(&store, "cat@example.com", Role::Community).await;
+    let (entry, _) = content
+        .save_draft(
+            &editor,
+            ContentType::Banner,
+            "",
+            &inputs(&[("title.en", "Draft title")]),
+        )
+        .await
+        .expect("save");
+    let token = content.preview_token(&editor, entry).await.expect("token");
+    let shown = content.preview(&token).await.expect("preview");
+    assert_eq!(shown.fields["title"], "Draft title");
+    let mut forged = token.clone();
+    forged.replace_range(0..1, if token.starts_with('9') { "8" } else { "9" });
+    for bad in [
+        forged.as_str(),
+        "1.1.99999999999999.00",
+        "",
+        &"x".repeat(300),
+    ] {
+        assert!(
+            matches!(content.preview(bad).await, Err(DomainError::NotFound(_))),
+            "{bad}"
+        );
+    }
+    let maker = testing::staff(&store, "mak@example.com", Role::Maker).await;
+    assert!(matches!(
+        content.preview_token(&maker, entry).await,
+        Err(DomainError::Forbidden)
+    ));
+}
+on_both_backends!(preview_on, crate::content::preview_links_are_signed);
