@@ -17,7 +17,7 @@ use crate::content::{ContentEntryPage, ContentPage};
 use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
-use crate::public::{PreviewPage, PublicHomePage};
+use crate::public::{DropPage, DropsPage, PreviewPage, PublicHomePage, QuestPage, QuestsPage};
 use crate::review::ReviewPage;
 use crate::session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
 use crate::users::UsersPage;
@@ -61,6 +61,10 @@ pages! {
     PUBLIC_HOME = "/" => PublicHomePage;
     /// A draft through a signed preview link.
     PREVIEW = "/preview/:token" => PreviewPage;
+    QUESTS = "/quests" => QuestsPage;
+    QUEST = "/quests/:slug" => QuestPage;
+    DROPS = "/drops" => DropsPage;
+    DROP = "/drops/:slug" => DropPage;
     SIGN_IN = "/admin/login" => SignInPage;
     VERIFY = "/admin/login/verify" => VerifyPage;
     CHANGE_PASSWORD = "/admin/login/password" => ChangePasswordPage;

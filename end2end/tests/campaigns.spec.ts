@@ -127,6 +127,12 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('falls short');
   await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'budget_short');
+  // K-Quests and K-Drops have pages of their own; a draft or unknown slug has none.
+  await visitor.goto(state().url + '/quests');
+  await visitor.getByRole('link', { name: 'Play five matches' }).click();
+  await expect(visitor.getByTestId('public-title')).toHaveText('Play five matches');
+  await visitor.goto(state().url + '/drops/mega-drop');
+  await expect(visitor.getByTestId('public-missing')).toBeVisible();
   await visitor.close();
 });
 

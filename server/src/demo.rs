@@ -275,7 +275,7 @@ async fn demo_content(
                     "body.es",
                     "<p>Completa misiones en el juego y en redes, y cobra en tokens.</p>".into(),
                 ),
-                ("link", "/#k-quests".into()),
+                ("link", "/quests".into()),
             ],
         ),
         (
@@ -284,10 +284,8 @@ async fn demo_content(
             vec![
                 ("tagline.en", "Play. Complete quests. Get paid.".into()),
                 ("tagline.es", "Juega. Completa misiones. Cobra.".into()),
-                (
-                    "links.en",
-                    "K-Quests | /#k-quests\nK-Drops | /#k-drops".into(),
-                ),
+                ("links.en", "K-Quests | /quests\nK-Drops | /drops".into()),
+                ("links.es", "K-Quests | /quests\nK-Drops | /drops".into()),
             ],
         ),
         (

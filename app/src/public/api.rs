@@ -71,3 +71,39 @@ pub async fn load_preview(token: String) -> Result<payquest_types::PublicHome, A
     list.insert(0, draft);
     Ok(home)
 }
+
+/// A collection's published entries (K-Quests or K-Drops), by slug.
+#[server(endpoint = "public_list", input = Json)]
+pub async fn public_list(
+    content_type: payquest_types::ContentType,
+) -> Result<Vec<payquest_types::PublishedContent>, AppError> {
+    let ctx = crate::server::PublicCtx::load().await?;
+    Ok(ctx
+        .state
+        .content
+        .published_list(
+            content_type,
+            payquest_domain::content::DEFAULT_LOCALE,
+            "",
+            payquest_domain::content::CONTENT_PAGE_MAX,
+        )
+        .await?)
+}
+
+/// One published entry, or `None` (never a draft).
+#[server(endpoint = "public_entry", input = Json)]
+pub async fn public_entry(
+    content_type: payquest_types::ContentType,
+    slug: String,
+) -> Result<Option<payquest_types::PublishedContent>, AppError> {
+    let ctx = crate::server::PublicCtx::load().await?;
+    Ok(ctx
+        .state
+        .content
+        .published(
+            content_type,
+            &slug,
+            payquest_domain::content::DEFAULT_LOCALE,
+        )
+        .await?)
+}

@@ -1,9 +1,9 @@
 //! The public site's pages. They read no staff session.
 
 use leptos::prelude::*;
-use payquest_types::{PublicHome, PublishedContent};
+use payquest_types::{ContentType, PublicHome, PublishedContent};
 
-use crate::public::api::{load_preview, public_home};
+use crate::public::api::{load_preview, public_entry, public_home, public_list};
 
 /// The public site's front page: the published banner, header and footer,
 /// and the live K-Quests, K-Drops and leaderboards; a plain welcome while
@@ -117,8 +117,8 @@ fn Home(home: PublicHome) -> impl IntoView {
             }}
             {cta.map(|url| view! { <a class="mt-6 inline-block rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500" href=url>"Take part"</a> })}
         </section>
-        <Cards title="K-Quests" testid="k-quests" items=home.quests />
-        <Cards title="K-Drops" testid="k-drops" items=home.drops />
+        <Cards title="K-Quests" testid="k-quests" items=home.quests href=crate::routes::QUESTS />
+        <Cards title="K-Drops" testid="k-drops" items=home.drops href=crate::routes::DROPS />
         <Cards title="Leaderboards" testid="leaderboards" items=home.leaderboards />
         {home.footer.map(|f| {
             let text = field(&f, "text").to_owned();
@@ -137,9 +137,15 @@ fn Home(home: PublicHome) -> impl IntoView {
     }
 }
 
-/// Published entries of one collection as cards (nothing when empty).
+/// Published entries of one collection as cards (nothing when empty);
+/// with `href`, each card's title links to its page (`href/slug`).
 #[component]
-fn Cards(title: &'static str, testid: &'static str, items: Vec<PublishedContent>) -> impl IntoView {
+fn Cards(
+    title: &'static str,
+    testid: &'static str,
+    items: Vec<PublishedContent>,
+    #[prop(optional)] href: Option<&'static str>,
+) -> impl IntoView {
     (!items.is_empty()).then(|| {
         view! {
             <section class="mx-auto max-w-6xl px-4 py-8" id=testid data-testid=testid>
@@ -159,7 +165,10 @@ fn Cards(title: &'static str, testid: &'static str, items: Vec<PublishedContent>
                             .map(str::to_owned);
                         view! {
                             <li class="rounded-xl bg-white p-5 shadow">
-                                <h3 class="text-lg font-semibold">{field(&c, "title").to_owned()}</h3>
+                                <h3 class="text-lg font-semibold">{match href {
+                                    Some(base) => view! { <a class="text-indigo-700 hover:underline" href=format!("{base}/{}", c.slug)>{field(&c, "title").to_owned()}</a> }.into_any(),
+                                    None => field(&c, "title").to_owned().into_any(),
+                                }}</h3>
                                 <div class="mt-2 text-sm text-slate-600" inner_html=field(&c, "summary").to_owned()></div>
                                 <p class="mt-2 text-sm text-slate-500">
                                     {extra.map(|x| view! { <span class="font-medium text-slate-700">{x}" "</span> })}
@@ -172,4 +181,111 @@ fn Cards(title: &'static str, testid: &'static str, items: Vec<PublishedContent>
             </section>
         }
     })
+}
+
+/// All live K-Quests.
+#[component]
+pub fn QuestsPage() -> impl IntoView {
+    view! { <CollectionPage content_type=ContentType::KQuest title="K-Quests" testid="k-quests" href=crate::routes::QUESTS /> }
+}
+
+/// All live K-Drops.
+#[component]
+pub fn DropsPage() -> impl IntoView {
+    view! { <CollectionPage content_type=ContentType::KDrop title="K-Drops" testid="k-drops" href=crate::routes::DROPS /> }
+}
+
+#[component]
+fn CollectionPage(
+    content_type: ContentType,
+    title: &'static str,
+    testid: &'static str,
+    href: &'static str,
+) -> impl IntoView {
+    let items = Resource::new(move || content_type, public_list);
+    view! {
+        <crate::components::PublicFrame>
+            <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let items = items.await.unwrap_or_default();
+                    if items.is_empty() {
+                        view! {
+                            <section class="mx-auto max-w-3xl px-4 py-16 text-center">
+                                <h1 class="text-3xl font-bold">{title}</h1>
+                                <p class="mt-4 text-slate-600">"Nothing is live right now. Come back soon."</p>
+                            </section>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <h1 class="sr-only">{title}</h1>
+                            <Cards title testid items href />
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </crate::components::PublicFrame>
+    }
+}
+
+/// One K-Quest.
+#[component]
+pub fn QuestPage() -> impl IntoView {
+    view! { <EntryPage content_type=ContentType::KQuest back=crate::routes::QUESTS back_label="All K-Quests" /> }
+}
+
+/// One K-Drop.
+#[component]
+pub fn DropPage() -> impl IntoView {
+    view! { <EntryPage content_type=ContentType::KDrop back=crate::routes::DROPS back_label="All K-Drops" /> }
+}
+
+#[component]
+fn EntryPage(
+    content_type: ContentType,
+    back: &'static str,
+    back_label: &'static str,
+) -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let entry = Resource::new(
+        move || params.with(|p| p.get("slug").unwrap_or_default()),
+        move |slug| public_entry(content_type, slug),
+    );
+    view! {
+        <crate::components::PublicFrame>
+            <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match entry.await.ok().flatten() {
+                        Some(c) => {
+                            let day = |s: &str| s.chars().take(10).collect::<String>();
+                            let dates = match (field(&c, "starts_at"), field(&c, "ends_at")) {
+                                ("", "") => String::new(),
+                                (s, "") => format!("From {}", day(s)),
+                                ("", e) => format!("Until {}", day(e)),
+                                (s, e) => format!("{} – {}", day(s), day(e)),
+                            };
+                            let reward = [field(&c, "reward"), field(&c, "total")]
+                                .into_iter()
+                                .find(|s| !s.is_empty())
+                                .map(str::to_owned);
+                            view! {
+                                <article class="mx-auto max-w-3xl space-y-4 px-4 py-12" data-testid="public-entry">
+                                    <a class="text-sm text-indigo-700 hover:underline" href=back>{format!("← {back_label}")}</a>
+                                    <h1 class="text-3xl font-bold" data-testid="public-title">{field(&c, "title").to_owned()}</h1>
+                                    <p class="text-slate-600">{reward.map(|r| view! { <span class="font-medium text-slate-800">{r}" · "</span> })}{dates}</p>
+                                    <div class="text-slate-700" inner_html=field(&c, "summary").to_owned()></div>
+                                </article>
+                            }.into_any()
+                        }
+                        None => view! {
+                            <section class="mx-auto max-w-3xl px-4 py-16 text-center" data-testid="public-missing">
+                                <h1 class="text-3xl font-bold">"Not found"</h1>
+                                <p class="mt-4 text-slate-600">"This isn't live (any more). "
+                                    <a class="text-indigo-700 hover:underline" href=back>{back_label}</a></p>
+                            </section>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </crate::components::PublicFrame>
+    }
 }

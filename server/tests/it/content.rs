@@ -129,6 +129,27 @@ async fn published_content_is_served_and_cached(db: &TestDb) {
     assert!(page.contains("Play five matches"), "a live K-Quest");
     assert!(!page.contains("Not yet"), "no draft");
     assert!(!page.contains("onerror"), "no script from content");
+    let quests = get("/quests".into())
+        .await
+        .expect("quests")
+        .text()
+        .await
+        .expect("html");
+    assert!(quests.contains("Play five matches") && !quests.contains("Not yet"));
+    let one = get("/quests/five-matches".into())
+        .await
+        .expect("quest")
+        .text()
+        .await
+        .expect("html");
+    assert!(one.contains("Play five matches"));
+    let draft = get("/quests/secret-draft".into())
+        .await
+        .expect("draft")
+        .text()
+        .await
+        .expect("html");
+    assert!(!draft.contains("Not yet"), "a draft has no page");
 }
 on_both_backends!(
     content_api_on,
