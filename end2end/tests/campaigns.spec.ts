@@ -133,6 +133,13 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await expect(visitor.getByTestId('public-title')).toHaveText('Play five matches');
   await visitor.goto(state().url + '/drops/mega-drop');
   await expect(visitor.getByTestId('public-missing')).toBeVisible();
+  // In Spanish: translated fields in Spanish, the rest falls back to English.
+  await visitor.goto(state().url + '/quests/five-matches?locale=es');
+  await expect(visitor.getByTestId('public-title')).toHaveText('Juega cinco partidas');
+  await expect(visitor.getByTestId('public-entry')).toContainText('Play five ranked matches');
+  await visitor.goto(state().url + '/');
+  await visitor.getByRole('link', { name: 'Español' }).click();
+  await expect(visitor.getByTestId('k-quests')).toContainText('Publica un clip de tu mejor jugada');
   await visitor.close();
 });
 

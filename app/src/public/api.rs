@@ -20,18 +20,24 @@ pub async fn current_gamer() -> Result<Option<GamerMe>, AppError> {
 /// What the front page shows: the published banner, header and footer, and
 /// the live K-Quests, K-Drops and leaderboards (drafts never).
 #[server(endpoint = "public_home")]
-pub async fn public_home() -> Result<payquest_types::PublicHome, AppError> {
+pub async fn public_home(locale: String) -> Result<payquest_types::PublicHome, AppError> {
     let ctx = crate::server::PublicCtx::load().await?;
-    home_of(&ctx).await
+    home_of(
+        &ctx,
+        payquest_domain::content::locale_or_default(Some(&locale)),
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]
-async fn home_of(ctx: &crate::server::PublicCtx) -> Result<payquest_types::PublicHome, AppError> {
-    use payquest_domain::content::DEFAULT_LOCALE;
+async fn home_of(
+    ctx: &crate::server::PublicCtx,
+    locale: &str,
+) -> Result<payquest_types::PublicHome, AppError> {
     use payquest_types::{ContentType, PublicHome};
     let content = &ctx.state.content;
-    let one = |t: ContentType| content.published(t, t.as_str(), DEFAULT_LOCALE);
-    let many = |t: ContentType| content.published_list(t, DEFAULT_LOCALE, "", 20);
+    let one = |t: ContentType| content.published(t, t.as_str(), locale);
+    let many = |t: ContentType| content.published_list(t, locale, "", 20);
     Ok(PublicHome {
         banner: one(ContentType::Banner).await?,
         header: one(ContentType::Header).await?,
@@ -49,7 +55,7 @@ pub async fn load_preview(token: String) -> Result<payquest_types::PublicHome, A
     use payquest_types::ContentType;
     let ctx = crate::server::PublicCtx::load().await?;
     let draft = ctx.state.content.preview(&token).await?;
-    let mut home = home_of(&ctx).await?;
+    let mut home = home_of(&ctx, payquest_domain::content::DEFAULT_LOCALE).await?;
     let list = match draft.content_type {
         ContentType::Banner => {
             home.banner = Some(draft);
@@ -76,6 +82,7 @@ pub async fn load_preview(token: String) -> Result<payquest_types::PublicHome, A
 #[server(endpoint = "public_list", input = Json)]
 pub async fn public_list(
     content_type: payquest_types::ContentType,
+    locale: String,
 ) -> Result<Vec<payquest_types::PublishedContent>, AppError> {
     let ctx = crate::server::PublicCtx::load().await?;
     Ok(ctx
@@ -83,7 +90,7 @@ pub async fn public_list(
         .content
         .published_list(
             content_type,
-            payquest_domain::content::DEFAULT_LOCALE,
+            payquest_domain::content::locale_or_default(Some(&locale)),
             "",
             payquest_domain::content::CONTENT_PAGE_MAX,
         )
@@ -95,6 +102,7 @@ pub async fn public_list(
 pub async fn public_entry(
     content_type: payquest_types::ContentType,
     slug: String,
+    locale: String,
 ) -> Result<Option<payquest_types::PublishedContent>, AppError> {
     let ctx = crate::server::PublicCtx::load().await?;
     Ok(ctx
@@ -103,7 +111,7 @@ pub async fn public_entry(
         .published(
             content_type,
             &slug,
-            payquest_domain::content::DEFAULT_LOCALE,
+            payquest_domain::content::locale_or_default(Some(&locale)),
         )
         .await?)
 }

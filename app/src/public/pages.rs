@@ -11,13 +11,14 @@ use crate::public::api::{load_preview, public_entry, public_home, public_list};
 /// at the bottom.
 #[component]
 pub fn PublicHomePage() -> impl IntoView {
-    let home = Resource::new(|| (), |_| public_home());
+    let locale = use_locale();
+    let home = Resource::new(locale, public_home);
     view! {
         <crate::components::PublicFrame>
             <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let home = home.await.unwrap_or_default();
-                    view! { <Home home /> }
+                    view! { <div lang=locale()><Home home /></div> }
                 })}
             </Transition>
         </crate::components::PublicFrame>
@@ -51,6 +52,17 @@ pub fn PreviewPage() -> impl IntoView {
                 })}
             </Transition>
         </crate::components::PublicFrame>
+    }
+}
+
+/// The locale the visitor chose (`?locale=es`), `en` otherwise.
+fn use_locale() -> impl Fn() -> String + Send + Sync + Copy + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query.with(|q| match q.get("locale").as_deref() {
+            Some("es") => "es".to_owned(),
+            _ => "en".to_owned(),
+        })
     }
 }
 
@@ -202,7 +214,8 @@ fn CollectionPage(
     testid: &'static str,
     href: &'static str,
 ) -> impl IntoView {
-    let items = Resource::new(move || content_type, public_list);
+    let locale = use_locale();
+    let items = Resource::new(move || (content_type, locale()), |(t, l)| public_list(t, l));
     view! {
         <crate::components::PublicFrame>
             <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
@@ -246,9 +259,10 @@ fn EntryPage(
     back_label: &'static str,
 ) -> impl IntoView {
     let params = leptos_router::hooks::use_params_map();
+    let locale = use_locale();
     let entry = Resource::new(
-        move || params.with(|p| p.get("slug").unwrap_or_default()),
-        move |slug| public_entry(content_type, slug),
+        move || (params.with(|p| p.get("slug").unwrap_or_default()), locale()),
+        move |(slug, l)| public_entry(content_type, slug, l),
     );
     view! {
         <crate::components::PublicFrame>
