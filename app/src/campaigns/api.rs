@@ -193,11 +193,11 @@ pub async fn create_campaign(
 pub async fn set_campaign_status(campaign_id: CampaignId, status: String) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .campaigns
         .set_status(actor, campaign_id, &status)
-        .await
-        .map_err(fail)
+        .await?)
 }
 
 /// Funds a campaign's cost centre. `idempotency_key` comes from the form, so

@@ -5,7 +5,7 @@ use payquest_types::{FindingId, FindingsReport};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, StaffCtx};
+use crate::server::StaffCtx;
 
 #[cfg(feature = "ssr")]
 mod map {
@@ -61,9 +61,9 @@ pub async fn load_findings(open_only: bool) -> Result<FindingsReport, AppError> 
 pub async fn resolve_finding(finding_id: FindingId, note: String) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .payouts
         .resolve_finding(actor, finding_id, &note)
-        .await
-        .map_err(fail)
+        .await?)
 }

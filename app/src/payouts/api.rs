@@ -260,22 +260,14 @@ pub async fn cancel_withdrawal(batch_id: BatchId) -> Result<String, AppError> {
 pub async fn export_batch_csv(batch_id: BatchId) -> Result<String, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .export_csv(actor, batch_id)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.payouts.export_csv(actor, batch_id).await?)
 }
 
 #[server(endpoint = "submit_batch")]
 pub async fn submit_batch(batch_id: BatchId) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .submit(actor, batch_id)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.payouts.submit(actor, batch_id).await?)
 }
 
 #[server(endpoint = "remove_batch_item")]
@@ -288,9 +280,8 @@ pub async fn remove_batch_item(
     ctx.state
         .payouts
         .remove_items(actor, batch_id, &[payout_item_id])
-        .await
-        .map(|_| ())
-        .map_err(fail)
+        .await?;
+    Ok(())
 }
 
 /// Approves the contents the checker saw (`content_hash`); says what happened.
@@ -339,33 +330,25 @@ pub async fn approve_batch(batch_id: BatchId, content_hash: String) -> Result<St
 pub async fn reject_batch(batch_id: BatchId, reason: String) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .reject(actor, batch_id, &reason)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.payouts.reject(actor, batch_id, &reason).await?)
 }
 
 #[server(endpoint = "start_disbursement")]
 pub async fn start_disbursement(batch_id: BatchId) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .payouts
         .start_disbursement(actor, batch_id)
-        .await
-        .map_err(fail)
+        .await?)
 }
 
 #[server(endpoint = "retry_failed_items")]
 pub async fn retry_failed_items(batch_id: BatchId) -> Result<u64, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .retry_failed(actor, batch_id)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.payouts.retry_failed(actor, batch_id).await?)
 }
 
 /// Whether approved batches start disbursing at once, and whether the viewer
@@ -383,9 +366,5 @@ pub async fn payout_policy() -> Result<(bool, bool), AppError> {
 pub async fn set_auto_disburse(on: bool) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .payouts
-        .set_auto_disburse(actor, on)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.payouts.set_auto_disburse(actor, on).await?)
 }

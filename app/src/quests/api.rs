@@ -58,9 +58,9 @@ pub async fn create_quest(
 pub async fn set_quest_active(quest_id: QuestId, active: bool) -> Result<(), AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .campaigns
         .set_quest_active(actor, quest_id, active)
-        .await
-        .map_err(fail)
+        .await?)
 }

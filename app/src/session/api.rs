@@ -66,7 +66,7 @@ pub async fn change_password(password: String, confirm: String) -> Result<String
 pub async fn begin_enrolment() -> Result<MfaEnrolment, AppError> {
     let ctx = Ctx::load().await?;
     let auth = ctx.require_session_auth().await?;
-    ctx.state.auth.begin_enrolment(&auth).await.map_err(fail)
+    Ok(ctx.state.auth.begin_enrolment(&auth).await?)
 }
 
 /// Confirms the authenticator; returns the recovery codes, shown once.

@@ -8,17 +8,17 @@ use payquest_types::{
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::server::{fail, StaffCtx};
+use crate::server::StaffCtx;
 
 #[server(endpoint = "list_users")]
 pub async fn list_users(after_id: Option<StaffUserId>) -> Result<Page<UserSummary>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .users
         .list(actor, after_id.unwrap_or_default(), None)
-        .await
-        .map_err(fail)
+        .await?)
 }
 
 #[server(endpoint = "create_user", input = Json)]
@@ -29,11 +29,11 @@ pub async fn create_user(
 ) -> Result<CreatedUser, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .users
         .create(actor, &email, &display_name, &roles)
-        .await
-        .map_err(fail)
+        .await?)
 }
 
 #[server(endpoint = "set_user_roles", input = Json)]
@@ -43,18 +43,14 @@ pub async fn set_user_roles(
 ) -> Result<RoleChange, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
-        .users
-        .set_roles(actor, user_id, &roles)
-        .await
-        .map_err(fail)
+    Ok(ctx.state.users.set_roles(actor, user_id, &roles).await?)
 }
 
 #[server(endpoint = "list_role_requests")]
 pub async fn list_role_requests() -> Result<Vec<RoleRequest>, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state.users.role_requests(actor).await.map_err(fail)
+    Ok(ctx.state.users.role_requests(actor).await?)
 }
 
 #[server(endpoint = "decide_role_request", input = Json)]
@@ -64,11 +60,11 @@ pub async fn decide_role_request(
 ) -> Result<RoleChange, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .users
         .decide_role_request(actor, request_id, approve)
-        .await
-        .map_err(fail)
+        .await?)
 }
 
 #[server(endpoint = "set_user_disabled", input = Json)]
@@ -78,9 +74,9 @@ pub async fn set_user_disabled(
 ) -> Result<UserSummary, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    ctx.state
+    Ok(ctx
+        .state
         .users
         .set_disabled(actor, user_id, disabled)
-        .await
-        .map_err(fail)
+        .await?)
 }
