@@ -182,6 +182,15 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
             fields: values.get_untracked(),
         });
     };
+    // An error about one of this type's fields shows beside it; any other
+    // (the slug, the budget rule) in the banner.
+    let beside: Vec<String> = e.fields.iter().map(|f| f.name.clone()).collect();
+    let elsewhere = Signal::derive(move || {
+        actions
+            .error
+            .get()
+            .filter(|err| !err.field().is_some_and(|f| beside.iter().any(|b| b == f)))
+    });
     let fields = e
         .fields
         .iter()
@@ -194,7 +203,7 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
                 {state.map(|s| state_badge(s.as_str()))}
             </div>
             {fields}
-            <ErrorBanner error=actions.error fields=FIELD_ERRORS_SHOWN_BESIDE />
+            <ErrorBanner error=elsewhere />
             {move || actions.preview.value().get().map(|r| match r {
                 Ok(path) => view! {
                     <p class="text-sm" role="status">"Preview (works for an hour, for anyone with the link): "
@@ -256,26 +265,6 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
         </section>
     }
 }
-
-/// Errors about a schema field show beside it; others in the banner. The
-/// names are the schema's own (every type's fields together).
-const FIELD_ERRORS_SHOWN_BESIDE: &[&str] = &[
-    "title",
-    "body",
-    "link",
-    "tagline",
-    "links",
-    "text",
-    "summary",
-    "campaign_id",
-    "quest_ids",
-    "reward",
-    "starts_at",
-    "ends_at",
-    "total",
-    "period",
-    "slug",
-];
 
 /// A field's inputs: one per locale when it is translated, each labelled
 /// with its locale, and "shows the English text" where a translation is
