@@ -74,6 +74,10 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByRole('link', { name: 'Content' }).click();
   await expect(page.getByTestId('content-table')).toContainText('Launch week leaderboard');
   await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/content-list-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/content-list-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.getByRole('link', { name: 'Banner' }).click();
   await hydrated(page);
   await expect(page.getByTestId('content-editor')).toContainText('published');
@@ -109,6 +113,7 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   const previewPath = await page.getByTestId('preview-link').getAttribute('href');
   await visitor.goto(state().url + previewPath);
   await expect(visitor.getByTestId('preview-marker')).toBeVisible();
+  await visitor.screenshot({ path: 'end2end/test-results/preview-1280.png', fullPage: true });
   await expect(visitor.getByTestId('public-title')).toHaveText('Launch week is on');
   await visitor.goto(state().url + previewPath + '0');
   await expect(visitor.getByTestId('preview-gone')).toBeVisible();
@@ -127,10 +132,18 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('falls short');
   await expect(page.getByRole('alert')).toHaveAttribute('data-code', 'budget_short');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/content-editor-drop-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   // K-Quests and K-Drops have pages of their own; a draft or unknown slug has none.
   await visitor.goto(state().url + '/quests');
   await visitor.getByRole('link', { name: 'Play five matches' }).click();
   await expect(visitor.getByTestId('public-title')).toHaveText('Play five matches');
+  await visitor.screenshot({ path: 'end2end/test-results/quest-page-1280.png', fullPage: true });
+  await visitor.setViewportSize({ width: 390, height: 844 });
+  await visitor.goto(state().url + '/quests');
+  await visitor.screenshot({ path: 'end2end/test-results/quests-390.png', fullPage: true });
+  await visitor.setViewportSize({ width: 1280, height: 720 });
   await visitor.goto(state().url + '/drops/mega-drop');
   await expect(visitor.getByTestId('public-missing')).toBeVisible();
   // In Spanish: translated fields in Spanish, the rest falls back to English.
@@ -165,6 +178,10 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   // The activities list shows the approved activity as validated.
   await page.goto('/admin/activities');
   await expect(page.getByTestId('activities-table').locator('tr', { hasText: 'demo-0' })).toContainText('validated');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/activities-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.screenshot({ path: 'end2end/test-results/activities-1280.png', fullPage: true });
   await hydrated(page);
   await page.getByLabel('Status').selectOption('needs_review');
   await expect(page.getByTestId('activities-table').locator('tbody tr')).toHaveCount(4);

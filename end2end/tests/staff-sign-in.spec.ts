@@ -94,6 +94,7 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await page.goto('/admin/audit');
   await expect(page.getByTestId('audit-table')).toContainText('staff.created');
   await expect(page.getByTestId('audit-table')).toContainText('auth.mfa_enrolled');
+  await page.screenshot({ path: 'end2end/test-results/audit-1280.png' });
 
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();

@@ -66,6 +66,17 @@ fn use_locale() -> impl Fn() -> String + Send + Sync + Copy + 'static {
     }
 }
 
+/// An entry's dates as days: "2026-12-01 – 2026-12-31", "from …", "until …".
+fn dates(c: &PublishedContent) -> String {
+    let day = |s: &str| s.chars().take(10).collect::<String>();
+    match (field(c, "starts_at"), field(c, "ends_at")) {
+        ("", "") => String::new(),
+        (s, "") => format!("from {}", day(s)),
+        ("", e) => format!("until {}", day(e)),
+        (s, e) => format!("{} – {}", day(s), day(e)),
+    }
+}
+
 fn field<'a>(c: &'a PublishedContent, name: &str) -> &'a str {
     c.fields.get(name).map(String::as_str).unwrap_or("")
 }
@@ -164,13 +175,7 @@ fn Cards(
                 <h2 class="text-2xl font-bold">{title}</h2>
                 <ul class="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                     {items.into_iter().map(|c| {
-                        let day = |s: &str| s.chars().take(10).collect::<String>();
-                        let dates = match (field(&c, "starts_at"), field(&c, "ends_at")) {
-                            ("", "") => String::new(),
-                            (s, "") => format!("from {}", day(s)),
-                            ("", e) => format!("until {}", day(e)),
-                            (s, e) => format!("{} – {}", day(s), day(e)),
-                        };
+                        let dates = dates(&c);
                         let extra = [field(&c, "reward"), field(&c, "period"), field(&c, "total")]
                             .into_iter()
                             .find(|s| !s.is_empty())
@@ -270,13 +275,7 @@ fn EntryPage(
                 {move || Suspend::new(async move {
                     match entry.await.ok().flatten() {
                         Some(c) => {
-                            let day = |s: &str| s.chars().take(10).collect::<String>();
-                            let dates = match (field(&c, "starts_at"), field(&c, "ends_at")) {
-                                ("", "") => String::new(),
-                                (s, "") => format!("From {}", day(s)),
-                                ("", e) => format!("Until {}", day(e)),
-                                (s, e) => format!("{} – {}", day(s), day(e)),
-                            };
+                            let dates = dates(&c);
                             let reward = [field(&c, "reward"), field(&c, "total")]
                                 .into_iter()
                                 .find(|s| !s.is_empty())
