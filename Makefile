@@ -21,6 +21,7 @@ CARGO_TEST_PACKAGES := -p payquest-types -p payquest-domain -p payquest
 ADVISORY_DB ?= $(firstword $(wildcard $(CURDIR)/../shared/advisory-db $(CURDIR)/../../shared/advisory-db /work/shared/advisory-db))
 CARGO_AUDIT_VERSION := 0.22.1
 SCHEMATHESIS_VERSION := 4.32.5
+MOTO_VERSION := 5.2.1
 
 .PHONY: run build tools test check fmt-check clippy audit unit-test site e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile
 
@@ -110,6 +111,10 @@ tools: .tools-stamp
 	@if [ "$$(st --version 2>/dev/null)" != "st, version $(SCHEMATHESIS_VERSION)" ]; then \
 	  echo "installing schemathesis $(SCHEMATHESIS_VERSION)"; \
 	  python3 -m pip install --quiet "schemathesis==$(SCHEMATHESIS_VERSION)"; \
+	fi
+	@if [ "$$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$(MOTO_VERSION)" ]; then \
+	  echo "installing moto $(MOTO_VERSION) (the S3-compatible server the media tests use)"; \
+	  python3 -m pip install --quiet "moto[server]==$(MOTO_VERSION)"; \
 	fi
 	npm ci --no-audit --no-fund
 	@touch $@

@@ -7,16 +7,23 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use payquest_types::{
-    Amount, CampaignId, ContentEntryId, ContentState, ContentType, ContentVersionId,
-    ContentVersionView, DiffPart, FieldDiff, FieldSpec, PublishedContent,
+    Amount, CampaignId, ContentEntryId, ContentScheduleId, ContentScheduleView, ContentState,
+    ContentType, ContentVersionId, ContentVersionView, DiffPart, FieldDiff, FieldSpec,
+    PublishedContent, ScheduleAction, ScheduleState,
 };
 use serde_json::{Map, Value};
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditActor, AuditRecord};
+use crate::cache::{LocalCache, PublicCache};
 use crate::clock::format_ms;
+use crate::limits;
 use crate::session::{Actor, Permission};
-use crate::store::{ContentEntryRecord, DynStore};
+use crate::store::{
+    ContentEntryRecord, ContentScheduleRecord, DynStore, NewContentSchedule, ScheduleOutcome,
+};
 use crate::{Conflict, DomainError, DomainResult};
 
 /// The locales content is written in; the first is the fallback of every
@@ -29,6 +36,24 @@ pub const SLUG_MAX_CHARS: usize = 80;
 pub const CONTENT_PAGE_MAX: u32 = 100;
 /// How long a preview link works.
 pub const PREVIEW_LIFETIME_MS: i64 = 3_600_000;
+/// How long a worker holds the schedules it claimed before another may.
+const SCHEDULE_CLAIM_MS: i64 = 30_000;
+/// Schedules one worker round claims.
+const SCHEDULE_BATCH: u32 = 20;
+
+fn schedule_view(s: ContentScheduleRecord, now_ms: i64) -> ContentScheduleView {
+    ContentScheduleView {
+        schedule_id: s.content_schedule_id,
+        action: s.action,
+        version_id: s.content_version_id,
+        due_at: format_ms(s.due_at_ms),
+        state: s.state,
+        late: s.state == ScheduleState::Pending && s.due_at_ms < now_ms - limits::SCHEDULE_LATE_MS,
+        reason: s.reason,
+        created_by: s.created_by_email,
+        finished_at: s.finished_at_ms.map(format_ms),
+    }
+}
 
 fn preview_signature(body: &str) -> DomainResult<String> {
     use hmac::{Hmac, Mac};
@@ -426,6 +451,26 @@ pub fn locale_or_default(raw: Option<&str>) -> &'static str {
 }
 
 /// A slug: 1 to `SLUG_MAX_CHARS` lower-case letters, digits and dashes.
+/// A date and time as a `datetime-local` input sends it,
+/// `YYYY-MM-DDTHH:MM` or with `:SS`, read as UTC.
+pub fn parse_due_at(raw: &str) -> DomainResult<i64> {
+    use time::macros::format_description;
+    let bad = || DomainError::InvalidField {
+        field: "due_at",
+        message: "give a date and time as YYYY-MM-DDTHH:MM (UTC)".into(),
+    };
+    if raw.len() > 19 {
+        return Err(bad());
+    }
+    let with_seconds = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let without = format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let at = time::PrimitiveDateTime::parse(raw, with_seconds)
+        .or_else(|_| time::PrimitiveDateTime::parse(raw, without))
+        .map_err(|_| bad())?;
+    let nanos = at.assume_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000_000).map_err(|_| bad())
+}
+
 pub fn check_slug(slug: &str) -> DomainResult<()> {
     let ok = !slug.is_empty()
         && slug.len() <= SLUG_MAX_CHARS
@@ -456,11 +501,35 @@ pub struct EntryWithData {
 /// The CMS as the community team and the public site use it.
 pub struct Content {
     store: DynStore,
+    /// Publishes and unpublishes write a webhook event (a receiver is set).
+    notify: bool,
+    cache: Arc<dyn PublicCache>,
 }
 
 impl Content {
+    /// The CMS with an in-process cache and no webhooks.
     pub fn new(store: DynStore) -> Self {
-        Self { store }
+        Self {
+            store,
+            notify: false,
+            cache: Arc::new(LocalCache::default()),
+        }
+    }
+
+    /// Publishes and unpublishes write a webhook event for the receiver.
+    pub fn with_webhooks(mut self, notify: bool) -> Self {
+        self.notify = notify;
+        self
+    }
+
+    /// The cache the public site is served from, purged on every change.
+    pub fn with_cache(mut self, cache: Arc<dyn PublicCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    pub fn cache(&self) -> Arc<dyn PublicCache> {
+        self.cache.clone()
     }
 
     /// Saves the editor's inputs as a new version of the entry (created on
@@ -514,13 +583,14 @@ impl Content {
         .after(&serde_json::json!({ "published_version": version }));
         if !self
             .store
-            .publish_content(entry_id, version, &audit)
+            .publish_content(entry_id, version, self.notify, &audit)
             .await?
         {
             return Err(DomainError::Conflict(
                 "the entry changed meanwhile; reload it".into(),
             ));
         }
+        self.cache.purge().await;
         Ok(())
     }
 
@@ -537,8 +607,240 @@ impl Content {
             format!("content_entry:{entry_id}"),
         )
         .before(&serde_json::json!({ "published_version": entry.published_version_id }));
-        self.store.unpublish_content(entry_id, &audit).await?;
+        if !self
+            .store
+            .unpublish_content(entry_id, self.notify, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict("the entry is not published".into()));
+        }
+        self.cache.purge().await;
         Ok(())
+    }
+
+    /// Plans a publish of the entry's current draft, or an unpublish, for
+    /// `due_at_ms` (in the future, at most a year ahead). A publish shows
+    /// the version that is the draft now, even if the entry is saved again.
+    pub async fn schedule(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+        action: ScheduleAction,
+        due_at_ms: i64,
+    ) -> DomainResult<ContentScheduleId> {
+        actor.require(Permission::ManageContent)?;
+        let now = crate::clock::now_ms();
+        if due_at_ms <= now {
+            return Err(DomainError::InvalidField {
+                field: "due_at",
+                message: "pick a time in the future".into(),
+            });
+        }
+        if due_at_ms > now + limits::SCHEDULE_AHEAD_MAX_MS {
+            return Err(DomainError::InvalidField {
+                field: "due_at",
+                message: "schedules go at most a year ahead".into(),
+            });
+        }
+        let entry = self.entry_record(entry_id).await?;
+        let pending = self
+            .store
+            .content_schedules(entry_id, CONTENT_PAGE_MAX)
+            .await?
+            .iter()
+            .filter(|s| s.state == ScheduleState::Pending)
+            .count();
+        if pending >= limits::SCHEDULES_PER_ENTRY_MAX {
+            return Err(DomainError::Conflict(format!(
+                "an entry has at most {} pending schedules; cancel one first",
+                limits::SCHEDULES_PER_ENTRY_MAX
+            )));
+        }
+        let version = match action {
+            ScheduleAction::Publish => Some(entry.draft_version_id.ok_or_else(|| {
+                DomainError::Conflict("save the entry before scheduling a publish".into())
+            })?),
+            ScheduleAction::Unpublish => None,
+        };
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "content.scheduled",
+            format!("content_entry:{entry_id}"),
+        )
+        .after(&serde_json::json!({
+            "action": action,
+            "version": version,
+            "due_at": format_ms(due_at_ms),
+        }));
+        Ok(self
+            .store
+            .add_content_schedule(
+                &NewContentSchedule {
+                    entry: entry_id,
+                    action,
+                    version,
+                    due_at_ms,
+                    created_by: actor.user_id,
+                },
+                &audit,
+            )
+            .await?)
+    }
+
+    /// Cancels a pending schedule of the entry.
+    pub async fn cancel_schedule(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+        schedule: ContentScheduleId,
+    ) -> DomainResult<()> {
+        actor.require(Permission::ManageContent)?;
+        let audit = AuditRecord::new(
+            &actor.audit_actor(),
+            "content.schedule_cancelled",
+            format!("content_schedule:{schedule}"),
+        );
+        if !self
+            .store
+            .cancel_content_schedule(entry_id, schedule, &audit)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "the schedule is no longer pending (it ran or was cancelled)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The entry's schedules, newest first, each marked late when it is
+    /// still pending a minute after its time.
+    pub async fn schedules(
+        &self,
+        actor: &Actor,
+        entry_id: ContentEntryId,
+    ) -> DomainResult<Vec<ContentScheduleView>> {
+        actor.require(Permission::ReadContent)?;
+        let now = crate::clock::now_ms();
+        Ok(self
+            .store
+            .content_schedules(entry_id, CONTENT_PAGE_MAX)
+            .await?
+            .into_iter()
+            .map(|s| schedule_view(s, now))
+            .collect())
+    }
+
+    /// Runs the due schedules once: claims them (no other replica holds
+    /// them while the claim lasts), checks each (a K-Drop against its
+    /// campaign's budget) and finishes it in one transaction with the
+    /// entry's change. Returns how many this call finished.
+    pub async fn run_due_schedules(&self, now_ms: i64) -> DomainResult<usize> {
+        let claimed = self
+            .store
+            .claim_content_schedules(now_ms, SCHEDULE_CLAIM_MS, SCHEDULE_BATCH)
+            .await?;
+        let mut finished = 0;
+        let mut changed = false;
+        for claim in claimed {
+            let (outcome, action) = self.schedule_outcome(&claim).await?;
+            let subject = format!("content_entry:{}", claim.content_entry_id);
+            let audit = match &outcome {
+                ScheduleOutcome::Fail(why) => AuditRecord::new(
+                    &AuditActor::system(&format!("schedule by {}", claim.created_by_email)),
+                    "content.schedule_failed",
+                    subject,
+                )
+                .after(&serde_json::json!({
+                    "schedule": claim.content_schedule_id,
+                    "action": claim.action,
+                    "reason": why,
+                })),
+                _ => AuditRecord::new(
+                    &AuditActor::system(&format!("schedule by {}", claim.created_by_email)),
+                    action,
+                    subject,
+                )
+                .after(&serde_json::json!({
+                    "schedule": claim.content_schedule_id,
+                    "published_version": claim.content_version_id,
+                })),
+            };
+            let lateness_s = (now_ms - claim.due_at_ms).max(0) as f64 / 1_000.0;
+            if self
+                .store
+                .finish_content_schedule(&claim, &outcome, self.notify, &audit)
+                .await?
+            {
+                finished += 1;
+                changed |= outcome == ScheduleOutcome::Apply;
+                let result = match outcome {
+                    ScheduleOutcome::Fail(_) => "failed",
+                    _ => "done",
+                };
+                metrics::counter!("payquest_content_schedules_run_total", "outcome" => result)
+                    .increment(1);
+                metrics::histogram!("payquest_content_schedule_lateness_seconds")
+                    .record(lateness_s);
+            }
+        }
+        if changed {
+            self.cache.purge().await;
+        }
+        let late = self
+            .store
+            .late_content_schedules(now_ms, limits::SCHEDULE_LATE_MS)
+            .await?;
+        metrics::gauge!("payquest_content_schedules_late").set(late as f64);
+        let backlog = self.store.webhook_backlog().await?;
+        metrics::gauge!("payquest_webhook_backlog").set(backlog as f64);
+        Ok(finished)
+    }
+
+    /// What a due schedule comes to, and the audit action of a change.
+    async fn schedule_outcome(
+        &self,
+        claim: &ContentScheduleRecord,
+    ) -> DomainResult<(ScheduleOutcome, &'static str)> {
+        let entry = self.entry_record(claim.content_entry_id).await?;
+        match (claim.action, claim.content_version_id) {
+            (ScheduleAction::Publish, Some(version)) => {
+                if entry.content_type == ContentType::KDrop {
+                    let v = self.version_record(entry.content_entry_id, version).await?;
+                    match self.check_drop_budget(&parse_data(&v.data_json)?).await {
+                        Ok(()) => {}
+                        Err(e @ (DomainError::Named(..) | DomainError::InvalidField { .. })) => {
+                            return Ok((ScheduleOutcome::Fail(e.to_string()), "content.published"));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok((ScheduleOutcome::Apply, "content.published"))
+            }
+            _ if entry.state != ContentState::Published => Ok((
+                ScheduleOutcome::Skip("the entry was not published".into()),
+                "content.unpublished",
+            )),
+            _ => Ok((ScheduleOutcome::Apply, "content.unpublished")),
+        }
+    }
+
+    /// Runs due schedules every `every` until `stop` turns true.
+    pub async fn run_schedules(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match self.run_due_schedules(crate::clock::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(finished = n, "content schedules ran"),
+                Err(e) => tracing::warn!(error = %e, "running content schedules failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => break,
+            }
+        }
     }
 
     /// Entries of a type (all types when `None`), newest change first.
@@ -993,6 +1295,24 @@ mod tests {
             ("one".to_owned(), "two".to_owned())
         );
         assert!(diff(ContentType::Banner, &a, &a).is_empty());
+    }
+
+    #[test]
+    fn a_due_time_is_read_as_utc_with_or_without_seconds() {
+        assert_eq!(parse_due_at("2026-12-01T20:15").unwrap(), 1_796_156_100_000);
+        assert_eq!(
+            parse_due_at("2026-12-01T20:15:30").unwrap(),
+            1_796_156_130_000
+        );
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01T20:15",
+            "2026-12-01 20:15",
+            "2026-12-01T20:15:30.000000",
+        ] {
+            assert!(parse_due_at(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod activities;
 pub mod api_clients;
 pub mod audit;
 pub mod budgets;
+pub mod cache;
 pub mod campaigns;
 pub mod chain;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod findings;
 pub mod gamers;
 pub mod insights;
 pub mod limits;
+pub mod media;
 pub mod payouts;
 pub mod quests;
 pub mod reconcile;
@@ -27,6 +29,7 @@ pub mod session;
 pub mod store;
 pub mod users;
 pub mod validation;
+pub mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -63,3 +63,15 @@ pub const ALERT_THRESHOLD_DEFAULT_PCT: i64 = 80;
 /// The two-checker threshold counts a maker's batches approved within this
 /// rolling window together (splitting a payout does not dodge it).
 pub const FOUR_EYES_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// Deliveries of one webhook event before it is marked failed (redeliver
+/// gives it as many again).
+pub const WEBHOOK_RETRIES: u32 = 8;
+/// A receiver that takes longer than this has failed the attempt.
+pub const WEBHOOK_TIMEOUT_MS: u64 = 5_000;
+/// How far ahead a publish or unpublish may be planned.
+pub const SCHEDULE_AHEAD_MAX_MS: i64 = 366 * 24 * 3_600_000;
+/// Pending schedules one entry may have.
+pub const SCHEDULES_PER_ENTRY_MAX: usize = 20;
+/// A schedule still pending this long after its time shows as late.
+pub const SCHEDULE_LATE_MS: i64 = 60_000;

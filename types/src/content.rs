@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ContentEntryId, ContentState, ContentType, ContentVersionId};
+use crate::{
+    ContentEntryId, ContentScheduleId, ContentState, ContentType, ContentVersionId, ScheduleAction,
+    ScheduleState, WebhookEventId, WebhookState,
+};
 
 /// One field of a content type's schema, as the editor's form needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +59,44 @@ pub struct ContentEditor {
     /// Localized inputs left empty that fall back to the default locale.
     pub untranslated: Vec<String>,
     pub versions: Vec<ContentVersionView>,
+    /// Planned and past publishes and unpublishes, newest first.
+    pub schedules: Vec<ContentScheduleView>,
     pub can_edit: bool,
+}
+
+/// A publish or unpublish planned for a date and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentScheduleView {
+    pub schedule_id: ContentScheduleId,
+    pub action: ScheduleAction,
+    /// The version a publish will show (the draft when it was planned).
+    pub version_id: Option<ContentVersionId>,
+    /// When it falls due (RFC 3339, UTC).
+    pub due_at: String,
+    pub state: ScheduleState,
+    /// Pending more than a minute after it fell due.
+    pub late: bool,
+    /// Why it failed, or what it found (e.g. already unpublished).
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub finished_at: Option<String>,
+}
+
+/// One webhook event (a publish or an unpublish) and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventView {
+    pub event_id: WebhookEventId,
+    /// `content.published` or `content.unpublished`.
+    pub kind: String,
+    pub content_type: ContentType,
+    pub slug: String,
+    pub state: WebhookState,
+    pub attempts: u32,
+    pub created_at: String,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<String>,
+    /// The last attempt's outcome: the receiver's status or the error.
+    pub last_outcome: Option<String>,
 }
 
 /// A published entry in one locale: each field's text, a missing
@@ -97,4 +137,18 @@ pub struct FieldDiff {
 pub struct DiffPart {
     pub kind: String,
     pub text: String,
+}
+
+/// An uploaded image, as the media library lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaView {
+    /// `/media/<sha256>.<ext>`: immutable, so cached for a year.
+    pub url: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub byte_size: u64,
+    pub width: u32,
+    pub height: u32,
+    pub file_name: String,
+    pub created_at: String,
 }

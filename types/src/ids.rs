@@ -90,6 +90,10 @@ id_type!(
     ContentEntryId,
     /// One immutable saved version of a CMS entry.
     ContentVersionId,
+    /// A publish or unpublish planned for a date and time.
+    ContentScheduleId,
+    /// One webhook event in the outbox and its deliveries.
+    WebhookEventId,
 );
 
 #[cfg(test)]

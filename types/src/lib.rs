@@ -25,8 +25,9 @@ pub use content::*;
 pub use findings::*;
 pub use ids::{
     ActivityId, ApiClientId, AuditId, BatchId, CampaignId, ChainTransferId, ChainTxId, ChunkId,
-    ContentEntryId, ContentVersionId, CostCentreId, FindingId, GamerId, JournalId, PayoutItemId,
-    QuestId, ReservationId, RoleRequestId, StaffUserId, TransferId,
+    ContentEntryId, ContentScheduleId, ContentVersionId, CostCentreId, FindingId, GamerId,
+    JournalId, PayoutItemId, QuestId, ReservationId, RoleRequestId, StaffUserId, TransferId,
+    WebhookEventId,
 };
 pub use money::{Amount, AmountError};
 pub use payouts::*;
@@ -35,7 +36,8 @@ pub use review::*;
 pub use session::*;
 pub use states::{
     ActivityStatus, BatchState, CampaignStatus, ChunkState, ContentState, ContentType, FindingKind,
-    PayoutItemState, RoleRequestState, SigningKeyState, TransferState, UnknownState,
+    PayoutItemState, RoleRequestState, ScheduleAction, ScheduleState, SigningKeyState,
+    TransferState, UnknownState, WebhookState,
 };
 pub use users::*;
 

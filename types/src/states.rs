@@ -233,6 +233,15 @@ mod tests {
         for s in SigningKeyState::ALL {
             assert_eq!(s.as_str().parse::<SigningKeyState>(), Ok(*s));
         }
+        for s in ScheduleAction::ALL {
+            assert_eq!(s.as_str().parse::<ScheduleAction>(), Ok(*s));
+        }
+        for s in ScheduleState::ALL {
+            assert_eq!(s.as_str().parse::<ScheduleState>(), Ok(*s));
+        }
+        for s in WebhookState::ALL {
+            assert_eq!(s.as_str().parse::<WebhookState>(), Ok(*s));
+        }
         assert!("paid".parse::<BatchState>().is_err());
     }
 }
@@ -278,5 +287,36 @@ state_enum!(
     ContentState, "content state" {
         Draft => "draft",
         Published => "published",
+    }
+);
+
+state_enum!(
+    /// What a schedule does to its entry when it falls due.
+    ScheduleAction, "schedule action" {
+        Publish => "publish",
+        Unpublish => "unpublish",
+    }
+);
+
+state_enum!(
+    /// A schedule: pending until it falls due, then done or failed (with
+    /// the reason, e.g. a K-Drop its campaign cannot cover); cancelled by
+    /// an editor before it fell due.
+    ScheduleState, "schedule state" {
+        Pending => "pending",
+        Done => "done",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+state_enum!(
+    /// A webhook event: pending (waiting for its next attempt) until a
+    /// receiver answers 2xx; failed after the last retry (redeliver sends
+    /// it again).
+    WebhookState, "webhook state" {
+        Pending => "pending",
+        Delivered => "delivered",
+        Failed => "failed",
     }
 );

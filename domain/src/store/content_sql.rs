@@ -9,6 +9,17 @@ use super::ContentVersionRecord;
 pub(super) const ENTRY_COLUMNS: &str = "e.content_entry_id, e.content_type, e.slug, e.state, \
      e.draft_version_id, e.published_version_id, e.published_at_ms, e.created_at_ms, e.updated_at_ms";
 
+pub(super) const SCHEDULE_SELECT: &str =
+    "SELECT c.content_schedule_id, c.content_entry_id, c.action, \
+     c.content_version_id, c.due_at_ms, c.state, c.claimed_until_ms, c.reason, c.created_by, \
+     s.email AS created_by_email, c.created_at_ms, c.finished_at_ms \
+     FROM content_schedule c JOIN staff_user s ON s.staff_user_id = c.created_by";
+
+pub(super) const WEBHOOK_COLUMNS: &str =
+    "webhook_event_id, kind, content_entry_id, content_type, slug, \
+     content_version_id, state, attempts, retries_left, next_attempt_at_ms, claimed_until_ms, \
+     last_outcome, created_at_ms, delivered_at_ms";
+
 #[derive(sqlx::FromRow)]
 pub(super) struct VersionRow {
     pub content_version_id: ContentVersionId,
@@ -89,6 +100,7 @@ macro_rules! impl_content {
                 &self,
                 entry: ContentEntryId,
                 version: ContentVersionId,
+                notify: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
@@ -106,6 +118,9 @@ macro_rules! impl_content {
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
+                if notify {
+                    Self::insert_webhook_event(&mut tx, "content.published", entry, Some(version), audit.at_ms).await?;
+                }
                 Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -114,16 +129,371 @@ macro_rules! impl_content {
             async fn unpublish_content(
                 &self,
                 entry: ContentEntryId,
+                notify: bool,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<bool> {
-                self.transition_audited(
-                    "UPDATE content_entry SET state = 'draft', published_version_id = NULL, \
-                     published_at_ms = NULL, updated_at_ms = $1 \
-                     WHERE content_entry_id = $2 AND state = 'published'",
-                    entry,
-                    audit,
+                let mut tx = self.begin_write().await?;
+                if !Self::apply_unpublish(&mut tx, entry, audit.at_ms).await? {
+                    return Ok(false);
+                }
+                if notify {
+                    Self::insert_webhook_event(&mut tx, "content.unpublished", entry, None, audit.at_ms).await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn add_content_schedule(
+                &self,
+                new: &$crate::store::NewContentSchedule,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<payquest_types::ContentScheduleId> {
+                let mut tx = self.begin_write().await?;
+                let id = sqlx::query_scalar::<_, payquest_types::ContentScheduleId>(
+                    "INSERT INTO content_schedule (content_entry_id, action, content_version_id, due_at_ms, \
+                     created_by, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING content_schedule_id",
                 )
-                .await
+                .bind(new.entry)
+                .bind(new.action.as_str())
+                .bind(new.version)
+                .bind(new.due_at_ms)
+                .bind(new.created_by)
+                .bind(audit.at_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::insert_audit_as(&mut tx, audit, format!("content_schedule:{id}")).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn cancel_content_schedule(
+                &self,
+                entry: ContentEntryId,
+                schedule: payquest_types::ContentScheduleId,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE content_schedule SET state = 'cancelled', finished_at_ms = $1, claimed_until_ms = NULL \
+                     WHERE content_schedule_id = $2 AND content_entry_id = $3 AND state = 'pending'",
+                )
+                .bind(audit.at_ms)
+                .bind(schedule)
+                .bind(entry)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn content_schedules(
+                &self,
+                entry: ContentEntryId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ContentScheduleRecord>> {
+                let sql = format!(
+                    "{} WHERE c.content_entry_id = $1 ORDER BY c.content_schedule_id DESC LIMIT $2",
+                    $crate::store::content_sql::SCHEDULE_SELECT
+                );
+                Ok(sqlx::query_as::<_, $crate::store::ContentScheduleRecord>(&sql)
+                    .bind(entry)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn claim_content_schedules(
+                &self,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ContentScheduleRecord>> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE content_schedule SET claimed_until_ms = $1 WHERE content_schedule_id IN ( \
+                       SELECT content_schedule_id FROM content_schedule \
+                       WHERE state = 'pending' AND due_at_ms <= $2 \
+                         AND (claimed_until_ms IS NULL OR claimed_until_ms < $2) \
+                       ORDER BY due_at_ms LIMIT $3{}) RETURNING content_schedule_id",
+                    Self::CLAIM_LOCK
+                );
+                let ids = sqlx::query_scalar::<_, payquest_types::ContentScheduleId>(&sql)
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let sql = format!(
+                    "{} WHERE c.content_schedule_id = $1",
+                    $crate::store::content_sql::SCHEDULE_SELECT
+                );
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    claimed.push(
+                        sqlx::query_as::<_, $crate::store::ContentScheduleRecord>(&sql)
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?,
+                    );
+                }
+                tx.commit().await?;
+                claimed.sort_by_key(|c| (c.due_at_ms, c.content_schedule_id));
+                Ok(claimed)
+            }
+
+            async fn finish_content_schedule(
+                &self,
+                claim: &$crate::store::ContentScheduleRecord,
+                outcome: &$crate::store::ScheduleOutcome,
+                notify: bool,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::ScheduleOutcome;
+                let now = audit.at_ms;
+                let mut tx = self.begin_write().await?;
+                let (state, mut reason) = match outcome {
+                    ScheduleOutcome::Apply => ("done", None),
+                    ScheduleOutcome::Skip(why) => ("done", Some(why.clone())),
+                    ScheduleOutcome::Fail(why) => ("failed", Some(why.clone())),
+                };
+                let mut changed = false;
+                if *outcome == ScheduleOutcome::Apply {
+                    match (claim.action, claim.content_version_id) {
+                        (payquest_types::ScheduleAction::Publish, Some(version)) => {
+                            sqlx::query(
+                                "UPDATE content_entry SET state = 'published', published_version_id = $1, \
+                                 published_at_ms = $2, updated_at_ms = $2 WHERE content_entry_id = $3",
+                            )
+                            .bind(version)
+                            .bind(now)
+                            .bind(claim.content_entry_id)
+                            .execute(&mut *tx)
+                            .await?;
+                            changed = true;
+                        }
+                        _ => {
+                            changed = Self::apply_unpublish(&mut tx, claim.content_entry_id, now).await?;
+                            if !changed {
+                                reason = Some("the entry was not published".to_owned());
+                            }
+                        }
+                    }
+                }
+                // The claim is the guard: a second worker, or a cancel, finds no row.
+                let done = sqlx::query(
+                    "UPDATE content_schedule SET state = $1, reason = $2, finished_at_ms = $3, claimed_until_ms = NULL \
+                     WHERE content_schedule_id = $4 AND state = 'pending' AND claimed_until_ms = $5",
+                )
+                .bind(state)
+                .bind(reason.as_deref())
+                .bind(now)
+                .bind(claim.content_schedule_id)
+                .bind(claim.claimed_until_ms)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                if changed && notify {
+                    let kind = match claim.action {
+                        payquest_types::ScheduleAction::Publish => "content.published",
+                        payquest_types::ScheduleAction::Unpublish => "content.unpublished",
+                    };
+                    Self::insert_webhook_event(&mut tx, kind, claim.content_entry_id, claim.content_version_id, now).await?;
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn late_content_schedules(
+                &self,
+                now_ms: i64,
+                late_ms: i64,
+            ) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM content_schedule WHERE state = 'pending' AND due_at_ms < $1",
+                )
+                .bind(now_ms - late_ms)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn claim_webhook_events(
+                &self,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::WebhookEventRecord>> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE webhook_event SET claimed_until_ms = $1 WHERE webhook_event_id IN ( \
+                       SELECT webhook_event_id FROM webhook_event \
+                       WHERE state = 'pending' AND next_attempt_at_ms <= $2 \
+                         AND (claimed_until_ms IS NULL OR claimed_until_ms < $2) \
+                       ORDER BY next_attempt_at_ms LIMIT $3{}) RETURNING webhook_event_id",
+                    Self::CLAIM_LOCK
+                );
+                let ids = sqlx::query_scalar::<_, payquest_types::WebhookEventId>(&sql)
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let sql = format!(
+                    "SELECT {} FROM webhook_event WHERE webhook_event_id = $1",
+                    $crate::store::content_sql::WEBHOOK_COLUMNS
+                );
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    claimed.push(
+                        sqlx::query_as::<_, $crate::store::WebhookEventRecord>(&sql)
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?,
+                    );
+                }
+                tx.commit().await?;
+                claimed.sort_by_key(|e| e.webhook_event_id);
+                Ok(claimed)
+            }
+
+            async fn record_webhook_attempt(
+                &self,
+                claim: &$crate::store::WebhookEventRecord,
+                attempt: &$crate::store::WebhookAttempt,
+                retry_at_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let (state, retries_left, delivered_at) = if attempt.delivered {
+                    ("delivered", claim.retries_left, Some(attempt.at_ms))
+                } else if claim.retries_left <= 1 {
+                    ("failed", 0, None)
+                } else {
+                    ("pending", claim.retries_left - 1, None)
+                };
+                let done = sqlx::query(
+                    "UPDATE webhook_event SET state = $1, attempts = attempts + 1, retries_left = $2, \
+                     next_attempt_at_ms = $3, claimed_until_ms = NULL, last_outcome = $4, delivered_at_ms = $5 \
+                     WHERE webhook_event_id = $6 AND state = 'pending' AND claimed_until_ms = $7",
+                )
+                .bind(state)
+                .bind(retries_left)
+                .bind(retry_at_ms)
+                .bind(&attempt.outcome)
+                .bind(delivered_at)
+                .bind(claim.webhook_event_id)
+                .bind(claim.claimed_until_ms)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO webhook_attempt (webhook_event_id, attempt, at_ms, status_code, outcome, duration_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(claim.webhook_event_id)
+                .bind(claim.attempts + 1)
+                .bind(attempt.at_ms)
+                .bind(attempt.status_code.map(i32::from))
+                .bind(&attempt.outcome)
+                .bind(attempt.duration_ms)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn redeliver_webhook_event(
+                &self,
+                event: payquest_types::WebhookEventId,
+                retries: u32,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                // A pending event is already on its way; only a finished one is sent again.
+                let done = sqlx::query(
+                    "UPDATE webhook_event SET state = 'pending', retries_left = $1, next_attempt_at_ms = $2, \
+                     claimed_until_ms = NULL, delivered_at_ms = NULL \
+                     WHERE webhook_event_id = $3 AND state <> 'pending'",
+                )
+                .bind(i64::from(retries))
+                .bind(audit.at_ms)
+                .bind(event)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn webhook_events(
+                &self,
+                before: payquest_types::WebhookEventId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::WebhookEventRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM webhook_event WHERE ($1 = 0 OR webhook_event_id < $1) \
+                     ORDER BY webhook_event_id DESC LIMIT $2",
+                    $crate::store::content_sql::WEBHOOK_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::WebhookEventRecord>(&sql)
+                    .bind(before)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_media(
+                &self,
+                media: &$crate::store::MediaRecord,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "INSERT INTO media (sha256, content_type, byte_size, width, height, file_name, uploaded_by, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(&media.sha256)
+                .bind(&media.content_type)
+                .bind(media.byte_size)
+                .bind(media.width)
+                .bind(media.height)
+                .bind(&media.file_name)
+                .bind(media.uploaded_by)
+                .bind(media.created_at_ms)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_media(&self, limit: u32) -> $crate::store::StoreResult<Vec<$crate::store::MediaRecord>> {
+                Ok(sqlx::query_as::<_, $crate::store::MediaRecord>(
+                    "SELECT sha256, content_type, byte_size, width, height, file_name, uploaded_by, created_at_ms \
+                     FROM media ORDER BY created_at_ms DESC, sha256 LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn webhook_backlog(&self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM webhook_event WHERE state = 'pending'",
+                )
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             async fn content_entry(
@@ -257,6 +627,50 @@ macro_rules! impl_content {
                         (r.entry, r.data_json, at)
                     })
                     .collect())
+            }
+        }
+
+        impl $store {
+            /// Takes a published entry off the site; false if it was not published.
+            async fn apply_unpublish(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                entry: ContentEntryId,
+                now: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE content_entry SET state = 'draft', published_version_id = NULL, \
+                     published_at_ms = NULL, updated_at_ms = $1 \
+                     WHERE content_entry_id = $2 AND state = 'published'",
+                )
+                .bind(now)
+                .bind(entry)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// The outbox row of a publish or unpublish, due at once.
+            async fn insert_webhook_event(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                kind: &str,
+                entry: ContentEntryId,
+                version: Option<ContentVersionId>,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO webhook_event (kind, content_entry_id, content_type, slug, content_version_id, \
+                     retries_left, next_attempt_at_ms, created_at_ms) \
+                     SELECT $1, content_entry_id, content_type, slug, $2, $3, $4, $4 \
+                     FROM content_entry WHERE content_entry_id = $5",
+                )
+                .bind(kind)
+                .bind(version)
+                .bind(i64::from($crate::limits::WEBHOOK_RETRIES))
+                .bind(now)
+                .bind(entry)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
             }
         }
     };

@@ -912,6 +912,91 @@ pub struct ContentEntryWithData {
     pub data_json: String,
 }
 
+/// A publish or unpublish to plan.
+#[derive(Debug, Clone)]
+pub struct NewContentSchedule {
+    pub entry: payquest_types::ContentEntryId,
+    pub action: payquest_types::ScheduleAction,
+    /// What a publish shows: the draft when it was planned.
+    pub version: Option<payquest_types::ContentVersionId>,
+    pub due_at_ms: i64,
+    pub created_by: StaffUserId,
+}
+
+/// A planned publish or unpublish as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentScheduleRecord {
+    pub content_schedule_id: payquest_types::ContentScheduleId,
+    pub content_entry_id: payquest_types::ContentEntryId,
+    #[sqlx(try_from = "String")]
+    pub action: payquest_types::ScheduleAction,
+    pub content_version_id: Option<payquest_types::ContentVersionId>,
+    pub due_at_ms: i64,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::ScheduleState,
+    pub claimed_until_ms: Option<i64>,
+    pub reason: Option<String>,
+    pub created_by: StaffUserId,
+    pub created_by_email: String,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// What running a due schedule comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleOutcome {
+    /// Publish its version, or unpublish the entry.
+    Apply,
+    /// Done with nothing to change (e.g. the entry was already unpublished).
+    Skip(String),
+    /// Refused (e.g. a K-Drop its campaign's budget cannot cover).
+    Fail(String),
+}
+
+/// A webhook event in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookEventRecord {
+    pub webhook_event_id: payquest_types::WebhookEventId,
+    pub kind: String,
+    pub content_entry_id: payquest_types::ContentEntryId,
+    #[sqlx(try_from = "String")]
+    pub content_type: payquest_types::ContentType,
+    pub slug: String,
+    pub content_version_id: Option<payquest_types::ContentVersionId>,
+    #[sqlx(try_from = "String")]
+    pub state: payquest_types::WebhookState,
+    pub attempts: i32,
+    pub retries_left: i32,
+    pub next_attempt_at_ms: i64,
+    pub claimed_until_ms: Option<i64>,
+    pub last_outcome: Option<String>,
+    pub created_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+}
+
+/// An uploaded image.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MediaRecord {
+    pub sha256: String,
+    pub content_type: String,
+    pub byte_size: i64,
+    pub width: i32,
+    pub height: i32,
+    pub file_name: String,
+    pub uploaded_by: StaffUserId,
+    pub created_at_ms: i64,
+}
+
+/// One delivery attempt of a webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAttempt {
+    pub at_ms: i64,
+    pub status_code: Option<u16>,
+    pub delivered: bool,
+    pub outcome: String,
+    pub duration_ms: i64,
+}
+
 /// One immutable version of a CMS entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentVersionRecord {
@@ -938,17 +1023,97 @@ pub trait ContentStore: Send + Sync {
         payquest_types::ContentVersionId,
     )>;
     /// Publishes `version` if it is still the entry's draft; false otherwise.
+    /// With `notify`, the webhook event is written in the same transaction.
     async fn publish_content(
         &self,
         entry: payquest_types::ContentEntryId,
         version: payquest_types::ContentVersionId,
+        notify: bool,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
     async fn unpublish_content(
         &self,
         entry: payquest_types::ContentEntryId,
+        notify: bool,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
+    /// Plans a publish of `version` or an unpublish of the entry.
+    async fn add_content_schedule(
+        &self,
+        new: &NewContentSchedule,
+        audit: &AuditRecord,
+    ) -> StoreResult<payquest_types::ContentScheduleId>;
+    /// Cancels a pending schedule of the entry; false if it was no longer
+    /// pending (it ran, or was cancelled).
+    async fn cancel_content_schedule(
+        &self,
+        entry: payquest_types::ContentEntryId,
+        schedule: payquest_types::ContentScheduleId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// The entry's schedules, newest first.
+    async fn content_schedules(
+        &self,
+        entry: payquest_types::ContentEntryId,
+        limit: u32,
+    ) -> StoreResult<Vec<ContentScheduleRecord>>;
+    /// Claims up to `limit` pending schedules due at `now_ms` whose claim
+    /// (if any) has lapsed, for `lease_ms`. Two workers never hold one row.
+    async fn claim_content_schedules(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ContentScheduleRecord>>;
+    /// Finishes a claimed schedule and applies its outcome to the entry,
+    /// with the audit record and (for a change, with `notify`) the webhook
+    /// event, in one transaction. False if the claim was lost: another
+    /// worker finished the row, or it was cancelled.
+    async fn finish_content_schedule(
+        &self,
+        claim: &ContentScheduleRecord,
+        outcome: &ScheduleOutcome,
+        notify: bool,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Pending schedules more than `late_ms` past their time at `now_ms`.
+    async fn late_content_schedules(&self, now_ms: i64, late_ms: i64) -> StoreResult<i64>;
+    /// Claims up to `limit` webhook events due at `now_ms` for `lease_ms`.
+    async fn claim_webhook_events(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEventRecord>>;
+    /// Logs an attempt at a claimed event and moves it on: delivered, due
+    /// again at `retry_at_ms`, or failed when no retry is left. False if the
+    /// claim was lost.
+    async fn record_webhook_attempt(
+        &self,
+        claim: &WebhookEventRecord,
+        attempt: &WebhookAttempt,
+        retry_at_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Sends an event again, with a fresh set of retries.
+    async fn redeliver_webhook_event(
+        &self,
+        event: payquest_types::WebhookEventId,
+        retries: u32,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Events, newest first, before `before` (keyset; 0 for the newest).
+    async fn webhook_events(
+        &self,
+        before: payquest_types::WebhookEventId,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEventRecord>>;
+    /// Pending events (the backlog).
+    async fn webhook_backlog(&self) -> StoreResult<i64>;
+    /// Records an uploaded image (the first upload of these bytes wins);
+    /// false when it was known already.
+    async fn insert_media(&self, media: &MediaRecord, audit: &AuditRecord) -> StoreResult<bool>;
+    /// Uploaded images, newest first.
+    async fn list_media(&self, limit: u32) -> StoreResult<Vec<MediaRecord>>;
     async fn content_entry(
         &self,
         entry: payquest_types::ContentEntryId,

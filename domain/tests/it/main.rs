@@ -6,6 +6,7 @@ mod api_clients;
 mod campaigns;
 mod chain_flow;
 mod content;
+mod content_ops;
 mod gamers;
 mod ledger;
 mod payouts;
