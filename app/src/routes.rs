@@ -13,7 +13,7 @@ use crate::activities::ActivitiesPage;
 use crate::api_clients::ApiClientsPage;
 use crate::audit::AuditPage;
 use crate::campaigns::{CampaignPage, CampaignsPage};
-use crate::content::{ContentEntryPage, ContentPage};
+use crate::content::{ContentEntryPage, ContentPage, MediaPage, WebhooksPage};
 use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
@@ -83,6 +83,8 @@ pages! {
     USERS = "/admin/users" => UsersPage, nav Users "Users";
     CONTENT = "/admin/content" => ContentPage, nav Content "Content";
     CONTENT_ENTRY = "/admin/content/:type/:slug" => ContentEntryPage;
+    MEDIA = "/admin/content/media" => MediaPage;
+    WEBHOOKS = "/admin/content/webhooks" => WebhooksPage;
     AUDIT = "/admin/audit" => AuditPage, nav Audit "Audit log";
 }
 

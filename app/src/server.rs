@@ -19,6 +19,9 @@ use tower_sessions::Session;
 use crate::error::AppError;
 
 const SESSION_AUTH_KEY: &str = "auth";
+/// What the last form post outside a server function (an upload) came to,
+/// shown once by the page it returns to.
+const FLASH_KEY: &str = "flash";
 /// A signed-in gamer's session record: a key of its own, so a staff sign-in
 /// is never a gamer's and a gamer's never a staff member's.
 const GAMER_SESSION_KEY: &str = "gamer";
@@ -38,6 +41,8 @@ pub struct AppState {
     pub payouts: Arc<payquest_domain::payouts::Payouts>,
     pub gamers: Arc<payquest_domain::gamers::Gamers>,
     pub content: Arc<payquest_domain::content::Content>,
+    pub webhooks: Arc<payquest_domain::webhooks::Webhooks>,
+    pub media: Arc<payquest_domain::media::Media>,
     /// `https://explorer/tx/{hash}`: where a transaction hash links to.
     pub explorer_tx_url: Option<String>,
 }
@@ -62,6 +67,11 @@ impl AppState {
                 payquest_domain::payouts::PayoutSettings::default(),
             )),
             content: Arc::new(payquest_domain::content::Content::new(store.clone())),
+            webhooks: Arc::new(payquest_domain::webhooks::Webhooks::new(
+                store.clone(),
+                None,
+            )),
+            media: Arc::new(payquest_domain::media::Media::in_memory(store.clone())),
             explorer_tx_url: None,
             store,
         }
@@ -80,6 +90,19 @@ impl AppState {
             None => payouts,
         });
         self.explorer_tx_url = explorer_tx_url;
+        self
+    }
+
+    /// The CMS as configured: its cache, webhooks and media store.
+    pub fn with_content(
+        mut self,
+        content: Arc<payquest_domain::content::Content>,
+        webhooks: Arc<payquest_domain::webhooks::Webhooks>,
+        media: Arc<payquest_domain::media::Media>,
+    ) -> Self {
+        self.content = content;
+        self.webhooks = webhooks;
+        self.media = media;
         self
     }
 }
@@ -207,6 +230,14 @@ impl Ctx {
             .map_err(internal)
     }
 
+    /// The flash message left by the last form post, removed as it is read.
+    pub async fn take_flash(&self) -> Result<Option<(bool, String)>, AppError> {
+        self.session
+            .remove::<(bool, String)>(FLASH_KEY)
+            .await
+            .map_err(|e| fail(DomainError::Internal(format!("session read: {e}").into())))
+    }
+
     pub async fn end_session(&self) -> Result<(), AppError> {
         self.session
             .flush()
@@ -238,6 +269,29 @@ impl StaffCtx {
         let ctx = Ctx::load().await?;
         let actor = ctx.actor().await?;
         Ok(StaffCtx { ctx, actor })
+    }
+}
+
+/// The fully signed-in staff member behind a plain HTTP handler's session
+/// (a form post that is not a server function, such as an upload): the
+/// same checks as `StaffCtx`.
+pub async fn staff_actor_of(
+    state: &AppState,
+    session: &Session,
+    ip: Option<&str>,
+) -> Result<Actor, DomainError> {
+    let auth = session
+        .get::<SessionAuth>(SESSION_AUTH_KEY)
+        .await
+        .map_err(|e| DomainError::Internal(format!("session read: {e}").into()))?
+        .ok_or(DomainError::Unauthenticated)?;
+    state.auth.actor(&auth, ip).await
+}
+
+/// Leaves a message for the next page the session loads (`take_flash`).
+pub async fn set_flash(session: &Session, ok: bool, message: String) {
+    if let Err(e) = session.insert(FLASH_KEY, (ok, message)).await {
+        tracing::warn!(error = %e, "storing a flash message failed");
     }
 }
 

@@ -106,6 +106,24 @@ pub struct Config {
     /// How long an idle validation worker waits before looking again.
     #[serde(default = "defaults::validation_idle_ms")]
     pub validation_idle_ms: u64,
+    /// Where content publish and unpublish events are posted (signed); none when unset.
+    #[serde(default)]
+    pub content_webhook_url: Option<KeyedUrl>,
+    /// HMAC key of the content webhook's `payquest-signature` (16+ characters).
+    #[serde(default)]
+    pub content_webhook_secret: Secret<String>,
+    /// The wait before a failed webhook's first retry; it doubles after each.
+    #[serde(default = "defaults::webhook_backoff_ms")]
+    pub content_webhook_backoff_ms: i64,
+    /// How often due content schedules and webhooks are looked for.
+    #[serde(default = "defaults::content_worker_interval_ms")]
+    pub content_worker_interval_ms: u64,
+    /// Where uploaded images are kept: a folder, or `s3://bucket/prefix`.
+    #[serde(default = "defaults::media_store")]
+    pub media_store: String,
+    /// An S3-compatible endpoint (e.g. MinIO), for `s3://` media stores.
+    #[serde(default)]
+    pub media_s3_endpoint: Option<String>,
 
     /// EVM JSON-RPC endpoint; payouts are not sent without it.
     #[serde(default)]
@@ -220,6 +238,15 @@ mod defaults {
     }
     pub fn validation_idle_ms() -> u64 {
         250
+    }
+    pub fn webhook_backoff_ms() -> i64 {
+        2_000
+    }
+    pub fn content_worker_interval_ms() -> u64 {
+        1_000
+    }
+    pub fn media_store() -> String {
+        "data/media".to_owned()
     }
     pub fn chain_id() -> u64 {
         31_337

@@ -57,6 +57,16 @@ pub fn router(
 
     let routes = generate_route_list(App);
     let store = state.store.clone();
+    let cache = api_state.content.cache();
+    let media = Router::new()
+        .route("/media/{name}", get(crate::media_http::get))
+        .with_state(state.clone());
+    let upload = Router::new()
+        .route(
+            "/admin/media",
+            axum::routing::post(crate::media_http::upload),
+        )
+        .with_state(state.clone());
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
         .with_name(SESSION_COOKIE)
@@ -73,6 +83,7 @@ pub fn router(
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(move || readyz(store.clone())))
+        .merge(media)
         .leptos_routes_with_context(
             &leptos_options,
             routes,
@@ -94,17 +105,31 @@ pub fn router(
             leptos_axum::file_and_error_handler(shell)
                 .layer(middleware::from_fn(telemetry::track_fallback)),
         )
-        .layer(sessions)
+        .layer(sessions.clone())
         .layer(middleware::from_fn_with_state(
             server_fn_rate,
             limit_server_fns,
         ))
         .layer(middleware::from_fn_with_state(
-            origins,
+            origins.clone(),
             crate::origin::guard,
         ))
         .with_state(leptos_options)
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        // An image upload has a limit of its own (the image's and the form's).
+        .merge(
+            upload
+                .layer(sessions)
+                .layer(middleware::from_fn_with_state(
+                    origins,
+                    crate::origin::guard,
+                ))
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .layer(RequestBodyLimitLayer::new(
+                    crate::media_http::UPLOAD_BODY_MAX_BYTES,
+                ))
+                .route_layer(middleware::from_fn(telemetry::track)),
+        )
         // The machine API has its own, larger body limit (batches of 1,000).
         .nest(
             "/api/v1",
@@ -151,7 +176,8 @@ pub fn router(
             .layer(headers)
             .option_layer(hsts)
             .layer(middleware::from_fn_with_state(proxies, crate::client_ip::resolve))
-            .layer(middleware::from_fn(json_payload_too_large)),
+            .layer(middleware::from_fn(json_payload_too_large))
+            .layer(middleware::from_fn_with_state(cache, crate::public_cache::serve)),
     )
 }
 

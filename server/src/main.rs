@@ -7,7 +7,9 @@ mod client_ip;
 mod config;
 mod demo;
 mod http;
+mod media_http;
 mod origin;
+mod public_cache;
 mod session_store;
 mod telemetry;
 
@@ -369,6 +371,44 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let cache: Arc<dyn payquest_domain::cache::PublicCache> = match &config.redis_url {
+        Some(url) => {
+            let shared =
+                payquest_domain::cache::RedisCache::connect(url.expose(), "payquest:cache:")
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            tracing::info!("public content is cached in Redis, shared by every replica");
+            Arc::new(shared)
+        }
+        None => Arc::new(payquest_domain::cache::LocalCache::default()),
+    };
+    let endpoint = match &config.content_webhook_url {
+        Some(url) => Some(
+            payquest_domain::webhooks::Endpoint::new(
+                url.as_str(),
+                config.content_webhook_secret.clone(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let content = Arc::new(
+        payquest_domain::content::Content::new(store.clone())
+            .with_cache(cache.clone())
+            .with_webhooks(endpoint.is_some()),
+    );
+    let webhooks = Arc::new(
+        payquest_domain::webhooks::Webhooks::new(store.clone(), endpoint)
+            .with_backoff_base_ms(config.content_webhook_backoff_ms),
+    );
+    let media = Arc::new(payquest_domain::media::Media::new(
+        store.clone(),
+        payquest_domain::media::open_store(
+            &config.media_store,
+            config.media_s3_endpoint.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?,
+    ));
     let state = AppState::new(
         store.clone(),
         Auth::with_throttle(store.clone(), policy, throttle.clone()),
@@ -377,7 +417,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.payout_settings().map_err(anyhow::Error::msg)?,
         config.chain_explorer_tx_url.clone(),
         chain.clone(),
-    );
+    )
+    .with_content(content.clone(), webhooks.clone(), media);
 
     let api_state = api::ApiState {
         machine: Arc::new(
@@ -386,7 +427,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 .map_err(domain_error)?,
         ),
         activities: Arc::new(Activities::new(store.clone())),
-        content: Arc::new(payquest_domain::content::Content::new(store.clone())),
+        content: content.clone(),
         throttle: throttle.clone(),
         activity_requests_per_minute: config.rate_activity_requests_per_minute,
         store: store.clone(),
@@ -468,6 +509,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
+    // Every replica runs both: a schedule or an event is claimed by one.
+    let content_every = Duration::from_millis(config.content_worker_interval_ms);
+    workers.push(tokio::spawn(
+        content.run_schedules(content_every, stop_rx.clone()),
+    ));
+    workers.push(tokio::spawn(
+        webhooks.run_shared(content_every, stop_rx.clone()),
+    ));
     if let Some(chain) = chain {
         if config.disbursement_workers {
             let every = Duration::from_millis(config.disburse_interval_ms);

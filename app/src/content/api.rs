@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use payquest_types::{ContentEditor, ContentEntryId, ContentEntryView, ContentType};
+use payquest_types::{
+    ContentEditor, ContentEntryId, ContentEntryView, ContentScheduleId, ContentType, MediaView,
+    ScheduleAction, WebhookEventId, WebhookEventView,
+};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -68,6 +71,10 @@ pub async fn load_content_editor(
             Vec::new(),
         ),
     };
+    let schedules = match &entry {
+        Some(e) => ctx.state.content.schedules(&ctx.actor, e.entry_id).await?,
+        None => Vec::new(),
+    };
     Ok(ContentEditor {
         content_type,
         entry,
@@ -76,6 +83,7 @@ pub async fn load_content_editor(
         values: content::inputs_from_data(content_type, &data),
         untranslated: content::untranslated(content_type, &data),
         versions,
+        schedules,
         can_edit: ctx.actor.can(Permission::ManageContent),
     })
 }
@@ -155,4 +163,69 @@ pub async fn preview_link(entry_id: ContentEntryId) -> Result<String, AppError> 
         .preview_token(&ctx.actor, entry_id)
         .await?;
     Ok(crate::routes::preview(&token))
+}
+
+/// Plans a publish of the current draft, or an unpublish, at `due_at`
+/// (`YYYY-MM-DDTHH:MM[:SS]`, UTC).
+#[server(endpoint = "schedule_content", input = Json)]
+pub async fn schedule_content(
+    entry_id: ContentEntryId,
+    action: ScheduleAction,
+    due_at: String,
+) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let at = payquest_domain::content::parse_due_at(&due_at)?;
+    ctx.state
+        .content
+        .schedule(&ctx.actor, entry_id, action, at)
+        .await?;
+    let what = match action {
+        ScheduleAction::Publish => "Publish",
+        ScheduleAction::Unpublish => "Unpublish",
+    };
+    Ok(format!(
+        "{what} scheduled for {} (UTC).",
+        payquest_domain::clock::format_ms(at)
+    ))
+}
+
+#[server(endpoint = "cancel_content_schedule", input = Json)]
+pub async fn cancel_content_schedule(
+    entry_id: ContentEntryId,
+    schedule_id: ContentScheduleId,
+) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    ctx.state
+        .content
+        .cancel_schedule(&ctx.actor, entry_id, schedule_id)
+        .await?;
+    Ok(format!("Schedule {schedule_id} cancelled."))
+}
+
+/// The webhook delivery log, and whether an endpoint is configured.
+#[server(endpoint = "webhook_log")]
+pub async fn webhook_log() -> Result<(bool, Vec<WebhookEventView>), AppError> {
+    let ctx = StaffCtx::load().await?;
+    let events = ctx
+        .state
+        .webhooks
+        .events(&ctx.actor, WebhookEventId::default())
+        .await?;
+    Ok((ctx.state.webhooks.configured(), events))
+}
+
+#[server(endpoint = "redeliver_webhook", input = Json)]
+pub async fn redeliver_webhook(event_id: WebhookEventId) -> Result<String, AppError> {
+    let ctx = StaffCtx::load().await?;
+    ctx.state.webhooks.redeliver(&ctx.actor, event_id).await?;
+    Ok(format!("Event {event_id} will be delivered again now."))
+}
+
+/// The media library, and what the last upload in this session came to.
+#[server(endpoint = "media_library")]
+pub async fn media_library() -> Result<(Vec<MediaView>, Option<(bool, String)>), AppError> {
+    let ctx = StaffCtx::load().await?;
+    let items = ctx.state.media.list(&ctx.actor).await?;
+    let flash = ctx.take_flash().await?;
+    Ok((items, flash))
 }

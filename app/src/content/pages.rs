@@ -5,15 +5,19 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{ContentEditor, ContentEntryView, ContentState, ContentType, FieldSpec};
+use payquest_types::{
+    ContentEditor, ContentEntryView, ContentScheduleView, ContentState, ContentType, FieldSpec,
+    MediaView, ScheduleAction, ScheduleState, WebhookEventView, WebhookState,
+};
 
 use crate::components::{
     go_to, state_badge, Column, Dashboard, DataTable, ErrorBanner, Loaded, BUTTON, BUTTON_QUIET,
     INPUT,
 };
 use crate::content::api::{
-    content_entries, load_content_editor, ContentDiff, PreviewLink, PublishContent, RestoreContent,
-    SaveContent, UnpublishContent,
+    content_entries, load_content_editor, media_library, webhook_log, CancelContentSchedule,
+    ContentDiff, PreviewLink, PublishContent, RedeliverWebhook, RestoreContent, SaveContent,
+    ScheduleContent, UnpublishContent,
 };
 use crate::error::AppError;
 
@@ -30,6 +34,8 @@ pub fn ContentPage() -> impl IntoView {
                         {[ContentType::Banner, ContentType::Header, ContentType::Footer].map(|t| view! {
                             <li><a class=BUTTON_QUIET href=crate::routes::content_entry(t, t.as_str())>{t.label()}</a></li>
                         }).collect_view()}
+                        <li><a class=BUTTON_QUIET href=crate::routes::MEDIA>"Images"</a></li>
+                        <li><a class=BUTTON_QUIET href=crate::routes::WEBHOOKS>"Webhook deliveries"</a></li>
                     </ul>
                 </section>
                 <NewEntry />
@@ -102,18 +108,34 @@ pub fn ContentEntryPage() -> impl IntoView {
     let restore = ServerAction::<RestoreContent>::new();
     let compare = ServerAction::<ContentDiff>::new();
     let preview = ServerAction::<PreviewLink>::new();
+    let schedule = ServerAction::<ScheduleContent>::new();
+    let cancel = ServerAction::<CancelContentSchedule>::new();
+    // Bumped while a schedule is pending, so its outcome shows by itself.
+    let reload = RwSignal::new(0_u32);
     let editor = Resource::new(
         move || {
             (
                 key(),
-                save.version().get(),
-                publish.version().get(),
-                unpublish.version().get(),
-                restore.version().get(),
+                (
+                    save.version().get(),
+                    publish.version().get(),
+                    unpublish.version().get(),
+                    restore.version().get(),
+                ),
+                (
+                    schedule.version().get(),
+                    cancel.version().get(),
+                    reload.get(),
+                ),
             )
         },
         |((t, slug), ..)| load_content_editor(t, slug),
     );
+    crate::components::reload_while(editor, reload, |e: &ContentEditor| {
+        e.schedules
+            .iter()
+            .any(|s| s.state == ScheduleState::Pending)
+    });
     // What the last action answered (a save, a publish or an unpublish).
     let outcome = RwSignal::new(None::<Result<String, AppError>>);
     for answer in [
@@ -121,6 +143,8 @@ pub fn ContentEntryPage() -> impl IntoView {
         publish.value(),
         unpublish.value(),
         restore.value(),
+        schedule.value(),
+        cancel.value(),
     ] {
         Effect::new(move |_| {
             if let Some(r) = answer.get() {
@@ -137,6 +161,8 @@ pub fn ContentEntryPage() -> impl IntoView {
         restore,
         compare,
         preview,
+        schedule,
+        cancel,
         error,
     };
     view! {
@@ -160,6 +186,8 @@ struct Actions {
     restore: ServerAction<RestoreContent>,
     compare: ServerAction<ContentDiff>,
     preview: ServerAction<PreviewLink>,
+    schedule: ServerAction<ScheduleContent>,
+    cancel: ServerAction<CancelContentSchedule>,
     error: Signal<Option<AppError>>,
 }
 
@@ -191,6 +219,8 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
             .get()
             .filter(|err| !err.field().is_some_and(|f| beside.iter().any(|b| b == f)))
     });
+    let schedules = e.schedules.clone();
+    let can_edit = e.can_edit;
     let fields = e
         .fields
         .iter()
@@ -228,6 +258,7 @@ fn Editor(e: ContentEditor, actions: Actions) -> impl IntoView {
                 }))}
             </div>
         </section>
+        {entry_id.map(|id| view! { <Schedules entry_id=id schedules=schedules.clone() can_edit actions /> })}
         <section class="rounded-xl bg-white p-6 shadow">
             <h2 class="text-lg font-semibold">"Versions"</h2>
             {if e.versions.is_empty() {
@@ -350,5 +381,177 @@ fn DiffView(compare: ServerAction<ContentDiff>) -> impl IntoView {
                 </dl>
             }.into_any(),
         })
+    }
+}
+
+/// Planned publishes and unpublishes: a form to add one (UTC) and the
+/// entry's schedules with their outcome, a late one flagged.
+#[component]
+fn Schedules(
+    entry_id: payquest_types::ContentEntryId,
+    schedules: Vec<ContentScheduleView>,
+    can_edit: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let action = RwSignal::new(ScheduleAction::Publish);
+    let due_at = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        actions.schedule.dispatch(ScheduleContent {
+            entry_id,
+            action: action.get_untracked(),
+            due_at: due_at.get_untracked(),
+        });
+    };
+    let message = move || {
+        actions
+            .error
+            .get()
+            .filter(|e| e.field() == Some("due_at"))
+            .map(|e| view! { <p role="alert" class="text-sm text-red-700" data-field-error="due_at">{e.message().to_owned()}</p> })
+    };
+    view! {
+        <section class="space-y-3 rounded-xl bg-white p-6 shadow" data-testid="content-schedules">
+            <h2 class="text-lg font-semibold">"Schedule"</h2>
+            <form class="flex flex-wrap items-end gap-3" on:submit=submit>
+                <label class="block text-sm font-medium">"Action"
+                    <select class=INPUT name="action" disabled=!can_edit on:change=move |ev| {
+                        if let Ok(a) = event_target_value(&ev).parse() { action.set(a); }
+                    }>
+                        <option value="publish">"Publish the current draft"</option>
+                        <option value="unpublish">"Unpublish"</option>
+                    </select>
+                </label>
+                <label class="block text-sm font-medium">"When (UTC)"
+                    <input class=INPUT type="datetime-local" step="1" name="due_at" required disabled=!can_edit
+                        prop:value=due_at on:input=move |ev| due_at.set(event_target_value(&ev)) />
+                </label>
+                <button class=BUTTON type="submit" disabled=!can_edit>"Schedule"</button>
+            </form>
+            {message}
+            {if schedules.is_empty() {
+                view! { <p class="text-sm text-slate-600">"Nothing scheduled."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="space-y-2 text-sm" data-testid="schedule-list">
+                        {schedules.into_iter().map(|s| {
+                            let id = s.schedule_id;
+                            let what = match (s.action, s.version_id) {
+                                (ScheduleAction::Publish, Some(v)) => format!("Publish version {v}"),
+                                _ => "Unpublish".to_owned(),
+                            };
+                            let pending = s.state == ScheduleState::Pending;
+                            view! {
+                                <li class="flex flex-wrap items-center gap-2" data-state=s.state.as_str()>
+                                    <span>{format!("{what} at {} (by {})", s.due_at, s.created_by)}</span>
+                                    {state_badge(s.state.as_str())}
+                                    {s.late.then(|| view! { <span class="rounded bg-amber-100 px-2 text-amber-900" data-testid="schedule-late">"late: more than a minute overdue"</span> })}
+                                    {s.reason.map(|r| view! { <span class="text-slate-700" data-testid="schedule-reason">{r}</span> })}
+                                    {s.finished_at.map(|f| view! { <span class="text-slate-500">{format!("ran at {f}")}</span> })}
+                                    {(pending && can_edit).then(|| view! {
+                                        <button class=BUTTON_QUIET type="button"
+                                            on:click=move |_| { actions.cancel.dispatch(CancelContentSchedule { entry_id, schedule_id: id }); }>"Cancel"</button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// The image library: upload (a plain form post, checked from the bytes)
+/// and every image with the URL to put in content.
+#[component]
+pub fn MediaPage() -> impl IntoView {
+    let library = Resource::new(|| (), |_| media_library());
+    view! {
+        <Dashboard>
+            <div class="space-y-6">
+                <a class="text-sm text-indigo-700 hover:underline" href=crate::routes::CONTENT>"← All content"</a>
+                <h1 class="text-2xl font-bold">"Images"</h1>
+                <Loaded resource=library view={|(items, flash): (Vec<MediaView>, Option<(bool, String)>)| view! {
+                    {flash.map(|(ok, m)| if ok {
+                        view! { <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="media-message">{m}</p> }.into_any()
+                    } else {
+                        view! { <p role="alert" class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="media-message">{m}</p> }.into_any()
+                    })}
+                    <form class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" method="post"
+                        action="/admin/media" enctype="multipart/form-data">
+                        <label class="block text-sm font-medium">"Image (PNG, JPEG, GIF or WebP; at most 2 MiB and 4,096 × 4,096 pixels)"
+                            <input class=INPUT type="file" name="file" required accept="image/png,image/jpeg,image/gif,image/webp" />
+                        </label>
+                        <button class=BUTTON type="submit">"Upload"</button>
+                    </form>
+                    <DataTable rows=items testid="media-table" empty="No images yet." columns=vec![
+                        Column::new("Image", |m: &MediaView| view! {
+                            <img class="h-12 w-12 rounded object-cover" src=m.url.clone() alt=m.file_name.clone() width="48" height="48" />
+                        }.into_any()),
+                        Column::new("URL", |m: &MediaView| view! { <span class="font-mono text-xs break-all">{m.url.clone()}</span> }.into_any()),
+                        Column::new("File", |m: &MediaView| m.file_name.clone().into_any()),
+                        Column::new("Size", |m: &MediaView| format!("{} × {} px, {} KiB", m.width, m.height, m.byte_size.div_ceil(1024)).into_any()),
+                        Column::new("Uploaded", |m: &MediaView| m.created_at.clone().into_any()),
+                    ] />
+                }} />
+            </div>
+        </Dashboard>
+    }
+}
+
+/// Every webhook event with its delivery state; a delivered or failed one
+/// can be sent again.
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let redeliver = ServerAction::<RedeliverWebhook>::new();
+    let reload = RwSignal::new(0_u32);
+    let log = Resource::new(
+        move || (redeliver.version().get(), reload.get()),
+        |_| webhook_log(),
+    );
+    crate::components::reload_while(
+        log,
+        reload,
+        |(_, events): &(bool, Vec<WebhookEventView>)| {
+            events.iter().any(|e| e.state == WebhookState::Pending)
+        },
+    );
+    view! {
+        <Dashboard>
+            <div class="space-y-6">
+                <a class="text-sm text-indigo-700 hover:underline" href=crate::routes::CONTENT>"← All content"</a>
+                <h1 class="text-2xl font-bold">"Webhook deliveries"</h1>
+                {move || redeliver.value().get().map(|r| match r {
+                    Ok(m) => view! { <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="webhook-message">{m}</p> }.into_any(),
+                    Err(e) => view! { <ErrorBanner error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
+                })}
+                <Loaded resource=log view={move |(configured, events): (bool, Vec<WebhookEventView>)| view! {
+                    {(!configured).then(|| view! {
+                        <p class="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                            "No webhook endpoint is configured (PAYQUEST_CONTENT_WEBHOOK_URL and PAYQUEST_CONTENT_WEBHOOK_SECRET): publishes are not announced."
+                        </p>
+                    })}
+                    <DataTable rows=events testid="webhook-table" empty="No events yet." columns=vec![
+                        Column::new("Event", |e: &WebhookEventView| view! { <span class="font-mono">{format!("evt_{}", e.event_id)}</span> }.into_any()),
+                        Column::new("What", |e: &WebhookEventView| format!("{} · {} {}", e.kind, e.content_type.label(), e.slug).into_any()),
+                        Column::new("State", |e: &WebhookEventView| state_badge(e.state.as_str()).into_any()),
+                        Column::new("Attempts", |e: &WebhookEventView| {
+                            let last = e.last_outcome.clone().map(|o| format!(" (last: {o})")).unwrap_or_default();
+                            let next = e.next_attempt_at.clone().map(|n| format!("; next at {n}")).unwrap_or_default();
+                            format!("{}{last}{next}", e.attempts).into_any()
+                        }),
+                        Column::new("Created", |e: &WebhookEventView| e.created_at.clone().into_any()),
+                        Column::new("Action", move |e: &WebhookEventView| {
+                            let id = e.event_id;
+                            (e.state != WebhookState::Pending).then(|| view! {
+                                <button class=BUTTON_QUIET type="button"
+                                    on:click=move |_| { redeliver.dispatch(RedeliverWebhook { event_id: id }); }>"Redeliver"</button>
+                            }).into_any()
+                        }),
+                    ] />
+                }} />
+            </div>
+        </Dashboard>
     }
 }
