@@ -63,6 +63,10 @@ pub struct Config {
     /// `redis://…`: rate-limit counters shared by every replica (in process when unset).
     #[serde(default)]
     pub redis_url: Option<Secret<String>>,
+    /// Prefix of every key this deployment keeps in Redis (two deployments
+    /// may share one Redis under different prefixes).
+    #[serde(default = "defaults::redis_prefix")]
+    pub redis_prefix: String,
     /// Server-function calls (`POST /api/<name>`) per client IP per minute.
     #[serde(default = "defaults::rate_server_fn_per_minute")]
     pub rate_server_fn_per_minute: u64,
@@ -238,6 +242,9 @@ mod defaults {
     }
     pub fn validation_idle_ms() -> u64 {
         250
+    }
+    pub fn redis_prefix() -> String {
+        "payquest:".to_owned()
     }
     pub fn webhook_backoff_ms() -> i64 {
         2_000

@@ -351,9 +351,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
     let throttle = match &config.redis_url {
         Some(url) => {
-            let shared = RedisThrottle::connect(url.expose(), "payquest:throttle:")
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let shared =
+                RedisThrottle::connect(url.expose(), &format!("{}throttle:", config.redis_prefix))
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             tracing::info!("rate-limit counters are shared through Redis");
             Throttle::shared(Arc::new(shared))
         }
@@ -373,10 +374,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let cache: Arc<dyn payquest_domain::cache::PublicCache> = match &config.redis_url {
         Some(url) => {
-            let shared =
-                payquest_domain::cache::RedisCache::connect(url.expose(), "payquest:cache:")
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+            let shared = payquest_domain::cache::RedisCache::connect(
+                url.expose(),
+                &format!("{}cache:", config.redis_prefix),
+            )
+            .await
+            .map_err(anyhow::Error::msg)?;
             tracing::info!("public content is cached in Redis, shared by every replica");
             Arc::new(shared)
         }

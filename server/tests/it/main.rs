@@ -6,6 +6,7 @@ mod batch_race;
 mod budget_race;
 mod cli;
 mod content;
+mod content_ops;
 mod machine_api;
 mod payout_crash;
 mod web;
