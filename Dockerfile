@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV PATH=/src/node_modules/.bin:$PATH
-RUN cargo leptos build --release
+RUN make site CARGO_TARGET_DIR=/src/target
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

@@ -23,19 +23,19 @@ CARGO_AUDIT_VERSION := 0.22.1
 SCHEMATHESIS_VERSION := 4.32.5
 MOTO_VERSION := 5.2.1
 
-.PHONY: run build tools test check fmt-check clippy audit unit-test site e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile
+.PHONY: run build tools test check fmt-check clippy audit unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
 	mkdir -p data
-	cargo leptos build --release
+	$(MAKE) --no-print-directory site
 	deploy/dev-chain.sh $(CARGO_TARGET_DIR)/release/payquest
 	$(CARGO_TARGET_DIR)/release/payquest demo
-	source deploy/dev.env && cargo leptos serve --release
+	source deploy/dev.env && $(CARGO_TARGET_DIR)/release/payquest serve
 
 ## build: the release server binary and site (target/site)
 build: tools
-	cargo leptos build --release
+	$(MAKE) --no-print-directory site
 
 ## test: everything CI checks
 test: tools fmt-check clippy audit unit-test site api-fuzz e2e
@@ -45,7 +45,7 @@ fmt-check:
 
 clippy:
 	cargo clippy $(CARGO_TEST_PACKAGES) --all-targets -- -D warnings
-	cargo clippy -p payquest-frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p payquest-frontend -p payquest-public-frontend --target wasm32-unknown-unknown -- -D warnings
 
 ## audit: known-vulnerable dependencies fail the run (ignores, each with its reason, are in .cargo/audit.toml)
 audit:
@@ -61,6 +61,24 @@ unit-test:
 
 site:
 	cargo leptos build --release
+	$(MAKE) --no-print-directory public-bundle
+
+# The public site's own wasm bundle (public-frontend: the public pages only),
+# built with the same settings cargo-leptos gives the dashboard's, so the two
+# share every compiled dependency, and placed beside it in the site's pkg/.
+LEPTOS_ENV := LEPTOS_OUTPUT_NAME=payquest LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
+  LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
+PUBLIC_WASM := $(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/payquest_public_frontend.wasm
+public-bundle:
+	env $(LEPTOS_ENV) cargo build --package=payquest-public-frontend --lib \
+	  --target-dir=$(CARGO_TARGET_DIR)/front --target=wasm32-unknown-unknown \
+	  --no-default-features --profile=wasm-release
+	wasm-bindgen --target=web --no-typescript --out-name=payquest_public \
+	  --out-dir=$(LEPTOS_SITE_ROOT)/pkg $(PUBLIC_WASM)
+	mv $(LEPTOS_SITE_ROOT)/pkg/payquest_public_bg.wasm $(LEPTOS_SITE_ROOT)/pkg/payquest_public.wasm
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+	  $(LEPTOS_SITE_ROOT)/pkg/payquest_public.wasm -o $(LEPTOS_SITE_ROOT)/pkg/payquest_public.wasm
 
 ## api-fuzz: schema-driven fuzzing of the machine API (schemathesis): no 5xx, no schema violations, no undocumented statuses
 api-fuzz: site
@@ -73,6 +91,12 @@ e2e: site
 bench-ingest:
 	PAYQUEST_TEST_POSTGRES_URL=$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	  cargo bench -p payquest --bench ingest
+
+## bench-content: cached public content API and home page requests/s vs a static route (in-process and Redis cache), and the public bundle's bytes vs the dashboard's
+bench-content: site
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk bc; }
+	@command -v bc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc; }
+	deploy/bench-content.sh $(CARGO_TARGET_DIR)/release/payquest
 
 ## bench-gas: gas per recipient of the batch payout contract (1, 100, 500; fresh and existing holders) vs a lone ERC-20 transfer
 bench-gas: tools

@@ -322,7 +322,7 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
             <footer class="border-t border-slate-200 bg-white">
                 <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-4 text-sm text-slate-600">
                     <span>"PayQuest"</span>
-                    <a class="text-indigo-700 hover:underline" href=routes::SIGN_IN>"Staff sign-in"</a>
+                    <a class="text-indigo-700 hover:underline" href=routes::SIGN_IN rel="external">"Staff sign-in"</a>
                 </div>
             </footer>
         </div>

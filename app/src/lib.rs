@@ -28,8 +28,23 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::Router;
 use routes::AppRoutes;
 
-/// The HTML document around the app.
+/// The file name (in the site's `pkg` folder) of the public site's bundle,
+/// which hydrates `PublicApp`; the dashboard's is the site's own output name.
+pub const PUBLIC_BUNDLE: &str = "payquest_public";
+
+/// The HTML document around the app. A public page loads the public
+/// bundle, a dashboard page the whole app's.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let options = {
+        let public = use_context::<axum::http::request::Parts>()
+            .is_some_and(|p| routes::is_public_path(p.uri.path()));
+        let mut options = options;
+        if public {
+            options.output_name = std::sync::Arc::from(PUBLIC_BUNDLE);
+        }
+        options
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full bg-slate-50">
@@ -69,8 +84,21 @@ fn set_content_security_policy() {
     }
 }
 
+/// The whole app: what the server renders for every page, and what the
+/// dashboard's bundle hydrates.
 #[component]
 pub fn App() -> impl IntoView {
+    frame(AppRoutes)
+}
+
+/// The public site alone, hydrated by the public bundle: the same tree as
+/// `App` renders for a public page, without the dashboard's routes.
+#[component]
+pub fn PublicApp() -> impl IntoView {
+    frame(routes::PublicRoutes)
+}
+
+fn frame<R: IntoView + 'static>(routes: fn() -> R) -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     set_content_security_policy();
@@ -86,7 +114,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/payquest.css" />
         <Title text="PayQuest" />
         <Router>
-            <AppRoutes />
+            {routes()}
         </Router>
     }
 }

@@ -28,23 +28,54 @@ use crate::users::UsersPage;
 /// the navigation (`nav_link`) and every link are made from it, so a new
 /// page is one line here.
 macro_rules! pages {
-    ($(
-        $(#[$doc:meta])*
-        $name:ident = $path:tt => $page:ident $(, nav $area:ident $label:literal)?;
-    )+) => {
+    (
+        public { $(
+            $(#[$pdoc:meta])*
+            $pname:ident = $ppath:tt => $ppage:ident;
+        )+ }
+        staff { $(
+            $(#[$doc:meta])*
+            $name:ident = $path:tt => $page:ident $(, nav $area:ident $label:literal)?;
+        )+ }
+    ) => {
+        $(
+            $(#[$pdoc])*
+            pub const $pname: &str = $ppath;
+        )+
         $(
             $(#[$doc])*
             pub const $name: &str = $path;
         )+
 
-        /// The router's routes, one per page.
+        /// The router's routes, one per page (what the server renders, and
+        /// what the dashboard's bundle hydrates).
         #[component]
         pub fn AppRoutes() -> impl IntoView {
             view! {
                 <Routes fallback=NotFound>
+                    $(<Route path=path!($ppath) view=$ppage ssr=SsrMode::Async />)+
                     $(<Route path=path!($path) view=$page ssr=SsrMode::Async />)+
                 </Routes>
             }
+        }
+
+        /// The public site's routes only: the public bundle hydrates these,
+        /// so it carries no dashboard code. Links from the public site to
+        /// the dashboard are `rel="external"` (a full page load, which
+        /// brings the dashboard's bundle).
+        #[component]
+        pub fn PublicRoutes() -> impl IntoView {
+            view! {
+                <Routes fallback=NotFound>
+                    $(<Route path=path!($ppath) view=$ppage ssr=SsrMode::Async />)+
+                </Routes>
+            }
+        }
+
+        /// Whether a path is the public site's (served with the public
+        /// bundle) rather than the dashboard's.
+        pub fn is_public_path(path: &str) -> bool {
+            !(path == "/admin" || path.starts_with("/admin/"))
         }
 
         /// A dashboard area's link: where it goes and what it says.
@@ -57,14 +88,17 @@ macro_rules! pages {
 }
 
 pages! {
-    /// The public site's landing page.
-    PUBLIC_HOME = "/" => PublicHomePage;
-    /// A draft through a signed preview link.
-    PREVIEW = "/preview/:token" => PreviewPage;
-    QUESTS = "/quests" => QuestsPage;
-    QUEST = "/quests/:slug" => QuestPage;
-    DROPS = "/drops" => DropsPage;
-    DROP = "/drops/:slug" => DropPage;
+    public {
+        /// The public site's landing page.
+        PUBLIC_HOME = "/" => PublicHomePage;
+        /// A draft through a signed preview link.
+        PREVIEW = "/preview/:token" => PreviewPage;
+        QUESTS = "/quests" => QuestsPage;
+        QUEST = "/quests/:slug" => QuestPage;
+        DROPS = "/drops" => DropsPage;
+        DROP = "/drops/:slug" => DropPage;
+    }
+    staff {
     SIGN_IN = "/admin/login" => SignInPage;
     VERIFY = "/admin/login/verify" => VerifyPage;
     CHANGE_PASSWORD = "/admin/login/password" => ChangePasswordPage;
@@ -86,6 +120,7 @@ pages! {
     MEDIA = "/admin/content/media" => MediaPage;
     WEBHOOKS = "/admin/content/webhooks" => WebhooksPage;
     AUDIT = "/admin/audit" => AuditPage, nav Audit "Audit log";
+    }
 }
 
 pub fn stage_path(stage: SessionStage) -> &'static str {

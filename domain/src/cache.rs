@@ -242,14 +242,16 @@ mod tests {
         let cache = LocalCache::default();
         let (generation, hit) = cache.lookup("/").await;
         assert!(hit.is_none());
-        let generation = generation.unwrap();
+        let generation = generation.expect("test input");
         cache.store(generation, "/", page("old")).await;
-        assert_eq!(cache.lookup("/").await.1.unwrap().body, b"old");
+        assert_eq!(cache.lookup("/").await.1.expect("test input").body, b"old");
         // A render that read the old content finishes after the publish.
         let (before, _) = cache.lookup("/x").await;
         cache.purge().await;
         assert!(cache.lookup("/").await.1.is_none());
-        cache.store(before.unwrap(), "/x", page("stale")).await;
+        cache
+            .store(before.expect("test input"), "/x", page("stale"))
+            .await;
         assert!(cache.lookup("/x").await.1.is_none());
     }
 }

@@ -1299,9 +1299,12 @@ mod tests {
 
     #[test]
     fn a_due_time_is_read_as_utc_with_or_without_seconds() {
-        assert_eq!(parse_due_at("2026-12-01T20:15").unwrap(), 1_796_156_100_000);
         assert_eq!(
-            parse_due_at("2026-12-01T20:15:30").unwrap(),
+            parse_due_at("2026-12-01T20:15").expect("test input"),
+            1_796_156_100_000
+        );
+        assert_eq!(
+            parse_due_at("2026-12-01T20:15:30").expect("test input"),
             1_796_156_130_000
         );
         for bad in [

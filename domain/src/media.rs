@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use payquest_types::MediaView;
 use sha2::{Digest, Sha256};
 

@@ -112,7 +112,12 @@ pub async fn upload(
             Redirect::to(payquest_app::routes::MEDIA).into_response()
         }
         (Err(e), false) => {
-            set_flash(&session, false, e.to_api().message).await;
+            set_flash(
+                &session,
+                false,
+                format!("Not uploaded: {}.", e.to_api().message),
+            )
+            .await;
             Redirect::to(payquest_app::routes::MEDIA).into_response()
         }
     }

@@ -200,7 +200,7 @@ mod tests {
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
-        b.body(Body::empty()).unwrap()
+        b.body(Body::empty()).expect("test input")
     }
 
     #[test]

@@ -489,7 +489,11 @@ pub fn MediaPage() -> impl IntoView {
                         Column::new("Image", |m: &MediaView| view! {
                             <img class="h-12 w-12 rounded object-cover" src=m.url.clone() alt=m.file_name.clone() width="48" height="48" />
                         }.into_any()),
-                        Column::new("URL", |m: &MediaView| view! { <span class="font-mono text-xs break-all">{m.url.clone()}</span> }.into_any()),
+                        Column::new("URL (select to copy)", |m: &MediaView| view! {
+                            <input class="w-40 rounded border border-slate-300 px-2 py-1 font-mono text-xs sm:w-80" readonly
+                                aria-label=format!("URL of {}", m.file_name) prop:value=m.url.clone()
+                                on:focus=|ev| { if let Some(i) = ev.target().and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlInputElement>(t).ok()) { i.select(); } } />
+                        }.into_any()),
                         Column::new("File", |m: &MediaView| m.file_name.clone().into_any()),
                         Column::new("Size", |m: &MediaView| format!("{} × {} px, {} KiB", m.width, m.height, m.byte_size.div_ceil(1024)).into_any()),
                         Column::new("Uploaded", |m: &MediaView| m.created_at.clone().into_any()),

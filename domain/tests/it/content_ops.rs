@@ -281,7 +281,7 @@ async fn receiver() -> (String, Calls) {
                         .unwrap_or_default()
                         .to_owned()
                 };
-                let mut calls = seen.lock().unwrap();
+                let mut calls = seen.lock().expect("test setup");
                 calls.push((
                     header(webhooks::EVENT_ID_HEADER),
                     header(webhooks::SIGNATURE_HEADER),
@@ -295,8 +295,10 @@ async fn receiver() -> (String, Calls) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("test setup");
+    let addr = listener.local_addr().expect("test setup");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), calls)
 }
@@ -351,7 +353,7 @@ async fn webhooks_are_signed_retried_and_redelivered(db: &TestDb) {
     );
 
     {
-        let calls = calls.lock().unwrap();
+        let calls = calls.lock().expect("test setup");
         assert_eq!(calls.len(), 2);
         let (id, signature, body) = &calls[1];
         assert_eq!(id, &format!("evt_{}", log[0].event_id));
@@ -362,7 +364,7 @@ async fn webhooks_are_signed_retried_and_redelivered(db: &TestDb) {
             body,
             now_ms() / 1_000
         ));
-        let event: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let event: serde_json::Value = serde_json::from_slice(body).expect("test setup");
         assert_eq!(event["type"], "content.published");
         assert_eq!(event["data"]["slug"], "banner");
         assert_eq!(event["data"]["version"], version.get());
@@ -383,11 +385,12 @@ async fn webhooks_are_signed_retried_and_redelivered(db: &TestDb) {
         Err(DomainError::Conflict(_))
     ));
     assert_eq!(hooks.deliver_due(now_ms()).await.expect("deliver"), 1);
-    assert_eq!(calls.lock().unwrap().len(), 3);
+    assert_eq!(calls.lock().expect("test setup").len(), 3);
 
     content.unpublish(&editor, banner).await.expect("unpublish");
     assert_eq!(hooks.deliver_due(now_ms()).await.expect("deliver"), 1);
-    let last: serde_json::Value = serde_json::from_slice(&calls.lock().unwrap()[3].2).unwrap();
+    let last: serde_json::Value =
+        serde_json::from_slice(&calls.lock().expect("test setup")[3].2).expect("test setup");
     assert_eq!(last["type"], "content.unpublished");
     assert!(actions(&store)
         .await
@@ -425,7 +428,9 @@ async fn publishing_purges_the_cache(db: &TestDb) {
         .await
         .expect("save");
     let (generation, _) = cache.lookup("/?").await;
-    cache.store(generation.unwrap(), "/?", cached("old")).await;
+    cache
+        .store(generation.expect("test setup"), "/?", cached("old"))
+        .await;
     assert!(cache.lookup("/?").await.1.is_some());
     content.publish(&editor, banner).await.expect("publish");
     assert!(cache.lookup("/?").await.1.is_none(), "a publish purges");
@@ -457,7 +462,11 @@ async fn redis_cache_is_shared_and_purged_across_replicas() {
     )
     .await;
     assert_eq!(
-        b.lookup("/api/v1/content/banner?").await.1.unwrap().body,
+        b.lookup("/api/v1/content/banner?")
+            .await
+            .1
+            .expect("test setup")
+            .body,
         b"v1"
     );
     a.purge().await;
@@ -466,7 +475,7 @@ async fn redis_cache_is_shared_and_purged_across_replicas() {
     assert_ne!(after, generation);
     // A render that started before the purge is stored under a dead generation.
     b.store(
-        generation.unwrap(),
+        generation.expect("test setup"),
         "/api/v1/content/banner?",
         cached("stale"),
     )
@@ -485,7 +494,7 @@ fn png() -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(PNG)
-        .unwrap()
+        .expect("test setup")
 }
 
 async fn media_round_trip(media: &Media, editor: &payquest_domain::session::Actor) {
@@ -538,7 +547,7 @@ async fn media_on_disk(db: &TestDb) {
     let dir = std::env::temp_dir().join(format!("pq_media_{}", uuid_like()));
     let media = Media::new(
         store.clone(),
-        open_store(dir.to_str().unwrap(), None).expect("folder"),
+        open_store(dir.to_str().expect("test setup"), None).expect("folder"),
     );
     assert!(matches!(
         media.upload(&maker, "dot.png", png()).await,
@@ -566,24 +575,27 @@ impl Drop for Moto {
 
 async fn moto() -> Moto {
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+        l.local_addr().expect("test setup").port()
     };
-    let child = std::process::Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("moto_server (pip install 'moto[server]'; `make tools` does) must be on PATH");
-    let endpoint = format!("http://127.0.0.1:{port}");
+    // Owned by `Moto` at once, so every path (a panic included) stops it.
+    let moto = Moto {
+        child: std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server (pip install 'moto[server]'; `make tools` does) must be on PATH"),
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
     let http = reqwest::Client::new();
     for _ in 0..100 {
-        if http.get(&endpoint).send().await.is_ok() {
-            return Moto { child, endpoint };
+        if http.get(&moto.endpoint).send().await.is_ok() {
+            return moto;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("moto_server did not start on {endpoint}");
+    panic!("moto_server did not start on {}", moto.endpoint);
 }
 
 /// Images in an S3-compatible bucket through object_store.
@@ -616,7 +628,7 @@ async fn media_in_an_s3_bucket() {
         .expect("list")
         .text()
         .await
-        .unwrap();
+        .expect("test setup");
     assert!(listed.contains(".png</Key>"), "{listed}");
     db.cleanup().await;
 }

@@ -43,14 +43,16 @@ async fn receiver(secret: &'static str) -> (String, Calls) {
                 }
                 let event = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 seen.lock()
-                    .unwrap()
+                    .expect("test setup")
                     .push((header(webhooks::EVENT_ID_HEADER), event));
                 StatusCode::NO_CONTENT
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("test setup");
+    let addr = listener.local_addr().expect("test setup");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), calls)
 }
@@ -92,7 +94,10 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         ("PAYQUEST_CONTENT_WORKER_INTERVAL_MS", "100"),
         ("PAYQUEST_CONTENT_WEBHOOK_URL", hook_url.as_str()),
         ("PAYQUEST_CONTENT_WEBHOOK_SECRET", secret),
-        ("PAYQUEST_MEDIA_STORE", media_dir.to_str().unwrap()),
+        (
+            "PAYQUEST_MEDIA_STORE",
+            media_dir.to_str().expect("test setup"),
+        ),
     ];
     let a = spawn(&db.url, &env);
     let b = spawn(&db.url, &env);
@@ -109,12 +114,18 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         let req = crate::bare_client().get(format!("{base}/"));
         async move {
             let res = req.send().await.expect("home");
-            let cache = res.headers()["x-cache"].to_str().unwrap().to_owned();
+            let cache = res.headers()["x-cache"]
+                .to_str()
+                .expect("test setup")
+                .to_owned();
             let csp = res.headers()["content-security-policy"]
                 .to_str()
-                .unwrap()
+                .expect("test setup")
                 .to_owned();
-            let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+            let etag = res.headers()["etag"]
+                .to_str()
+                .expect("test setup")
+                .to_owned();
             (cache, csp, etag, res.text().await.expect("html"))
         }
     };
@@ -133,7 +144,7 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         .split("'nonce-")
         .nth(1)
         .and_then(|r| r.split('\'').next())
-        .unwrap();
+        .expect("test setup");
     assert!(
         html2.contains(&format!("nonce=\"{nonce}\"")),
         "the page carries its header's nonce"
@@ -209,7 +220,7 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         .filter(|e| e.action == "content.unpublished")
         .count();
     assert_eq!(unpublished, 1, "the schedule ran once");
-    let events = calls.lock().unwrap().clone();
+    let events = calls.lock().expect("test setup").clone();
     let ids: BTreeSet<&String> = events.iter().map(|(id, _)| id).collect();
     assert_eq!(
         events.len(),
@@ -225,7 +236,7 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         .expect("metrics")
         .text()
         .await
-        .unwrap();
+        .expect("test setup");
     assert!(
         metrics.contains("payquest_content_schedules_late"),
         "late schedules are a metric"
@@ -235,7 +246,7 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
     use base64::Engine;
     let png = base64::engine::general_purpose::STANDARD
         .decode(PNG)
-        .unwrap();
+        .expect("test setup");
     let upload = |bytes: Vec<u8>, cookie: Option<&str>| {
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -265,7 +276,10 @@ async fn two_replicas_share_cache_schedules_and_media(db: &TestDb) {
         served.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+    assert_eq!(
+        served.bytes().await.expect("test setup").as_ref(),
+        png.as_slice()
+    );
     let res = upload(b"<svg onload=alert(1)>".to_vec(), Some(&cookie))
         .await
         .expect("upload");

@@ -1,0 +1,47 @@
+// A visitor's page loads the public site's bundle only: its wasm and JS are
+// a fraction of the dashboard's, and no dashboard file is fetched.
+import { gzipSync } from 'node:zlib';
+import { expect, hydrated, state, test } from './helpers';
+
+async function scriptBytes(page: import('@playwright/test').Page, path: string) {
+  const files = new Map<string, { raw: number; gzip: number }>();
+  const pending: Promise<void>[] = [];
+  page.on('response', (res) => {
+    const url = new URL(res.url());
+    if (/\.(wasm|js)$/.test(url.pathname)) {
+      pending.push(
+        res.body().then((body) => {
+          files.set(url.pathname, { raw: body.length, gzip: gzipSync(body).length });
+        }),
+      );
+    }
+  });
+  await page.goto(state().url + path);
+  await hydrated(page);
+  await Promise.all(pending);
+  let raw = 0;
+  let gzip = 0;
+  for (const f of files.values()) {
+    raw += f.raw;
+    gzip += f.gzip;
+  }
+  return { files: [...files.keys()].sort(), raw, gzip };
+}
+
+test('the public home page downloads a fraction of the dashboard bundle', async ({ browser }) => {
+  const visitor = await browser.newPage();
+  const pub = await scriptBytes(visitor, '/');
+  await visitor.close();
+  const staff = await browser.newPage();
+  const dash = await scriptBytes(staff, '/admin/login');
+  await staff.close();
+  console.log(
+    `public / : ${pub.raw} B wasm+JS (${pub.gzip} B gzipped) ${pub.files.join(' ')}\n` +
+      `dashboard: ${dash.raw} B wasm+JS (${dash.gzip} B gzipped) ${dash.files.join(' ')}\n` +
+      `ratio    : ${(pub.gzip / dash.gzip).toFixed(2)} of the dashboard's gzipped bytes`,
+  );
+  expect(pub.files).toContain('/pkg/payquest_public.wasm');
+  expect(pub.files).not.toContain('/pkg/payquest.wasm');
+  expect(dash.files).toContain('/pkg/payquest.wasm');
+  expect(pub.gzip).toBeLessThan(dash.gzip * 0.7);
+});
