@@ -99,18 +99,16 @@ impl PublicCache for LocalCache {
     }
 }
 
-/// One lookup is one round trip: the script reads the generation and the
-/// entry stored under it together.
-const LOOKUP_SCRIPT: &str = r"
-local g = redis.call('GET', KEYS[1]) or '0'
-return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
-";
-
-/// The cache every replica shares, in Redis.
+/// The cache every replica shares, in Redis, with a copy of what this
+/// process has served in front of it: a lookup reads the shared
+/// generation (one small round trip) and serves the local copy stored
+/// under it, fetching the entry from Redis only when this process has no
+/// copy for that generation. A purge on any replica moves the generation,
+/// so every local copy is dead at once.
 pub struct RedisCache {
     conn: redis::aio::ConnectionManager,
     prefix: String,
-    lookup: redis::Script,
+    local: quick_cache::sync::Cache<String, (Arc<Cached>, std::time::Instant), ByBytes>,
 }
 
 impl RedisCache {
@@ -125,8 +123,13 @@ impl RedisCache {
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
-            lookup: redis::Script::new(LOOKUP_SCRIPT),
+            local: quick_cache::sync::Cache::with_weighter(4_096, LOCAL_CACHE_MAX_BYTES, ByBytes),
         })
+    }
+
+    fn remember(&self, local_key: String, value: Arc<Cached>) {
+        self.local
+            .insert(local_key, (value, std::time::Instant::now()));
     }
 
     fn generation_key(&self) -> String {
@@ -170,30 +173,49 @@ fn decode(raw: &[u8]) -> Option<Cached> {
 impl PublicCache for RedisCache {
     async fn lookup(&self, key: &str) -> (Option<u64>, Option<Arc<Cached>>) {
         let mut conn = self.conn.clone();
-        let answer: redis::RedisResult<(String, Option<Vec<u8>>)> = self
-            .lookup
-            .key(self.generation_key())
-            .arg(format!("{}r:", self.prefix))
-            .arg(key)
-            .invoke_async(&mut conn)
-            .await;
-        match answer {
-            Ok((generation, raw)) => (
-                generation.parse().ok(),
-                raw.as_deref().and_then(decode).map(Arc::new),
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "the shared cache is unreachable; serving from the database");
-                (None, None)
-            }
+        let unreachable = |e: redis::RedisError| {
+            tracing::warn!(error = %e, "the shared cache is unreachable; serving from the database");
+            (None, None)
+        };
+        let generation: Option<u64> = match redis::cmd("GET")
+            .arg(self.generation_key())
+            .query_async::<Option<u64>>(&mut conn)
+            .await
+        {
+            Ok(g) => g,
+            Err(e) => return unreachable(e),
+        };
+        let generation = generation.unwrap_or(0);
+        let local_key = format!("{generation}:{key}");
+        if let Some((hit, _)) = self
+            .local
+            .get(&local_key)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+        {
+            return (Some(generation), Some(hit));
         }
+        let raw: Option<Vec<u8>> = match redis::cmd("GET")
+            .arg(format!("{}r:{local_key}", self.prefix))
+            .query_async(&mut conn)
+            .await
+        {
+            Ok(raw) => raw,
+            Err(e) => return unreachable(e),
+        };
+        let hit = raw.as_deref().and_then(decode).map(Arc::new);
+        if let Some(hit) = &hit {
+            self.remember(local_key, hit.clone());
+        }
+        (Some(generation), hit)
     }
 
     async fn store(&self, generation: u64, key: &str, value: Cached) {
         let mut conn = self.conn.clone();
+        let encoded = encode(&value);
+        self.remember(format!("{generation}:{key}"), Arc::new(value));
         let stored: redis::RedisResult<()> = redis::cmd("SET")
             .arg(format!("{}r:{generation}:{key}", self.prefix))
-            .arg(encode(&value))
+            .arg(encoded)
             .arg("EX")
             .arg(CACHE_TTL.as_secs())
             .query_async(&mut conn)
@@ -209,6 +231,7 @@ impl PublicCache for RedisCache {
             .arg(self.generation_key())
             .query_async(&mut conn)
             .await;
+        self.local.clear();
         if let Err(e) = moved {
             // The old responses live out their TTL at worst.
             metrics::counter!("payquest_cache_purge_failures_total").increment(1);

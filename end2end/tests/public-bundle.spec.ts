@@ -45,3 +45,15 @@ test('the public home page downloads a fraction of the dashboard bundle', async 
   expect(dash.files).toContain('/pkg/payquest.wasm');
   expect(pub.gzip).toBeLessThan(dash.gzip * 0.7);
 });
+
+test('the public bundle calls only the public site\'s server functions', async ({ request }) => {
+  const endpoints = async (file: string) => {
+    const body = (await (await request.get(state().url + file)).body()).toString('latin1');
+    return [...new Set(body.match(/\/api\/[a-z_]+/g) ?? [])].sort();
+  };
+  const pub = await endpoints('/pkg/payquest_public.wasm');
+  const dash = await endpoints('/pkg/payquest.wasm');
+  console.log(`server functions in the public bundle: ${pub.join(' ')} (the dashboard's has ${dash.length})`);
+  expect(pub).toEqual(['/api/current_gamer', '/api/load_preview', '/api/public_entry', '/api/public_home', '/api/public_list']);
+  expect(dash).toEqual(expect.arrayContaining(['/api/list_users', '/api/approve_batch', ...pub]));
+});

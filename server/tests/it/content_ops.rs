@@ -305,3 +305,22 @@ on_both_backends!(
     two_replicas_on,
     crate::content_ops::two_replicas_share_cache_schedules_and_media
 );
+
+/// A content webhook a receiver could not check (no secret, or a short one)
+/// stops the server at start, saying which setting to fix.
+#[tokio::test]
+async fn an_unsigned_content_webhook_refuses_to_start() {
+    let db = TestDb::sqlite();
+    for secret in ["", "short"] {
+        let out = crate::command(&db.url)
+            .args(["serve"])
+            .env("PAYQUEST_CONTENT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+            .env("PAYQUEST_CONTENT_WEBHOOK_SECRET", secret)
+            .output()
+            .expect("run");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("PAYQUEST_CONTENT_WEBHOOK_SECRET"), "{err}");
+    }
+    db.cleanup().await;
+}
