@@ -235,8 +235,17 @@ mod tests {
 
     #[test]
     fn the_type_comes_from_the_bytes() {
-        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+        use base64::Engine;
+        // A 1 × 1 PNG, and the same bytes under a name that says otherwise
+        // are still a PNG: the name is never read.
+        let png = base64::engine::general_purpose::STANDARD
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+            .expect("test input");
         assert_eq!(sniff(&png).map(|t| t.0), Some("image/png"));
+        assert!(
+            sniff(&png[..8]).is_none(),
+            "a signature alone is not an image"
+        );
         assert!(sniff(b"<svg onload=alert(1)>").is_none());
     }
 }

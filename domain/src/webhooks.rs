@@ -29,7 +29,9 @@ pub const SIGNATURE_TOLERANCE_S: i64 = 300;
 pub const WEBHOOK_PAGE_MAX: u32 = 100;
 /// How long a worker holds the events it claimed.
 const WEBHOOK_CLAIM_MS: i64 = 30_000;
-const WEBHOOK_BATCH: u32 = 20;
+/// Events one round claims: delivered one after another, each within
+/// `WEBHOOK_TIMEOUT_MS`, so a round ends well inside its claim.
+const WEBHOOK_BATCH: u32 = 5;
 /// The longest wait between two attempts.
 const BACKOFF_MAX_MS: i64 = 3_600_000;
 
