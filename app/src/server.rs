@@ -45,6 +45,9 @@ pub struct AppState {
     pub media: Arc<payquest_domain::media::Media>,
     /// `https://explorer/tx/{hash}`: where a transaction hash links to.
     pub explorer_tx_url: Option<String>,
+    /// What a gamer's Sign-In with Ethereum message must name: our origin
+    /// (`PAYQUEST_PUBLIC_URL`) and chain.
+    pub siwe: payquest_domain::siwe::Expectations,
 }
 
 impl AppState {
@@ -73,6 +76,11 @@ impl AppState {
             )),
             media: Arc::new(payquest_domain::media::Media::in_memory(store.clone())),
             explorer_tx_url: None,
+            siwe: payquest_domain::siwe::Expectations {
+                scheme: "http".into(),
+                domain: "127.0.0.1:3000".into(),
+                chain_id: 31_337,
+            },
             store,
         }
     }
@@ -90,6 +98,12 @@ impl AppState {
             None => payouts,
         });
         self.explorer_tx_url = explorer_tx_url;
+        self
+    }
+
+    /// The origin and chain a gamer's sign-in message must name.
+    pub fn with_siwe(mut self, expect: payquest_domain::siwe::Expectations) -> Self {
+        self.siwe = expect;
         self
     }
 
@@ -228,6 +242,31 @@ impl Ctx {
             .insert(SESSION_AUTH_KEY, auth)
             .await
             .map_err(internal)
+    }
+
+    /// Signs a gamer in: a new session id, the gamer under their own key
+    /// (a staff sign-in in the same browser is left as it was).
+    pub async fn store_gamer_session(
+        &self,
+        gamer: &payquest_domain::gamers::GamerSession,
+    ) -> Result<(), AppError> {
+        let internal = |e: tower_sessions::session::Error| {
+            fail(DomainError::Internal(format!("session write: {e}").into()))
+        };
+        self.session.cycle_id().await.map_err(internal)?;
+        self.session
+            .insert(GAMER_SESSION_KEY, gamer)
+            .await
+            .map_err(internal)
+    }
+
+    /// Signs the gamer out (and only the gamer).
+    pub async fn end_gamer_session(&self) -> Result<(), AppError> {
+        self.session
+            .remove::<payquest_domain::gamers::GamerSession>(GAMER_SESSION_KEY)
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(DomainError::Internal(format!("session write: {e}").into())))
     }
 
     /// The flash message left by the last form post, removed as it is read.

@@ -25,6 +25,15 @@ impl AuditActor {
             ip: None,
         }
     }
+
+    /// A gamer (or someone trying to sign in as one) from `ip`.
+    pub fn gamer(ip: Option<&str>) -> Self {
+        Self {
+            user_id: None,
+            label: "gamer".to_owned(),
+            ip: ip.map(str::to_owned),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

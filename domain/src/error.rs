@@ -41,6 +41,9 @@ pub enum DomainError {
     /// A conflict a page branches on: the kind names it, the text explains.
     #[error("{1}")]
     Named(Conflict, String),
+    /// A Sign-In with Ethereum message that does not hold.
+    #[error("{0}")]
+    Siwe(crate::siwe::SiweError),
     #[error("internal error")]
     Internal(#[source] BoxError),
 }
@@ -92,6 +95,7 @@ impl DomainError {
             }
             DomainError::Conflict(_) => ErrorCode::Conflict,
             DomainError::Named(kind, _) => kind.code(),
+            DomainError::Siwe(e) => e.code(),
             DomainError::Internal(_) => ErrorCode::Internal,
         }
     }

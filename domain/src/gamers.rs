@@ -39,9 +39,72 @@ pub struct Gamers {
     lifetime_ms: i64,
 }
 
+/// How long a sign-in nonce is good for.
+pub const NONCE_LIFETIME_MS: i64 = 5 * 60_000;
+
 impl Gamers {
     pub fn new(store: DynStore, lifetime_ms: i64) -> Self {
         Self { store, lifetime_ms }
+    }
+
+    /// A fresh single-use nonce (128 random bits) for a Sign-In with
+    /// Ethereum message, good for `NONCE_LIFETIME_MS`.
+    pub async fn issue_nonce(&self) -> DomainResult<String> {
+        use rand::RngCore;
+        let mut bytes = [0_u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let nonce = hex::encode(bytes);
+        let now = now_ms();
+        self.store
+            .insert_siwe_nonce(&nonce, now, now + NONCE_LIFETIME_MS)
+            .await?;
+        Ok(nonce)
+    }
+
+    /// Signs a gamer in with a signed ERC-4361 message: every check of
+    /// `siwe::verify`, then the nonce is spent (once, across replicas), and
+    /// the wallet's gamer is found or created. A refusal writes nothing but
+    /// its audit record (with the reason and the client's address).
+    pub async fn sign_in_with_ethereum(
+        &self,
+        message: &str,
+        signature: &str,
+        expect: &crate::siwe::Expectations,
+        ip: Option<&str>,
+    ) -> DomainResult<GamerSession> {
+        let now = now_ms();
+        let checked = match crate::siwe::verify(message, signature, expect, now) {
+            Ok(m) if self.store.take_siwe_nonce(&m.nonce, now).await? => Ok(m),
+            Ok(_) => Err(crate::siwe::SiweError::Nonce),
+            Err(e) => Err(e),
+        };
+        let m = match checked {
+            Ok(m) => m,
+            Err(e) => {
+                let audit = crate::audit::AuditRecord::new(
+                    &crate::audit::AuditActor::gamer(ip),
+                    "gamer.sign_in_refused",
+                    "gamer:unknown",
+                )
+                .after(&serde_json::json!({ "reason": e.code().as_str() }));
+                self.store.append_audit(&audit).await?;
+                return Err(DomainError::Siwe(e));
+            }
+        };
+        let wallet = m.address.to_checksum(None);
+        let gamer = self.store.gamer_for_wallet(&wallet, now).await?;
+        let audit = crate::audit::AuditRecord::new(
+            &crate::audit::AuditActor::gamer(ip),
+            "gamer.signed_in",
+            format!("gamer:{}", gamer.gamer_id),
+        )
+        .after(&serde_json::json!({ "wallet": WalletAddress(wallet.clone()).short() }));
+        self.store.append_audit(&audit).await?;
+        Ok(GamerSession {
+            gamer_id: gamer.gamer_id,
+            wallet,
+            started_at_ms: now,
+        })
     }
 
     /// The gamer of a session: `Unauthenticated` once it is older than the

@@ -26,6 +26,7 @@ pub mod review;
 pub mod sealed;
 pub mod secret;
 pub mod session;
+pub mod siwe;
 pub mod store;
 pub mod users;
 pub mod validation;

@@ -421,7 +421,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.chain_explorer_tx_url.clone(),
         chain.clone(),
     )
-    .with_content(content.clone(), webhooks.clone(), media);
+    .with_content(content.clone(), webhooks.clone(), media)
+    .with_siwe(
+        payquest_domain::siwe::Expectations::from_public_url(&config.public_url, config.chain_id)
+            .context("PAYQUEST_PUBLIC_URL is not a URL with a host")?,
+    );
 
     let api_state = api::ApiState {
         machine: Arc::new(
@@ -536,6 +540,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    let nonces = store.clone();
     let sweeper = session_store::DbSessionStore::new(store);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SESSION_SWEEP_INTERVAL);
@@ -543,6 +548,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tick.tick().await;
             if let Err(e) = sweeper.delete_expired().await {
                 tracing::warn!(error = %e, "sweeping expired sessions failed");
+            }
+            if let Err(e) = nonces
+                .sweep_siwe_nonces(payquest_domain::clock::now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, "sweeping expired sign-in nonces failed");
             }
         }
     });

@@ -162,6 +162,20 @@ pub enum ErrorCode {
     /// It is not waiting for this decision (decided already, or never asked).
     NotPending,
     PayloadTooLarge,
+    /// A Sign-In with Ethereum message that is not ERC-4361 text.
+    SiweInvalid,
+    /// The message names another site (domain, scheme or URI).
+    SiweWrongDomain,
+    /// The message names another chain.
+    SiweWrongChain,
+    /// The message has expired (or its issued-at is too old), or is not valid yet.
+    SiweExpired,
+    /// The message says it was issued in the future.
+    SiweIssuedInFuture,
+    /// The signature is not by the message's address.
+    SiweBadSignature,
+    /// The message's nonce is not one we issued, was used, or expired: start again.
+    SiweNonce,
     /// Something failed on our side; details are in the server log under the request id.
     Internal,
 }
@@ -186,6 +200,13 @@ impl ErrorCode {
             ErrorCode::Stale => "stale",
             ErrorCode::NotPending => "not_pending",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::SiweInvalid => "siwe_invalid",
+            ErrorCode::SiweWrongDomain => "siwe_wrong_domain",
+            ErrorCode::SiweWrongChain => "siwe_wrong_chain",
+            ErrorCode::SiweExpired => "siwe_expired",
+            ErrorCode::SiweIssuedInFuture => "siwe_issued_in_future",
+            ErrorCode::SiweBadSignature => "siwe_bad_signature",
+            ErrorCode::SiweNonce => "siwe_nonce",
             ErrorCode::Internal => "internal",
         }
     }
@@ -199,7 +220,13 @@ impl ErrorCode {
             | ErrorCode::Forbidden
             | ErrorCode::FourEyes
             | ErrorCode::CrossOrigin => 403,
-            ErrorCode::InvalidCode | ErrorCode::InvalidInput => 422,
+            ErrorCode::InvalidCode | ErrorCode::InvalidInput | ErrorCode::SiweInvalid => 422,
+            ErrorCode::SiweWrongDomain
+            | ErrorCode::SiweWrongChain
+            | ErrorCode::SiweExpired
+            | ErrorCode::SiweIssuedInFuture
+            | ErrorCode::SiweBadSignature
+            | ErrorCode::SiweNonce => 401,
             ErrorCode::Throttled => 429,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict

@@ -61,3 +61,16 @@ pub struct MfaEnrolment {
 pub struct GamerMe {
     pub wallet_short: String,
 }
+
+/// What a wallet needs to build a Sign-In with Ethereum message: the site's
+/// domain and URI, the chain, a fresh nonce and the time it was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiweChallenge {
+    pub domain: String,
+    pub uri: String,
+    pub chain_id: u64,
+    pub nonce: String,
+    /// RFC 3339, UTC.
+    pub issued_at: String,
+    pub statement: String,
+}

@@ -17,6 +17,51 @@ pub async fn current_gamer() -> Result<Option<GamerMe>, AppError> {
     }))
 }
 
+/// A fresh challenge for "Sign in with wallet": the message's fields but
+/// the address, which the wallet supplies.
+#[server(endpoint = "siwe_challenge")]
+pub async fn siwe_challenge() -> Result<payquest_types::SiweChallenge, AppError> {
+    let ctx = crate::server::PublicCtx::load().await?;
+    let nonce = ctx.state.gamers.issue_nonce().await?;
+    let expect = &ctx.state.siwe;
+    Ok(payquest_types::SiweChallenge {
+        domain: expect.domain.clone(),
+        uri: format!("{}://{}/", expect.scheme, expect.domain),
+        chain_id: expect.chain_id,
+        nonce,
+        issued_at: payquest_domain::clock::format_ms(payquest_domain::clock::now_ms()),
+        statement: "Sign in to PayQuest to see your rewards.".into(),
+    })
+}
+
+/// Signs a gamer in with a signed ERC-4361 message (EIP-191 signature, hex).
+/// Each refusal has its own code (`siwe_nonce`, `siwe_wrong_domain`, …).
+#[server(endpoint = "siwe_sign_in", input = Json)]
+pub async fn siwe_sign_in(message: String, signature: String) -> Result<GamerMe, AppError> {
+    let ctx = crate::server::Ctx::load().await?;
+    if message.len() > payquest_domain::siwe::MESSAGE_MAX_BYTES || signature.len() > 200 {
+        return Err(crate::server::fail(payquest_domain::DomainError::Siwe(
+            payquest_domain::siwe::SiweError::Malformed("too long"),
+        )));
+    }
+    let session = ctx
+        .state
+        .gamers
+        .sign_in_with_ethereum(&message, &signature, &ctx.state.siwe, ctx.ip())
+        .await?;
+    ctx.store_gamer_session(&session).await?;
+    Ok(GamerMe {
+        wallet_short: payquest_domain::gamers::WalletAddress::parse(&session.wallet)?.short(),
+    })
+}
+
+/// Signs the gamer out; a staff session in the same browser stays.
+#[server(endpoint = "gamer_sign_out")]
+pub async fn gamer_sign_out() -> Result<(), AppError> {
+    let ctx = crate::server::Ctx::load().await?;
+    ctx.end_gamer_session().await
+}
+
 /// What the front page shows: the published banner, header and footer, and
 /// the live K-Quests, K-Drops and leaderboards (drafts never).
 #[server(endpoint = "public_home")]

@@ -275,6 +275,52 @@ macro_rules! impl_activities {
                 .await?)
             }
 
+            async fn gamer_for_wallet(&self, wallet: &str, now_ms: i64) -> $crate::store::StoreResult<$crate::store::GamerRecord> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO gamer (wallet, created_at_ms) VALUES ($1, $2) ON CONFLICT (wallet) DO NOTHING")
+                    .bind(wallet)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                let gamer = sqlx::query_as::<_, $crate::store::GamerRecord>(
+                    "SELECT gamer_id, wallet, created_at_ms FROM gamer WHERE wallet = $1",
+                )
+                .bind(wallet)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(gamer)
+            }
+
+            async fn insert_siwe_nonce(&self, nonce: &str, now_ms: i64, expires_at_ms: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query("INSERT INTO siwe_nonce (nonce, created_at_ms, expires_at_ms) VALUES ($1, $2, $3)")
+                    .bind(nonce)
+                    .bind(now_ms)
+                    .bind(expires_at_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_siwe_nonce(&self, nonce: &str, now_ms: i64) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("DELETE FROM siwe_nonce WHERE nonce = $1 AND expires_at_ms > $2")
+                    .bind(nonce)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn sweep_siwe_nonces(&self, now_ms: i64) -> $crate::store::StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM siwe_nonce WHERE expires_at_ms <= $1")
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn count_activities(&self) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM activity").fetch_one(&self.pool).await?)
             }

@@ -737,6 +737,19 @@ pub trait ActivityStore: Send + Sync {
     /// A gamer's linked accounts as (kind, reference): `game` ids and `social` handles.
     async fn linked_accounts(&self, wallet: &str) -> StoreResult<Vec<(String, String)>>;
     async fn gamer(&self, gamer_id: GamerId) -> StoreResult<Option<GamerRecord>>;
+    /// The gamer of a wallet, created on their first sign-in.
+    async fn gamer_for_wallet(&self, wallet: &str, now_ms: i64) -> StoreResult<GamerRecord>;
+    async fn insert_siwe_nonce(
+        &self,
+        nonce: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Spends a nonce that is still good: true once, false ever after (or
+    /// for one never issued or expired).
+    async fn take_siwe_nonce(&self, nonce: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Deletes expired nonces; how many.
+    async fn sweep_siwe_nonces(&self, now_ms: i64) -> StoreResult<u64>;
 }
 
 /// A gamer as stored: known by their wallet (EIP-55).

@@ -61,3 +61,40 @@ on_both_backends!(
     gamer_sessions_on,
     crate::gamers::a_gamer_session_is_good_for_its_gamer_only
 );
+
+/// A sign-in nonce is spent once however many requests race for it (each
+/// with its own connection pool, as replicas would), and an expired one
+/// not at all.
+async fn a_nonce_is_spent_once(db: &TestDb) {
+    let store = db.store().await;
+    let gamers = Gamers::new(store.clone(), HOUR_MS);
+    let nonce = gamers.issue_nonce().await.expect("nonce");
+    assert_eq!(nonce.len(), 32);
+    let mut racers = Vec::new();
+    for _ in 0..8 {
+        let replica = db.store().await;
+        let nonce = nonce.clone();
+        racers.push(tokio::spawn(async move {
+            replica
+                .take_siwe_nonce(&nonce, now_ms())
+                .await
+                .expect("take")
+        }));
+    }
+    let mut spent = 0;
+    for r in racers {
+        spent += usize::from(r.await.expect("racer"));
+    }
+    assert_eq!(spent, 1, "one request spends it");
+    let late = gamers.issue_nonce().await.expect("nonce");
+    let after_expiry = now_ms() + payquest_domain::gamers::NONCE_LIFETIME_MS + 1;
+    assert!(!store
+        .take_siwe_nonce(&late, after_expiry)
+        .await
+        .expect("take"));
+    assert_eq!(
+        store.sweep_siwe_nonces(after_expiry).await.expect("sweep"),
+        1
+    );
+}
+on_both_backends!(siwe_nonce_on, crate::gamers::a_nonce_is_spent_once);

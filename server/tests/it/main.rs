@@ -7,6 +7,7 @@ mod budget_race;
 mod cli;
 mod content;
 mod content_ops;
+mod gamer_sign_in;
 mod machine_api;
 mod payout_crash;
 mod web;

@@ -1,0 +1,220 @@
+//! Sign-In with Ethereum over HTTP, on both databases: a message signed by
+//! a test key signs a gamer in; a replayed nonce, another domain, another
+//! chain, an expired message, a future issued-at and another key's
+//! signature are each refused with their own code, and each refusal is
+//! audited and changes nothing else.
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use payquest_domain::on_both_backends;
+use payquest_domain::testing::TestDb;
+use serde_json::{json, Value};
+
+use crate::{client, spawn};
+
+fn message(
+    key: &PrivateKeySigner,
+    challenge: &Value,
+    domain: &str,
+    chain: u64,
+    issued_at: &str,
+) -> String {
+    format!(
+        "{domain} wants you to sign in with your Ethereum account:\n{}\n\n{}\n\nURI: http://{domain}/\n\
+         Version: 1\nChain ID: {chain}\nNonce: {}\nIssued At: {issued_at}",
+        key.address().to_checksum(None),
+        challenge["statement"].as_str().expect("statement"),
+        challenge["nonce"].as_str().expect("nonce"),
+    )
+}
+
+fn sign(key: &PrivateKeySigner, text: &str) -> String {
+    let sig = key.sign_message_sync(text.as_bytes()).expect("sign");
+    format!("0x{}", hex::encode(sig.as_bytes()))
+}
+
+async fn sign_in_with_a_wallet(db: &TestDb) {
+    let server = spawn(&db.url, &[]);
+    let c = client();
+    let call = |path: &str, body: Value| {
+        c.post(format!("{}/api/{path}", server.url))
+            .json(&body)
+            .send()
+    };
+    let challenge = || async {
+        let res = c
+            .post(format!("{}/api/siwe_challenge", server.url))
+            .form(&[("x", "")])
+            .send()
+            .await
+            .expect("challenge");
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.expect("json")
+    };
+    let key = PrivateKeySigner::random();
+    let first = challenge().await;
+    assert_eq!(
+        first["domain"], "127.0.0.1:3000",
+        "the configured public URL's host"
+    );
+    assert_eq!(first["chain_id"], 31_337);
+    assert_eq!(
+        first["nonce"].as_str().expect("nonce").len(),
+        32,
+        "128 bits"
+    );
+    let now = first["issued_at"].as_str().expect("issued_at").to_owned();
+    let good = message(&key, &first, "127.0.0.1:3000", 31_337, &now);
+    let res = call(
+        "siwe_sign_in",
+        json!({ "message": good, "signature": sign(&key, &good) }),
+    )
+    .await
+    .expect("sign in");
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let me: Value = c
+        .post(format!("{}/api/current_gamer", server.url))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let wallet = key.address().to_checksum(None);
+    assert_eq!(
+        me["wallet_short"],
+        format!("{}…{}", &wallet[..6], &wallet[38..])
+    );
+
+    // The same message again: its nonce is spent.
+    let res = call(
+        "siwe_sign_in",
+        json!({ "message": good, "signature": sign(&key, &good) }),
+    )
+    .await
+    .expect("replay");
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.expect("json")["code"],
+        "siwe_nonce"
+    );
+
+    let other = PrivateKeySigner::random();
+    let old = "2026-01-01T00:00:00Z";
+    let future = "2099-01-01T00:00:00Z";
+    type Case = (&'static str, Box<dyn Fn(&Value) -> (String, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "siwe_wrong_domain",
+            Box::new({
+                let key = key.clone();
+                let now = now.clone();
+                move |ch: &Value| {
+                    let m = message(&key, ch, "evil.example", 31_337, &now);
+                    let s = sign(&key, &m);
+                    (m, s)
+                }
+            }),
+        ),
+        (
+            "siwe_wrong_chain",
+            Box::new({
+                let key = key.clone();
+                let now = now.clone();
+                move |ch: &Value| {
+                    let m = message(&key, ch, "127.0.0.1:3000", 1, &now);
+                    let s = sign(&key, &m);
+                    (m, s)
+                }
+            }),
+        ),
+        (
+            "siwe_expired",
+            Box::new({
+                let key = key.clone();
+                move |ch: &Value| {
+                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, old);
+                    let s = sign(&key, &m);
+                    (m, s)
+                }
+            }),
+        ),
+        (
+            "siwe_issued_in_future",
+            Box::new({
+                let key = key.clone();
+                move |ch: &Value| {
+                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, future);
+                    let s = sign(&key, &m);
+                    (m, s)
+                }
+            }),
+        ),
+        (
+            "siwe_bad_signature",
+            Box::new({
+                let key = key.clone();
+                let now = now.clone();
+                move |ch: &Value| {
+                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, &now);
+                    let s = sign(&other, &m);
+                    (m, s)
+                }
+            }),
+        ),
+        (
+            "siwe_invalid",
+            Box::new(|_: &Value| ("not a sign-in message".to_owned(), "0x00".to_owned())),
+        ),
+    ];
+    for (code, make) in &cases {
+        let fresh = c.clone();
+        let ch = challenge().await;
+        let (m, s) = make(&ch);
+        let res = fresh
+            .post(format!("{}/api/siwe_sign_in", server.url))
+            .json(&json!({ "message": m, "signature": s }))
+            .send()
+            .await
+            .expect("sign in");
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["code"], *code, "{body}");
+        assert!(status == 401 || status == 422, "{code}: {status}");
+    }
+    let store = db.store().await;
+    let trail = store.list_audit(None, 100).await.expect("audit");
+    let refused = trail
+        .iter()
+        .filter(|e| e.action == "gamer.sign_in_refused")
+        .count();
+    assert_eq!(refused, 1 + cases.len(), "every refusal is audited");
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "gamer.signed_in")
+            .count(),
+        1
+    );
+
+    // Signing out ends the gamer's session only.
+    let res = c
+        .post(format!("{}/api/gamer_sign_out", server.url))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(res.status(), 200);
+    let me: Value = c
+        .post(format!("{}/api/current_gamer", server.url))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me, Value::Null);
+}
+on_both_backends!(siwe_on, crate::gamer_sign_in::sign_in_with_a_wallet);
