@@ -303,7 +303,7 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
     view! {
         <div class="flex min-h-full flex-col">
             <header class="bg-slate-900">
-                <div class="mx-auto flex max-w-6xl items-center justify-between gap-2 px-4 py-4">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-4">
                     <a href=routes::PUBLIC_HOME class="text-lg font-bold text-white">"PayQuest"</a>
                     <nav aria-label="Language" class="flex gap-3 text-sm text-slate-200">
                         <a class="hover:underline" href="?locale=en" hreflang="en" lang="en">"English"</a>
@@ -311,9 +311,21 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
                     </nav>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            gamer.await.ok().flatten().map(|g| view! {
-                                <span class="font-mono text-sm text-slate-200" data-testid="gamer-wallet">{g.wallet_short}</span>
-                            })
+                            match gamer.await.ok().flatten() {
+                                Some(g) => view! {
+                                    <div class="flex items-center gap-2 whitespace-nowrap">
+                                        <span class="font-mono text-sm text-slate-200" data-testid="gamer-wallet">{g.wallet_short}</span>
+                                        <button type="button" class="text-sm text-slate-300 hover:underline"
+                                            on:click=move |_| {
+                                                leptos::task::spawn_local(async move {
+                                                    let _ = crate::public::api::gamer_sign_out().await;
+                                                    gamer.refetch();
+                                                });
+                                            }>"Sign out"</button>
+                                    </div>
+                                }.into_any(),
+                                None => view! { <WalletSignIn gamer /> }.into_any(),
+                            }
                         })}
                     </Transition>
                 </div>
@@ -326,6 +338,120 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
                 </div>
             </footer>
         </div>
+    }
+}
+
+/// "Sign in with wallet": asks the browser's wallet (EIP-1193,
+/// `window.ethereum`) for an account, has it sign the server's ERC-4361
+/// message (`personal_sign`) and signs in with the signature; a refusal
+/// or a missing wallet is said beside the button.
+#[component]
+fn WalletSignIn(
+    gamer: Resource<Result<Option<payquest_types::GamerMe>, AppError>>,
+) -> impl IntoView {
+    let problem = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let sign_in = move |_| {
+        busy.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match wallet::sign_in().await {
+                Ok(()) => gamer.refetch(),
+                Err(why) => problem.set(Some(why)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="flex flex-col items-end gap-1">
+            <button type="button" class="rounded-md bg-indigo-500 px-3 py-1 text-sm font-semibold text-white hover:bg-indigo-400 disabled:opacity-60"
+                disabled=move || busy.get() on:click=sign_in>
+                {move || if busy.get() { "Waiting for your wallet…" } else { "Sign in with wallet" }}
+            </button>
+            {move || problem.get().map(|p| view! { <p role="alert" class="max-w-xs text-right text-xs text-amber-200" data-testid="wallet-problem">{p}</p> })}
+        </div>
+    }
+}
+
+/// The browser side of wallet sign-in.
+mod wallet {
+    /// Signs in with the browser's wallet; the reason in words otherwise.
+    pub async fn sign_in() -> Result<(), String> {
+        #[cfg(feature = "hydrate")]
+        {
+            let ethereum = provider()?;
+            let accounts = request(&ethereum, "eth_requestAccounts", js_sys::Array::new()).await?;
+            let account = js_sys::Array::from(&accounts)
+                .get(0)
+                .as_string()
+                .ok_or("The wallet shared no account.")?;
+            let challenge = crate::public::api::siwe_challenge(account.clone())
+                .await
+                .map_err(|e| e.message().to_owned())?;
+            let hex: String = challenge
+                .message
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let params = js_sys::Array::of2(&format!("0x{hex}").into(), &account.into());
+            let signature = request(&ethereum, "personal_sign", params)
+                .await?
+                .as_string()
+                .ok_or("The wallet gave no signature.")?;
+            crate::public::api::siwe_sign_in(challenge.message, signature)
+                .await
+                .map_err(|e| e.message().to_owned())?;
+            Ok(())
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Err("Signing in needs the page's script.".into())
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn provider() -> Result<leptos::wasm_bindgen::JsValue, String> {
+        let window = leptos::web_sys::window().ok_or("No browser window.")?;
+        let ethereum = js_sys::Reflect::get(&window, &"ethereum".into()).unwrap_or_default();
+        if ethereum.is_undefined() || ethereum.is_null() {
+            return Err(
+                "No wallet found in this browser: install one (such as MetaMask) to sign in."
+                    .into(),
+            );
+        }
+        Ok(ethereum)
+    }
+
+    /// One EIP-1193 request: `ethereum.request({ method, params })`.
+    #[cfg(feature = "hydrate")]
+    async fn request(
+        ethereum: &leptos::wasm_bindgen::JsValue,
+        method: &str,
+        params: js_sys::Array,
+    ) -> Result<leptos::wasm_bindgen::JsValue, String> {
+        use leptos::wasm_bindgen::JsCast;
+        let args = js_sys::Object::new();
+        let set =
+            |k: &str, v: &leptos::wasm_bindgen::JsValue| js_sys::Reflect::set(&args, &k.into(), v);
+        set("method", &method.into()).map_err(|_| "The wallet could not be asked.")?;
+        set("params", &params).map_err(|_| "The wallet could not be asked.")?;
+        let call: js_sys::Function = js_sys::Reflect::get(ethereum, &"request".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or("The wallet does not speak EIP-1193.")?;
+        let promise: js_sys::Promise = call
+            .call1(ethereum, &args)
+            .ok()
+            .and_then(|p| p.dyn_into().ok())
+            .ok_or("The wallet did not answer.")?;
+        wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .map_err(|e| {
+                let said = js_sys::Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_default();
+                let said: String = said.chars().filter(|c| !c.is_control()).take(120).collect();
+                format!("The wallet refused: {said}")
+            })
     }
 }
 

@@ -246,6 +246,30 @@ impl Expectations {
     }
 }
 
+/// The message a wallet is asked to sign: our origin and chain, the
+/// wallet's address (a checked `WalletAddress`, so EIP-55), a statement,
+/// the nonce, and an expiration `MAX_AGE_MS` after `issued_at_ms`.
+pub fn message_for(
+    expect: &Expectations,
+    address: &crate::gamers::WalletAddress,
+    statement: &str,
+    nonce: &str,
+    issued_at_ms: i64,
+) -> String {
+    let at = |ms: i64| crate::clock::format_ms(ms);
+    format!(
+        "{domain} wants you to sign in with your Ethereum account:\n{address}\n\n{statement}\n\n\
+         URI: {scheme}://{domain}/\nVersion: 1\nChain ID: {chain}\nNonce: {nonce}\n\
+         Issued At: {issued}\nExpiration Time: {expires}",
+        domain = expect.domain,
+        address = address.as_str(),
+        scheme = expect.scheme,
+        chain = expect.chain_id,
+        issued = at(issued_at_ms),
+        expires = at(issued_at_ms + MAX_AGE_MS),
+    )
+}
+
 /// Every check but the nonce's (which the caller spends from its store):
 /// returns the signer's address when the message holds.
 pub fn verify(
@@ -339,6 +363,23 @@ mod tests {
         assert_eq!(m.address, key.address());
         assert_eq!(m.nonce, "0123456789abcdef0123");
         assert_eq!(m.statement.as_deref(), Some("Sign in to PayQuest."));
+    }
+
+    #[test]
+    fn the_message_we_ask_for_verifies() {
+        let key = PrivateKeySigner::random();
+        let wallet =
+            crate::gamers::WalletAddress::parse(&format!("{:#x}", key.address())).expect("wallet");
+        let text = message_for(
+            &expect(),
+            &wallet,
+            "Sign in.",
+            "0123456789abcdef",
+            NOW - 1_000,
+        );
+        let m = verify(&text, &signed(&key, &text), &expect(), NOW).expect("verifies");
+        assert_eq!(m.expiration_ms, Some(NOW - 1_000 + MAX_AGE_MS));
+        assert_eq!(m.uri, "https://play.example/");
     }
 
     #[test]

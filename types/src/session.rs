@@ -73,4 +73,6 @@ pub struct SiweChallenge {
     /// RFC 3339, UTC.
     pub issued_at: String,
     pub statement: String,
+    /// The whole ERC-4361 text to sign, for the address asked about.
+    pub message: String,
 }

@@ -17,20 +17,24 @@ pub async fn current_gamer() -> Result<Option<GamerMe>, AppError> {
     }))
 }
 
-/// A fresh challenge for "Sign in with wallet": the message's fields but
-/// the address, which the wallet supplies.
+/// A fresh challenge for "Sign in with wallet": the message for `address`
+/// to sign (and its fields), with a new single-use nonce.
 #[server(endpoint = "siwe_challenge")]
-pub async fn siwe_challenge() -> Result<payquest_types::SiweChallenge, AppError> {
+pub async fn siwe_challenge(address: String) -> Result<payquest_types::SiweChallenge, AppError> {
     let ctx = crate::server::PublicCtx::load().await?;
+    let wallet = payquest_domain::gamers::WalletAddress::parse(&address)?;
     let nonce = ctx.state.gamers.issue_nonce().await?;
     let expect = &ctx.state.siwe;
+    let now = payquest_domain::clock::now_ms();
+    let statement = "Sign in to PayQuest to see your rewards.";
     Ok(payquest_types::SiweChallenge {
         domain: expect.domain.clone(),
         uri: format!("{}://{}/", expect.scheme, expect.domain),
         chain_id: expect.chain_id,
+        message: payquest_domain::siwe::message_for(expect, &wallet, statement, &nonce, now),
         nonce,
-        issued_at: payquest_domain::clock::format_ms(payquest_domain::clock::now_ms()),
-        statement: "Sign in to PayQuest to see your rewards.".into(),
+        issued_at: payquest_domain::clock::format_ms(now),
+        statement: statement.into(),
     })
 }
 
