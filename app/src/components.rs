@@ -314,6 +314,7 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
                             match gamer.await.ok().flatten() {
                                 Some(g) => view! {
                                     <div class="flex items-center gap-2 whitespace-nowrap">
+                                        <a class="text-sm text-slate-100 hover:underline" href=routes::MY_REWARDS>"My rewards"</a>
                                         <span class="font-mono text-sm text-slate-200" data-testid="gamer-wallet">{g.wallet_short}</span>
                                         <button type="button" class="text-sm text-slate-300 hover:underline"
                                             on:click=move |_| {

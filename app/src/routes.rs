@@ -17,7 +17,9 @@ use crate::content::{ContentEntryPage, ContentPage, MediaPage, WebhooksPage};
 use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
-use crate::public::{DropPage, DropsPage, PreviewPage, PublicHomePage, QuestPage, QuestsPage};
+use crate::public::{
+    DropPage, DropsPage, MyRewardsPage, PreviewPage, PublicHomePage, QuestPage, QuestsPage,
+};
 use crate::review::ReviewPage;
 use crate::session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
 use crate::users::UsersPage;
@@ -97,6 +99,8 @@ pages! {
         QUEST = "/quests/:slug" => QuestPage;
         DROPS = "/drops" => DropsPage;
         DROP = "/drops/:slug" => DropPage;
+        /// A signed-in gamer's activities, rewards and payouts.
+        MY_REWARDS = "/me" => MyRewardsPage;
     }
     staff {
     SIGN_IN = "/admin/login" => SignInPage;

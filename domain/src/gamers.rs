@@ -39,12 +39,59 @@ pub struct Gamers {
     lifetime_ms: i64,
 }
 
+/// Activities on one page of "My rewards".
+pub const MY_ACTIVITIES_PAGE: u32 = 100;
+
+/// A reward's state as a gamer reads it.
+pub fn reward_state_in_words(state: &str) -> &'static str {
+    match state {
+        "eligible" => "earned",
+        "batched" => "waiting for approval",
+        "approved" => "approved",
+        "submitted" => "paying",
+        "confirmed" | "reconciled" => "paid",
+        "failed" => "failed and being retried",
+        _ => "being processed",
+    }
+}
+
 /// How long a sign-in nonce is good for.
 pub const NONCE_LIFETIME_MS: i64 = 5 * 60_000;
 
 impl Gamers {
     pub fn new(store: DynStore, lifetime_ms: i64) -> Self {
         Self { store, lifetime_ms }
+    }
+
+    /// The signed-in gamer's own activities and rewards, newest first. The
+    /// gamer comes from the session (`GamerActor`), never from the request.
+    pub async fn my_activities(
+        &self,
+        gamer: &GamerActor,
+        before: payquest_types::ActivityId,
+    ) -> DomainResult<Vec<payquest_types::GamerActivityView>> {
+        Ok(self
+            .store
+            .gamer_activities(gamer.gamer_id, before, MY_ACTIVITIES_PAGE)
+            .await?
+            .into_iter()
+            .map(|r| payquest_types::GamerActivityView {
+                activity_id: r.activity_id,
+                quest: r.quest,
+                campaign: r.campaign,
+                status: r.status,
+                reason: r.reason,
+                reported_at: crate::clock::format_ms(r.received_at_ms),
+                reward: r
+                    .amount_minor
+                    .map(|m| payquest_types::Amount::from_minor(m).to_string()),
+                reward_state: r
+                    .reward_state
+                    .as_deref()
+                    .map(|s| reward_state_in_words(s).to_owned()),
+                tx_hash: r.tx_hash,
+            })
+            .collect())
     }
 
     /// A fresh single-use nonce (128 random bits) for a Sign-In with

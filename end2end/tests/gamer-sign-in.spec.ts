@@ -46,9 +46,14 @@ test('a gamer signs in with a wallet and out again', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: 'end2end/test-results/gamer-signed-in-390.png', fullPage: true });
   await page.setViewportSize({ width: 1280, height: 720 });
+  // "My rewards": the wallet's own activities (a new wallet has none yet).
+  await page.getByRole('link', { name: 'My rewards' }).click();
+  await expect(page.getByTestId('my-activities')).toContainText('No activities reported for this wallet yet.');
+  await expectAccessible(page);
   // The session holds across a reload (the page is rendered for the gamer, not from the cache).
   await page.reload();
   await expect(page.getByTestId('gamer-wallet')).toBeVisible();
+  await expect(page.getByTestId('my-activities')).toBeVisible();
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('button', { name: 'Sign in with wallet' })).toBeVisible();
@@ -61,4 +66,6 @@ test('without a wallet the visitor is told what is missing', async ({ page }) =>
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign in with wallet' }).click();
   await expect(page.getByTestId('wallet-problem')).toContainText('No wallet found');
+  await page.goto(state().url + '/me');
+  await expect(page.getByTestId('my-rewards-signed-out')).toBeVisible();
 });

@@ -58,6 +58,7 @@ test('the public bundle calls only the public site\'s server functions', async (
     '/api/current_gamer',
     '/api/gamer_sign_out',
     '/api/load_preview',
+    '/api/my_activities',
     '/api/public_entry',
     '/api/public_home',
     '/api/public_list',

@@ -76,3 +76,24 @@ pub struct SiweChallenge {
     /// The whole ERC-4361 text to sign, for the address asked about.
     pub message: String,
 }
+
+/// One of a gamer's reported activities, as "My rewards" shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamerActivityView {
+    pub activity_id: crate::ActivityId,
+    pub quest: String,
+    pub campaign: String,
+    /// received, validating, validated, rejected or needs_review.
+    pub status: String,
+    /// Why it was rejected or sent to review, if it was.
+    pub reason: Option<String>,
+    /// When it was reported (RFC 3339, UTC).
+    pub reported_at: String,
+    /// The reward it earned, in tokens, if any.
+    pub reward: Option<String>,
+    /// The reward's state in words: earned, waiting for approval, approved,
+    /// paying, paid, failed and being retried.
+    pub reward_state: Option<String>,
+    /// The transaction that paid it.
+    pub tx_hash: Option<String>,
+}

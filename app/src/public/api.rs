@@ -59,6 +59,21 @@ pub async fn siwe_sign_in(message: String, signature: String) -> Result<GamerMe,
     })
 }
 
+/// The signed-in gamer's activities and rewards (their own only: the
+/// gamer comes from the session), and the explorer's transaction link
+/// template, if one is configured.
+#[server(endpoint = "my_activities")]
+pub async fn my_activities(
+) -> Result<(Vec<payquest_types::GamerActivityView>, Option<String>), AppError> {
+    let ctx = GamerCtx::load().await?;
+    let rows = ctx
+        .state
+        .gamers
+        .my_activities(&ctx.gamer, payquest_types::ActivityId::default())
+        .await?;
+    Ok((rows, ctx.state.explorer_tx_url.clone()))
+}
+
 /// Signs the gamer out; a staff session in the same browser stays.
 #[server(endpoint = "gamer_sign_out")]
 pub async fn gamer_sign_out() -> Result<(), AppError> {

@@ -302,3 +302,74 @@ fn EntryPage(
         </crate::components::PublicFrame>
     }
 }
+
+/// "My rewards": the signed-in gamer's activities with their validation
+/// status and reason, each reward in words and, once paid, its transaction.
+#[component]
+pub fn MyRewardsPage() -> impl IntoView {
+    let rows = Resource::new(|| (), |_| crate::public::api::my_activities());
+    view! {
+        <crate::components::PublicFrame>
+            <section class="mx-auto max-w-6xl space-y-4 px-4 py-8" data-testid="my-rewards">
+                <h1 class="text-2xl font-bold">"My rewards"</h1>
+                <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match rows.await {
+                            Err(e) if e.code() == payquest_types::ErrorCode::Unauthenticated => view! {
+                                <p class="text-slate-700" data-testid="my-rewards-signed-out">
+                                    "Sign in with your wallet (at the top of the page) to see your activities and rewards."
+                                </p>
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert" class="text-red-700">{e.message().to_owned()}</p> }.into_any(),
+                            Ok((items, explorer)) => my_rewards_table(items, explorer).into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </crate::components::PublicFrame>
+    }
+}
+
+fn my_rewards_table(
+    items: Vec<payquest_types::GamerActivityView>,
+    explorer: Option<String>,
+) -> impl IntoView {
+    use crate::components::{Column, DataTable};
+    use payquest_types::GamerActivityView as A;
+    let tx = move |a: &A| match (&a.tx_hash, &explorer) {
+        (Some(h), Some(url)) => {
+            let short = format!(
+                "{}…{}",
+                &h[..h.len().min(10)],
+                &h[h.len().saturating_sub(6)..]
+            );
+            view! { <a class="font-mono text-indigo-700 underline" href=url.replace("{hash}", h) rel="noopener">{short}</a> }.into_any()
+        }
+        (Some(h), None) => {
+            view! { <span class="font-mono text-xs break-all">{h.clone()}</span> }.into_any()
+        }
+        _ => "".into_any(),
+    };
+    let columns = vec![
+        Column::new("Quest", |a: &A| {
+            view! { <span>{a.quest.clone()}<span class="block text-xs text-slate-500">{a.campaign.clone()}</span></span> }.into_any()
+        }),
+        Column::new("Reported", |a: &A| a.reported_at.clone().into_any()),
+        Column::new("Check", |a: &A| {
+            let reason = a.reason.clone();
+            view! { <span>{a.status.replace('_', " ")}{reason.map(|r| view! { <span class="block text-xs text-slate-600">{r}</span> })}</span> }.into_any()
+        }),
+        Column::new("Reward", |a: &A| {
+            a.reward
+                .clone()
+                .map(|r| format!("{r} tokens"))
+                .unwrap_or_default()
+                .into_any()
+        }),
+        Column::new("Payment", |a: &A| {
+            a.reward_state.clone().unwrap_or_default().into_any()
+        }),
+        Column::new("Transaction", tx),
+    ];
+    view! { <DataTable rows=items columns empty="No activities reported for this wallet yet." testid="my-activities" /> }
+}

@@ -275,6 +275,32 @@ macro_rules! impl_activities {
                 .await?)
             }
 
+            async fn gamer_activities(
+                &self,
+                gamer_id: GamerId,
+                before: ActivityId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::GamerActivityRow>> {
+                Ok(sqlx::query_as::<_, $crate::store::GamerActivityRow>(
+                    "SELECT a.activity_id, q.name AS quest, c.name AS campaign, a.status, a.reason, a.received_at_ms, \
+                     p.amount_minor, p.state AS reward_state, \
+                     (SELECT ch.mined_tx_hash FROM chunk_member m \
+                      JOIN payout_chunk ch ON ch.payout_chunk_id = m.payout_chunk_id \
+                      WHERE m.payout_item_id = p.payout_item_id AND ch.mined_tx_hash IS NOT NULL \
+                      ORDER BY ch.payout_chunk_id DESC LIMIT 1) AS tx_hash \
+                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id \
+                     JOIN campaign c ON c.campaign_id = q.campaign_id \
+                     LEFT JOIN payout_item p ON p.activity_id = a.activity_id \
+                     WHERE a.gamer_id = $1 AND ($2 = 0 OR a.activity_id < $2) \
+                     ORDER BY a.activity_id DESC LIMIT $3",
+                )
+                .bind(gamer_id)
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn gamer_for_wallet(&self, wallet: &str, now_ms: i64) -> $crate::store::StoreResult<$crate::store::GamerRecord> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query("INSERT INTO gamer (wallet, created_at_ms) VALUES ($1, $2) ON CONFLICT (wallet) DO NOTHING")

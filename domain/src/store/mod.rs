@@ -737,6 +737,14 @@ pub trait ActivityStore: Send + Sync {
     /// A gamer's linked accounts as (kind, reference): `game` ids and `social` handles.
     async fn linked_accounts(&self, wallet: &str) -> StoreResult<Vec<(String, String)>>;
     async fn gamer(&self, gamer_id: GamerId) -> StoreResult<Option<GamerRecord>>;
+    /// A gamer's activities with their rewards, newest first, before
+    /// `before` (keyset; 0 for the newest).
+    async fn gamer_activities(
+        &self,
+        gamer_id: GamerId,
+        before: ActivityId,
+        limit: u32,
+    ) -> StoreResult<Vec<GamerActivityRow>>;
     /// The gamer of a wallet, created on their first sign-in.
     async fn gamer_for_wallet(&self, wallet: &str, now_ms: i64) -> StoreResult<GamerRecord>;
     async fn insert_siwe_nonce(
@@ -750,6 +758,20 @@ pub trait ActivityStore: Send + Sync {
     async fn take_siwe_nonce(&self, nonce: &str, now_ms: i64) -> StoreResult<bool>;
     /// Deletes expired nonces; how many.
     async fn sweep_siwe_nonces(&self, now_ms: i64) -> StoreResult<u64>;
+}
+
+/// One of a gamer's activities with its reward and paying transaction.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GamerActivityRow {
+    pub activity_id: ActivityId,
+    pub quest: String,
+    pub campaign: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub received_at_ms: i64,
+    pub amount_minor: Option<i64>,
+    pub reward_state: Option<String>,
+    pub tx_hash: Option<String>,
 }
 
 /// A gamer as stored: known by their wallet (EIP-55).

@@ -98,3 +98,61 @@ async fn a_nonce_is_spent_once(db: &TestDb) {
     );
 }
 on_both_backends!(siwe_nonce_on, crate::gamers::a_nonce_is_spent_once);
+
+/// "My rewards" lists the gamer's own activities and rewards only: the
+/// gamer comes from the session, and no id in a request reaches another's.
+async fn a_gamer_sees_only_their_own_rewards(db: &TestDb) {
+    let store = db.store().await;
+    let quest = testing::active_quest(&store, "mine", ValidatorConfig::Manual).await;
+    let mine = testing::earn_reward(&store, quest, 1).await;
+    let theirs = testing::earn_reward(&store, quest, 2).await;
+    let actor = |activity| {
+        let store = store.clone();
+        async move {
+            let a = store
+                .activity(activity)
+                .await
+                .expect("read")
+                .expect("activity");
+            let wallet = payquest_domain::gamers::WalletAddress::parse(&a.wallet).expect("wallet");
+            let gamer = store
+                .gamer_for_wallet(wallet.as_str(), now_ms())
+                .await
+                .expect("gamer");
+            let session = GamerSession {
+                gamer_id: gamer.gamer_id,
+                wallet: gamer.wallet,
+                started_at_ms: now_ms(),
+            };
+            Gamers::new(store.clone(), HOUR_MS)
+                .actor(&session)
+                .await
+                .expect("gamer")
+        }
+    };
+    let gamers = Gamers::new(store.clone(), HOUR_MS);
+    let me = actor(mine).await;
+    let rows = gamers
+        .my_activities(&me, payquest_domain::types::ActivityId::default())
+        .await
+        .expect("mine");
+    assert_eq!(
+        rows.iter().map(|r| r.activity_id).collect::<Vec<_>>(),
+        vec![mine]
+    );
+    assert_eq!(rows[0].reward_state.as_deref(), Some("earned"));
+    assert!(rows[0].reward.is_some());
+    let other = actor(theirs).await;
+    let rows = gamers
+        .my_activities(&other, payquest_domain::types::ActivityId::default())
+        .await
+        .expect("theirs");
+    assert_eq!(
+        rows.iter().map(|r| r.activity_id).collect::<Vec<_>>(),
+        vec![theirs]
+    );
+}
+on_both_backends!(
+    my_rewards_on,
+    crate::gamers::a_gamer_sees_only_their_own_rewards
+);

@@ -53,6 +53,31 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
         assert_eq!(res.status(), 200);
         res.json::<Value>().await.expect("json")
     };
+    // Before signing in, and with a staff session, a gamer's page is refused.
+    let mine = |cookie: Option<String>| {
+        let mut req = crate::bare_client()
+            .post(format!("{}/api/my_activities", server.url))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("x", "")]);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.send()
+    };
+    assert_eq!(mine(None).await.expect("anonymous").status(), 401);
+    let store = db.store().await;
+    let staff = crate::budget_race::sign_in_as(
+        &store,
+        &server.url,
+        "finance@example.com",
+        payquest_domain::types::Role::Finance,
+    )
+    .await;
+    assert_eq!(
+        mine(Some(staff)).await.expect("staff").status(),
+        401,
+        "a staff session is no gamer"
+    );
     let first = challenge().await;
     assert_eq!(
         first["domain"], "127.0.0.1:3000",
@@ -89,6 +114,16 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
         me["wallet_short"],
         format!("{}…{}", &wallet[..6], &wallet[38..])
     );
+    let rows: Value = c
+        .post(format!("{}/api/my_activities", server.url))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("mine")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rows[0], json!([]), "a new wallet has reported nothing");
 
     // The same message again: its nonce is spent.
     let res = call(
@@ -186,7 +221,6 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
         assert_eq!(body["code"], *code, "{body}");
         assert!(status == 401 || status == 422, "{code}: {status}");
     }
-    let store = db.store().await;
     let trail = store.list_audit(None, 100).await.expect("audit");
     let refused = trail
         .iter()
