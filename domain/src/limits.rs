@@ -75,3 +75,5 @@ pub const SCHEDULE_AHEAD_MAX_MS: i64 = 366 * 24 * 3_600_000;
 pub const SCHEDULES_PER_ENTRY_MAX: usize = 20;
 /// A schedule still pending this long after its time shows as late.
 pub const SCHEDULE_LATE_MS: i64 = 60_000;
+/// Wallet sign-in attempts one client address may make a minute.
+pub const WALLET_SIGN_INS_PER_MINUTE: u64 = 30;

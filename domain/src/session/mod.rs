@@ -104,6 +104,28 @@ impl Auth {
         &self.store
     }
 
+    /// Wallet sign-in attempts from one client address: at most
+    /// `WALLET_SIGN_INS_PER_MINUTE` a minute, counted across replicas
+    /// (Redis when configured), else `Throttled` with the wait.
+    pub async fn limit_wallet_sign_in(&self, ip: Option<&str>) -> DomainResult<()> {
+        let key = format!("siwe:{}", ip.unwrap_or("unknown"));
+        match self
+            .throttle
+            .rate(
+                &key,
+                crate::limits::WALLET_SIGN_INS_PER_MINUTE,
+                60_000,
+                now_ms(),
+            )
+            .await
+        {
+            None => Ok(()),
+            Some(wait_ms) => Err(DomainError::Throttled {
+                retry_after_s: (wait_ms + 999) / 1000,
+            }),
+        }
+    }
+
     fn throttle_keys(scope: &str, account: &str, ip: Option<&str>) -> Vec<Key> {
         let mut keys = vec![Key::account(scope, account)];
         keys.extend(ip.map(|ip| Key::ip(scope, ip)));

@@ -235,6 +235,27 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
         1
     );
 
+    // Attempts from one address are limited: the 31st in a minute waits.
+    let mut throttled = None;
+    for _ in 0..40 {
+        let res = call(
+            "siwe_sign_in",
+            json!({ "message": "x", "signature": "0x00" }),
+        )
+        .await
+        .expect("attempt");
+        if res.status() == 429 {
+            throttled = Some(res);
+            break;
+        }
+    }
+    let res = throttled.expect("wallet sign-in attempts are rate limited per address");
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(
+        res.json::<Value>().await.expect("json")["code"],
+        "throttled"
+    );
+
     // Signing out ends the gamer's session only.
     let res = c
         .post(format!("{}/api/gamer_sign_out", server.url))
