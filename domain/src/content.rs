@@ -791,8 +791,6 @@ impl Content {
             .late_content_schedules(now_ms, limits::SCHEDULE_LATE_MS)
             .await?;
         metrics::gauge!("payquest_content_schedules_late").set(late as f64);
-        let backlog = self.store.webhook_backlog().await?;
-        metrics::gauge!("payquest_webhook_backlog").set(backlog as f64);
         Ok(finished)
     }
 

@@ -20,6 +20,8 @@ pub const MESSAGE_MAX_BYTES: usize = 2_048;
 pub const STATEMENT_MAX_CHARS: usize = 200;
 pub const FIELD_MAX_CHARS: usize = 200;
 pub const RESOURCES_MAX: usize = 10;
+/// A 65-byte signature in hex with its `0x`, and room for spaces around it.
+pub const SIGNATURE_MAX_CHARS: usize = 140;
 /// A server nonce: at least 96 bits, here 128 as 32 hex digits.
 pub const NONCE_MIN_CHARS: usize = 8;
 /// How old an issued-at may be.
@@ -310,6 +312,9 @@ pub fn verify(
     {
         return Err(SiweError::Expired);
     }
+    if signature_hex.len() > SIGNATURE_MAX_CHARS {
+        return Err(SiweError::BadSignature);
+    }
     let signature: Signature = signature_hex
         .trim()
         .parse()
@@ -444,6 +449,11 @@ mod tests {
             Err(SiweError::BadSignature)
         );
         let text = message(key.address(), "play.example", 31_337, at, "");
+        assert_eq!(
+            verify(&text, &"0".repeat(SIGNATURE_MAX_CHARS + 1), &expect(), NOW),
+            Err(SiweError::BadSignature),
+            "an oversize signature is refused before it is parsed"
+        );
         let tampered = text.replace("Sign in to PayQuest.", "Sign in to PayQuest!");
         assert_eq!(
             verify(&tampered, &signed(&key, &text), &expect(), NOW),

@@ -158,6 +158,8 @@ impl Webhooks {
 
     /// Delivers the due events once; returns how many were delivered.
     pub async fn deliver_due(&self, now: i64) -> DomainResult<usize> {
+        let backlog = self.store.webhook_backlog().await?;
+        metrics::gauge!("payquest_webhook_backlog").set(backlog as f64);
         let Some(endpoint) = &self.endpoint else {
             return Ok(0);
         };

@@ -183,6 +183,9 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await expect(page.getByTestId('schedule-list').locator('li').first()).toHaveAttribute('data-state', 'pending');
   await expectAccessible(page);
   await page.screenshot({ path: 'end2end/test-results/content-schedule-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByTestId('content-schedules').screenshot({ path: 'end2end/test-results/content-schedule-390.png' });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await expect(page.getByTestId('schedule-list').locator('li').first()).toHaveAttribute('data-state', 'done', {
     timeout: 20_000,
   });
@@ -213,6 +216,7 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.getByRole('button', { name: 'Upload' }).click();
   await expect(page.getByTestId('media-message')).toContainText('not a PNG, JPEG, GIF or WebP image');
   await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/media-1280.png', fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: 'end2end/test-results/media-390.png', fullPage: true });
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -222,6 +226,10 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await hydrated(page);
   await expect(page.getByText('No webhook endpoint is configured')).toBeVisible();
   await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/webhooks-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/webhooks-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await visitor.close();
 });
 

@@ -50,6 +50,10 @@ test('a gamer signs in with a wallet and out again', async ({ page }) => {
   await page.getByRole('link', { name: 'My rewards' }).click();
   await expect(page.getByTestId('my-activities')).toContainText('No activities reported for this wallet yet.');
   await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/my-rewards-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/my-rewards-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   // The session holds across a reload (the page is rendered for the gamer, not from the cache).
   await page.reload();
   await expect(page.getByTestId('gamer-wallet')).toBeVisible();

@@ -44,11 +44,6 @@ pub async fn siwe_challenge(address: String) -> Result<payquest_types::SiweChall
 pub async fn siwe_sign_in(message: String, signature: String) -> Result<GamerMe, AppError> {
     let ctx = crate::server::Ctx::load().await?;
     ctx.state.auth.limit_wallet_sign_in(ctx.ip()).await?;
-    if message.len() > payquest_domain::siwe::MESSAGE_MAX_BYTES || signature.len() > 200 {
-        return Err(crate::server::fail(payquest_domain::DomainError::Siwe(
-            payquest_domain::siwe::SiweError::Malformed("too long"),
-        )));
-    }
     let session = ctx
         .state
         .gamers

@@ -141,84 +141,37 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
     let other = PrivateKeySigner::random();
     let old = "2026-01-01T00:00:00Z";
     let future = "2099-01-01T00:00:00Z";
-    type Case = (&'static str, Box<dyn Fn(&Value) -> (String, String)>);
-    let cases: Vec<Case> = vec![
+    let here = "127.0.0.1:3000";
+    // (the code expected, the message's domain, chain and issued-at, who signs)
+    let cases = [
         (
             "siwe_wrong_domain",
-            Box::new({
-                let key = key.clone();
-                let now = now.clone();
-                move |ch: &Value| {
-                    let m = message(&key, ch, "evil.example", 31_337, &now);
-                    let s = sign(&key, &m);
-                    (m, s)
-                }
-            }),
+            "evil.example",
+            31_337,
+            now.as_str(),
+            &key,
         ),
-        (
-            "siwe_wrong_chain",
-            Box::new({
-                let key = key.clone();
-                let now = now.clone();
-                move |ch: &Value| {
-                    let m = message(&key, ch, "127.0.0.1:3000", 1, &now);
-                    let s = sign(&key, &m);
-                    (m, s)
-                }
-            }),
-        ),
-        (
-            "siwe_expired",
-            Box::new({
-                let key = key.clone();
-                move |ch: &Value| {
-                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, old);
-                    let s = sign(&key, &m);
-                    (m, s)
-                }
-            }),
-        ),
-        (
-            "siwe_issued_in_future",
-            Box::new({
-                let key = key.clone();
-                move |ch: &Value| {
-                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, future);
-                    let s = sign(&key, &m);
-                    (m, s)
-                }
-            }),
-        ),
-        (
-            "siwe_bad_signature",
-            Box::new({
-                let key = key.clone();
-                let now = now.clone();
-                move |ch: &Value| {
-                    let m = message(&key, ch, "127.0.0.1:3000", 31_337, &now);
-                    let s = sign(&other, &m);
-                    (m, s)
-                }
-            }),
-        ),
-        (
-            "siwe_invalid",
-            Box::new(|_: &Value| ("not a sign-in message".to_owned(), "0x00".to_owned())),
-        ),
+        ("siwe_wrong_chain", here, 1, now.as_str(), &key),
+        ("siwe_expired", here, 31_337, old, &key),
+        ("siwe_issued_in_future", here, 31_337, future, &key),
+        ("siwe_bad_signature", here, 31_337, now.as_str(), &other),
+        ("siwe_invalid", "", 0, "", &key),
     ];
-    for (code, make) in &cases {
-        let fresh = c.clone();
+    for (code, domain, chain, issued_at, signer) in cases {
         let ch = challenge().await;
-        let (m, s) = make(&ch);
-        let res = fresh
-            .post(format!("{}/api/siwe_sign_in", server.url))
-            .json(&json!({ "message": m, "signature": s }))
-            .send()
+        let (m, s) = if code == "siwe_invalid" {
+            ("not a sign-in message".to_owned(), "0x00".to_owned())
+        } else {
+            let m = message(&key, &ch, domain, chain, issued_at);
+            let s = sign(signer, &m);
+            (m, s)
+        };
+        let res = call("siwe_sign_in", json!({ "message": m, "signature": s }))
             .await
             .expect("sign in");
         let status = res.status().as_u16();
         let body: Value = res.json().await.expect("json");
-        assert_eq!(body["code"], *code, "{body}");
+        assert_eq!(body["code"], code, "{body}");
         assert!(status == 401 || status == 422, "{code}: {status}");
     }
     let trail = store.list_audit(None, 100).await.expect("audit");
