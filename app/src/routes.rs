@@ -18,7 +18,8 @@ use crate::findings::FindingsPage;
 use crate::home::{HomePage, NotFound};
 use crate::payouts::{ApprovalsPage, BatchPage, PayoutsPage};
 use crate::public::{
-    DropPage, DropsPage, MyRewardsPage, PreviewPage, PublicHomePage, QuestPage, QuestsPage,
+    DropPage, DropsPage, LeaderboardPage, LeaderboardsPage, MyRewardsPage, PreviewPage,
+    PublicHomePage, QuestPage, QuestsPage,
 };
 use crate::review::ReviewPage;
 use crate::session::{ChangePasswordPage, EnrolPage, SignInPage, VerifyPage};
@@ -99,6 +100,8 @@ pages! {
         QUEST = "/quests/:slug" => QuestPage;
         DROPS = "/drops" => DropsPage;
         DROP = "/drops/:slug" => DropPage;
+        LEADERBOARDS = "/leaderboards" => LeaderboardsPage;
+        LEADERBOARD = "/leaderboards/:slug" => LeaderboardPage;
         /// A signed-in gamer's activities, rewards and payouts.
         MY_REWARDS = "/me" => MyRewardsPage;
     }

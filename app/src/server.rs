@@ -22,9 +22,15 @@ const SESSION_AUTH_KEY: &str = "auth";
 /// What the last form post outside a server function (an upload) came to,
 /// shown once by the page it returns to.
 const FLASH_KEY: &str = "flash";
-/// A signed-in gamer's session record: a key of its own, so a staff sign-in
-/// is never a gamer's and a gamer's never a staff member's.
+/// A signed-in gamer's record in the gamer session (its own cookie and
+/// store rows, apart from the staff session).
 const GAMER_SESSION_KEY: &str = "gamer";
+
+/// The gamer's browser session (cookie `pq_gamer`), apart from the staff
+/// session: the server's gamer session layer puts it in the request under
+/// this type, so nothing that reads the staff `Session` ever sees it.
+#[derive(Clone)]
+pub struct GamerSessionHandle(pub Session);
 
 /// What the server provides to every page render and server function.
 #[derive(Clone)]
@@ -40,6 +46,7 @@ pub struct AppState {
     pub activities: Arc<payquest_domain::activities::Activities>,
     pub payouts: Arc<payquest_domain::payouts::Payouts>,
     pub gamers: Arc<payquest_domain::gamers::Gamers>,
+    pub leaderboards: Arc<payquest_domain::leaderboards::Leaderboards>,
     pub content: Arc<payquest_domain::content::Content>,
     pub webhooks: Arc<payquest_domain::webhooks::Webhooks>,
     pub media: Arc<payquest_domain::media::Media>,
@@ -56,6 +63,9 @@ impl AppState {
             gamers: Arc::new(payquest_domain::gamers::Gamers::new(
                 store.clone(),
                 auth.policy().absolute_lifetime_ms,
+            )),
+            leaderboards: Arc::new(payquest_domain::leaderboards::Leaderboards::new(
+                store.clone(),
             )),
             auth: Arc::new(auth),
             users: Arc::new(Users::new(store.clone())),
@@ -174,6 +184,17 @@ impl From<DomainError> for AppError {
     }
 }
 
+async fn gamer_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<axum::Extension<GamerSessionHandle>>()
+        .await
+        .map(|axum::Extension(GamerSessionHandle(s))| s)
+        .map_err(|e| {
+            fail(DomainError::Internal(
+                format!("gamer session layer: {e}").into(),
+            ))
+        })
+}
+
 async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
@@ -244,8 +265,8 @@ impl Ctx {
             .map_err(internal)
     }
 
-    /// Signs a gamer in: a new session id, the gamer under their own key
-    /// (a staff sign-in in the same browser is left as it was).
+    /// Signs a gamer in: a new gamer session id, the gamer in it (a staff
+    /// sign-in in the same browser is left as it was).
     pub async fn store_gamer_session(
         &self,
         gamer: &payquest_domain::gamers::GamerSession,
@@ -253,20 +274,22 @@ impl Ctx {
         let internal = |e: tower_sessions::session::Error| {
             fail(DomainError::Internal(format!("session write: {e}").into()))
         };
-        self.session.cycle_id().await.map_err(internal)?;
-        self.session
+        let session = gamer_session().await?;
+        session.cycle_id().await.map_err(internal)?;
+        session
             .insert(GAMER_SESSION_KEY, gamer)
             .await
             .map_err(internal)
     }
 
-    /// Signs the gamer out (and only the gamer).
+    /// Signs the gamer out (and only the gamer): the gamer session's row is
+    /// deleted and its cookie cleared.
     pub async fn end_gamer_session(&self) -> Result<(), AppError> {
-        self.session
-            .remove::<payquest_domain::gamers::GamerSession>(GAMER_SESSION_KEY)
+        gamer_session()
+            .await?
+            .flush()
             .await
-            .map(|_| ())
-            .map_err(|e| fail(DomainError::Internal(format!("session write: {e}").into())))
+            .map_err(|e| fail(DomainError::Internal(format!("session flush: {e}").into())))
     }
 
     /// The flash message left by the last form post, removed as it is read.
@@ -367,8 +390,8 @@ impl GamerCtx {
     /// The gamer if one is signed in (and their session still good).
     pub async fn load_optional() -> Result<Option<GamerCtx>, AppError> {
         let ctx = Ctx::load().await?;
-        let Some(session) = ctx
-            .session
+        let Some(session) = gamer_session()
+            .await?
             .get::<payquest_domain::gamers::GamerSession>(GAMER_SESSION_KEY)
             .await
             .map_err(|e| fail(DomainError::Internal(format!("session read: {e}").into())))?

@@ -182,6 +182,14 @@ const LEADERBOARD: &[FieldDef] = &[
         true,
         60,
     ),
+    field(
+        "ranked_by",
+        "Ranked by (points: one per validated activity, or tokens earned)",
+        Text,
+        false,
+        false,
+        10,
+    ),
     field("starts_at", "Starts", DateTime, false, false, 40),
     field("ends_at", "Ends", DateTime, false, false, 40),
 ];
@@ -251,6 +259,12 @@ fn clean(f: &FieldDef, locale: Option<&str>, raw: &str) -> DomainResult<Option<S
         return Err(invalid(f, format!("{what} has control characters")));
     }
     let cleaned = match f.kind {
+        FieldKind::Text if f.name == "ranked_by" => {
+            if v != "points" && v != "tokens" {
+                return Err(invalid(f, format!("{what} must be points or tokens")));
+            }
+            v.to_owned()
+        }
         FieldKind::Text => v.to_owned(),
         FieldKind::RichText => sanitise(v),
         FieldKind::Url => {

@@ -55,6 +55,104 @@ pub fn reward_state_in_words(state: &str) -> &'static str {
     }
 }
 
+/// Payments a campaign needs in its recent history before a gamer is told
+/// when theirs should arrive.
+pub const MIN_PAYMENT_HISTORY: usize = 5;
+/// The recent history: payments confirmed in this window.
+pub const PAYMENT_HISTORY_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// A duration as a gamer reads it: "3.1 s", "12 min", "2 hours", "3 days"
+/// (rounded up past a minute, so "within" holds).
+pub fn duration_in_words(ms: i64) -> String {
+    let ms = ms.max(0);
+    let up = |unit: i64| (ms + unit - 1) / unit;
+    match ms {
+        ..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        ..3_600_000 => format!("{} min", up(60_000)),
+        ..172_800_000 => match up(3_600_000) {
+            1 => "1 hour".into(),
+            h => format!("{h} hours"),
+        },
+        _ => format!("{} days", up(DAY_MS)),
+    }
+}
+
+/// A campaign's recent measured turnaround per stage (90th percentiles),
+/// or `None` when it has too few payments to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turnaround {
+    stages: Option<(i64, i64)>,
+    /// Every recent approval happened on a weekday (UTC).
+    weekday_approvals: bool,
+}
+
+impl Turnaround {
+    /// From `payout_stage_times` rows: (occurred, earned, approved, confirmed).
+    pub fn of(times: &[(i64, i64, Option<i64>, Option<i64>)], now_ms: i64) -> Turnaround {
+        let paid: Vec<(i64, i64, i64)> = times
+            .iter()
+            .filter_map(|&(_, earned, approved, confirmed)| Some((earned, approved?, confirmed?)))
+            .filter(|&(_, _, c)| c >= now_ms - PAYMENT_HISTORY_WINDOW_MS)
+            .collect();
+        if paid.len() < MIN_PAYMENT_HISTORY {
+            return Turnaround {
+                stages: None,
+                weekday_approvals: false,
+            };
+        }
+        let p90 = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            crate::insights::percentile(&v, 90)
+        };
+        let approval = p90(paid.iter().map(|&(e, a, _)| a - e).collect());
+        let chain = p90(paid.iter().map(|&(_, a, c)| c - a).collect());
+        // 1970-01-01 was a Thursday: day 0 is weekday 3 counting Monday as 0.
+        let weekday = |ms: i64| (ms.div_euclid(DAY_MS) + 3).rem_euclid(7) < 5;
+        Turnaround {
+            stages: Some((approval, chain)),
+            weekday_approvals: paid.iter().all(|&(_, a, _)| weekday(a)),
+        }
+    }
+
+    /// When an unpaid reward should arrive, in words; `None` for a paid one
+    /// or one without a reward.
+    pub fn expected(&self, r: &crate::store::GamerActivityRow, now_ms: i64) -> Option<String> {
+        let state = r.reward_state.as_deref()?;
+        if r.confirmed_at_ms.is_some() || matches!(state, "confirmed" | "reconciled") {
+            return None;
+        }
+        if state == "failed" {
+            return Some("It will be sent again; no time can be given while it is retried.".into());
+        }
+        let Some((approval, chain)) = self.stages else {
+            return Some(
+                "Not enough recent payments in this campaign yet to say when it will arrive."
+                    .into(),
+            );
+        };
+        let (from, after, within) = match (state, r.approved_at_ms) {
+            ("approved" | "submitted", Some(at)) => (at, "its approval", chain),
+            _ => (r.rewarded_at_ms?, "being earned", approval + chain),
+        };
+        let by = from + within;
+        let usually = duration_in_words(within);
+        let weekdays = if self.weekday_approvals && r.approved_at_ms.is_none() {
+            "; approvals happen on weekdays"
+        } else {
+            ""
+        };
+        Some(if now_ms <= by {
+            format!(
+                "Usually paid within {usually} of {after}: expected by {}{weekdays}",
+                crate::clock::format_ms(by)
+            )
+        } else {
+            format!("Later than usual (usually within {usually} of {after}); still on its way{weekdays}")
+        })
+    }
+}
+
 /// How long a sign-in nonce is good for.
 pub const NONCE_LIFETIME_MS: i64 = 5 * 60_000;
 
@@ -70,12 +168,36 @@ impl Gamers {
         gamer: &GamerActor,
         before: payquest_types::ActivityId,
     ) -> DomainResult<Vec<payquest_types::GamerActivityView>> {
-        Ok(self
+        let rows = self
             .store
             .gamer_activities(gamer.gamer_id, before, MY_ACTIVITIES_PAGE)
-            .await?
+            .await?;
+        let now = now_ms();
+        // The turnaround of each campaign with an unpaid reward on the page.
+        let mut history = std::collections::HashMap::new();
+        for r in &rows {
+            if r.confirmed_at_ms.is_none() && r.amount_minor.is_some() {
+                if let std::collections::hash_map::Entry::Vacant(e) = history.entry(r.campaign_id) {
+                    let times = self
+                        .store
+                        .payout_stage_times(r.campaign_id, crate::insights::TAT_SAMPLE_MAX)
+                        .await?;
+                    e.insert(Turnaround::of(&times, now));
+                }
+            }
+        }
+        Ok(rows
             .into_iter()
             .map(|r| payquest_types::GamerActivityView {
+                expected_payment: history
+                    .get(&r.campaign_id)
+                    .and_then(|t| t.expected(&r, now)),
+                paid_after: r.confirmed_at_ms.map(|c| {
+                    format!(
+                        "Paid {} after it was reported",
+                        duration_in_words(c - r.received_at_ms)
+                    )
+                }),
                 activity_id: r.activity_id,
                 quest: r.quest,
                 campaign: r.campaign,
@@ -207,13 +329,107 @@ impl WalletAddress {
 
     /// `0x5aAe…eAed`: enough to recognise a wallet, for public pages.
     pub fn short(&self) -> String {
-        format!("{}…{}", &self.0[..6], &self.0[self.0.len() - 4..])
+        short_wallet(&self.0)
+    }
+}
+
+/// A wallet as the public site may show it: `0x1234…abcd`.
+pub fn short_wallet(wallet: &str) -> String {
+    match (
+        wallet.get(..6),
+        wallet.get(wallet.len().saturating_sub(4)..),
+    ) {
+        (Some(head), Some(tail)) if wallet.len() > 10 => format!("{head}…{tail}"),
+        _ => wallet.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(duration_in_words(3_140), "3.1 s");
+        assert_eq!(duration_in_words(61_000), "2 min");
+        assert_eq!(duration_in_words(3_600_000), "1 hour");
+        assert_eq!(duration_in_words(3_600_001), "2 hours");
+        assert_eq!(duration_in_words(3 * DAY_MS), "3 days");
+    }
+
+    fn row(state: &str, rewarded: i64, approved: Option<i64>) -> crate::store::GamerActivityRow {
+        crate::store::GamerActivityRow {
+            activity_id: payquest_types::ActivityId(1),
+            quest: "q".into(),
+            campaign_id: payquest_types::CampaignId(1),
+            campaign: "c".into(),
+            status: "validated".into(),
+            reason: None,
+            received_at_ms: rewarded,
+            amount_minor: Some(1),
+            reward_state: Some(state.into()),
+            rewarded_at_ms: Some(rewarded),
+            approved_at_ms: approved,
+            confirmed_at_ms: None,
+            tx_hash: None,
+        }
+    }
+
+    #[test]
+    fn expected_payment_comes_from_measured_stages_or_says_there_is_too_little() {
+        // 2026-11-23 (a Monday) 10:00 UTC.
+        let monday = 1_795_000_000_000 - 1_795_000_000_000 % DAY_MS + 5 * DAY_MS + 10 * 3_600_000;
+        let earned = monday - 7_200_000;
+        let times: Vec<_> = (0..10)
+            .map(|i| {
+                (
+                    earned,
+                    earned,
+                    Some(earned + 3_600_000 + i),
+                    Some(earned + 3_660_000 + i),
+                )
+            })
+            .collect();
+        let few = Turnaround::of(&times[..MIN_PAYMENT_HISTORY - 1], monday);
+        assert!(few
+            .expected(&row("batched", monday, None), monday)
+            .expect("said")
+            .starts_with("Not enough recent payments"));
+        let t = Turnaround::of(&times, monday);
+        let waiting = t
+            .expected(&row("batched", monday, None), monday)
+            .expect("said");
+        assert!(
+            waiting.starts_with("Usually paid within 2 hours of being earned"),
+            "{waiting}"
+        );
+        let approved = t
+            .expected(&row("approved", monday - 1_000, Some(monday)), monday)
+            .expect("said");
+        assert!(
+            approved.starts_with("Usually paid within 1 min of its approval: expected by"),
+            "{approved}"
+        );
+        assert!(!approved.contains("weekdays"), "approval is behind it");
+        assert!(
+            waiting.ends_with("approvals happen on weekdays"),
+            "{waiting}"
+        );
+        let late = t
+            .expected(&row("batched", monday - 3 * DAY_MS, None), monday)
+            .expect("said");
+        assert!(late.starts_with("Later than usual"), "{late}");
+        let mut paid = row("confirmed", monday, Some(monday));
+        paid.confirmed_at_ms = Some(monday);
+        assert_eq!(t.expected(&paid, monday), None);
+        // History older than the window is not "recent".
+        assert!(
+            Turnaround::of(&times, monday + PAYMENT_HISTORY_WINDOW_MS + 4 * 3_600_000)
+                .expected(&row("batched", monday, None), monday)
+                .expect("said")
+                .starts_with("Not enough")
+        );
+    }
 
     // EIP-55's own examples.
     const GOOD: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";

@@ -17,6 +17,7 @@ pub mod error;
 pub mod findings;
 pub mod gamers;
 pub mod insights;
+pub mod leaderboards;
 pub mod limits;
 pub mod media;
 pub mod payouts;

@@ -186,6 +186,44 @@ impl TestDb {
         }
     }
 
+    /// Runs a query whose columns are all whole numbers; its rows (for
+    /// tests that check the product against a plain SQL statement).
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<i64>> {
+        use sqlx::Row;
+        fn read<R: Row>(rows: Vec<R>) -> Vec<Vec<i64>>
+        where
+            usize: sqlx::ColumnIndex<R>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| r.try_get::<i64, usize>(i).expect("a whole number"))
+                        .collect()
+                })
+                .collect()
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                read(sqlx::query(sql).fetch_all(&mut conn).await.expect("query"))
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                read(sqlx::query(sql).fetch_all(&mut conn).await.expect("query"))
+            }
+        }
+    }
+
+    /// Whether this is the PostgreSQL database (for SQL written per dialect).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres)
+    }
+
     /// The values a column's CHECK allows (`CHECK (column IN ('a', 'b'))`),
     /// as the database itself reports its schema now.
     pub async fn check_values(&self, table: &str, column: &str) -> Vec<String> {

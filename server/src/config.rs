@@ -51,6 +51,11 @@ pub struct Config {
     /// A session ends after this long without a request.
     #[serde(default = "defaults::session_idle_minutes")]
     pub session_idle_minutes: i64,
+    /// A gamer's session (its own cookie, `pq_gamer`) ends after this long
+    /// without a request: shorter than staff's, as gamers sign in from
+    /// shared and public machines.
+    #[serde(default = "defaults::gamer_session_idle_minutes")]
+    pub gamer_session_idle_minutes: i64,
     /// A session ends this long after sign-in, however active.
     #[serde(default = "defaults::session_absolute_hours")]
     pub session_absolute_hours: i64,
@@ -228,6 +233,9 @@ mod defaults {
     pub fn session_idle_minutes() -> i64 {
         30
     }
+    pub fn gamer_session_idle_minutes() -> i64 {
+        15
+    }
     pub fn session_absolute_hours() -> i64 {
         12
     }
@@ -307,7 +315,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
+        if self.session_idle_minutes <= 0
+            || self.session_absolute_hours <= 0
+            || self.gamer_session_idle_minutes <= 0
+        {
             return Err("session lifetimes must be positive".into());
         }
         if self.body_limit_bytes < 1024 {

@@ -34,6 +34,9 @@ use crate::telemetry::{self, Metrics};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const SESSION_COOKIE: &str = "pq_session";
+/// A gamer's session cookie: its own name, store rows and idle timeout, so
+/// staff and gamer sessions never grant each other anything.
+const GAMER_SESSION_COOKIE: &str = "pq_gamer";
 /// How long /readyz waits for the database before calling it unready.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Strict policy for everything that is not a page (pages set their own, with a nonce).
@@ -77,6 +80,18 @@ pub fn router(
             config.session_idle_minutes,
         )));
 
+    // Lax, not Strict: a gamer following a link to the public site from
+    // elsewhere arrives signed in; every state change is still behind the
+    // origin guard.
+    let gamer_sessions = SessionManagerLayer::new(DbSessionStore::gamers(state.store.clone()))
+        .with_name(GAMER_SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.served_over_tls())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            config.gamer_session_idle_minutes,
+        )));
+
     let app = Router::new()
         .route(
             "/healthz",
@@ -106,6 +121,10 @@ pub fn router(
                 .layer(middleware::from_fn(telemetry::track_fallback)),
         )
         .layer(sessions.clone())
+        // The gamer's session layer runs first; its `Session` is moved to a
+        // type of its own before the staff layer inserts the staff one.
+        .layer(middleware::from_fn(stash_gamer_session))
+        .layer(gamer_sessions)
         .layer(middleware::from_fn_with_state(
             server_fn_rate,
             limit_server_fns,
@@ -179,6 +198,16 @@ pub fn router(
             .layer(middleware::from_fn(json_payload_too_large))
             .layer(middleware::from_fn_with_state(cache, crate::public_cache::serve)),
     )
+}
+
+/// Moves the gamer session layer's `Session` out of the way of the staff
+/// layer's: handlers reach it only as `GamerSessionHandle`.
+async fn stash_gamer_session(mut req: Request<Body>, next: middleware::Next) -> Response {
+    if let Some(session) = req.extensions_mut().remove::<tower_sessions::Session>() {
+        req.extensions_mut()
+            .insert(payquest_app::server::GamerSessionHandle(session));
+    }
+    next.run(req).await
 }
 
 /// `/metrics` for Prometheus, on its own listener (default 127.0.0.1:9100) so

@@ -61,7 +61,9 @@ fn cache_key(req: &Request) -> Option<(String, Kind)> {
     let path = req.uri().path();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let kind = match segments.as_slice() {
-        [""] | ["quests"] | ["drops"] => Kind::Page,
+        // A leaderboard's ranking is not here: its scores move with every
+        // validation, not with a publish (the domain keeps it a few seconds).
+        [""] | ["quests"] | ["drops"] | ["leaderboards"] => Kind::Page,
         ["quests" | "drops", slug] if plain_segment(slug) => Kind::Page,
         ["api", "v1", "content", t] if plain_segment(t) => Kind::Api,
         ["api", "v1", "content", t, slug] if plain_segment(t) && plain_segment(slug) => Kind::Api,

@@ -13,11 +13,33 @@ use tower_sessions::SessionStore;
 #[derive(Clone)]
 pub struct DbSessionStore {
     store: DynStore,
+    /// Which sessions these are: staff (`""`) or gamers (`"gamer:"`). It is
+    /// hashed in front of the id, so a gamer's cookie value presented as a
+    /// staff cookie (or the other way round) finds no row.
+    kind: &'static str,
 }
 
 impl DbSessionStore {
+    /// Staff sessions (the `pq_session` cookie).
     pub fn new(store: DynStore) -> Self {
-        Self { store }
+        Self { store, kind: "" }
+    }
+
+    /// Gamer sessions (the `pq_gamer` cookie): rows of their own.
+    pub fn gamers(store: DynStore) -> Self {
+        Self {
+            store,
+            kind: "gamer:",
+        }
+    }
+
+    /// The stored key of a session id.
+    fn key(&self, id: &Id) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.kind.as_bytes());
+        h.update(id.to_string().as_bytes());
+        hex::encode(h.finalize())
     }
 }
 
@@ -29,12 +51,6 @@ impl std::fmt::Debug for DbSessionStore {
 
 fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend(e.to_string())
-}
-
-/// The stored key of a session id.
-fn key(id: &Id) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 
 fn encode(record: &Record) -> Result<(String, i64)> {
@@ -57,7 +73,7 @@ impl SessionStore for DbSessionStore {
             let (json, expires_at_ms) = encode(record)?;
             if self
                 .store
-                .session_create(&key(&record.id), &json, expires_at_ms)
+                .session_create(&self.key(&record.id), &json, expires_at_ms)
                 .await
                 .map_err(backend)?
             {
@@ -73,7 +89,7 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let (json, expires_at_ms) = encode(record)?;
         self.store
-            .session_save(&key(&record.id), &json, expires_at_ms)
+            .session_save(&self.key(&record.id), &json, expires_at_ms)
             .await
             .map_err(backend)
     }
@@ -81,7 +97,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, session_id: &Id) -> Result<Option<Record>> {
         let Some(json) = self
             .store
-            .session_load(&key(session_id), now_ms())
+            .session_load(&self.key(session_id), now_ms())
             .await
             .map_err(backend)?
         else {
@@ -95,7 +111,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, session_id: &Id) -> Result<()> {
         self.store
-            .session_delete(&key(session_id))
+            .session_delete(&self.key(session_id))
             .await
             .map_err(backend)
     }

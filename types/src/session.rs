@@ -94,6 +94,51 @@ pub struct GamerActivityView {
     /// The reward's state in words: earned, waiting for approval, approved,
     /// paying, paid, failed and being retried.
     pub reward_state: Option<String>,
+    /// When an unpaid reward should arrive, from the campaign's recent
+    /// measured turnaround (or that there is not enough history to say).
+    pub expected_payment: Option<String>,
+    /// How long a paid reward took, from the report to the confirmed payment.
+    pub paid_after: Option<String>,
     /// The transaction that paid it.
     pub tx_hash: Option<String>,
+}
+
+/// One line of a leaderboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardLine {
+    /// 1-based.
+    pub rank: i64,
+    /// The wallet, shortened (`0x1234…abcd`): nothing else about the gamer.
+    pub wallet: String,
+    /// Validated activities counted.
+    pub points: i64,
+    /// Tokens earned by them.
+    pub tokens: String,
+    /// The signed-in gamer's own line.
+    pub me: bool,
+}
+
+/// A leaderboard as the public site shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardView {
+    pub slug: String,
+    pub title: String,
+    pub period: String,
+    /// `points` or `tokens`.
+    pub ranked_by: String,
+    /// When the period starts and ends (RFC 3339, UTC); no end: open-ended.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// The period has ended: its ranking is final.
+    pub closed: bool,
+    /// How ties are broken, in words.
+    pub tie_break: String,
+    /// How many gamers are ranked.
+    pub ranked: i64,
+    /// This page (1-based) and how many there are.
+    pub page: u32,
+    pub pages: u32,
+    pub lines: Vec<LeaderboardLine>,
+    /// The signed-in gamer's line (wherever it is), if they are ranked.
+    pub me: Option<LeaderboardLine>,
 }

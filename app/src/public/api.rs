@@ -175,3 +175,33 @@ pub async fn public_entry(
         )
         .await?)
 }
+
+/// A page (1-based) of a published leaderboard's ranking, with the
+/// signed-in gamer's own line; `None` when no such leaderboard is live.
+#[server(endpoint = "leaderboard", input = Json)]
+pub async fn leaderboard(
+    slug: String,
+    page: u32,
+    locale: String,
+) -> Result<Option<payquest_types::LeaderboardView>, AppError> {
+    let gamer = GamerCtx::load_optional().await?;
+    let ctx = crate::server::PublicCtx::load().await?;
+    let Some(entry) = ctx
+        .state
+        .content
+        .published(
+            payquest_types::ContentType::Leaderboard,
+            &slug,
+            payquest_domain::content::locale_or_default(Some(&locale)),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        ctx.state
+            .leaderboards
+            .view(&entry, page, gamer.as_ref().map(|g| &g.gamer))
+            .await?,
+    ))
+}

@@ -142,7 +142,7 @@ fn Home(home: PublicHome) -> impl IntoView {
         </section>
         <Cards title="K-Quests" testid="k-quests" items=home.quests href=crate::routes::QUESTS />
         <Cards title="K-Drops" testid="k-drops" items=home.drops href=crate::routes::DROPS />
-        <Cards title="Leaderboards" testid="leaderboards" items=home.leaderboards />
+        <Cards title="Leaderboards" testid="leaderboards" items=home.leaderboards href=crate::routes::LEADERBOARDS />
         {home.footer.map(|f| {
             let text = field(&f, "text").to_owned();
             let links = links(field(&f, "links"));
@@ -242,6 +242,134 @@ fn CollectionPage(
                 })}
             </Transition>
         </crate::components::PublicFrame>
+    }
+}
+
+/// All live leaderboards.
+#[component]
+pub fn LeaderboardsPage() -> impl IntoView {
+    view! { <CollectionPage content_type=ContentType::Leaderboard title="Leaderboards" testid="leaderboards" href=crate::routes::LEADERBOARDS /> }
+}
+
+/// One leaderboard's ranking, a page at a time (`?page=`), with the rule,
+/// the tie-break and the signed-in gamer's own line highlighted.
+#[component]
+pub fn LeaderboardPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let query = leptos_router::hooks::use_query_map();
+    let locale = use_locale();
+    let board = Resource::new(
+        move || {
+            (
+                params.with(|p| p.get("slug").unwrap_or_default()),
+                query.with(|q| {
+                    q.get("page")
+                        .and_then(|p| p.parse::<u32>().ok())
+                        .unwrap_or(1)
+                }),
+                locale(),
+            )
+        },
+        |(slug, page, l)| crate::public::api::leaderboard(slug, page, l),
+    );
+    view! {
+        <crate::components::PublicFrame>
+            <Transition fallback=|| view! { <p class="px-4 py-16 text-center text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match board.await {
+                        Ok(Some(b)) => leaderboard_view(b).into_any(),
+                        Ok(None) => view! {
+                            <section class="mx-auto max-w-3xl px-4 py-16 text-center" data-testid="public-missing">
+                                <h1 class="text-3xl font-bold">"Not found"</h1>
+                                <p class="mt-4 text-slate-600">"This leaderboard isn't live (any more). "
+                                    <a class="text-indigo-700 hover:underline" href=crate::routes::LEADERBOARDS>"All leaderboards"</a></p>
+                            </section>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="px-4 py-16 text-center text-red-700">{e.message().to_owned()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </crate::components::PublicFrame>
+    }
+}
+
+fn leaderboard_view(b: payquest_types::LeaderboardView) -> impl IntoView {
+    let by_tokens = b.ranked_by == "tokens";
+    let rule = if by_tokens {
+        "Ranked by tokens earned."
+    } else {
+        "Ranked by points: one for each validated activity."
+    };
+    let when = match (&b.starts_at, &b.ends_at) {
+        (Some(s), Some(e)) => format!("{} – {}", &s[..10.min(s.len())], &e[..10.min(e.len())]),
+        (None, Some(e)) => format!("until {}", &e[..10.min(e.len())]),
+        (Some(s), None) => format!("from {}", &s[..10.min(s.len())]),
+        (None, None) => String::new(),
+    };
+    let status = if b.closed {
+        "This period has ended: the ranking is final."
+    } else {
+        "Live: updated as activities are validated."
+    };
+    let row = move |l: &payquest_types::LeaderboardLine| {
+        let class = if l.me {
+            "bg-indigo-50 font-semibold"
+        } else {
+            "border-t border-slate-100"
+        };
+        view! {
+            <tr class=class data-testid=if l.me { "leaderboard-me" } else { "leaderboard-line" }>
+                <td class="px-3 py-2 tabular-nums">{l.rank}</td>
+                <td class="px-3 py-2 font-mono">{l.wallet.clone()}{l.me.then(|| view! { <span class="ml-2 rounded bg-indigo-600 px-1.5 py-0.5 font-sans text-xs text-white">"you"</span> })}</td>
+                <td class="px-3 py-2 text-right tabular-nums">{l.points}</td>
+                <td class="px-3 py-2 text-right tabular-nums">{l.tokens.clone()}</td>
+            </tr>
+        }
+    };
+    let me = b.me.clone().filter(|_| !b.lines.iter().any(|l| l.me));
+    let own =
+        b.me.clone()
+            .map(|m| format!("Your rank: {} of {}", m.rank, b.ranked));
+    let page_link = |p: u32| format!("{}/{}?page={p}", crate::routes::LEADERBOARDS, b.slug);
+    let prev = (b.page > 1).then(|| page_link(b.page - 1));
+    let next = (b.page < b.pages).then(|| page_link(b.page + 1));
+    view! {
+        <section class="mx-auto max-w-3xl space-y-4 px-4 py-8" data-testid="leaderboard">
+            <a class="text-sm text-indigo-700 hover:underline" href=crate::routes::LEADERBOARDS>"← All leaderboards"</a>
+            <h1 class="text-3xl font-bold">{b.title.clone()}</h1>
+            <p class="text-slate-600"><span class="font-medium text-slate-800">{b.period.clone()}</span>" · "{when}</p>
+            <p class="text-sm text-slate-700" data-testid="leaderboard-status">{status}" "{rule}</p>
+            <p class="text-sm text-slate-700" data-testid="leaderboard-tie-break">{b.tie_break.clone()}</p>
+            {own.map(|o| view! { <p class="font-semibold text-indigo-800" data-testid="leaderboard-own-rank">{o}</p> })}
+            {if b.lines.is_empty() {
+                view! { <p class="text-slate-600">"Nobody has scored yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="overflow-x-auto rounded-xl bg-white shadow">
+                        <table class="w-full text-sm">
+                            <caption class="sr-only">{format!("{} ranking, page {} of {}", b.title, b.page, b.pages)}</caption>
+                            <thead class="text-left text-slate-600">
+                                <tr>
+                                    <th scope="col" class="px-3 py-2">"Rank"</th>
+                                    <th scope="col" class="px-3 py-2">"Wallet"</th>
+                                    <th scope="col" class="px-3 py-2 text-right">"Points"</th>
+                                    <th scope="col" class="px-3 py-2 text-right">"Tokens"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {b.lines.iter().map(row).collect_view()}
+                                {me.as_ref().map(row)}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            <nav class="flex items-center justify-between text-sm" aria-label="Ranking pages">
+                {prev.map(|h| view! { <a class="text-indigo-700 hover:underline" href=h>"← Higher ranks"</a> })}
+                <span class="text-slate-600">{format!("Page {} of {} · {} ranked", b.page, b.pages, b.ranked)}</span>
+                {next.map(|h| view! { <a class="text-indigo-700 hover:underline" href=h>"Lower ranks →"</a> })}
+            </nav>
+        </section>
     }
 }
 
@@ -367,7 +495,14 @@ fn my_rewards_table(
                 .into_any()
         }),
         Column::new("Payment", |a: &A| {
-            a.reward_state.clone().unwrap_or_default().into_any()
+            let when = a.expected_payment.clone().or_else(|| a.paid_after.clone());
+            view! {
+                <span>
+                    <span data-testid="reward-state">{a.reward_state.clone().unwrap_or_default()}</span>
+                    {when.map(|w| view! { <span class="block text-xs text-slate-600" data-testid="payment-time">{w}</span> })}
+                </span>
+            }
+            .into_any()
         }),
         Column::new("Transaction", tx),
     ];

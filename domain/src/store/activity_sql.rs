@@ -282,8 +282,9 @@ macro_rules! impl_activities {
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::GamerActivityRow>> {
                 Ok(sqlx::query_as::<_, $crate::store::GamerActivityRow>(
-                    "SELECT a.activity_id, q.name AS quest, c.name AS campaign, a.status, a.reason, a.received_at_ms, \
-                     p.amount_minor, p.state AS reward_state, \
+                    "SELECT a.activity_id, q.name AS quest, c.campaign_id, c.name AS campaign, a.status, a.reason, \
+                     a.received_at_ms, p.amount_minor, p.state AS reward_state, p.created_at_ms AS rewarded_at_ms, \
+                     p.approved_at_ms, p.confirmed_at_ms, \
                      (SELECT ch.mined_tx_hash FROM chunk_member m \
                       JOIN payout_chunk ch ON ch.payout_chunk_id = m.payout_chunk_id \
                       WHERE m.payout_item_id = p.payout_item_id AND ch.mined_tx_hash IS NOT NULL \

@@ -8,6 +8,7 @@ mod activity_sql;
 mod campaigns_sql;
 mod chain_sql;
 mod content_sql;
+mod leaderboard_sql;
 mod ledger_sql;
 mod machine_sql;
 mod payout_model;
@@ -28,6 +29,7 @@ use payquest_types::{Amount, Role};
 
 use crate::audit::AuditRecord;
 
+pub use leaderboard_sql::{LeaderboardRecord, ScoreRow};
 pub use payout_model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -247,6 +249,7 @@ pub trait Store:
     + PayoutStore
     + ChainStore
     + ContentStore
+    + LeaderboardStore
     + Send
     + Sync
     + 'static
@@ -760,17 +763,60 @@ pub trait ActivityStore: Send + Sync {
     async fn sweep_siwe_nonces(&self, now_ms: i64) -> StoreResult<u64>;
 }
 
+/// What a published leaderboard entry says about how it ranks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaderboardDef {
+    pub slug: String,
+    /// `None`: every campaign.
+    pub campaign_id: Option<CampaignId>,
+    /// `points` or `tokens`.
+    pub ranked_by: String,
+    pub starts_at_ms: i64,
+    /// `None`: open-ended.
+    pub ends_at_ms: Option<i64>,
+}
+
+/// Leaderboards: their rules and the score rows validation keeps.
+#[async_trait]
+pub trait LeaderboardStore: Send + Sync {
+    /// The id of the leaderboard `def.slug` under this rule: created, or
+    /// redefined with its scores rebuilt from validated activities (one
+    /// transaction) when the rule changed; a read when it did not.
+    async fn define_leaderboard(&self, def: &LeaderboardDef, now_ms: i64) -> StoreResult<i64>;
+    /// A page of the ranking: score, then who reached it first, then the
+    /// lower gamer id.
+    async fn leaderboard_page(
+        &self,
+        leaderboard_id: i64,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ScoreRow>>;
+    /// How many gamers are ranked.
+    async fn leaderboard_size(&self, leaderboard_id: i64) -> StoreResult<i64>;
+    /// A gamer's rank (1-based) and line, if they are ranked.
+    async fn leaderboard_rank(
+        &self,
+        leaderboard_id: i64,
+        gamer_id: GamerId,
+    ) -> StoreResult<Option<(i64, ScoreRow)>>;
+}
+
 /// One of a gamer's activities with its reward and paying transaction.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct GamerActivityRow {
     pub activity_id: ActivityId,
     pub quest: String,
+    pub campaign_id: CampaignId,
     pub campaign: String,
     pub status: String,
     pub reason: Option<String>,
     pub received_at_ms: i64,
     pub amount_minor: Option<i64>,
     pub reward_state: Option<String>,
+    /// When the reward was earned, approved and confirmed on chain.
+    pub rewarded_at_ms: Option<i64>,
+    pub approved_at_ms: Option<i64>,
+    pub confirmed_at_ms: Option<i64>,
     pub tx_hash: Option<String>,
 }
 

@@ -12,6 +12,7 @@ use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::chain_sql::impl_chain;
 use super::content_sql::impl_content;
+use super::leaderboard_sql::impl_leaderboards;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::payout_sql::impl_payouts;
@@ -42,6 +43,10 @@ impl PgStore {
     /// Workers on several replicas skip the rows another worker holds.
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    /// A validation that scores a leaderboard holds its row (a redefinition
+    /// waits for it); SQLite has one writer at a time.
+    const SHARE_LOCK: &'static str = " FOR SHARE OF l";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await
     }
@@ -51,6 +56,7 @@ impl_activities!(PgStore, Postgres);
 impl_campaigns!(PgStore, Postgres);
 impl_content!(PgStore, Postgres);
 impl_chain!(PgStore, Postgres);
+impl_leaderboards!(PgStore, Postgres);
 impl_ledger!(PgStore, Postgres);
 impl_machine!(PgStore, Postgres);
 impl_payouts!(PgStore, Postgres);

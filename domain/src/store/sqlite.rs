@@ -17,6 +17,7 @@ use super::activity_sql::impl_activities;
 use super::campaigns_sql::impl_campaigns;
 use super::chain_sql::impl_chain;
 use super::content_sql::impl_content;
+use super::leaderboard_sql::impl_leaderboards;
 use super::ledger_sql::impl_ledger;
 use super::machine_sql::impl_machine;
 use super::payout_sql::impl_payouts;
@@ -64,6 +65,10 @@ impl SqliteStore {
     /// One writer at a time on SQLite, so claims need no row locks.
     const CLAIM_LOCK: &'static str = "";
 
+    /// A validation that scores a leaderboard holds its row (a redefinition
+    /// waits for it); SQLite has one writer at a time.
+    const SHARE_LOCK: &'static str = "";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
@@ -73,6 +78,7 @@ impl_activities!(SqliteStore, Sqlite);
 impl_campaigns!(SqliteStore, Sqlite);
 impl_content!(SqliteStore, Sqlite);
 impl_chain!(SqliteStore, Sqlite);
+impl_leaderboards!(SqliteStore, Sqlite);
 impl_ledger!(SqliteStore, Sqlite);
 impl_machine!(SqliteStore, Sqlite);
 impl_payouts!(SqliteStore, Sqlite);

@@ -102,7 +102,22 @@ macro_rules! impl_validation {
                 .fetch_optional(&mut *conn)
                 .await?;
                 // One activity, one payout item: a second is a programming error.
-                Ok(id.ok_or_else(|| "a payout item exists for this activity".to_owned()))
+                let Some(id) = id else {
+                    return Ok(Err("a payout item exists for this activity".to_owned()));
+                };
+                // The leaderboards it counts for, in this same transaction.
+                static SCORE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    $crate::store::leaderboard_sql::SCORE_ACTIVITY.replace("{lock}", <$store>::SHARE_LOCK)
+                });
+                sqlx::query(SCORE.as_str())
+                    .bind(p.gamer_id)
+                    .bind(p.reward_minor)
+                    .bind(p.occurred_at_ms)
+                    .bind(p.campaign_id)
+                    .bind(now_ms)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Ok(id))
             }
 
             /// Binds the external account the validator proved to this gamer

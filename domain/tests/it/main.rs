@@ -8,6 +8,7 @@ mod chain_flow;
 mod content;
 mod content_ops;
 mod gamers;
+mod leaderboards;
 mod ledger;
 mod payouts;
 mod session;

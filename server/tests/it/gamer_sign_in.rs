@@ -99,7 +99,54 @@ async fn sign_in_with_a_wallet(db: &TestDb) {
     )
     .await
     .expect("sign in");
+    let set_cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect();
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    // The gamer's session is a cookie of its own, with a shorter idle
+    // timeout than staff's (15 minutes by default), and nothing else.
+    assert_eq!(set_cookies.len(), 1, "{set_cookies:?}");
+    let gamer_cookie = &set_cookies[0];
+    assert!(gamer_cookie.starts_with("pq_gamer="), "{gamer_cookie}");
+    assert!(gamer_cookie.contains("Max-Age=900"), "{gamer_cookie}");
+    assert!(gamer_cookie.contains("HttpOnly"), "{gamer_cookie}");
+    let value = gamer_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.strip_prefix("pq_gamer="))
+        .expect("value")
+        .to_owned();
+    // Presented under the staff cookie's name, a gamer session is nobody's
+    // (its rows are apart); and as itself it reaches no staff function.
+    for cookie in [format!("pq_session={value}"), format!("pq_gamer={value}")] {
+        let res = crate::bare_client()
+            .post(format!("{}/api/list_campaigns", server.url))
+            .header("sec-fetch-site", "same-origin")
+            .header("cookie", &cookie)
+            .form(&[("x", "")])
+            .send()
+            .await
+            .expect("staff call");
+        assert_eq!(res.status(), 401, "{cookie}");
+    }
+    assert_eq!(
+        mine(Some(format!("pq_session={value}")))
+            .await
+            .expect("swapped")
+            .status(),
+        401,
+        "a gamer session id under the staff name reads nothing"
+    );
+    assert_eq!(
+        mine(Some(format!("pq_gamer={value}")))
+            .await
+            .expect("own")
+            .status(),
+        200
+    );
     let me: Value = c
         .post(format!("{}/api/current_gamer", server.url))
         .form(&[("x", "")])
