@@ -153,6 +153,48 @@ impl Turnaround {
     }
 }
 
+/// Quests listed in the portal.
+pub const MY_QUESTS_MAX: u32 = 100;
+/// Linked accounts listed in the portal.
+pub const MY_ACCOUNTS_MAX: u32 = 50;
+
+/// An account as a gamer types it: 1 to 128 of letters, digits and
+/// `_ . - @ # :` (so it is safe to show anywhere).
+fn account_ref(account: &str) -> DomainResult<&str> {
+    let account = account.trim();
+    let n = account.chars().count();
+    if n == 0 || n > crate::limits::ACCOUNT_REF_MAX_CHARS {
+        return Err(DomainError::InvalidField {
+            field: "account",
+            message: format!(
+                "give 1 to {} characters",
+                crate::limits::ACCOUNT_REF_MAX_CHARS
+            ),
+        });
+    }
+    if !account
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-@#:".contains(c))
+    {
+        return Err(DomainError::InvalidField {
+            field: "account",
+            message: "use letters, digits and _ . - @ # : only".into(),
+        });
+    }
+    Ok(account)
+}
+
+fn account_kind(kind: &str) -> DomainResult<&'static str> {
+    match kind {
+        "game" => Ok("game"),
+        "social" => Ok("social"),
+        _ => Err(DomainError::InvalidField {
+            field: "kind",
+            message: "game or social".into(),
+        }),
+    }
+}
+
 /// How long a sign-in nonce is good for.
 pub const NONCE_LIFETIME_MS: i64 = 5 * 60_000;
 
@@ -214,6 +256,96 @@ impl Gamers {
                 tx_hash: r.tx_hash,
             })
             .collect())
+    }
+
+    /// The gamer's linked accounts and the quests of running campaigns,
+    /// each with the gamer's completions (their own rows only).
+    pub async fn my_profile(
+        &self,
+        gamer: &GamerActor,
+    ) -> DomainResult<payquest_types::GamerProfileView> {
+        let accounts = self
+            .store
+            .gamer_accounts(gamer.gamer_id, MY_ACCOUNTS_MAX)
+            .await?
+            .into_iter()
+            .map(|(kind, account, at)| payquest_types::LinkedAccountView {
+                kind,
+                account,
+                linked_at: crate::clock::format_ms(at),
+            })
+            .collect();
+        let quests = self
+            .store
+            .gamer_quests(gamer.gamer_id, MY_QUESTS_MAX)
+            .await?
+            .into_iter()
+            .map(|q| payquest_types::GamerQuestView {
+                state: match (q.completions, q.max_per_gamer) {
+                    (0, _) => "open",
+                    (n, Some(max)) if n >= max => "completed",
+                    _ => "repeatable",
+                }
+                .into(),
+                quest: q.quest,
+                campaign: q.campaign,
+                reward: payquest_types::Amount::from_minor(q.reward_minor).to_string(),
+                completions: q.completions,
+            })
+            .collect();
+        Ok(payquest_types::GamerProfileView { accounts, quests })
+    }
+
+    /// Links a game account (`game`) or social handle (`social`) to the
+    /// gamer; the latest linked of a kind is what validators use when a
+    /// report names none. An account another wallet has is refused
+    /// (`Conflict`); audited.
+    pub async fn link_account(
+        &self,
+        gamer: &GamerActor,
+        kind: &str,
+        account: &str,
+        ip: Option<&str>,
+    ) -> DomainResult<()> {
+        let kind = account_kind(kind)?;
+        let account = account_ref(account)?;
+        let audit = crate::audit::AuditRecord::new(
+            &crate::audit::AuditActor::gamer(ip),
+            "gamer.account_linked",
+            format!("gamer:{}", gamer.gamer_id),
+        )
+        .after(&serde_json::json!({ "kind": kind, "account": account }));
+        self.store
+            .link_gamer_account(gamer.gamer_id, kind, account, now_ms(), &audit)
+            .await?;
+        Ok(())
+    }
+
+    /// Unlinks one of the gamer's accounts; `NotFound` if it isn't linked.
+    pub async fn unlink_account(
+        &self,
+        gamer: &GamerActor,
+        kind: &str,
+        account: &str,
+        ip: Option<&str>,
+    ) -> DomainResult<()> {
+        let kind = account_kind(kind)?;
+        let account = account_ref(account)?;
+        let audit = crate::audit::AuditRecord::new(
+            &crate::audit::AuditActor::gamer(ip),
+            "gamer.account_unlinked",
+            format!("gamer:{}", gamer.gamer_id),
+        )
+        .after(&serde_json::json!({ "kind": kind, "account": account }));
+        if self
+            .store
+            .unlink_gamer_account(gamer.gamer_id, kind, account, &audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("linked account"))
+        }
     }
 
     /// A fresh single-use nonce (128 random bits) for a Sign-In with

@@ -21,12 +21,12 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   const builder = page.getByTestId('batch-builder');
   await builder.getByLabel('Note').fill('launch week rewards');
   await builder.getByRole('button', { name: 'Preview' }).click();
-  await expect(builder.getByTestId('preview')).toContainText('4 eligible rewards shown, 27.5 in all');
+  await expect(builder.getByTestId('preview')).toContainText('5 eligible rewards shown, 32.5 in all');
   await builder.getByRole('button', { name: 'Create batch' }).click();
   await expect(page).toHaveURL(/\/payouts\/\d+$/);
   batchPath = new URL(page.url()).pathname;
   await hydrated(page);
-  await expect(page.getByTestId('batch-total')).toHaveText('27.5');
+  await expect(page.getByTestId('batch-total')).toHaveText('32.5');
   contentHash = (await page.getByTestId('content-hash').textContent())!.trim();
   expect(contentHash).toMatch(/^[0-9a-f]{64}$/);
   await page.getByRole('button', { name: 'Submit for approval' }).click();

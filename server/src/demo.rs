@@ -171,14 +171,19 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
     demo_content(store, &community, campaign.campaign_id, &quest_ids).await?;
     println!(
         "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review; \
-         3 rewards are eligible for a payout batch; the public site has a banner, header, footer, \
+         4 rewards are eligible for a payout batch (one the demo gamer's, {DEMO_GAMER_WALLET}); the public site has a banner, header, footer, \
          two K-Quests, a K-Drop and a leaderboard (en and es)"
     );
     Ok(())
 }
 
-/// Three activities reviewed and approved by the community user: eligible
-/// rewards a maker can put in a batch straight away.
+/// The demo gamer: the dev chain's (anvil's) second well-known account, so
+/// anyone can sign in as them with its published test key. Never a real
+/// wallet.
+pub const DEMO_GAMER_WALLET: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+/// Four activities reviewed and approved by the community user (one the
+/// demo gamer's): eligible rewards a maker can put in a batch straight away.
 async fn eligible_rewards(
     store: &DynStore,
     principal: &MachinePrincipal,
@@ -188,11 +193,17 @@ async fn eligible_rewards(
 ) -> DomainResult<()> {
     use payquest_domain::review::Reviews;
     use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
-    let items: Vec<ActivityIn> = (0..3)
+    // The last is the demo gamer's (a wallet whose key is public: see
+    // `DEMO_GAMER_WALLET`), on the first quest.
+    let items: Vec<ActivityIn> = (0..4)
         .map(|n| ActivityIn {
             external_id: format!("demo-reviewed-{n}"),
-            quest_id: quest_ids[n % 2],
-            wallet: format!("0x{:040x}", 0xfeed_0000u64 + n as u64),
+            quest_id: quest_ids[if n < 3 { n % 2 } else { 0 }],
+            wallet: if n < 3 {
+                format!("0x{:040x}", 0xfeed_0000u64 + n as u64)
+            } else {
+                DEMO_GAMER_WALLET.to_owned()
+            },
             game_account_id: Some(format!("player-r{n}")),
             social_handle: None,
             occurred_at: format_ms(now_ms() - 600_000),
@@ -360,6 +371,7 @@ async fn demo_content(
                 ("campaign_id", campaign),
                 ("period.en", "Sprint 1".into()),
                 ("period.es", "Sprint 1".into()),
+                ("ranked_by", "points".into()),
                 ("starts_at", starts),
                 ("ends_at", ends),
             ],

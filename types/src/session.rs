@@ -142,3 +142,32 @@ pub struct LeaderboardView {
     /// The signed-in gamer's line (wherever it is), if they are ranked.
     pub me: Option<LeaderboardLine>,
 }
+
+/// An account a gamer linked (the game's player id, or a social handle):
+/// validators use it when a report names none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedAccountView {
+    /// `game` or `social`.
+    pub kind: String,
+    pub account: String,
+    pub linked_at: String,
+}
+
+/// A quest of a running campaign and where the gamer stands with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamerQuestView {
+    pub quest: String,
+    pub campaign: String,
+    pub reward: String,
+    pub completions: i64,
+    /// `completed` (nothing more to earn), `open` (never done) or
+    /// `repeatable` (done, and can be earned again).
+    pub state: String,
+}
+
+/// What the portal shows beside the rewards: linked accounts and quests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamerProfileView {
+    pub accounts: Vec<LinkedAccountView>,
+    pub quests: Vec<GamerQuestView>,
+}

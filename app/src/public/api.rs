@@ -205,3 +205,51 @@ pub async fn leaderboard(
             .await?,
     ))
 }
+
+/// The signed-in gamer's linked accounts and the running quests with
+/// where they stand (completed, open, repeatable).
+#[server(endpoint = "my_profile")]
+pub async fn my_profile() -> Result<payquest_types::GamerProfileView, AppError> {
+    let ctx = GamerCtx::load().await?;
+    Ok(ctx.state.gamers.my_profile(&ctx.gamer).await?)
+}
+
+/// Links a game account (`kind` = `game`) or social handle (`social`) to
+/// the signed-in gamer; 409 when another wallet has it.
+#[server(endpoint = "link_account")]
+pub async fn link_account(kind: String, account: String) -> Result<String, AppError> {
+    let ctx = GamerCtx::load().await?;
+    ctx.state
+        .gamers
+        .link_account(&ctx.gamer, &kind, &account, ctx.ip())
+        .await?;
+    Ok(format!(
+        "Linked {} {}",
+        account_label(&kind),
+        account.trim()
+    ))
+}
+
+/// Unlinks one of the signed-in gamer's accounts.
+#[server(endpoint = "unlink_account")]
+pub async fn unlink_account(kind: String, account: String) -> Result<String, AppError> {
+    let ctx = GamerCtx::load().await?;
+    ctx.state
+        .gamers
+        .unlink_account(&ctx.gamer, &kind, &account, ctx.ip())
+        .await?;
+    Ok(format!(
+        "Unlinked {} {}",
+        account_label(&kind),
+        account.trim()
+    ))
+}
+
+/// What an account kind is called on the page.
+pub fn account_label(kind: &str) -> &'static str {
+    if kind == "social" {
+        "social handle"
+    } else {
+        "game account"
+    }
+}

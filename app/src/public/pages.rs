@@ -435,7 +435,17 @@ fn EntryPage(
 /// status and reason, each reward in words and, once paid, its transaction.
 #[component]
 pub fn MyRewardsPage() -> impl IntoView {
-    let rows = Resource::new(|| (), |_| crate::public::api::my_activities());
+    let reload = RwSignal::new(0_u32);
+    let rows = Resource::new(
+        move || reload.get(),
+        |_| crate::public::api::my_activities(),
+    );
+    // A reward being paid moves by itself: the page follows it to "paid".
+    crate::components::reload_while(rows, reload, |(items, _)| {
+        items
+            .iter()
+            .any(|a| matches!(a.reward_state.as_deref(), Some("approved" | "paying")))
+    });
     view! {
         <crate::components::PublicFrame>
             <section class="mx-auto max-w-6xl space-y-4 px-4 py-8" data-testid="my-rewards">
@@ -449,12 +459,106 @@ pub fn MyRewardsPage() -> impl IntoView {
                                 </p>
                             }.into_any(),
                             Err(e) => view! { <p role="alert" class="text-red-700">{e.message().to_owned()}</p> }.into_any(),
-                            Ok((items, explorer)) => my_rewards_table(items, explorer).into_any(),
+                            Ok((items, explorer)) => view! {
+                                {my_rewards_table(items, explorer)}
+                                <MyProfile />
+                            }.into_any(),
                         }
                     })}
                 </Transition>
             </section>
         </crate::components::PublicFrame>
+    }
+}
+
+/// The gamer's linked accounts (with forms to link or unlink them) and the
+/// running quests: completed, open or repeatable.
+#[component]
+fn MyProfile() -> impl IntoView {
+    use crate::components::{Column, DataTable, ErrorBanner, BUTTON, BUTTON_QUIET, INPUT};
+    use crate::public::api::{LinkAccount, UnlinkAccount};
+    let link = ServerAction::<LinkAccount>::new();
+    let unlink = ServerAction::<UnlinkAccount>::new();
+    let profile = Resource::new(
+        move || (link.version().get(), unlink.version().get()),
+        |_| crate::public::api::my_profile(),
+    );
+    let error = Signal::derive(move || {
+        link.value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| unlink.value().get().and_then(Result::err))
+    });
+    let done = move || {
+        link.value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| unlink.value().get().and_then(Result::ok))
+    };
+    view! {
+        <section class="space-y-3" data-testid="my-accounts">
+            <h2 class="text-xl font-semibold">"Your accounts"</h2>
+            <p class="text-sm text-slate-600">"Accounts seen with your wallet on reports, and those you link here. When a game or social network reports an activity without naming your account, quests check the one you linked last. An account can't be linked to two wallets."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    use payquest_types::LinkedAccountView as L;
+                    let accounts = profile.await.map(|p| p.accounts).unwrap_or_default();
+                    let columns = vec![
+                        Column::new("Kind", |a: &L| crate::public::api::account_label(&a.kind).into_any()),
+                        Column::new("Account", |a: &L| view! { <span class="font-mono">{a.account.clone()}</span> }.into_any()),
+                        Column::new("Linked", |a: &L| a.linked_at.clone().into_any()),
+                        Column::new("", move |a: &L| {
+                            let (kind, account) = (a.kind.clone(), a.account.clone());
+                            let label = format!("Unlink {}", a.account);
+                            view! {
+                                <button class=BUTTON_QUIET type="button" aria-label=label
+                                    on:click=move |_| { unlink.dispatch(UnlinkAccount { kind: kind.clone(), account: account.clone() }); }>
+                                    "Unlink"
+                                </button>
+                            }.into_any()
+                        }),
+                    ];
+                    view! { <DataTable rows=accounts columns empty="No accounts linked yet." testid="linked-accounts" /> }
+                })}
+            </Transition>
+            <ActionForm action=link attr:class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-4 shadow">
+                <label class="block text-sm font-medium">"Kind"
+                    <select class=INPUT name="kind">
+                        <option value="game">"Game account (player id)"</option>
+                        <option value="social">"Social handle"</option>
+                    </select>
+                </label>
+                <label class="block grow text-sm font-medium">"Account"
+                    <input class=INPUT name="account" required maxlength="128" placeholder="player-1234 or @handle" />
+                </label>
+                <button class=BUTTON type="submit">"Link account"</button>
+            </ActionForm>
+            {move || done().map(|m| view! { <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="account-message">{m}</p> })}
+            <ErrorBanner error=error />
+        </section>
+        <section class="space-y-3">
+            <h2 class="text-xl font-semibold">"Quests"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    use payquest_types::GamerQuestView as Q;
+                    let quests = profile.await.map(|p| p.quests).unwrap_or_default();
+                    let columns = vec![
+                        Column::new("Quest", |q: &Q| view! { <span>{q.quest.clone()}<span class="block text-xs text-slate-500">{q.campaign.clone()}</span></span> }.into_any()),
+                        Column::new("Reward", |q: &Q| format!("{} tokens", q.reward).into_any()),
+                        Column::new("You", |q: &Q| {
+                            let words = match q.state.as_str() {
+                                "completed" => "completed".to_owned(),
+                                "repeatable" if q.completions == 1 => "done once; can be earned again".to_owned(),
+                                "repeatable" => format!("done {} times; can be earned again", q.completions),
+                                _ => "open".to_owned(),
+                            };
+                            view! { <span data-testid="quest-state">{words}</span> }.into_any()
+                        }),
+                    ];
+                    view! { <DataTable rows=quests columns empty="No quests are running right now." testid="my-quests" /> }
+                })}
+            </Transition>
+        </section>
     }
 }
 

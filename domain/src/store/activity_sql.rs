@@ -319,6 +319,93 @@ macro_rules! impl_activities {
                 Ok(gamer)
             }
 
+            async fn link_gamer_account(
+                &self,
+                gamer_id: GamerId,
+                kind: &str,
+                account: &str,
+                now_ms: i64,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let taken: Option<i64> = sqlx::query_scalar(
+                    "SELECT gamer_id FROM gamer_account WHERE kind = $1 AND account_ref = $2 AND gamer_id <> $3 LIMIT 1",
+                )
+                .bind(kind)
+                .bind(account)
+                .bind(gamer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if taken.is_some() {
+                    return Err($crate::store::StoreError::Conflict(
+                        "this account is linked to another wallet".into(),
+                    ));
+                }
+                sqlx::query(
+                    "INSERT INTO gamer_account (gamer_id, kind, account_ref, linked_at_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (gamer_id, kind, account_ref) DO UPDATE SET linked_at_ms = excluded.linked_at_ms",
+                )
+                .bind(gamer_id)
+                .bind(kind)
+                .bind(account)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unlink_gamer_account(
+                &self,
+                gamer_id: GamerId,
+                kind: &str,
+                account: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM gamer_account WHERE gamer_id = $1 AND kind = $2 AND account_ref = $3",
+                )
+                .bind(gamer_id)
+                .bind(kind)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if gone {
+                    Self::insert_audit(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(gone)
+            }
+
+            async fn gamer_accounts(&self, gamer_id: GamerId, limit: u32) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT kind, account_ref, linked_at_ms FROM gamer_account WHERE gamer_id = $1 \
+                     ORDER BY kind, linked_at_ms DESC, account_ref LIMIT $2",
+                )
+                .bind(gamer_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn gamer_quests(&self, gamer_id: GamerId, limit: u32) -> $crate::store::StoreResult<Vec<$crate::store::GamerQuestRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT q.quest_id, q.name AS quest, c.name AS campaign, q.reward_minor, q.max_per_gamer, \
+                     COALESCE(t.completions, 0) AS completions \
+                     FROM quest q JOIN campaign c ON c.campaign_id = q.campaign_id \
+                     LEFT JOIN quest_gamer_tally t ON t.quest_id = q.quest_id AND t.gamer_id = $1 \
+                     WHERE q.active AND c.status = 'active' ORDER BY q.quest_id LIMIT $2",
+                )
+                .bind(gamer_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn insert_siwe_nonce(&self, nonce: &str, now_ms: i64, expires_at_ms: i64) -> $crate::store::StoreResult<()> {
                 sqlx::query("INSERT INTO siwe_nonce (nonce, created_at_ms, expires_at_ms) VALUES ($1, $2, $3)")
                     .bind(nonce)

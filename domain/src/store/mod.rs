@@ -761,6 +761,47 @@ pub trait ActivityStore: Send + Sync {
     async fn take_siwe_nonce(&self, nonce: &str, now_ms: i64) -> StoreResult<bool>;
     /// Deletes expired nonces; how many.
     async fn sweep_siwe_nonces(&self, now_ms: i64) -> StoreResult<u64>;
+    /// Links an account of a kind (`game`, `social`) to the gamer (or
+    /// refreshes the link, which makes it the one validators use);
+    /// `Conflict` when another gamer has it. Audited in the same transaction.
+    async fn link_gamer_account(
+        &self,
+        gamer_id: GamerId,
+        kind: &str,
+        account: &str,
+        now_ms: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+    /// Removes one of the gamer's links; whether there was one.
+    async fn unlink_gamer_account(
+        &self,
+        gamer_id: GamerId,
+        kind: &str,
+        account: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
+    /// The gamer's linked accounts (those seen with their wallet on reports
+    /// and those they linked): (kind, account, linked at), newest first per
+    /// kind, `limit` at most.
+    async fn gamer_accounts(
+        &self,
+        gamer_id: GamerId,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, String, i64)>>;
+    /// Quests of active campaigns with the gamer's completions of each, by
+    /// quest id, `limit` at most.
+    async fn gamer_quests(&self, gamer_id: GamerId, limit: u32) -> StoreResult<Vec<GamerQuestRow>>;
+}
+
+/// A quest as a gamer's portal lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GamerQuestRow {
+    pub quest_id: QuestId,
+    pub quest: String,
+    pub campaign: String,
+    pub reward_minor: i64,
+    pub max_per_gamer: Option<i64>,
+    pub completions: i64,
 }
 
 /// What a published leaderboard entry says about how it ranks.

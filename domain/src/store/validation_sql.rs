@@ -8,7 +8,11 @@ use payquest_types::{ActivityId, CampaignId, GamerId, QuestId};
 
 pub(super) const CLAIMED_SELECT: &str = "\
     SELECT a.activity_id, a.claimed_until_ms, a.attempts, a.external_id, a.quest_id, g.wallet, \
-      a.game_account_id, a.social_handle, a.evidence_json, a.signature, a.occurred_at_ms, \
+      COALESCE(a.game_account_id, (SELECT ga.account_ref FROM gamer_account ga \
+        WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'game' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS game_account_id, \
+      COALESCE(a.social_handle, (SELECT ga.account_ref FROM gamer_account ga \
+        WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'social' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS social_handle, \
+      a.evidence_json, a.signature, a.occurred_at_ms, \
       q.validator_config_json \
     FROM activity a JOIN gamer g ON g.gamer_id = a.gamer_id JOIN quest q ON q.quest_id = a.quest_id";
 
@@ -75,7 +79,11 @@ macro_rules! impl_validation {
             ) -> $crate::store::StoreResult<Result<PayoutItemId, String>> {
                 let p = sqlx::query_as::<_, $crate::store::validation_sql::PricingRow>(
                     "SELECT q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
-                     a.gamer_id, a.quest_id, a.occurred_at_ms, a.game_account_id, a.social_handle, \
+                     a.gamer_id, a.quest_id, a.occurred_at_ms, \
+                     COALESCE(a.game_account_id, (SELECT ga.account_ref FROM gamer_account ga \
+                       WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'game' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS game_account_id, \
+                     COALESCE(a.social_handle, (SELECT ga.account_ref FROM gamer_account ga \
+                       WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'social' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS social_handle, \
                      q.validator_config_json \
                      FROM activity a JOIN quest q ON q.quest_id = a.quest_id WHERE a.activity_id = $1",
                 )

@@ -156,3 +156,128 @@ on_both_backends!(
     my_rewards_on,
     crate::gamers::a_gamer_sees_only_their_own_rewards
 );
+
+/// A gamer links a game account and a social handle: the portal lists them
+/// and the quests with where the gamer stands; another wallet cannot link
+/// the same account; a validator reads the linked account for a report
+/// that names none; each change is audited; nothing reaches another gamer.
+async fn linked_accounts_are_the_gamers_own(db: &TestDb) {
+    let store = db.store().await;
+    let quest = testing::active_quest(&store, "link", ValidatorConfig::Manual).await;
+    let gamers = Gamers::new(store.clone(), HOUR_MS);
+    let actor = |wallet: &'static str| {
+        let store = store.clone();
+        async move {
+            let wallet = payquest_domain::gamers::WalletAddress::parse(wallet).expect("wallet");
+            let gamer = store
+                .gamer_for_wallet(wallet.as_str(), now_ms())
+                .await
+                .expect("gamer");
+            Gamers::new(store.clone(), HOUR_MS)
+                .actor(&GamerSession {
+                    gamer_id: gamer.gamer_id,
+                    wallet: gamer.wallet,
+                    started_at_ms: now_ms(),
+                })
+                .await
+                .expect("gamer")
+        }
+    };
+    let a = actor("0x00000000000000000000000000000000000a11ce").await;
+    let b = actor("0x00000000000000000000000000000000000000b0").await;
+    gamers
+        .link_account(&a, "game", "player-7", None)
+        .await
+        .expect("link");
+    gamers
+        .link_account(&a, "social", "@alice", None)
+        .await
+        .expect("link");
+    for (kind, account) in [("game", "bad value"), ("chat", "x"), ("game", "")] {
+        assert!(
+            matches!(
+                gamers.link_account(&a, kind, account, None).await,
+                Err(DomainError::InvalidField { .. })
+            ),
+            "{kind} {account:?}"
+        );
+    }
+    assert!(matches!(
+        gamers.link_account(&b, "game", "player-7", None).await,
+        Err(DomainError::Conflict(_))
+    ));
+    let mine = gamers.my_profile(&a).await.expect("profile");
+    assert_eq!(
+        mine.accounts
+            .iter()
+            .map(|x| (x.kind.as_str(), x.account.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("game", "player-7"), ("social", "@alice")]
+    );
+    assert_eq!(mine.quests.len(), 1);
+    assert_eq!(mine.quests[0].state, "open");
+    assert!(gamers
+        .my_profile(&b)
+        .await
+        .expect("profile")
+        .accounts
+        .is_empty());
+
+    // A report for A that names no account is validated with A's.
+    use payquest_domain::activities::{Activities, ActivityIn};
+    use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "Linked", "activities:write")
+        .await
+        .expect("client");
+    let client = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    let principal = MachinePrincipal {
+        api_client_id: client.api_client_id,
+        client_id: client.client_id,
+        scopes: std::collections::BTreeSet::from([Scope::ActivitiesWrite]),
+    };
+    Activities::new(store.clone())
+        .ingest(
+            &principal,
+            &[ActivityIn {
+                external_id: "linked-1".into(),
+                quest_id: quest,
+                wallet: a.wallet.as_str().to_owned(),
+                game_account_id: None,
+                social_handle: None,
+                occurred_at: payquest_domain::clock::format_ms(now_ms() - 1_000),
+                evidence: None,
+                signature: None,
+            }],
+        )
+        .await
+        .expect("ingest");
+    let claimed = store
+        .claim_activities(now_ms(), 60_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].game_account_id.as_deref(), Some("player-7"));
+    assert_eq!(claimed[0].social_handle.as_deref(), Some("@alice"));
+
+    gamers
+        .unlink_account(&a, "social", "@alice", None)
+        .await
+        .expect("unlink");
+    assert!(matches!(
+        gamers.unlink_account(&a, "social", "@alice", None).await,
+        Err(DomainError::NotFound(_))
+    ));
+    let trail = store.list_audit(None, 50).await.expect("audit");
+    let count = |action: &str| trail.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("gamer.account_linked"), 2);
+    assert_eq!(count("gamer.account_unlinked"), 1);
+}
+on_both_backends!(
+    linked_accounts_on,
+    crate::gamers::linked_accounts_are_the_gamers_own
+);
