@@ -23,7 +23,7 @@ CARGO_AUDIT_VERSION := 0.22.1
 SCHEMATHESIS_VERSION := 4.32.5
 MOTO_VERSION := 5.2.1
 
-.PHONY: run build tools test check fmt-check clippy audit unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content
+.PHONY: run build tools test check fmt-check clippy audit unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -101,6 +101,11 @@ bench-content: site
 ## bench-gas: gas per recipient of the batch payout contract (1, 100, 500; fresh and existing holders) vs a lone ERC-20 transfer
 bench-gas: tools
 	node contracts/bench-gas.mjs
+
+## bench-leaderboard: score update per validated activity and ranking reads vs recomputing the ranking with one SQL query (100,000 activities, 10,000 gamers, SQLite and PostgreSQL)
+bench-leaderboard:
+	PAYQUEST_TEST_POSTGRES_URL=$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	  cargo bench -p payquest-domain --features testing --bench leaderboard
 
 ## bench-reconcile: in-memory reconciliation of 1,000,000 items vs a plain hash join (time, peak memory, ratio)
 bench-reconcile:

@@ -305,6 +305,11 @@ pub fn PublicFrame(children: Children) -> impl IntoView {
             <header class="bg-slate-900">
                 <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-4">
                     <a href=routes::PUBLIC_HOME class="text-lg font-bold text-white">"PayQuest"</a>
+                    <nav aria-label="Site" class="flex gap-3 text-sm text-slate-100">
+                        <a class="hover:underline" href=routes::QUESTS>"K-Quests"</a>
+                        <a class="hover:underline" href=routes::DROPS>"K-Drops"</a>
+                        <a class="hover:underline" href=routes::LEADERBOARDS>"Leaderboards"</a>
+                    </nav>
                     <nav aria-label="Language" class="flex gap-3 text-sm text-slate-200">
                         <a class="hover:underline" href="?locale=en" hreflang="en" lang="en">"English"</a>
                         <a class="hover:underline" href="?locale=es" hreflang="es" lang="es">"Español"</a>

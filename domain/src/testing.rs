@@ -530,6 +530,87 @@ pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> Activit
     id
 }
 
+/// A leaderboard's ranking as one plain statement over the validated,
+/// rewarded activities of a campaign: (gamer, points, tokens, reached at),
+/// best first, ties by the earliest to reach the score, then the lower
+/// gamer id. What the score table must agree with.
+pub fn plain_ranking(campaign: CampaignId, tokens: bool, ends_at_ms: Option<i64>) -> String {
+    let score = if tokens {
+        "CAST(SUM(p.amount_minor) AS BIGINT)"
+    } else {
+        "COUNT(*)"
+    };
+    let window = ends_at_ms
+        .map(|e| format!(" AND a.occurred_at_ms < {e} AND a.validated_at_ms < {e}"))
+        .unwrap_or_default();
+    format!(
+        "SELECT p.gamer_id, COUNT(*), CAST(SUM(p.amount_minor) AS BIGINT), MAX(a.occurred_at_ms) \
+         FROM payout_item p JOIN activity a ON a.activity_id = p.activity_id \
+         WHERE p.campaign_id = {campaign}{window} GROUP BY p.gamer_id \
+         ORDER BY {score} DESC, MAX(a.occurred_at_ms) ASC, p.gamer_id ASC"
+    )
+}
+
+/// `activities` validated, rewarded activities of `quest` across `gamers`
+/// new gamers, written straight to the tables (one statement each, for
+/// tests and benchmarks at scale). Every gamer has one; the rest go
+/// unevenly (i² mod gamers); times repeat every 500, so full ties are
+/// common; rewards are 1 to 3 tokens.
+pub async fn seed_validated_activities(
+    db: &TestDb,
+    store: &DynStore,
+    quest: QuestId,
+    campaign: CampaignId,
+    activities: u32,
+    gamers: u32,
+) {
+    use crate::api_clients::{ApiClients, ClientAdmin};
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "Seeded activities", "activities:write")
+        .await
+        .expect("client");
+    let client = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .api_client_id;
+    let hex = |e: &str| {
+        if db.is_postgres() {
+            format!("lpad(to_hex({e}), 40, '0')")
+        } else {
+            format!("printf('%040x', {e})")
+        }
+    };
+    let n = |max: u32| {
+        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max})")
+    };
+    db.execute(&format!(
+        "{} INSERT INTO gamer (wallet, created_at_ms) SELECT '0x' || {}, 0 FROM n",
+        n(gamers),
+        hex("i")
+    ))
+    .await;
+    db.execute(&format!(
+        "{} INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, status, \
+         next_attempt_at_ms, occurred_at_ms, received_at_ms, validated_at_ms, rewarded_at_ms) \
+         SELECT {client}, 'seed-' || i, 'x', {quest}, g.gamer_id, 'validated', 0, \
+           1000000 + (i % 500) * 1000, 1000000, 2000000, 2000000 \
+         FROM n JOIN gamer g ON g.wallet = '0x' || {}",
+        n(activities),
+        hex(&format!(
+            "CASE WHEN i <= {gamers} THEN i ELSE (CAST(i AS BIGINT) * i) % {gamers} + 1 END"
+        )),
+    ))
+    .await;
+    db.execute(&format!(
+        "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, created_at_ms) \
+         SELECT activity_id, quest_id, {campaign}, gamer_id, (activity_id % 3 + 1) * 1000000, 'eligible', 2000000 \
+         FROM activity WHERE external_id LIKE 'seed-%'"
+    ))
+    .await;
+}
+
 /// The anvil binary the npm package `@foundry-rs/anvil` ships (see `make tools`).
 pub fn anvil_path() -> std::path::PathBuf {
     if let Ok(p) = std::env::var("PAYQUEST_ANVIL") {

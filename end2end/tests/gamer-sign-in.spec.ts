@@ -3,39 +3,11 @@
 // eth_requestAccounts and personal_sign; the header then shows the
 // shortened wallet, also after a reload, until the gamer signs out. A
 // browser without a wallet is told so beside the button.
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { keccak_256 } from '@noble/hashes/sha3.js';
-import { expect, expectAccessible, hydrated, state, test } from './helpers';
-
-function testWallet() {
-  const key = secp256k1.utils.randomSecretKey();
-  const pub = secp256k1.getPublicKey(key, false);
-  const address = '0x' + Buffer.from(keccak_256(pub.slice(1)).slice(-20)).toString('hex');
-  // EIP-191 personal_sign: keccak256("\x19Ethereum Signed Message:\n" + length + message), r || s || v.
-  const sign = (hexMessage: string) => {
-    const message = Buffer.from(hexMessage.replace(/^0x/, ''), 'hex');
-    const digest = keccak_256(
-      Buffer.concat([Buffer.from(`\x19Ethereum Signed Message:\n${message.length}`), message]),
-    );
-    const sig = secp256k1.sign(digest, key, { prehash: false, format: 'recovered' });
-    return '0x' + Buffer.concat([Buffer.from(sig.slice(1)), Buffer.from([27 + sig[0]])]).toString('hex');
-  };
-  return { address, sign };
-}
+import { expect, expectAccessible, hydrated, installWallet, signInGamer, state, test, testWallet, DEMO_GAMER_KEY } from './helpers';
 
 test('a gamer signs in with a wallet and out again', async ({ page }) => {
   const wallet = testWallet();
-  await page.exposeFunction('__testWalletSign', wallet.sign);
-  await page.addInitScript((address) => {
-    const w = window as unknown as { ethereum: unknown; __testWalletSign: (m: string) => Promise<string> };
-    w.ethereum = {
-      request: async ({ method, params }: { method: string; params?: string[] }) => {
-        if (method === 'eth_requestAccounts') return [address];
-        if (method === 'personal_sign' && params) return w.__testWalletSign(params[0]);
-        throw new Error(`unsupported method ${method}`);
-      },
-    };
-  }, wallet.address);
+  await installWallet(page, wallet);
   await page.goto(state().url + '/');
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign in with wallet' }).click();
@@ -72,4 +44,45 @@ test('without a wallet the visitor is told what is missing', async ({ page }) =>
   await expect(page.getByTestId('wallet-problem')).toContainText('No wallet found');
   await page.goto(state().url + '/me');
   await expect(page.getByTestId('my-rewards-signed-out')).toBeVisible();
+});
+
+// The demo gamer (the dev chain's second public test account) has an
+// earned reward: My rewards says so and says why no payment time can be
+// given yet; the quests show what is done and open; an account linked here
+// is listed; the leaderboard shows the tie-break and the gamer's own rank;
+// a gamer session reaches no staff function.
+test('the demo gamer sees their reward, quests, accounts and rank', async ({ page }) => {
+  await signInGamer(page, testWallet(DEMO_GAMER_KEY));
+  await page.getByRole('link', { name: 'My rewards' }).click();
+  const mine = page.getByTestId('my-activities');
+  await expect(mine).toContainText('Play five matches');
+  await expect(mine.getByTestId('reward-state')).toHaveText(['earned']);
+  await expect(mine.getByTestId('payment-time')).toContainText('Not enough recent payments');
+  await expect(page.getByTestId('my-quests')).toContainText('completed');
+  await expect(page.getByTestId('my-quests')).toContainText('open');
+  await page.getByLabel('Kind').selectOption('social');
+  await page.getByLabel('Account', { exact: true }).fill('@demo_gamer');
+  await page.getByRole('button', { name: 'Link account' }).click();
+  await expect(page.getByTestId('account-message')).toHaveText('Linked social handle @demo_gamer');
+  await expect(page.getByTestId('linked-accounts')).toContainText('@demo_gamer');
+  await page.getByLabel('Account', { exact: true }).fill('no spaces allowed');
+  await page.getByRole('button', { name: 'Link account' }).click();
+  await expect(page.getByRole('alert')).toContainText('letters, digits');
+  await expectAccessible(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/demo-gamer-rewards-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  // The gamer's cookie is no staff session.
+  const staff = await page.request.post('/api/list_campaigns', { headers: { Origin: new URL(state().url).origin }, form: { x: '' } });
+  expect(staff.status()).toBe(401);
+
+  await page.goto(state().url + '/leaderboards');
+  await page.getByRole('link', { name: 'Launch week leaderboard' }).click();
+  await expect(page.getByTestId('leaderboard-tie-break')).toContainText('reached the score first');
+  await expect(page.getByTestId('leaderboard-own-rank')).toContainText('Your rank:');
+  await expect(page.getByTestId('leaderboard-me')).toContainText('0x7099…79C8');
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/leaderboard-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'end2end/test-results/leaderboard-390.png', fullPage: true });
 });

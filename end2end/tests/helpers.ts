@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { test as base, expect, type Page } from '@playwright/test';
 import { STATE_FILE } from '../global-setup';
 
@@ -115,4 +117,49 @@ export async function firstSignIn(page: Page, email: string, oneTimePassword: st
  */
 export function sameOrigin(): Record<string, string> {
   return { Origin: new URL(state().url).origin };
+}
+
+/** The demo gamer's key: the dev chain's (anvil's) second public test account. */
+export const DEMO_GAMER_KEY = '59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+/** A test wallet: a throwaway key (or `hexKey`), its address and an
+ * EIP-191 personal_sign in Node. */
+export function testWallet(hexKey?: string) {
+  const key = hexKey ? Uint8Array.from(Buffer.from(hexKey, 'hex')) : secp256k1.utils.randomSecretKey();
+  const pub = secp256k1.getPublicKey(key, false);
+  const address = '0x' + Buffer.from(keccak_256(pub.slice(1)).slice(-20)).toString('hex');
+  // EIP-191 personal_sign: keccak256("\x19Ethereum Signed Message:\n" + length + message), r || s || v.
+  const sign = (hexMessage: string) => {
+    const message = Buffer.from(hexMessage.replace(/^0x/, ''), 'hex');
+    const digest = keccak_256(
+      Buffer.concat([Buffer.from(`\x19Ethereum Signed Message:\n${message.length}`), message]),
+    );
+    const sig = secp256k1.sign(digest, key, { prehash: false, format: 'recovered' });
+    return '0x' + Buffer.concat([Buffer.from(sig.slice(1)), Buffer.from([27 + sig[0]])]).toString('hex');
+  };
+  return { address, sign };
+}
+
+/** Gives the page an EIP-1193 wallet (window.ethereum) that signs with `wallet`. */
+export async function installWallet(page: Page, wallet: { address: string; sign: (m: string) => string }) {
+  await page.exposeFunction('__testWalletSign', wallet.sign);
+  await page.addInitScript((address) => {
+    const w = window as unknown as { ethereum: unknown; __testWalletSign: (m: string) => Promise<string> };
+    w.ethereum = {
+      request: async ({ method, params }: { method: string; params?: string[] }) => {
+        if (method === 'eth_requestAccounts') return [address];
+        if (method === 'personal_sign' && params) return w.__testWalletSign(params[0]);
+        throw new Error(`unsupported method ${method}`);
+      },
+    };
+  }, wallet.address);
+}
+
+/** Signs a gamer in on the public site with `wallet`, through the page's button. */
+export async function signInGamer(page: Page, wallet: { address: string; sign: (m: string) => string }) {
+  await installWallet(page, wallet);
+  await page.goto(state().url + '/');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Sign in with wallet' }).click();
+  await expect(page.getByTestId('gamer-wallet')).toBeVisible();
 }

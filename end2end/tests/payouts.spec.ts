@@ -2,7 +2,7 @@
 // the eligible demo rewards and submits it, a checker (never the maker)
 // approves its contents hash, finance starts disbursement, and the batch page
 // shows it confirmed on chain and reconciled.
-import { expect, expectAccessible, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
+import { DEMO_GAMER_KEY, expect, expectAccessible, firstSignIn, hydrated, signInGamer, state, test, testWallet, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -42,6 +42,13 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   await expect(page.getByTestId('csv-link')).toHaveAttribute('href', new RegExp(contentHash));
 });
 
+test('the demo gamer sees their reward waiting for approval', async ({ page }) => {
+  await signInGamer(page, testWallet(DEMO_GAMER_KEY));
+  await page.goto(state().url + '/me');
+  await expect(page.getByTestId('my-activities').getByTestId('reward-state')).toHaveText(['waiting for approval']);
+  await expect(page.getByTestId('payment-time')).toContainText('Not enough recent payments');
+});
+
 test('a checker approves the hash from the inbox', async ({ page }) => {
   await firstSignIn(page, 'checker@payquest.test', state().demoStaff.checker, PASSWORD);
   await page.getByRole('link', { name: 'Approvals' }).click();
@@ -54,7 +61,7 @@ test('a checker approves the hash from the inbox', async ({ page }) => {
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'approved');
 });
 
-test('finance starts disbursement and sees it confirmed and reconciled', async ({ page }) => {
+test('finance starts disbursement and sees it confirmed and reconciled', async ({ page, browser }) => {
   await firstSignIn(page, 'treasurer@payquest.test', state().demoStaff.treasurer, PASSWORD);
   await page.goto(batchPath);
   await hydrated(page);
@@ -73,6 +80,12 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await page.getByRole('button', { name: 'Cancel the request' }).click();
   await expect(page.getByTestId('batch-message')).toContainText('request cancelled');
   await expect(page.getByTestId('withdrawal')).toHaveCount(0);
+  // Meanwhile the demo gamer watches My rewards in a browser of their own.
+  const gamerContext = await browser.newContext();
+  const gamer = await gamerContext.newPage();
+  await signInGamer(gamer, testWallet(DEMO_GAMER_KEY));
+  await gamer.goto(state().url + '/me');
+  await expect(gamer.getByTestId('reward-state')).toHaveText(['approved']);
   await page.getByRole('button', { name: 'Start disbursement' }).click();
   await expect(page.getByTestId('batch')).not.toHaveAttribute('data-state', 'approved');
   // The page follows the batch by itself until it is reconciled.
@@ -81,7 +94,14 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await expect(chunk).toHaveCount(1);
   await expect(chunk).toContainText('reconciled');
   await expect(chunk).toContainText(/0x[0-9a-f]{64}/);
-  await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(5);
+  // The gamer's page followed the reward to "paid" by itself, with the
+  // transaction and how long it took.
+  await expect(gamer.getByTestId('reward-state')).toHaveText(['paid'], { timeout: 15_000 });
+  await expect(gamer.getByTestId('payment-time')).toContainText(/Paid .+ after it was reported/);
+  await expect(gamer.getByTestId('my-activities')).toContainText(/0x[0-9a-f]{8}/);
+  await gamer.screenshot({ path: 'end2end/test-results/demo-gamer-paid-1280.png', fullPage: true });
+  await gamerContext.close();
   await expect(page.getByTestId('batch-items')).not.toContainText('submitted');
   await page.screenshot({ path: 'end2end/test-results/batch-reconciled-1280.png', fullPage: true });
   await page.goto('/');

@@ -57,13 +57,17 @@ test('the public bundle calls only the public site\'s server functions', async (
   expect(pub).toEqual([
     '/api/current_gamer',
     '/api/gamer_sign_out',
+    '/api/leaderboard',
+    '/api/link_account',
     '/api/load_preview',
     '/api/my_activities',
+    '/api/my_profile',
     '/api/public_entry',
     '/api/public_home',
     '/api/public_list',
     '/api/siwe_challenge',
     '/api/siwe_sign_in',
+    '/api/unlink_account',
   ]);
   expect(dash).toEqual(expect.arrayContaining(['/api/list_users', '/api/approve_batch', ...pub]));
 });

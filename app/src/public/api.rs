@@ -58,14 +58,16 @@ pub async fn siwe_sign_in(message: String, signature: String) -> Result<GamerMe,
 /// The signed-in gamer's activities and rewards (their own only: the
 /// gamer comes from the session), and the explorer's transaction link
 /// template, if one is configured.
+/// `before` continues a page (the last activity id shown), 100 a page.
 #[server(endpoint = "my_activities")]
 pub async fn my_activities(
+    before: Option<payquest_types::ActivityId>,
 ) -> Result<(Vec<payquest_types::GamerActivityView>, Option<String>), AppError> {
     let ctx = GamerCtx::load().await?;
     let rows = ctx
         .state
         .gamers
-        .my_activities(&ctx.gamer, payquest_types::ActivityId::default())
+        .my_activities(&ctx.gamer, before.unwrap_or_default())
         .await?;
     Ok((rows, ctx.state.explorer_tx_url.clone()))
 }

@@ -436,9 +436,17 @@ fn EntryPage(
 #[component]
 pub fn MyRewardsPage() -> impl IntoView {
     let reload = RwSignal::new(0_u32);
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || {
+        query.with(|q| {
+            q.get("before")
+                .and_then(|b| b.parse::<i64>().ok())
+                .map(payquest_types::ActivityId)
+        })
+    };
     let rows = Resource::new(
-        move || reload.get(),
-        |_| crate::public::api::my_activities(),
+        move || (reload.get(), before()),
+        |(_, before)| crate::public::api::my_activities(before),
     );
     // A reward being paid moves by itself: the page follows it to "paid".
     crate::components::reload_while(rows, reload, |(items, _)| {
@@ -459,10 +467,17 @@ pub fn MyRewardsPage() -> impl IntoView {
                                 </p>
                             }.into_any(),
                             Err(e) => view! { <p role="alert" class="text-red-700">{e.message().to_owned()}</p> }.into_any(),
-                            Ok((items, explorer)) => view! {
-                                {my_rewards_table(items, explorer)}
-                                <MyProfile />
-                            }.into_any(),
+                            Ok((items, explorer)) => {
+                                // A full page: there may be older ones.
+                                let older = (items.len() == MY_ACTIVITIES_PAGE)
+                                    .then(|| items.last().map(|a| format!("{}?before={}", crate::routes::MY_REWARDS, a.activity_id)))
+                                    .flatten();
+                                view! {
+                                    {my_rewards_table(items, explorer)}
+                                    {older.map(|h| view! { <a class="text-sm text-indigo-700 hover:underline" href=h>"Older activities →"</a> })}
+                                    <MyProfile />
+                                }.into_any()
+                            }
                         }
                     })}
                 </Transition>
@@ -470,6 +485,9 @@ pub fn MyRewardsPage() -> impl IntoView {
         </crate::components::PublicFrame>
     }
 }
+
+/// Activities on one page of My rewards (the domain's `MY_ACTIVITIES_PAGE`).
+const MY_ACTIVITIES_PAGE: usize = 100;
 
 /// The gamer's linked accounts (with forms to link or unlink them) and the
 /// running quests: completed, open or repeatable.

@@ -11,7 +11,7 @@ use payquest_types::{CampaignId, GamerId};
 /// never moves. `{lock}` is the backend's share lock on the leaderboard row
 /// (a redefinition, which rebuilds the scores, waits for it, or it for the
 /// redefinition).
-pub(super) const SCORE_ACTIVITY: &str = "\
+pub const SCORE_ACTIVITY: &str = "\
     INSERT INTO leaderboard_score (leaderboard_id, gamer_id, points, tokens_minor, score, reached_at_ms) \
     SELECT l.leaderboard_id, $1, 1, $2, CASE WHEN l.ranked_by = 'tokens' THEN $2 ELSE 1 END, $3 \
     FROM leaderboard l \

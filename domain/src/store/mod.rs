@@ -29,6 +29,10 @@ use payquest_types::{Amount, Role};
 
 use crate::audit::AuditRecord;
 
+/// The score update the validation transaction runs (for the benchmark
+/// that prices it).
+#[cfg(feature = "testing")]
+pub use leaderboard_sql::SCORE_ACTIVITY;
 pub use leaderboard_sql::{LeaderboardRecord, ScoreRow};
 pub use payout_model::*;
 pub use postgres::PgStore;

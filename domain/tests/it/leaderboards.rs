@@ -17,24 +17,6 @@ use payquest_domain::testing::{self, TestDb};
 use payquest_domain::types::{CampaignId, QuestId, Role};
 use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
 
-/// The ranking as one plain statement: (gamer, points, tokens, reached).
-fn plain_ranking(campaign: CampaignId, tokens: bool, ends_at_ms: Option<i64>) -> String {
-    let score = if tokens {
-        "CAST(SUM(p.amount_minor) AS BIGINT)"
-    } else {
-        "COUNT(*)"
-    };
-    let window = ends_at_ms
-        .map(|e| format!(" AND a.occurred_at_ms < {e} AND a.validated_at_ms < {e}"))
-        .unwrap_or_default();
-    format!(
-        "SELECT p.gamer_id, COUNT(*), CAST(SUM(p.amount_minor) AS BIGINT), MAX(a.occurred_at_ms) \
-         FROM payout_item p JOIN activity a ON a.activity_id = p.activity_id \
-         WHERE p.campaign_id = {campaign}{window} GROUP BY p.gamer_id \
-         ORDER BY {score} DESC, MAX(a.occurred_at_ms) ASC, p.gamer_id ASC"
-    )
-}
-
 /// Every line of a leaderboard, page by page, as (gamer, points, tokens, reached).
 async fn all_lines(store: &DynStore, id: i64) -> Vec<Vec<i64>> {
     let mut out = Vec::new();
@@ -155,7 +137,9 @@ async fn scores_follow_validation(db: &TestDb) {
         .map(|i| (i % 12, base + i64::try_from(i % 5).expect("small") * 1_000))
         .collect();
     validate(&store, &who, quest, "first", &items).await;
-    let plain = db.rows(&plain_ranking(campaign, false, None)).await;
+    let plain = db
+        .rows(&testing::plain_ranking(campaign, false, None))
+        .await;
     assert_eq!(plain.len(), 12);
     assert_eq!(
         all_lines(&store, points).await,
@@ -202,10 +186,12 @@ async fn scores_follow_validation(db: &TestDb) {
     );
     assert_eq!(
         frozen,
-        db.rows(&plain_ranking(campaign, false, Some(sprint_end)))
+        db.rows(&testing::plain_ranking(campaign, false, Some(sprint_end)))
             .await
     );
-    let open = db.rows(&plain_ranking(campaign, false, None)).await;
+    let open = db
+        .rows(&testing::plain_ranking(campaign, false, None))
+        .await;
     assert_eq!(open.len(), 15);
     assert_eq!(all_lines(&store, points).await, open);
 }
@@ -226,50 +212,14 @@ async fn ranking_at_scale(db: &TestDb) {
         .expect("read")
         .expect("quest")
         .campaign_id;
-    let who = principal(&store).await;
-    let hex = if db.is_postgres() {
-        "lpad(to_hex(i), 40, '0')"
-    } else {
-        "printf('%040x', i)"
-    };
-    let n = |max: u32| {
-        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max})")
-    };
-    db.execute(&format!(
-        "{} INSERT INTO gamer (wallet, created_at_ms) SELECT '0x' || {hex}, 0 FROM n",
-        n(10_000)
-    ))
-    .await;
-    // Every gamer has one activity, the rest go unevenly (i² mod 10,000);
-    // times repeat every 500 activities, so full ties are common.
-    db.execute(&format!(
-        "{} INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, status, \
-         next_attempt_at_ms, occurred_at_ms, received_at_ms, validated_at_ms, rewarded_at_ms) \
-         SELECT {client}, 'scale-' || i, 'x', {quest}, g.gamer_id, 'validated', 0, \
-           1000000 + (i % 500) * 1000, 1000000, 2000000, 2000000 \
-         FROM n JOIN gamer g ON g.wallet = '0x' || {g}",
-        n(100_000),
-        client = who.api_client_id,
-        g = if db.is_postgres() {
-            "lpad(to_hex(CASE WHEN i <= 10000 THEN i ELSE (CAST(i AS BIGINT) * i) % 10000 + 1 END), 40, '0')"
-        } else {
-            "printf('%040x', CASE WHEN i <= 10000 THEN i ELSE (CAST(i AS BIGINT) * i) % 10000 + 1 END)"
-        },
-    ))
-    .await;
-    db.execute(&format!(
-        "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, created_at_ms) \
-         SELECT activity_id, quest_id, {campaign}, gamer_id, (activity_id % 3 + 1) * 1000000, 'eligible', 2000000 \
-         FROM activity WHERE external_id LIKE 'scale-%'"
-    ))
-    .await;
+    testing::seed_validated_activities(db, &store, quest, campaign, 100_000, 10_000).await;
     for (slug, by) in [("scale-points", "points"), ("scale-tokens", "tokens")] {
         let id = store
             .define_leaderboard(&rule(slug, campaign, by, None), now_ms())
             .await
             .expect("define");
         let plain = db
-            .rows(&plain_ranking(campaign, by == "tokens", None))
+            .rows(&testing::plain_ranking(campaign, by == "tokens", None))
             .await;
         assert_eq!(plain.len(), 10_000);
         assert_eq!(all_lines(&store, id).await, plain, "{by}");
