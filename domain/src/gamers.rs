@@ -67,14 +67,17 @@ const DAY_MS: i64 = 24 * 3_600_000;
 pub fn duration_in_words(ms: i64) -> String {
     let ms = ms.max(0);
     let up = |unit: i64| (ms + unit - 1) / unit;
-    match ms {
-        ..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        ..3_600_000 => format!("{} min", up(60_000)),
-        ..172_800_000 => match up(3_600_000) {
+    if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else if ms < 3_600_000 {
+        format!("{} min", up(60_000))
+    } else if ms < 172_800_000 {
+        match up(3_600_000) {
             1 => "1 hour".into(),
             h => format!("{h} hours"),
-        },
-        _ => format!("{} days", up(DAY_MS)),
+        }
+    } else {
+        format!("{} days", up(DAY_MS))
     }
 }
 
