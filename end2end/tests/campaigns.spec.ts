@@ -238,8 +238,8 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   await expect(page.getByRole('link', { name: 'Review queue' })).toHaveCount(0);
   await openDemoCampaign(page);
   await expect(page.getByTestId('funded')).toHaveText('10500.25');
-  // demo-0 (5) and the four rewards the demo reviewed (5 + 12.5 + 5, and the demo gamer's 5).
-  await expect(page.getByTestId('unpaid')).toHaveText('32.5');
+  // demo-0 (5) and the six rewards the demo reviewed (5 + 12.5 + 5 + 5, and the demo gamer's 5 + 12.5).
+  await expect(page.getByTestId('unpaid')).toHaveText('50');
   await expect(page.getByTestId('burn-down').locator('polyline')).toHaveCount(2);
   await expect(page.getByTestId('forecast')).toContainText('runs out on');
   await expect(page.getByTestId('turnaround')).toContainText('activity to reward');

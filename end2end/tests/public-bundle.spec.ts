@@ -69,5 +69,10 @@ test('the public bundle calls only the public site\'s server functions', async (
     '/api/siwe_sign_in',
     '/api/unlink_account',
   ]);
-  expect(dash).toEqual(expect.arrayContaining(['/api/list_users', '/api/approve_batch', ...pub]));
+  // Names sit back to back in the wasm's data, so a name can run into the
+  // next one's letters: the dashboard's bundle is checked for each as text.
+  const dashText = (await (await request.get(state().url + '/pkg/payquest.wasm')).body()).toString('latin1');
+  for (const name of ['/api/list_users', '/api/approve_batch', ...pub]) {
+    expect(dashText.includes(name), `${name} in the dashboard's bundle`).toBe(true);
+  }
 });

@@ -171,7 +171,7 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
     demo_content(store, &community, campaign.campaign_id, &quest_ids).await?;
     println!(
         "demo campaign \"{CAMPAIGN}\" is funded with 10000 tokens; 5 activities wait for review; \
-         4 rewards are eligible for a payout batch (one the demo gamer's, {DEMO_GAMER_WALLET}); the public site has a banner, header, footer, \
+         6 rewards are eligible for a payout batch (two the demo gamer's, {DEMO_GAMER_WALLET}); the public site has a banner, header, footer, \
          two K-Quests, a K-Drop and a leaderboard (en and es)"
     );
     Ok(())
@@ -182,7 +182,7 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
 /// wallet.
 pub const DEMO_GAMER_WALLET: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-/// Four activities reviewed and approved by the community user (one the
+/// Six activities reviewed and approved by the community user (two the
 /// demo gamer's): eligible rewards a maker can put in a batch straight away.
 async fn eligible_rewards(
     store: &DynStore,
@@ -193,13 +193,17 @@ async fn eligible_rewards(
 ) -> DomainResult<()> {
     use payquest_domain::review::Reviews;
     use payquest_domain::validation::{Validation, ValidationPolicy, ValidatorSecrets};
-    // The last is the demo gamer's (a wallet whose key is public: see
-    // `DEMO_GAMER_WALLET`), on the first quest.
-    let items: Vec<ActivityIn> = (0..4)
+    // Four rewards of other wallets (the fourth on the first quest), then
+    // the demo gamer's two, one on each quest (their wallet's key is public:
+    // see `DEMO_GAMER_WALLET`).
+    let items: Vec<ActivityIn> = (0..6)
         .map(|n| ActivityIn {
             external_id: format!("demo-reviewed-{n}"),
-            quest_id: quest_ids[if n < 3 { n % 2 } else { 0 }],
-            wallet: if n < 3 {
+            quest_id: quest_ids[match n {
+                1 | 5 => 1,
+                _ => 0,
+            }],
+            wallet: if n < 4 {
                 format!("0x{:040x}", 0xfeed_0000u64 + n as u64)
             } else {
                 DEMO_GAMER_WALLET.to_owned()
