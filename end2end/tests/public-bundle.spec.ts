@@ -1,5 +1,6 @@
 // A visitor's page loads the public site's bundle only: its wasm and JS are
 // a fraction of the dashboard's, and no dashboard file is fetched.
+import { get } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { expect, hydrated, state, test } from './helpers';
 
@@ -44,6 +45,44 @@ test('the public home page downloads a fraction of the dashboard bundle', async 
   expect(pub.files).not.toContain('/pkg/payquest.wasm');
   expect(dash.files).toContain('/pkg/payquest.wasm');
   expect(pub.gzip).toBeLessThan(dash.gzip * 0.7);
+});
+
+test('bundle files are sent compressed and revalidated', async ({ request }) => {
+  for (const [file, encoding] of [
+    ['/pkg/payquest_public.wasm', 'br'],
+    ['/pkg/payquest.wasm', 'gzip'],
+  ]) {
+    const res = await request.get(state().url + file, { headers: { 'Accept-Encoding': encoding } });
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-encoding'], file).toBe(encoding);
+    expect(res.headers()['cache-control'], file).toBe('public, no-cache');
+  }
+  const plain = await request.get(state().url + '/pkg/payquest_public.wasm', { headers: { 'Accept-Encoding': 'identity' } });
+  expect(plain.headers()['content-encoding']).toBeUndefined();
+  // Bytes on the wire (not decoded) and time to the last byte, per encoding.
+  const wire = (file: string, encoding: string) =>
+    new Promise<{ bytes: number; ms: number }>((resolve, reject) => {
+      const start = Date.now();
+      get(state().url + file, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ bytes, ms: Date.now() - start }));
+      }).on('error', reject);
+    });
+  for (const file of ['/pkg/payquest_public.wasm', '/pkg/payquest.wasm']) {
+    const raw = await wire(file, 'identity');
+    const br = await wire(file, 'br');
+    const gz = await wire(file, 'gzip');
+    console.log(
+      `${file}: identity ${raw.bytes} B (${raw.ms} ms), br ${br.bytes} B (${br.ms} ms, ${(br.bytes / raw.bytes).toFixed(2)}), ` +
+        `gzip ${gz.bytes} B (${gz.ms} ms, ${(gz.bytes / raw.bytes).toFixed(2)})`,
+    );
+    expect(br.bytes).toBeLessThan(raw.bytes * 0.5);
+  }
+  // An error page is not marked for caching.
+  const missing = await request.get(state().url + '/pkg/no-such-file.wasm');
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()['cache-control'] ?? '').not.toContain('public');
 });
 
 test('the public bundle calls only the public site\'s server functions', async ({ request }) => {
