@@ -187,6 +187,25 @@ fn account_ref(account: &str) -> DomainResult<&str> {
     Ok(account)
 }
 
+/// A link or unlink checked: the kind, the account and its audit record.
+fn account_change<'a>(
+    gamer: &GamerActor,
+    action: &'static str,
+    kind: &str,
+    account: &'a str,
+    ip: Option<&str>,
+) -> DomainResult<(&'static str, &'a str, crate::audit::AuditRecord)> {
+    let kind = account_kind(kind)?;
+    let account = account_ref(account)?;
+    let audit = crate::audit::AuditRecord::new(
+        &crate::audit::AuditActor::gamer(ip),
+        action,
+        format!("gamer:{}", gamer.gamer_id),
+    )
+    .after(&serde_json::json!({ "kind": kind, "account": account }));
+    Ok((kind, account, audit))
+}
+
 fn account_kind(kind: &str) -> DomainResult<&'static str> {
     match kind {
         "game" => Ok("game"),
@@ -310,14 +329,8 @@ impl Gamers {
         account: &str,
         ip: Option<&str>,
     ) -> DomainResult<()> {
-        let kind = account_kind(kind)?;
-        let account = account_ref(account)?;
-        let audit = crate::audit::AuditRecord::new(
-            &crate::audit::AuditActor::gamer(ip),
-            "gamer.account_linked",
-            format!("gamer:{}", gamer.gamer_id),
-        )
-        .after(&serde_json::json!({ "kind": kind, "account": account }));
+        let (kind, account, audit) =
+            account_change(gamer, "gamer.account_linked", kind, account, ip)?;
         self.store
             .link_gamer_account(gamer.gamer_id, kind, account, now_ms(), &audit)
             .await?;
@@ -332,14 +345,8 @@ impl Gamers {
         account: &str,
         ip: Option<&str>,
     ) -> DomainResult<()> {
-        let kind = account_kind(kind)?;
-        let account = account_ref(account)?;
-        let audit = crate::audit::AuditRecord::new(
-            &crate::audit::AuditActor::gamer(ip),
-            "gamer.account_unlinked",
-            format!("gamer:{}", gamer.gamer_id),
-        )
-        .after(&serde_json::json!({ "kind": kind, "account": account }));
+        let (kind, account, audit) =
+            account_change(gamer, "gamer.account_unlinked", kind, account, ip)?;
         if self
             .store
             .unlink_gamer_account(gamer.gamer_id, kind, account, &audit)

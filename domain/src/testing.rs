@@ -475,16 +475,12 @@ pub async fn active_quest(store: &DynStore, tag: &str, validator: ValidatorConfi
         .quest_id
 }
 
-/// Reports one activity for a manual quest as a fresh API client, lets a
-/// validation round send it to review, and approves it: the quest's reward
-/// becomes an eligible payout item. Returns the activity id.
-pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> ActivityId {
-    use crate::activities::{Activities, ActivityIn};
+/// A fresh API client allowed to report activities, as the machine API
+/// would see it after its token is checked.
+pub async fn game_server(store: &DynStore, name: &str) -> crate::api_clients::MachinePrincipal {
     use crate::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
-    use crate::review::Reviews;
-    use crate::validation::{Validation, ValidationPolicy, ValidatorSecrets};
     let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, &format!("Reward {n}"), "activities:write")
+        .create(ClientAdmin::Cli, name, "activities:write")
         .await
         .expect("client");
     let client = store
@@ -492,11 +488,21 @@ pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> Activit
         .await
         .expect("read")
         .expect("exists");
-    let principal = MachinePrincipal {
+    MachinePrincipal {
         api_client_id: client.api_client_id,
         client_id: client.client_id,
         scopes: BTreeSet::from([Scope::ActivitiesWrite]),
-    };
+    }
+}
+
+/// Reports one activity for a manual quest as a fresh API client, lets a
+/// validation round send it to review, and approves it: the quest's reward
+/// becomes an eligible payout item. Returns the activity id.
+pub async fn earn_reward(store: &DynStore, quest_id: QuestId, n: u64) -> ActivityId {
+    use crate::activities::{Activities, ActivityIn};
+    use crate::review::Reviews;
+    use crate::validation::{Validation, ValidationPolicy, ValidatorSecrets};
+    let principal = game_server(store, &format!("Reward {n}")).await;
     let item = ActivityIn {
         external_id: format!("earned-{n}"),
         quest_id,
@@ -564,17 +570,7 @@ pub async fn seed_validated_activities(
     activities: u32,
     gamers: u32,
 ) {
-    use crate::api_clients::{ApiClients, ClientAdmin};
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, "Seeded activities", "activities:write")
-        .await
-        .expect("client");
-    let client = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .api_client_id;
+    let client = game_server(store, "Seeded activities").await.api_client_id;
     let hex = |e: &str| {
         if db.is_postgres() {
             format!("lpad(to_hex({e}), 40, '0')")
@@ -688,23 +684,9 @@ pub async fn reviewed_rewards(
     wallets: &[String],
 ) -> Vec<ActivityId> {
     use crate::activities::{Activities, ActivityIn};
-    use crate::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
     use crate::review::Reviews;
     use crate::validation::{Validation, ValidationPolicy, ValidatorSecrets};
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, &format!("Bulk {tag}"), "activities:write")
-        .await
-        .expect("client");
-    let client = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists");
-    let principal = MachinePrincipal {
-        api_client_id: client.api_client_id,
-        client_id: client.client_id,
-        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
-    };
+    let principal = game_server(store, &format!("Bulk {tag}")).await;
     let items: Vec<ActivityIn> = wallets
         .iter()
         .enumerate()

@@ -225,21 +225,7 @@ async fn linked_accounts_are_the_gamers_own(db: &TestDb) {
 
     // A report for A that names no account is validated with A's.
     use payquest_domain::activities::{Activities, ActivityIn};
-    use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, "Linked", "activities:write")
-        .await
-        .expect("client");
-    let client = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists");
-    let principal = MachinePrincipal {
-        api_client_id: client.api_client_id,
-        client_id: client.client_id,
-        scopes: std::collections::BTreeSet::from([Scope::ActivitiesWrite]),
-    };
+    let principal = testing::game_server(&store, "Linked").await;
     Activities::new(store.clone())
         .ingest(
             &principal,

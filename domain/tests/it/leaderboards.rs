@@ -4,10 +4,8 @@
 //! 100,000 activities across 10,000 gamers; and a closed period does not
 //! move when later activities are validated.
 
-use std::collections::BTreeSet;
-
 use payquest_domain::activities::{Activities, ActivityIn};
-use payquest_domain::api_clients::{ApiClients, ClientAdmin, MachinePrincipal, Scope};
+use payquest_domain::api_clients::MachinePrincipal;
 use payquest_domain::clock::{format_ms, now_ms};
 use payquest_domain::on_both_backends;
 use payquest_domain::quests::ValidatorConfig;
@@ -42,23 +40,6 @@ fn rule(slug: &str, campaign: CampaignId, by: &str, ends_at_ms: Option<i64>) -> 
         ranked_by: by.into(),
         starts_at_ms: 0,
         ends_at_ms,
-    }
-}
-
-async fn principal(store: &DynStore) -> MachinePrincipal {
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, "Leaderboard test", "activities:write")
-        .await
-        .expect("client");
-    let client = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists");
-    MachinePrincipal {
-        api_client_id: client.api_client_id,
-        client_id: client.client_id,
-        scopes: BTreeSet::from([Scope::ActivitiesWrite]),
     }
 }
 
@@ -118,7 +99,7 @@ async fn scores_follow_validation(db: &TestDb) {
         .expect("read")
         .expect("quest")
         .campaign_id;
-    let who = principal(&store).await;
+    let who = testing::game_server(&store, "Leaderboard test").await;
     let now = now_ms();
     // Defined before anything is validated: every score below is written
     // by the validation transaction.
