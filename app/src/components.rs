@@ -16,6 +16,20 @@ pub const BUTTON: &str = "inline-flex justify-center rounded-md bg-indigo-600 px
 pub const BUTTON_QUIET: &str = "inline-flex justify-center rounded-md border border-slate-300 \
     bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50";
 
+/// A `data:` URL holding `text` (UTF-8), for a download link that needs no
+/// script.
+pub fn data_url(mime: &str, text: &str) -> String {
+    let mut out = format!("data:{mime};charset=utf-8,");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b",.-_@:'".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Full-page navigation: used after sign-in steps so every page renders
 /// afresh from the server with the new session.
 pub fn go_to(path: &str) {
@@ -271,7 +285,22 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
     });
     let links = me.areas.iter().map(|a| {
         let (href, label) = routes::nav_link(*a);
-        view! { <A href=href attr:class="rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700">{label}</A> }
+        // The work waiting in this area, as on the home page.
+        let waiting: i64 = me
+            .waiting
+            .iter()
+            .filter(|w| w.area() == Some(*a))
+            .map(payquest_types::Waiting::count)
+            .sum();
+        let badge = (waiting > 0).then(|| {
+            let n = payquest_types::count_in_words(waiting);
+            view! {
+                <span class="ml-1 rounded-full bg-amber-400 px-2 py-0.5 text-xs font-bold text-slate-900" data-testid="nav-count">
+                    {n.clone()}<span class="sr-only">" waiting"</span>
+                </span>
+            }
+        });
+        view! { <A href=href attr:class="rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700">{label}{badge}</A> }
     }).collect_view();
     view! {
         <div class="min-h-full">
@@ -279,13 +308,15 @@ fn Frame(me: Me, children: Children) -> impl IntoView {
                 <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-4 py-3">
                     <A href=routes::HOME attr:class="mr-4 font-bold text-white">"PayQuest"</A>
                     {links}
-                    <span class="ml-auto text-sm text-slate-300" data-testid="whoami">{me.email.clone()}</span>
-                    <ActionForm action=sign_out>
-                        <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-200 hover:bg-slate-700">"Sign out"</button>
-                    </ActionForm>
-                    <ActionForm action=everywhere>
-                        <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-400 hover:bg-slate-700">"Sign out everywhere"</button>
-                    </ActionForm>
+                    <div class="ml-auto flex min-w-0 flex-wrap items-center gap-1">
+                        <span class="max-w-[14rem] truncate text-sm text-slate-300" data-testid="whoami">{me.email.clone()}</span>
+                        <ActionForm action=sign_out>
+                            <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-200 hover:bg-slate-700">"Sign out"</button>
+                        </ActionForm>
+                        <ActionForm action=everywhere>
+                            <button type="submit" class="rounded-md px-3 py-2 text-sm text-slate-300 hover:bg-slate-700">"Sign out everywhere"</button>
+                        </ActionForm>
+                    </div>
                 </div>
             </nav>
             <main class="mx-auto max-w-6xl px-4 py-8">{children()}</main>

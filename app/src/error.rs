@@ -46,7 +46,8 @@ impl FromServerFnError for AppError {
                 }
                 (
                     ErrorCode::InvalidInput,
-                    format!("the request could not be read: {m}"),
+                    // Serde quotes names in backticks; people read quotes.
+                    format!("the request could not be read: {}", m.replace('`', "\"")),
                 )
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (

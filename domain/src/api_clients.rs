@@ -73,7 +73,7 @@ impl FromStr for Scope {
             .find(|x| x.as_str() == s)
             .ok_or_else(|| {
                 DomainError::InvalidInput(format!(
-                    "unknown scope `{}`",
+                    "unknown scope \"{}\"",
                     s.chars().take(40).collect::<String>()
                 ))
             })

@@ -20,6 +20,9 @@ use crate::store::{
 };
 use crate::{DomainError, DomainResult};
 
+/// A funding identical to the last one within this long asks for confirmation.
+pub const REPEAT_WINDOW_MS: i64 = 120_000;
+
 /// A positive amount within the ledger's per-movement limit.
 pub fn ledger_amount(amount: Amount) -> DomainResult<Amount> {
     if !amount.is_positive() {
@@ -124,16 +127,57 @@ impl Budgets {
             .await?)
     }
 
-    /// Asks to move budget between cost centres; a second finance user decides.
+    /// `fund` for a person at a form: the same amount to the same cost
+    /// centre within `REPEAT_WINDOW_MS` of the last funding is refused with
+    /// `RepeatUnconfirmed` unless `repeat_confirmed`. A retry under the same
+    /// idempotency key is still the one funding it was.
+    pub async fn fund_confirmed(
+        &self,
+        actor: &Actor,
+        cost_centre_id: CostCentreId,
+        amount: Amount,
+        idempotency_key: &str,
+        repeat_confirmed: bool,
+    ) -> DomainResult<FundOutcome> {
+        actor.require(Permission::ManageBudgets)?;
+        if !repeat_confirmed {
+            let reference = format!("fund:{idempotency_key}");
+            let last = self.store.last_funding(cost_centre_id, &reference).await?;
+            if let Some((minor, at_ms)) = last {
+                let ago_ms = crate::clock::now_ms() - at_ms;
+                if minor == amount.minor() && ago_ms < REPEAT_WINDOW_MS {
+                    return Err(DomainError::Named(
+                        crate::error::Conflict::RepeatUnconfirmed,
+                        format!(
+                            "{amount} tokens were funded here {} s ago. Confirm to fund the same again.",
+                            ago_ms.max(0) / 1000
+                        ),
+                    ));
+                }
+            }
+        }
+        self.fund(actor, cost_centre_id, amount, idempotency_key)
+            .await
+    }
+
+    /// Asks to move budget between cost centres; a second finance user
+    /// decides. A retry under the same idempotency key asks once.
     pub async fn request_transfer(
         &self,
         actor: &Actor,
         from: CostCentreId,
         to: CostCentreId,
         amount: Amount,
+        idempotency_key: &str,
     ) -> DomainResult<TransferRecord> {
         actor.require(Permission::ManageBudgets)?;
         let amount = ledger_amount(amount)?;
+        let key = bounded_text(
+            idempotency_key,
+            "the idempotency key",
+            IDEMPOTENCY_KEY_MAX_CHARS,
+        )?;
+        let key = format!("transfer:{key}");
         if from == to {
             return Err(DomainError::InvalidInput(
                 "choose two different cost centres".into(),
@@ -152,7 +196,7 @@ impl Budgets {
         .after(&serde_json::json!({ "from": from, "to": to, "amount_minor": amount.minor() }));
         Ok(self
             .store
-            .request_transfer(from, to, amount, actor.user_id, &audit)
+            .request_transfer(from, to, amount, actor.user_id, &key, &audit)
             .await?)
     }
 

@@ -964,7 +964,7 @@ impl Content {
             )));
         }
         if after.len() > SLUG_MAX_CHARS {
-            return Err(DomainError::InvalidInput("`after` is not a slug".into()));
+            return Err(DomainError::InvalidInput("\"after\" is not a slug".into()));
         }
         let rows = self
             .store

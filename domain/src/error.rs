@@ -57,6 +57,8 @@ pub enum Conflict {
     Stale,
     /// Not waiting for this decision.
     NotPending,
+    /// The same money action was done moments ago: confirm to do it again.
+    RepeatUnconfirmed,
 }
 
 impl Conflict {
@@ -65,6 +67,7 @@ impl Conflict {
             Conflict::BudgetShort => ErrorCode::BudgetShort,
             Conflict::Stale => ErrorCode::Stale,
             Conflict::NotPending => ErrorCode::NotPending,
+            Conflict::RepeatUnconfirmed => ErrorCode::RepeatUnconfirmed,
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::campaigns::Campaigns;
 use crate::clock::now_ms;
 use crate::session::Actor;
-use crate::store::{CampaignRecord, DynStore};
+use crate::store::{BudgetMovement, CampaignRecord, DynStore};
 use crate::DomainResult;
 
 /// Journal movements drawn in the burn-down chart.
@@ -22,11 +22,14 @@ pub const REWARDS_SAMPLE_MAX: u32 = 10_000;
 pub const PACE_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 const DAY_MS: i64 = 24 * 3_600_000;
 
+/// A cost centre's balances just after one movement (minor units).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BudgetPoint {
     pub at_ms: i64,
     pub funded_minor: i64,
     pub available_minor: i64,
+    pub reserved_minor: i64,
+    pub spent_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +43,12 @@ pub struct StageStat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignInsight {
     pub burn_down: Vec<BudgetPoint>,
+    /// Rewards earned since the chart's first movement, summed as they came:
+    /// (at, earned so far), oldest first.
+    pub earned: Vec<(i64, i64)>,
     /// Rewards earned but not yet paid: they will draw on the budget.
     pub unpaid_rewards_minor: i64,
-    /// Rewards earned per day over the last week.
+    /// Rewards earned per day over the last week, paid or not.
     pub pace_minor_per_day: i64,
     /// When available minus unpaid rewards reaches zero at that pace.
     pub runs_out_at_ms: Option<i64>,
@@ -71,25 +77,45 @@ fn stage(name: &str, mut values: Vec<i64>) -> StageStat {
 }
 
 /// Rebuilds the balance history backwards from today's balances.
-fn burn_down(campaign: &CampaignRecord, movements: &[(i64, i64, i64)]) -> Vec<BudgetPoint> {
-    let mut funded = campaign.budget.funded.minor();
-    let mut available = campaign.budget.available().minor();
-    let mut points = vec![BudgetPoint {
+fn burn_down(campaign: &CampaignRecord, movements: &[BudgetMovement]) -> Vec<BudgetPoint> {
+    let b = &campaign.budget;
+    let mut now = BudgetPoint {
         at_ms: now_ms(),
-        funded_minor: funded,
-        available_minor: available,
-    }];
-    for &(at_ms, d_funded, d_available) in movements.iter().rev() {
-        points.push(BudgetPoint {
-            at_ms,
-            funded_minor: funded,
-            available_minor: available,
-        });
-        funded -= d_funded;
-        available -= d_available;
+        funded_minor: b.funded.minor(),
+        available_minor: b.available().minor(),
+        reserved_minor: b.reserved.minor(),
+        spent_minor: b.spent.minor(),
+    };
+    let mut points = vec![now.clone()];
+    for m in movements.iter().rev() {
+        now.at_ms = m.at_ms;
+        points.push(now.clone());
+        now.funded_minor -= m.funded;
+        now.available_minor -= m.available;
+        now.reserved_minor -= m.reserved;
+        now.spent_minor -= m.spent;
     }
     points.reverse();
     points
+}
+
+/// Tokens a day from what was earned over `PACE_WINDOW_MS` up to `now`, and
+/// the day the budget left after unpaid rewards runs out at that pace.
+pub fn pace_and_run_out(
+    earned: &[(i64, i64)],
+    available_minor: i64,
+    unpaid_minor: i64,
+    now: i64,
+) -> (i64, Option<i64>) {
+    let recent: i64 = earned
+        .iter()
+        .filter(|r| r.0 >= now - PACE_WINDOW_MS)
+        .map(|r| r.1)
+        .sum();
+    let pace = recent.saturating_mul(DAY_MS) / PACE_WINDOW_MS;
+    let left = available_minor - unpaid_minor;
+    let runs_out = (pace > 0).then(|| now + left.max(0).saturating_mul(DAY_MS) / pace);
+    (pace, runs_out)
 }
 
 pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String> {
@@ -255,14 +281,31 @@ impl Insights {
         let now = now_ms();
 
         let unpaid: i64 = rewards.iter().map(|r| r.1).sum();
-        let recent: i64 = rewards
+        let burn_down = burn_down(&campaign, &movements);
+        let chart_from = burn_down.first().map_or(now, |p| p.at_ms);
+        let earned_rows = self
+            .store
+            .rewards_earned(
+                campaign_id,
+                chart_from.min(now - PACE_WINDOW_MS),
+                REWARDS_SAMPLE_MAX,
+            )
+            .await?;
+        let (pace, runs_out_at_ms) = pace_and_run_out(
+            &earned_rows,
+            campaign.budget.available().minor(),
+            unpaid,
+            now,
+        );
+        let mut so_far = 0i64;
+        let earned = earned_rows
             .iter()
-            .filter(|r| r.0 >= now - PACE_WINDOW_MS)
-            .map(|r| r.1)
-            .sum();
-        let pace = recent * DAY_MS / PACE_WINDOW_MS;
-        let left = campaign.budget.available().minor() - unpaid;
-        let runs_out_at_ms = (pace > 0).then(|| now + left.max(0).saturating_mul(DAY_MS) / pace);
+            .filter(|r| r.0 >= chart_from)
+            .map(|&(at, amount)| {
+                so_far = so_far.saturating_add(amount);
+                (at, so_far)
+            })
+            .collect();
 
         let stages = vec![
             stage("reported", times.iter().map(|t| t.1 - t.0).collect()),
@@ -297,7 +340,8 @@ impl Insights {
             ),
         ];
         let insight = CampaignInsight {
-            burn_down: burn_down(&campaign, &movements),
+            burn_down,
+            earned,
             unpaid_rewards_minor: unpaid,
             pace_minor_per_day: pace,
             runs_out_at_ms,
@@ -319,5 +363,24 @@ mod tests {
         assert_eq!(percentile(&v, 90), 9);
         assert_eq!(percentile(&[42], 90), 42);
         assert_eq!(percentile(&[], 50), 0);
+    }
+
+    #[test]
+    fn the_pace_counts_paid_rewards_and_gives_a_run_out_day() {
+        let now = 100 * DAY_MS;
+        // 70 tokens earned (and paid) over the last week, one too old.
+        let earned: Vec<(i64, i64)> = (0..7)
+            .map(|d| (now - d * DAY_MS, 10_000_000))
+            .chain([(now - 9 * DAY_MS, 99_000_000)])
+            .collect();
+        let (pace, runs_out) = pace_and_run_out(&earned, 100_000_000, 0, now);
+        assert_eq!(pace, 10_000_000, "10 tokens a day");
+        assert_eq!(runs_out, Some(now + 10 * DAY_MS));
+        // Unpaid rewards come off what is left first.
+        assert_eq!(
+            pace_and_run_out(&earned, 100_000_000, 50_000_000, now).1,
+            Some(now + 5 * DAY_MS)
+        );
+        assert_eq!(pace_and_run_out(&[], 100_000_000, 0, now), (0, None));
     }
 }

@@ -32,6 +32,7 @@ pub mod store;
 pub mod users;
 pub mod validation;
 pub mod webhooks;
+pub mod work;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -263,6 +263,23 @@ impl Payouts {
         }
     }
 
+    /// The chain's head block and the confirmations a payment needs, for
+    /// showing how deep a mined chunk is; `None` without a chain or when the
+    /// node does not answer (the page then shows no depth).
+    pub async fn chain_depth(&self, actor: &Actor) -> DomainResult<Option<(i64, i64)>> {
+        actor.require(Permission::ReadPayouts)?;
+        let Some(chain) = &self.chain else {
+            return Ok(None);
+        };
+        let needed = i64::try_from(chain.settings().confirmations).unwrap_or(i64::MAX);
+        Ok(chain
+            .head()
+            .await
+            .ok()
+            .and_then(|h| i64::try_from(h).ok())
+            .map(|h| (h, needed)))
+    }
+
     /// The chain that proves a chunk unpaid before its items are given back.
     pub fn with_chain(mut self, chain: Arc<Chain>) -> Self {
         self.chain = Some(chain);
@@ -306,6 +323,25 @@ impl Payouts {
             .batch(payout_batch_id)
             .await?
             .ok_or(DomainError::NotFound("batch"))
+    }
+
+    /// The campaigns and their quests by name, for the batch builder's
+    /// pickers (at most `PAGE_SIZE_MAX` campaigns, newest last).
+    pub async fn filter_choices(
+        &self,
+        actor: &Actor,
+    ) -> DomainResult<Vec<(crate::store::CampaignRecord, Vec<crate::store::QuestRecord>)>> {
+        actor.require(Permission::ReadPayouts)?;
+        let campaigns = self
+            .store
+            .list_campaigns(None, Default::default(), crate::limits::PAGE_SIZE_MAX)
+            .await?;
+        let mut out = Vec::with_capacity(campaigns.len());
+        for c in campaigns {
+            let quests = self.store.quests_of(c.campaign_id).await?;
+            out.push((c, quests));
+        }
+        Ok(out)
     }
 
     /// Eligible rewards matching a maker's filter (the builder's preview).
@@ -811,6 +847,7 @@ mod tests {
             email: format!("p{id}@example.com"),
             roles: roles.iter().copied().collect(),
             ip: None,
+            via: None,
         }
     }
 

@@ -421,6 +421,7 @@ pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {
         email: email.to_owned(),
         roles: BTreeSet::from([role]),
         ip: None,
+        via: None,
     }
 }
 

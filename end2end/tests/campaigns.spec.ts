@@ -1,7 +1,7 @@
 // The demo campaign from `payquest demo`: finance funds it, a reviewer
 // approves an activity from the queue, and the owner sees the figures, the
 // burn-down chart, the earned reward and the forecast.
-import { expect, expectAccessible, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
+import { expect, expectAccessible, expectNoPageScroll, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -26,11 +26,29 @@ test('finance funds the campaign, and a retried form funds once', async ({ page 
   await form.getByRole('button', { name: 'Fund' }).click();
   await expect(page.getByTestId('funded')).toHaveText('10500.25');
   await expect(page.getByTestId('available')).toHaveText('10500.25');
+  // It says what it did and empties the form.
+  await expect(page.getByTestId('fund-message')).toHaveText('Funded 500.25 tokens to Launch week.');
+  await expect(form.getByLabel('Add funds (tokens)')).toHaveValue('');
+  // A double click funds once: both clicks carry the form's idempotency key.
+  await form.getByLabel('Add funds (tokens)').fill('100');
+  await form.getByRole('button', { name: 'Fund' }).dblclick();
+  await expect(page.getByTestId('fund-message')).toHaveText('Funded 100 tokens to Launch week.');
+  await expect(page.getByTestId('funded')).toHaveText('10600.25');
+  // The same amount again moments later asks first, and funds once confirmed.
+  await form.getByLabel('Add funds (tokens)').fill('100');
+  await form.getByRole('button', { name: 'Fund' }).click();
+  await expect(form.getByRole('alert')).toHaveAttribute('data-code', 'repeat_unconfirmed');
+  await expect(page.getByTestId('funded')).toHaveText('10600.25');
+  await expect(form.getByLabel('Add funds (tokens)')).toHaveValue('100');
+  await form.getByLabel('Yes, fund the same amount again').check();
+  await form.getByRole('button', { name: 'Fund' }).click();
+  await expect(page.getByTestId('fund-message')).toHaveText('Funded 100 tokens to Launch week.');
+  await expect(page.getByTestId('funded')).toHaveText('10700.25');
 
   await form.getByLabel('Add funds (tokens)').fill('12.3456789');
   await form.getByRole('button', { name: 'Fund' }).click();
   await expect(page.getByRole('alert')).toContainText('not an amount');
-  await expect(page.getByTestId('funded')).toHaveText('10500.25');
+  await expect(page.getByTestId('funded')).toHaveText('10700.25');
 
   // The quests editor adds a quest with a validator.
   const quest = page.getByTestId('quest-form');
@@ -56,16 +74,31 @@ test('finance funds the campaign, and a retried form funds once', async ({ page 
 
 test('a reviewer approves an activity from the queue', async ({ page }) => {
   await firstSignIn(page, 'community@payquest.test', state().demoStaff.community, PASSWORD);
-  await page.getByRole('link', { name: 'Review queue' }).click();
-  // The server's validation workers move the demo activities into the queue.
+  // The home page lists the reviews waiting, once the server's validation
+  // workers have moved the demo activities into the queue.
   await expect(async () => {
     await page.reload();
-    await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(5, { timeout: 1_000 });
+    await expect(page.getByTestId('waiting-item').first()).toHaveText(/5 activities wait for review/, { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
+  await expect(page.getByRole('link', { name: /Review queue/ }).getByTestId('nav-count')).toContainText('5');
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/home-community-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoPageScroll(page);
+  await page.screenshot({ path: 'end2end/test-results/home-community-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.getByRole('link', { name: /5 activities wait for review/ }).click();
+  await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(5);
   await hydrated(page);
+  // Evidence shows as fields; its URL is a link.
+  await expect(page.locator('li[data-external-id="demo-0"]').getByTestId('evidence').getByRole('link', { name: 'https://clips.example/0' }))
+    .toHaveAttribute('rel', /noopener/);
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/review-queue-1280.png', fullPage: true });
   await page.getByLabel('Select demo-0').check();
   await page.getByLabel('Reason (kept in the audit log)').fill('clip shows the play');
   await page.getByRole('button', { name: 'Approve selected' }).click();
+  await expect(page.getByTestId('review-summary')).toHaveText('1 activity approved.');
   await expect(page.getByTestId('review-queue').locator('li')).toHaveCount(4);
   await expect(page.locator('li[data-external-id="demo-0"]')).toHaveCount(0);
 
@@ -237,11 +270,24 @@ test('the owner sees figures, the burn-down chart, the earned reward and the for
   await firstSignIn(page, 'owner@payquest.test', state().demoStaff.owner, PASSWORD);
   await expect(page.getByRole('link', { name: 'Review queue' })).toHaveCount(0);
   await openDemoCampaign(page);
-  await expect(page.getByTestId('funded')).toHaveText('10500.25');
+  await expect(page.getByTestId('funded')).toHaveText('10700.25');
   // demo-0 (5) and the six rewards the demo reviewed (5 + 12.5 + 5 + 5, and the demo gamer's 5 + 12.5).
   await expect(page.getByTestId('unpaid')).toHaveText('50');
-  await expect(page.getByTestId('burn-down').locator('polyline')).toHaveCount(2);
-  await expect(page.getByTestId('forecast')).toContainText('runs out on');
+  // The chart explains itself: axes with dates and tokens, a legend, and
+  // a value on every point.
+  const chart = page.getByTestId('burn-down');
+  await expect(chart.locator('svg text', { hasText: 'tokens' })).toHaveCount(1);
+  await expect(chart.locator('svg text', { hasText: 'date (UTC)' })).toHaveCount(1);
+  await expect(chart.locator('circle title').first()).toContainText(/funded 10000\.00 tokens/);
+  await expect(page.getByTestId('chart-legend')).toContainText('reserved');
+  await expect(page.getByTestId('chart-legend')).toContainText('earned');
+  await expect(page.getByTestId('forecast')).toContainText(/about \d+ tokens a day.*runs out on \d{4}-\d{2}-\d{2}/);
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/campaign-owner-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoPageScroll(page);
+  await page.screenshot({ path: 'end2end/test-results/campaign-owner-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await expect(page.getByTestId('turnaround')).toContainText('activity to reward');
   await expect(page.getByTestId('fund-form')).toHaveCount(0);
   // Another owner's campaign is invisible: the page and its server function say not found.

@@ -47,6 +47,16 @@ export async function expectAccessible(page: Page) {
   expect(summary, `accessibility violations on ${page.url()}`).toEqual([]);
 }
 
+/** The page itself never scrolls sideways (wide tables scroll inside
+ * their own box). */
+export async function expectNoPageScroll(page: Page) {
+  const [scroll, client] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    document.documentElement.clientWidth,
+  ]);
+  expect(scroll, `the page at ${page.url()} scrolls sideways`).toBeLessThanOrEqual(client);
+}
+
 /** Waits until the wasm bundle has hydrated the page. */
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 20_000 });
@@ -80,6 +90,9 @@ export async function enrol(page: Page): Promise<{ secret: string; code: string;
   await page.getByRole('button', { name: 'Confirm' }).click();
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
   const recovery = (await page.getByTestId('recovery-codes').locator('li').allTextContents()).map((c) => c.trim());
+  // The codes can be copied as text and downloaded as a file.
+  await expect(page.getByTestId('recovery-text')).toHaveValue(new RegExp(recovery[0]));
+  await expect(page.getByTestId('recovery-download')).toHaveAttribute('href', new RegExp(`^data:text/plain;.*${recovery[9]}`));
   await page.getByRole('link', { name: 'Continue to the dashboard' }).click();
   await expect(page.getByTestId('dashboard-title')).toBeVisible();
   return { secret, code, recovery };

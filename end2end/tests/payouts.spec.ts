@@ -2,7 +2,8 @@
 // the eligible demo rewards and submits it, a checker (never the maker)
 // approves its contents hash, finance starts disbursement, and the batch page
 // shows it confirmed on chain and reconciled.
-import { DEMO_GAMER_KEY, expect, expectAccessible, firstSignIn, hydrated, signInGamer, state, test, testWallet, sameOrigin } from './helpers';
+import { DEMO_GAMER_KEY, expect, expectAccessible,
+  expectNoPageScroll, firstSignIn, hydrated, signInGamer, state, test, testWallet, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -21,9 +22,16 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   const builder = page.getByTestId('batch-builder');
   await builder.getByLabel('Note').fill('launch week rewards');
   // The first quest's rewards only: the second's wait for a later batch.
-  await builder.getByLabel('Quest id (blank: all)').fill('1');
+  await builder.getByLabel('Campaign').selectOption({ label: 'Launch week' });
+  await builder.getByLabel('Quest').selectOption({ label: 'Launch week — Play five matches' });
   await builder.getByRole('button', { name: 'Preview' }).click();
   await expect(builder.getByTestId('preview')).toContainText('5 eligible rewards shown, 25 in all');
+  await expect(builder.getByTestId('preview-totals')).toContainText('Launch week');
+  await expect(builder.getByTestId('preview-items').locator('tbody tr')).toHaveCount(5);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoPageScroll(page);
+  await page.screenshot({ path: 'end2end/test-results/payouts-preview-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await builder.getByRole('button', { name: 'Create batch' }).click();
   await expect(page).toHaveURL(/\/payouts\/\d+$/);
   batchPath = new URL(page.url()).pathname;
@@ -31,8 +39,13 @@ test('a maker builds a batch from eligible rewards and submits it', async ({ pag
   await expect(page.getByTestId('batch-total')).toHaveText('25');
   contentHash = (await page.getByTestId('content-hash').textContent())!.trim();
   expect(contentHash).toMatch(/^[0-9a-f]{64}$/);
+  await expect(page.getByTestId('batch-items').getByRole('button', { name: 'Remove' })).toHaveCount(5);
   await page.getByRole('button', { name: 'Submit for approval' }).click();
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'pending_approval');
+  await expect(page.getByTestId('batch-message')).toContainText('Submitted for approval');
+  // Submitted, the batch can't be edited: no remove buttons, no empty card.
+  await expect(page.getByTestId('batch-items').getByRole('button', { name: 'Remove' })).toHaveCount(0);
+  await expect(page.getByTestId('batch-actions')).toHaveCount(0);
   // The maker can't approve their own batch, whatever the page shows.
   await expect(page.getByRole('button', { name: 'Approve this hash' })).toHaveCount(0);
   const res = await page.request.post('/api/approve_batch', { headers: sameOrigin(),
@@ -54,7 +67,9 @@ test('the demo gamer sees their reward waiting for approval', async ({ page }) =
 
 test('a checker approves the hash from the inbox', async ({ page }) => {
   await firstSignIn(page, 'checker@payquest.test', state().demoStaff.checker, PASSWORD);
-  await page.getByRole('link', { name: 'Approvals' }).click();
+  await expect(page.getByTestId('waiting-item')).toHaveText([/^1 batch waits for your approval/]);
+  await expect(page.getByRole('link', { name: /Approvals/ }).getByTestId('nav-count')).toContainText('1');
+  await page.getByRole('link', { name: /^Approvals/ }).click();
   await page.getByTestId('batches-table').getByRole('link').first().click();
   await expect(page).toHaveURL(new RegExp(`${batchPath}$`));
   await hydrated(page);
@@ -66,6 +81,9 @@ test('a checker approves the hash from the inbox', async ({ page }) => {
 
 test('finance starts disbursement and sees it confirmed and reconciled', async ({ page, browser }) => {
   await firstSignIn(page, 'treasurer@payquest.test', state().demoStaff.treasurer, PASSWORD);
+  await expect(page.getByTestId('waiting-item').first()).toHaveText(/1 approved batch waits for disbursement/);
+  await expect(page.getByTestId('waiting-item').nth(1)).toHaveText(/0 reconciliation findings are open/);
+  await page.screenshot({ path: 'end2end/test-results/home-finance-1280.png', fullPage: true });
   await page.goto(batchPath);
   await hydrated(page);
   // Finance may ask to withdraw the approved batch (a checker would confirm);
@@ -90,14 +108,20 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await gamer.goto(state().url + '/me');
   await expect(gamer.getByTestId('reward-state')).toHaveText(['earned', 'approved']);
   await page.getByRole('button', { name: 'Start disbursement' }).click();
+  await expect(page.getByTestId('batch-message')).toContainText('Disbursement started');
   await expect(page.getByTestId('batch')).not.toHaveAttribute('data-state', 'approved');
-  // The page follows the batch by itself until it is reconciled.
+  // The page follows the batch by itself until it is reconciled, and says so.
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'reconciled', { timeout: 30_000 });
+  await expect(page.getByTestId('batch-progress')).toHaveText(/^Paid and reconciled in \d+\.\d s\.$/);
+  console.log(`batch page: ${await page.getByTestId('batch-progress').textContent()}`);
   const chunk = page.getByTestId('chunks').locator('tbody tr');
   await expect(chunk).toHaveCount(1);
   await expect(chunk).toContainText('reconciled');
   await expect(chunk).toContainText(/0x[0-9a-f]{64}/);
   await expect(page.getByTestId('batch-items').locator('tbody tr')).toHaveCount(5);
+  // Each item names its chunk and transaction.
+  await expect(page.getByTestId('batch-items').locator('tbody tr').first()).toContainText(/0x[0-9a-f]{6}…[0-9a-f]{4}/);
+  await expect(page.getByTestId('confirmations')).toHaveText('enough');
   // The gamer's page followed the reward to "paid" by itself, with the
   // transaction and how long it took.
   await expect(gamer.getByTestId('reward-state')).toHaveText(['earned', 'paid'], { timeout: 15_000 });
@@ -131,6 +155,8 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await hydrated(page);
   await expect(page.getByTestId('turnaround')).toContainText('approved');
   await expect(page.getByTestId('turnaround')).toContainText('activity to confirmed payment');
+  // Paid rewards still set the pace: the forecast gives a date.
+  await expect(page.getByTestId('forecast')).toContainText(/runs out on \d{4}-\d{2}-\d{2}/);
   // Finance may have approved batches start at once.
   await page.goto('/admin/payouts');
   await hydrated(page);

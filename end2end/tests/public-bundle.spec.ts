@@ -10,9 +10,11 @@ async function scriptBytes(page: import('@playwright/test').Page, path: string) 
   page.on('response', (res) => {
     const url = new URL(res.url());
     if (/\.(wasm|js)$/.test(url.pathname)) {
+      // Pages load the bundle under its content's version: /pkg/<version>/…
+      const name = url.pathname.replace(/^\/pkg\/[0-9a-f]{16}\//, '/pkg/');
       pending.push(
         res.body().then((body) => {
-          files.set(url.pathname, { raw: body.length, gzip: gzipSync(body).length });
+          files.set(name, { raw: body.length, gzip: gzipSync(body).length });
         }),
       );
     }
@@ -45,6 +47,46 @@ test('the public home page downloads a fraction of the dashboard bundle', async 
   expect(pub.files).not.toContain('/pkg/payquest.wasm');
   expect(dash.files).toContain('/pkg/payquest.wasm');
   expect(pub.gzip).toBeLessThan(dash.gzip * 0.7);
+});
+
+test('the sign-in page comes compressed, and a second load fetches no static file again', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const paths = new Map<string, string>();
+  const wire = new Map<string, number>();
+  cdp.on('Network.requestWillBeSent', (e) => {
+    const path = new URL(e.request.url).pathname;
+    if (path.startsWith('/pkg/')) paths.set(e.requestId, path);
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    if (paths.has(e.requestId)) wire.set(e.requestId, e.encodedDataLength);
+  });
+  const load = async () => {
+    paths.clear();
+    wire.clear();
+    await page.goto(state().url + '/admin/login');
+    await hydrated(page);
+    await page.waitForTimeout(500);
+    return [...paths.entries()].map(([id, path]) => ({ path, bytes: wire.get(id) ?? 0 }));
+  };
+  const first = await load();
+  const wasm = first.find((f) => f.path.endsWith('/payquest.wasm'))!;
+  expect(wasm.path).toMatch(/^\/pkg\/[0-9a-f]{16}\/payquest\.wasm$/);
+  const raw = (await (await context.request.get(state().url + '/pkg/payquest.wasm', { headers: { 'Accept-Encoding': 'identity' } })).body()).length;
+  const immutable = await context.request.get(state().url + wasm.path);
+  expect(immutable.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  const second = await load();
+  const firstBytes = first.reduce((n, f) => n + f.bytes, 0);
+  const again = second.filter((f) => /\.(wasm|js)$/.test(f.path)).reduce((n, f) => n + f.bytes, 0);
+  console.log(
+    `sign-in page, first load: ${firstBytes} B of static files on the wire (${first.length} files; the wasm ${wasm.bytes} B of its raw ${raw} B, ` +
+      `${(wasm.bytes / raw).toFixed(2)}); second load: ${again} B of wasm and JS fetched again`,
+  );
+  expect(wasm.bytes).toBeLessThan(raw * 0.4);
+  expect(again).toBe(0);
+  await context.close();
 });
 
 test('bundle files are sent compressed and revalidated', async ({ request }) => {

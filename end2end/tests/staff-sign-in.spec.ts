@@ -2,7 +2,7 @@
 // password, is forced through a new password and TOTP enrolment, adds a
 // colleague, and signs out; the colleague can't reach admin pages or their
 // server functions; a replayed TOTP code is refused.
-import { choosePassword, enrol, expect, hydrated, signIn, state, test, totp, sameOrigin } from './helpers';
+import { choosePassword, enrol, expect, expectAccessible, expectNoPageScroll, hydrated, signIn, state, test, totp, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -81,7 +81,17 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await page.setViewportSize({ width: 390, height: 844 });
   await expect(waiting).toBeVisible();
   await page.screenshot({ path: 'end2end/test-results/users-waiting-for-approval-390.png', fullPage: true });
+  await expectNoPageScroll(page);
+  // The asker's home counts no role request for them: another admin decides it.
+  await page.goto('/admin');
+  await expect(page.getByTestId('waiting-item')).toHaveText([/^0 role requests wait for a second admin/]);
+  await expect(page.getByTestId('nothing-waiting')).toBeVisible();
+  await expectNoPageScroll(page);
+  await expectAccessible(page);
+  await page.screenshot({ path: 'end2end/test-results/home-admin-390.png', fullPage: true });
   await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/admin/users');
+  await hydrated(page);
 
   // API clients: the secret is shown once.
   await page.getByRole('link', { name: 'API clients' }).click();

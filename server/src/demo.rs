@@ -65,6 +65,7 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
         email: people[0].1.clone(),
         roles: BTreeSet::from([Role::Finance]),
         ip: None,
+        via: Some("demo"),
     };
     let campaigns = Campaigns::new(store.clone());
     let campaign = campaigns
@@ -167,6 +168,7 @@ pub async fn seed(store: &DynStore, domain: &str) -> DomainResult<()> {
         email: people[2].1.clone(),
         roles: BTreeSet::from([Role::Community]),
         ip: None,
+        via: Some("demo"),
     };
     demo_content(store, &community, campaign.campaign_id, &quest_ids).await?;
     println!(
@@ -247,6 +249,7 @@ async fn eligible_rewards(
         email: community_email.to_owned(),
         roles: BTreeSet::from([Role::Community]),
         ip: None,
+        via: Some("demo"),
     };
     Reviews::new(store.clone())
         .decide(&community, &ids, true, "demo: evidence checked")

@@ -58,6 +58,13 @@ pub fn router(
     });
     let origins = Arc::new(crate::origin::Origins::new(&config.public_url, bound));
 
+    // Pages name the bundle under a path carrying its content's hash, so a
+    // browser keeps those files for good and a new release is new paths.
+    let assets = Arc::new(AssetVersion::of_site(&leptos_options));
+    let mut leptos_options = leptos_options;
+    if let Some(v) = &assets.0 {
+        leptos_options.site_pkg_dir = Arc::from(format!("{}/{v}", leptos_options.site_pkg_dir));
+    }
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let cache = api_state.content.cache();
@@ -117,14 +124,13 @@ pub fn router(
             HeaderValue::from_static("no-store"),
         ))
         // Static files: compressed when the browser asks (br or gzip; the
-        // wasm bundles shrink to about a third), and `/pkg/` files kept by
-        // the browser but checked again on every load (their names carry no
-        // hash, so a new release must be seen at once; unchanged files
-        // answer 304).
+        // wasm bundles shrink to about a third). Under `/pkg/<version>/` (the
+        // paths pages use) they are immutable; under plain `/pkg/` kept but
+        // checked again on every load (unchanged files answer 304).
         .fallback(
             leptos_axum::file_and_error_handler(shell)
                 .layer(middleware::from_fn(telemetry::track_fallback))
-                .layer(middleware::from_fn(static_cache_control))
+                .layer(middleware::from_fn_with_state(assets, static_cache_control))
                 .layer(
                     // Level 4: brotli's own default (11) spends seconds on a
                     // megabyte of wasm per request; 4 sends the 3 MB
@@ -217,17 +223,73 @@ pub fn router(
 
 /// What a browser may do with a static bundle file: keep it, revalidate it.
 const STATIC_CACHE_CONTROL: &str = "public, no-cache";
+/// A bundle file under its content's version: keep it for good.
+const IMMUTABLE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-/// Sets `STATIC_CACHE_CONTROL` on the bundle's files (`/pkg/…`) when they
-/// are served; error pages (which may show a signed-in gamer) get none.
-async fn static_cache_control(req: Request<Body>, next: middleware::Next) -> Response {
-    let bundle = req.uri().path().starts_with("/pkg/");
+/// A hash of every file in the site's `pkg` folder, read once at start
+/// (`None` without a built site). Pages load the bundle from
+/// `/pkg/<version>/…`; only this replica's own version is served there, so a
+/// browser never keeps another release's bytes under this name.
+pub struct AssetVersion(pub Option<String>);
+
+impl AssetVersion {
+    pub fn of_site(options: &LeptosOptions) -> Self {
+        use sha2::{Digest, Sha256};
+        let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Self(None);
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .collect();
+        if files.is_empty() {
+            return Self(None);
+        }
+        files.sort();
+        let mut hash = Sha256::new();
+        for f in &files {
+            let Ok(bytes) = std::fs::read(f) else {
+                return Self(None);
+            };
+            hash.update(f.file_name().unwrap_or_default().as_encoded_bytes());
+            hash.update((bytes.len() as u64).to_be_bytes());
+            hash.update(&bytes);
+        }
+        Self(Some(hex::encode(&hash.finalize()[..8])))
+    }
+}
+
+/// Serves `/pkg/<version>/x` as `/pkg/x`, immutable; plain `/pkg/x` with
+/// `STATIC_CACHE_CONTROL`. Another version's path is not found. Error pages
+/// (which may show a signed-in gamer) get no caching header.
+async fn static_cache_control(
+    axum::extract::State(assets): axum::extract::State<Arc<AssetVersion>>,
+    mut req: Request<Body>,
+    next: middleware::Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut cache = None;
+    if let Some(rest) = path.strip_prefix("/pkg/") {
+        cache = Some(STATIC_CACHE_CONTROL);
+        if let Some((first, file)) = rest.split_once('/') {
+            if first.len() == 16 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if assets.0.as_deref() != Some(first) {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                let Ok(uri) = format!("/pkg/{file}").parse::<axum::http::Uri>() else {
+                    return StatusCode::NOT_FOUND.into_response();
+                };
+                *req.uri_mut() = uri;
+                cache = Some(IMMUTABLE_CACHE_CONTROL);
+            }
+        }
+    }
     let mut res = next.run(req).await;
-    if bundle && res.status().is_success() {
-        res.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(STATIC_CACHE_CONTROL),
-        );
+    if let (Some(value), true) = (cache, res.status().is_success()) {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     res
 }

@@ -33,8 +33,9 @@ pub struct StageTime {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignDetail {
     pub summary: CampaignSummary,
-    /// (time ms, funded minor, available minor), oldest first.
-    pub burn_down: Vec<(i64, i64, i64)>,
+    /// The budget chart as SVG (drawn on the server from numbers only), or
+    /// `None` before the budget has moved.
+    pub budget_chart: Option<String>,
     pub unpaid_rewards: Amount,
     pub pace_per_day: Amount,
     pub runs_out_at: Option<String>,
@@ -44,6 +45,8 @@ pub struct CampaignDetail {
     /// Idempotency key for the funding form as rendered: submitting the same
     /// form twice funds once; the page gets a new key after each success.
     pub fund_key: String,
+    /// The same for the transfer form.
+    pub transfer_key: String,
     /// What the viewer may do here (the server checks again on every call).
     pub can_fund: bool,
     pub can_manage: bool,
@@ -63,3 +66,15 @@ pub struct TransferView {
     pub amount: Amount,
     pub requested_by_me: bool,
 }
+
+/// The campaign chart's series as drawn and as its legend names them:
+/// (name, colour, dashed). Colours are the Okabe–Ito set, distinct for every
+/// common colour-vision type.
+pub const CHART_SERIES: [(&str, &str, bool); 6] = [
+    ("funded", "#000000", false),
+    ("available", "#009E73", false),
+    ("reserved", "#E69F00", false),
+    ("spent", "#D55E00", false),
+    ("earned", "#0072B2", false),
+    ("forecast of what is left", "#009E73", true),
+];

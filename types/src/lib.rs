@@ -161,6 +161,9 @@ pub enum ErrorCode {
     Stale,
     /// It is not waiting for this decision (decided already, or never asked).
     NotPending,
+    /// The same money action was done moments ago; send it again with the
+    /// repeat confirmed to do it twice.
+    RepeatUnconfirmed,
     PayloadTooLarge,
     /// A Sign-In with Ethereum message that is not ERC-4361 text.
     SiweInvalid,
@@ -199,6 +202,7 @@ impl ErrorCode {
             ErrorCode::BudgetShort => "budget_short",
             ErrorCode::Stale => "stale",
             ErrorCode::NotPending => "not_pending",
+            ErrorCode::RepeatUnconfirmed => "repeat_unconfirmed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::SiweInvalid => "siwe_invalid",
             ErrorCode::SiweWrongDomain => "siwe_wrong_domain",
@@ -232,7 +236,8 @@ impl ErrorCode {
             ErrorCode::Conflict
             | ErrorCode::BudgetShort
             | ErrorCode::Stale
-            | ErrorCode::NotPending => 409,
+            | ErrorCode::NotPending
+            | ErrorCode::RepeatUnconfirmed => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Internal => 500,
         }

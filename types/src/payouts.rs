@@ -2,7 +2,7 @@
 
 use crate::{
     ActivityId, Amount, BatchId, BatchState, CampaignId, ChunkId, ChunkState, PayoutItemId,
-    PayoutItemState,
+    PayoutItemState, QuestId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,10 @@ pub struct PayoutItemView {
     pub amount: Amount,
     pub state: PayoutItemState,
     pub created_at: String,
+    /// On a batch's page: the chunk paying it (1-based) and its transaction.
+    pub chunk_seq: Option<i64>,
+    pub tx_hash: Option<String>,
+    pub tx_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +69,9 @@ pub struct ChunkView {
     pub block: Option<i64>,
 }
 
+/// Items per page on the batch page.
+pub const BATCH_ITEMS_PAGE: u32 = 100;
+
 /// Everything the batch page shows, and what the viewer may do there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchView {
@@ -73,7 +80,15 @@ pub struct BatchView {
     pub totals: Vec<CampaignTotalView>,
     pub approvals: Vec<ApprovalView>,
     pub chunks: Vec<ChunkView>,
+    /// One page of the batch's items, from `items_after` on.
     pub items: Vec<PayoutItemView>,
+    /// The cursor of the next page, when there is one.
+    pub next_items_after: Option<PayoutItemId>,
+    /// The chain's head block and the confirmations a payment needs, while
+    /// a chunk is mined and confirming.
+    pub chain_depth: Option<(i64, i64)>,
+    /// From the start of disbursement to the batch's end, once it ended.
+    pub disbursed_in_ms: Option<i64>,
     pub failed_items: i64,
     pub can_edit: bool,
     pub can_decide: bool,
@@ -102,4 +117,12 @@ pub enum BatchList {
     All,
     /// Batches waiting for this checker's approval (never their own).
     Inbox,
+}
+
+/// A campaign and its quests by name, for the batch builder's pickers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterCampaign {
+    pub campaign_id: CampaignId,
+    pub name: String,
+    pub quests: Vec<(QuestId, String)>,
 }

@@ -1,7 +1,7 @@
 //! Who is signed in (a staff member or a gamer) and how far a staff
 //! member's sign-in has got.
 
-use crate::{Role, StaffUserId};
+use crate::{CampaignId, Role, StaffUserId};
 use serde::{Deserialize, Serialize};
 
 /// Where a signed-in browser session stands on the way to full access.
@@ -28,6 +28,76 @@ pub struct Me {
     pub stage: SessionStage,
     /// The dashboard areas this user may open, derived from the roles on the server.
     pub areas: Vec<Area>,
+    /// The work waiting for this user, by role (empty until fully signed in).
+    pub waiting: Vec<Waiting>,
+}
+
+/// Counts of waiting work stop here; the page says "1000+".
+pub const WAITING_COUNT_CAP: i64 = 1000;
+
+/// One kind of work waiting for a staff member, as the home page and the
+/// navigation show it. Which kinds appear follows the member's roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Waiting {
+    /// Activities in the manual review queue (community).
+    Reviews { count: i64 },
+    /// Batches waiting for this checker: never their own, nor ones they approved.
+    BatchesToApprove { count: i64 },
+    /// Approved batches waiting for disbursement (finance).
+    BatchesToDisburse { count: i64 },
+    /// Reconciliation findings nobody has resolved yet (finance).
+    FindingsOpen { count: i64 },
+    /// One of the owner's campaigns that has committed at least its alert
+    /// threshold less ten points.
+    BudgetNearThreshold {
+        campaign_id: CampaignId,
+        campaign: String,
+        committed_pct: i64,
+        threshold_pct: i64,
+    },
+    /// Role grants waiting for a second admin, that this admin may decide.
+    RoleRequests { count: i64 },
+    /// Content webhooks that gave up after their retries (whoever may
+    /// redeliver them: community).
+    FailedDeliveries { count: i64 },
+}
+
+impl Waiting {
+    /// The area whose navigation link carries this count, if any.
+    pub fn area(&self) -> Option<Area> {
+        match self {
+            Waiting::Reviews { .. } => Some(Area::Review),
+            Waiting::BatchesToApprove { .. } => Some(Area::Approvals),
+            Waiting::BatchesToDisburse { .. } => Some(Area::Payouts),
+            Waiting::FindingsOpen { .. } => Some(Area::Findings),
+            Waiting::BudgetNearThreshold { .. } => Some(Area::Campaigns),
+            Waiting::FailedDeliveries { .. } => Some(Area::Content),
+            Waiting::RoleRequests { .. } => Some(Area::Users),
+        }
+    }
+
+    /// How many things wait (a budget counts as one).
+    pub fn count(&self) -> i64 {
+        match self {
+            Waiting::Reviews { count }
+            | Waiting::BatchesToApprove { count }
+            | Waiting::BatchesToDisburse { count }
+            | Waiting::FindingsOpen { count }
+            | Waiting::FailedDeliveries { count }
+            | Waiting::RoleRequests { count } => *count,
+            Waiting::BudgetNearThreshold { .. } => 1,
+        }
+    }
+}
+
+/// A count as the page prints it: capped counts read "1000+".
+pub fn count_in_words(count: i64) -> String {
+    if count >= WAITING_COUNT_CAP {
+        format!("{WAITING_COUNT_CAP}+")
+    } else {
+        count.to_string()
+    }
 }
 
 /// A dashboard area. Navigation shows only the areas a user may open.

@@ -40,6 +40,7 @@ pub async fn list_activities(
             attempts: r.attempts,
             occurred_at: format_ms(r.occurred_at_ms),
             received_at: format_ms(r.received_at_ms),
+            payout: r.payout,
         })
         .collect())
 }

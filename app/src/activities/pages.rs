@@ -81,7 +81,7 @@ fn columns() -> Vec<Column<ActivityRow>> {
             view! { <span class="font-mono text-xs">{r.wallet.clone()}</span> }.into_any()
         }),
         Column::new("Status", |r: &ActivityRow| {
-            view! { <span title=r.reason.clone().unwrap_or_default()>{r.status.as_str()}</span> }
+            view! { <span title=r.reason.clone().unwrap_or_default()>{r.status_in_words()}</span> }
                 .into_any()
         }),
         Column::new("Attempts", |r: &ActivityRow| r.attempts.into_any()),

@@ -46,7 +46,10 @@ fn columns() -> Vec<Column<AuditEntry>> {
         Column::new("When (UTC)", |e: &AuditEntry| {
             view! { <span class="whitespace-nowrap">{e.at.clone()}</span> }.into_any()
         }),
-        Column::new("Who", |e: &AuditEntry| e.actor.clone().into_any()),
+        Column::new("Who", |e: &AuditEntry| {
+            view! { <span class="block max-w-[12rem] break-all">{e.actor.clone()}</span> }
+                .into_any()
+        }),
         Column::new("From", |e: &AuditEntry| {
             e.ip.clone().unwrap_or_default().into_any()
         }),
@@ -54,12 +57,13 @@ fn columns() -> Vec<Column<AuditEntry>> {
             view! { <span class="font-mono">{e.action.clone()}</span> }.into_any()
         }),
         Column::new("Subject", |e: &AuditEntry| {
-            view! { <span class="font-mono">{e.subject.clone()}</span> }.into_any()
+            view! { <span class="block max-w-[14rem] break-all font-mono">{e.subject.clone()}</span> }.into_any()
         }),
         Column::new("Before → after", |e: &AuditEntry| {
             let before = e.before.clone().unwrap_or_default();
             let after = e.after.clone().unwrap_or_default();
-            view! { <span class="font-mono text-xs">{before} " → " {after}</span> }.into_any()
+            // Long records wrap inside the cell rather than widening the page.
+            view! { <span class="block max-w-md break-all font-mono text-xs">{before} " → " {after}</span> }.into_any()
         }),
     ]
 }

@@ -44,11 +44,10 @@ mod map {
         let [can_fund, can_manage, can_edit_quests] = can;
         CampaignDetail {
             summary: summary(c),
-            burn_down: i
-                .burn_down
-                .iter()
-                .map(|p| (p.at_ms, p.funded_minor, p.available_minor))
-                .collect(),
+            budget_chart: crate::campaigns::chart::budget_chart(
+                &i,
+                payquest_domain::clock::now_ms(),
+            ),
             unpaid_rewards: Amount::from_minor(i.unpaid_rewards_minor),
             pace_per_day: Amount::from_minor(i.pace_minor_per_day),
             runs_out_at: i.runs_out_at_ms.map(format_ms),
@@ -76,6 +75,7 @@ mod map {
                 })
                 .collect(),
             fund_key: format!("ui-{}", uuid::Uuid::new_v4().simple()),
+            transfer_key: format!("ui-{}", uuid::Uuid::new_v4().simple()),
             can_fund,
             can_manage,
             can_edit_quests,
@@ -201,12 +201,14 @@ pub async fn set_campaign_status(campaign_id: CampaignId, status: String) -> Res
 }
 
 /// Funds a campaign's cost centre. `idempotency_key` comes from the form, so
-/// a double click or a retried request funds once.
+/// a double click or a retried request funds once; the same amount again
+/// moments later needs `repeat` (the form's "fund again" box).
 #[server(endpoint = "fund_campaign")]
 pub async fn fund_campaign(
     campaign_id: CampaignId,
     amount: String,
     idempotency_key: String,
+    repeat: Option<String>,
 ) -> Result<Amount, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
@@ -214,11 +216,12 @@ pub async fn fund_campaign(
     let campaign = ctx.state.campaigns.get(actor, campaign_id).await?;
     ctx.state
         .budgets
-        .fund(
+        .fund_confirmed(
             actor,
             campaign.budget.cost_centre_id,
             amount,
             &idempotency_key,
+            repeat.is_some_and(|r| r == "true"),
         )
         .await?;
     Ok(amount)
@@ -231,6 +234,7 @@ pub async fn request_transfer(
     campaign_id: CampaignId,
     to_cost_centre_id: CostCentreId,
     amount: String,
+    idempotency_key: String,
 ) -> Result<TransferId, AppError> {
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
@@ -244,6 +248,7 @@ pub async fn request_transfer(
             campaign.budget.cost_centre_id,
             to_cost_centre_id,
             amount,
+            &idempotency_key,
         )
         .await?;
     Ok(t.budget_transfer_id)

@@ -100,7 +100,17 @@ pub fn CampaignPage() -> impl IntoView {
         quest_state: ServerAction::new(),
         request: ServerAction::new(),
         decide: ServerAction::new(),
+        fund_amount: RwSignal::new(String::new()),
+        fund_repeat: RwSignal::new(false),
     };
+    // The form's values live here, outside the view that each reload draws
+    // again: a refused funding keeps what was typed, a done one clears it.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.fund.value().get() {
+            actions.fund_amount.set(String::new());
+            actions.fund_repeat.set(false);
+        }
+    });
     let detail = Resource::new(
         move || {
             (
@@ -115,6 +125,7 @@ pub fn CampaignPage() -> impl IntoView {
         },
         |(id, ..)| load_campaign(id),
     );
+
     view! {
         <Dashboard>
             <Loaded resource=detail view={move |d| view! { <CampaignView d=d actions=actions /> }} />
@@ -130,6 +141,34 @@ struct CampaignActions {
     quest_state: ServerAction<SetQuestActive>,
     request: ServerAction<RequestTransfer>,
     decide: ServerAction<DecideTransfer>,
+    fund_amount: RwSignal<String>,
+    fund_repeat: RwSignal<bool>,
+}
+
+/// A stage's percentile, or "—" when no activity has reached it.
+fn stage_time(count: usize, ms: i64) -> String {
+    if count == 0 {
+        "—".to_owned()
+    } else {
+        duration(ms)
+    }
+}
+
+/// An amount rounded to whole tokens, with thousands separated: "1,235".
+fn whole_tokens(a: Amount) -> String {
+    let whole = (a.minor() + 500_000) / 1_000_000;
+    let digits = whole.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if whole < 0 {
+        out.insert(0, '-');
+    }
+    out
 }
 
 fn duration(ms: i64) -> String {
@@ -146,6 +185,7 @@ fn duration(ms: i64) -> String {
 #[component]
 fn Transfers(
     campaign_id: CampaignId,
+    key: String,
     targets: Vec<payquest_types::CampaignSummary>,
     pending: Vec<payquest_types::TransferView>,
     request: ServerAction<RequestTransfer>,
@@ -159,11 +199,20 @@ fn Transfers(
             .or_else(|| decide.value().get().and_then(Result::err))
     });
     let outcome = move || decide.value().get().and_then(Result::ok);
+    let requested = move || {
+        request.value().get().and_then(Result::ok).map(|id| {
+            format!(
+                "Transfer #{} requested: a second finance user approves or rejects it below.",
+                id.get()
+            )
+        })
+    };
     view! {
         <section class="space-y-3 rounded-xl bg-white p-6 shadow" data-testid="transfers">
             <h2 class="text-lg font-semibold">"Move budget (needs a second finance approval)"</h2>
             <ActionForm action=request attr:class="flex flex-wrap items-end gap-3">
                 <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
+                <input type="hidden" name="idempotency_key" value=key />
                 <label class="block text-sm font-medium">"To"
                     <select class=INPUT name="to_cost_centre_id">
                         {targets.into_iter()
@@ -175,6 +224,7 @@ fn Transfers(
                 <button class=BUTTON_QUIET type="submit">"Request transfer"</button>
             </ActionForm>
             <ErrorBanner error=error />
+            {move || requested().map(|m| view! { <p role="status" class="text-sm text-emerald-700" data-testid="transfer-message">{m}</p> })}
             {move || outcome().map(|o| view! { <p role="status" class="text-sm">"Transfer " {o} "."</p> })}
             {pending.into_iter().map(|t| {
                 let id = t.transfer_id;
@@ -224,6 +274,8 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
         quest_state,
         request,
         decide,
+        fund_amount,
+        fund_repeat,
     } = actions;
     let s = d.summary.clone();
     let campaign_id = s.campaign_id;
@@ -242,21 +294,40 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
     } else {
         payquest_types::CampaignStatus::Active
     };
+    let campaign_name = s.name.clone();
+    let asks_repeat = move || {
+        fund_error
+            .get()
+            .is_some_and(|e| e.code() == payquest_types::ErrorCode::RepeatUnconfirmed)
+    };
+    let fund_done = move || match fund.value().get() {
+        Some(Ok(amount)) => Some(format!("Funded {amount} tokens to {campaign_name}.")),
+        _ => None,
+    };
     let fund_form = d.can_fund.then(|| view! {
         <ActionForm action=fund attr:class="flex flex-wrap items-end gap-3 rounded-xl bg-white p-6 shadow" attr:data-testid="fund-form">
             <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
             <input type="hidden" name="idempotency_key" value=d.fund_key.clone() />
             <label class="block text-sm font-medium">"Add funds (tokens)"
-                <input class=INPUT name="amount" inputmode="decimal" required placeholder="1000" />
+                <input class=INPUT name="amount" inputmode="decimal" required placeholder="1000"
+                    prop:value=fund_amount on:input=move |ev| fund_amount.set(event_target_value(&ev)) />
             </label>
-            <button class=BUTTON type="submit">"Fund"</button>
+            {move || asks_repeat().then(|| view! {
+                <label class="flex items-center gap-2 text-sm font-medium text-amber-800" data-testid="fund-repeat">
+                    <input type="checkbox" name="repeat" value="true" prop:checked=fund_repeat
+                        on:change=move |ev| fund_repeat.set(event_target_checked(&ev)) />
+                    "Yes, fund the same amount again"
+                </label>
+            })}
+            <button class=BUTTON type="submit" disabled=move || fund.pending().get()>"Fund"</button>
+            <p class="w-full text-sm text-emerald-700" role="status" data-testid="fund-message">{fund_done}</p>
             <ErrorBanner error=fund_error />
         </ActionForm>
     });
     let can_edit_quests = d.can_edit_quests;
     let transfers = d.can_fund.then(|| {
         view! {
-            <Transfers campaign_id=campaign_id targets=d.transfer_targets.clone()
+            <Transfers campaign_id=campaign_id key=d.transfer_key.clone() targets=d.transfer_targets.clone()
                 pending=d.pending_transfers.clone() request=request decide=decide />
         }
     });
@@ -264,7 +335,7 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
         .can_edit_quests
         .then(|| view! { <QuestForm campaign_id=campaign_id create=create_quest /> });
     let status_form = d.can_manage.then(|| view! {
-        <ActionForm action=status attr:class="flex items-center gap-3">
+        <ActionForm action=status attr:class="flex flex-wrap items-center gap-3">
             <input type="hidden" name="campaign_id" value=campaign_id.to_string() />
             <input type="hidden" name="status" value=next_status.as_str() />
             <button class=BUTTON_QUIET type="submit">{if next_status == payquest_types::CampaignStatus::Active { "Activate campaign" } else { "Pause campaign" }}</button>
@@ -273,7 +344,7 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
     });
     view! {
         <div class="space-y-6">
-            <div class="flex items-center gap-4">
+            <div class="flex flex-wrap items-center gap-x-4 gap-y-1">
                 <h1 class="text-2xl font-bold" data-testid="campaign-name">{s.name.clone()}</h1>
                 <span class="rounded-full bg-slate-200 px-3 py-1 text-sm" data-testid="campaign-status">{s.status.as_str()}</span>
                 <span class="text-sm text-slate-500">"Owner: " {s.owner_email.clone()} " · cost centre " {s.cost_centre_code.clone()}</span>
@@ -290,25 +361,31 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
             </div>
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="text-lg font-semibold">"Budget over time"</h2>
-                <BurnDown points=d.burn_down.clone() />
+                <BurnDown svg=d.budget_chart.clone() />
                 <p class="mt-2 text-sm text-slate-600" data-testid="forecast">
                     {match &d.runs_out_at {
-                        Some(at) => format!("At the current pace ({} a day) the budget runs out on {}.", d.pace_per_day, &at[..10.min(at.len())]),
+                        Some(at) => format!(
+                            "At the current pace (about {} tokens a day, over the last 7 days) the budget left after unpaid rewards runs out on {}.",
+                            whole_tokens(d.pace_per_day),
+                            &at[..10.min(at.len())]
+                        ),
                         None => "No rewards earned in the last 7 days: no run-out date to forecast.".to_owned(),
                     }}
                 </p>
             </section>
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="text-lg font-semibold">"Turnaround"</h2>
+                <div class="overflow-x-auto" tabindex="0">
                 <table class="mt-2 text-sm" data-testid="turnaround">
                     <thead><tr class="text-left text-slate-500"><th class="pr-6">"Stage"</th><th class="pr-6">"Activities"</th><th class="pr-6">"p50"</th><th>"p90"</th></tr></thead>
                     <tbody>
                         {d.stages.iter().map(|t| view! {
                             <tr><td class="pr-6">{t.stage.clone()}</td><td class="pr-6">{t.count}</td>
-                            <td class="pr-6 font-mono">{duration(t.p50_ms)}</td><td class="font-mono">{duration(t.p90_ms)}</td></tr>
+                            <td class="pr-6 font-mono">{stage_time(t.count, t.p50_ms)}</td><td class="font-mono">{stage_time(t.count, t.p90_ms)}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
             </section>
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="text-lg font-semibold">"Quests"</h2>
@@ -339,52 +416,28 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
     }
 }
 
-/// Funded and available over time, as an SVG line chart.
+/// The budget chart (SVG the server drew from numbers only) and its legend.
 #[component]
-fn BurnDown(points: Vec<(i64, i64, i64)>) -> impl IntoView {
-    const W: f64 = 600.0;
-    const H: f64 = 180.0;
-    if points.len() < 2 {
-        return view! { <p class="mt-2 text-sm text-slate-500">"No movements yet."</p> }.into_any();
-    }
-    let t0 = points.first().map(|p| p.0).unwrap_or(0) as f64;
-    let t1 = points.last().map(|p| p.0).unwrap_or(1) as f64;
-    let top = points
-        .iter()
-        .map(|p| p.1.max(p.2))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let x = move |t: i64| {
-        if t1 > t0 {
-            (t as f64 - t0) / (t1 - t0) * W
-        } else {
-            W
-        }
+fn BurnDown(svg: Option<String>) -> impl IntoView {
+    let Some(svg) = svg else {
+        return view! { <p class="mt-2 text-sm text-slate-500" data-testid="burn-down-empty">"No movements yet: fund the campaign to start its chart."</p> }.into_any();
     };
-    let y = move |v: i64| H - (v as f64 / top) * (H - 10.0);
-    // Step lines: a balance holds until the next movement.
-    let line = |pick: fn(&(i64, i64, i64)) -> i64| {
-        let mut out = String::new();
-        let mut prev: Option<f64> = None;
-        for p in &points {
-            if let Some(py) = prev {
-                out.push_str(&format!("{:.1},{:.1} ", x(p.0), py));
-            }
-            let py = y(pick(p));
-            out.push_str(&format!("{:.1},{:.1} ", x(p.0), py));
-            prev = Some(py);
-        }
-        out
-    };
-    let funded = line(|p| p.1);
-    let available = line(|p| p.2);
+    // Names and colours as the server's chart draws them.
+    let legend = payquest_types::CHART_SERIES;
     view! {
-        <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" class="mt-3 h-48 w-full" role="img" aria-label="Budget over time" data-testid="burn-down">
-            <polyline points=funded class="fill-none stroke-slate-400" stroke-width="2" />
-            <polyline points=available class="fill-none stroke-indigo-600" stroke-width="3" />
-        </svg>
-        <p class="text-xs text-slate-500"><span class="text-indigo-600">"━ available"</span> " · " <span>"━ funded"</span></p>
+        <div class="mt-3 overflow-x-auto" data-testid="burn-down" inner_html=svg></div>
+        <ul class="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-700" data-testid="chart-legend" aria-label="Legend">
+            {legend.into_iter().map(|(name, colour, dashed)| view! {
+                <li class="flex items-center gap-1">
+                    <svg width="22" height="8" aria-hidden="true">
+                        <line x1="0" y1="4" x2="22" y2="4" stroke=colour stroke-width="3"
+                            stroke-dasharray=if dashed { "5 3" } else { "none" } />
+                    </svg>
+                    {name}
+                </li>
+            }).collect_view()}
+        </ul>
+        <p class="mt-1 text-xs text-slate-500">"Hover a point for its date and value."</p>
     }
     .into_any()
 }

@@ -39,6 +39,9 @@ mod map {
             amount: Amount::from_minor(i.amount_minor),
             state: i.state,
             created_at: format_ms(i.created_at_ms),
+            chunk_seq: None,
+            tx_hash: None,
+            tx_url: None,
         }
     }
 }
@@ -149,17 +152,57 @@ pub async fn create_batch(
     Ok(b.payout_batch_id)
 }
 
+/// Campaigns and quests by name for the batch builder's pickers.
+#[server(endpoint = "batch_filter_choices")]
+pub async fn batch_filter_choices() -> Result<Vec<payquest_types::FilterCampaign>, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let choices = ctx.state.payouts.filter_choices(&ctx.actor).await?;
+    Ok(choices
+        .into_iter()
+        .map(|(c, quests)| payquest_types::FilterCampaign {
+            campaign_id: c.campaign_id,
+            name: c.name,
+            quests: quests.into_iter().map(|q| (q.quest_id, q.name)).collect(),
+        })
+        .collect())
+}
+
 #[server(endpoint = "load_batch")]
-pub async fn load_batch(batch_id: BatchId) -> Result<BatchView, AppError> {
+pub async fn load_batch(
+    batch_id: BatchId,
+    items_after: Option<PayoutItemId>,
+) -> Result<BatchView, AppError> {
     use payquest_domain::clock::format_ms;
-    use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView};
+    use payquest_types::{Amount, ApprovalView, CampaignTotalView, ChunkView, BATCH_ITEMS_PAGE};
     let ctx = StaffCtx::load().await?;
     let actor = &ctx.actor;
-    let d = ctx
+    // One more than a page tells whether another page follows.
+    let mut d = ctx
         .state
         .payouts
-        .detail(actor, batch_id, PayoutItemId::default(), 200)
+        .detail(
+            actor,
+            batch_id,
+            items_after.unwrap_or_default(),
+            BATCH_ITEMS_PAGE + 1,
+        )
         .await?;
+    let next_items_after = if d.items.len() > BATCH_ITEMS_PAGE as usize {
+        d.items.truncate(BATCH_ITEMS_PAGE as usize);
+        d.items.last().map(|i| i.payout_item_id)
+    } else {
+        None
+    };
+    // Depth matters only while a chunk is mined and not yet confirmed.
+    let chain_depth = if d
+        .chunks
+        .iter()
+        .any(|c| c.state == payquest_types::ChunkState::Mined)
+    {
+        ctx.state.payouts.chain_depth(actor).await?
+    } else {
+        None
+    };
     let b = &d.batch;
     let can = payquest_domain::payouts::batch_capabilities(actor, b);
     let tx_url = |hash: &Option<String>| {
@@ -206,7 +249,33 @@ pub async fn load_batch(batch_id: BatchId) -> Result<BatchView, AppError> {
             })
             .collect(),
         failed_items: b.failed_items,
-        items: d.items.iter().map(map::item).collect(),
+        items: d
+            .items
+            .iter()
+            .map(|i| {
+                let chunk = i
+                    .payout_chunk_id
+                    .and_then(|id| d.chunks.iter().find(|c| c.payout_chunk_id == id));
+                payquest_types::PayoutItemView {
+                    chunk_seq: chunk.map(|c| c.seq + 1),
+                    tx_url: chunk.and_then(|c| tx_url(&c.mined_tx_hash)),
+                    tx_hash: chunk.and_then(|c| c.mined_tx_hash.clone()),
+                    ..map::item(i)
+                }
+            })
+            .collect(),
+        next_items_after,
+        chain_depth,
+        // Reconciled: when its last chunk was; disbursed: when the last
+        // chunk confirmed.
+        disbursed_in_ms: b
+            .disbursing_at_ms
+            .zip(if b.state == payquest_types::BatchState::Reconciled {
+                d.chunks.iter().map(|c| c.updated_at_ms).max()
+            } else {
+                b.finished_at_ms
+            })
+            .map(|(start, end)| end - start),
         can_edit: can.can_edit,
         can_decide: can.can_decide,
         can_disburse: can.can_disburse,

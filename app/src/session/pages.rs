@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 use payquest_types::SessionStage;
 
-use crate::components::{go_to, AuthCard, ErrorBanner, RedirectIfStage, BUTTON, INPUT};
+use crate::components::{
+    data_url, go_to, AuthCard, ErrorBanner, RedirectIfStage, BUTTON, BUTTON_QUIET, INPUT,
+};
 use crate::error::AppError;
 use crate::routes;
 use crate::session::api::{begin_enrolment, ChangePassword, ConfirmEnrolment, SignIn, VerifyCode};
@@ -148,15 +150,26 @@ fn Enrolment() -> impl IntoView {
 
 #[component]
 fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    let text = format!(
+        "PayQuest recovery codes (each works once)\n{}\n",
+        codes.join("\n")
+    );
     view! {
         <div class="space-y-4" data-testid="recovery-codes">
             <p class="text-sm text-slate-600">
                 "Two-step verification is on. Keep these recovery codes somewhere safe: each one signs you in once if you lose your phone. They are not shown again."
             </p>
             <ul class="grid grid-cols-2 gap-2 font-mono text-sm">
-                {codes.into_iter().map(|c| view! { <li class="rounded bg-slate-100 px-2 py-1">{c}</li> }).collect_view()}
+                {codes.iter().map(|c| view! { <li class="rounded bg-slate-100 px-2 py-1">{c.clone()}</li> }).collect_view()}
             </ul>
-            <a class=BUTTON href=routes::HOME>"Continue to the dashboard"</a>
+            <label class="block text-sm font-medium">"All codes, to copy"
+                <textarea class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 font-mono text-sm" readonly rows="3" data-testid="recovery-text">{text.clone()}</textarea>
+            </label>
+            <div class="flex flex-wrap gap-3">
+                <a class=BUTTON_QUIET download="payquest-recovery-codes.txt" data-testid="recovery-download"
+                    href=data_url("text/plain", &text)>"Download the codes"</a>
+                <a class=BUTTON href=routes::HOME>"Continue to the dashboard"</a>
+            </div>
         </div>
     }
 }

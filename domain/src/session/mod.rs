@@ -279,6 +279,7 @@ impl Auth {
             email: user.email,
             roles: user.roles.into_iter().collect(),
             ip: ip.map(str::to_owned),
+            via: None,
         })
     }
 
@@ -289,11 +290,15 @@ impl Auth {
             email: user.email.clone(),
             roles: user.roles.iter().copied().collect(),
             ip: None,
+            via: None,
         };
-        let areas = if session.stage == SessionStage::Active {
-            actor.areas()
+        let (areas, waiting) = if session.stage == SessionStage::Active {
+            (
+                actor.areas(),
+                crate::work::waiting_for(&self.store, &actor).await?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         Ok(Me {
             user_id: user.staff_user_id,
@@ -302,6 +307,7 @@ impl Auth {
             roles: user.roles,
             stage: session.stage,
             areas,
+            waiting,
         })
     }
 

@@ -86,6 +86,10 @@ pub struct Actor {
     pub email: String,
     pub roles: BTreeSet<Role>,
     pub ip: Option<String>,
+    /// Set when the system acts in this member's name without them (the
+    /// demo seeding its people's work): the audit trail then names the
+    /// system (`system (demo)`), not the member.
+    pub via: Option<&'static str>,
 }
 
 impl Actor {
@@ -102,6 +106,13 @@ impl Actor {
     }
 
     pub fn audit_actor(&self) -> AuditActor {
+        if let Some(what) = self.via {
+            return AuditActor {
+                user_id: None,
+                label: format!("system ({what})"),
+                ip: None,
+            };
+        }
         AuditActor {
             user_id: Some(self.user_id),
             label: self.email.clone(),
@@ -154,6 +165,7 @@ mod tests {
             email: "a@example.com".into(),
             roles: roles.iter().copied().collect(),
             ip: None,
+            via: None,
         }
     }
 
@@ -184,5 +196,20 @@ mod tests {
                 Area::Audit
             ]
         );
+    }
+
+    #[test]
+    fn the_system_acting_in_a_name_is_audited_as_the_system() {
+        let own = actor(&[Role::Finance]).audit_actor();
+        assert_eq!(
+            (own.user_id, own.label.as_str()),
+            (Some(StaffUserId(1)), "a@example.com")
+        );
+        let demo = Actor {
+            via: Some("demo"),
+            ..actor(&[Role::Finance])
+        }
+        .audit_actor();
+        assert_eq!((demo.user_id, demo.label.as_str()), (None, "system (demo)"));
     }
 }

@@ -223,11 +223,12 @@ macro_rules! impl_activities {
                 f: &$crate::store::ActivityFilter,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ActivityListRow>> {
-                let rows = sqlx::query_as::<_, (ActivityId, String, String, String, String, String, Option<String>, i64, i64, i64)>(
+                let rows = sqlx::query_as::<_, (ActivityId, String, String, String, String, String, Option<String>, i64, i64, i64, Option<String>)>(
                     "SELECT a.activity_id, a.external_id, c.name, q.name, g.wallet, a.status, a.reason, a.attempts, \
-                       a.occurred_at_ms, a.received_at_ms \
+                       a.occurred_at_ms, a.received_at_ms, p.state \
                      FROM activity a JOIN quest q ON q.quest_id = a.quest_id \
                        JOIN campaign c ON c.campaign_id = q.campaign_id JOIN gamer g ON g.gamer_id = a.gamer_id \
+                       LEFT JOIN payout_item p ON p.activity_id = a.activity_id \
                      WHERE ($1 = 0 OR c.owner_user_id = $1) AND ($2 = 0 OR c.campaign_id = $2) \
                        AND ($3 = '' OR a.status = $3) AND a.activity_id < $4 \
                      ORDER BY a.activity_id DESC LIMIT $5",
@@ -252,6 +253,7 @@ macro_rules! impl_activities {
                         attempts: r.7,
                         occurred_at_ms: r.8,
                         received_at_ms: r.9,
+                        payout: r.10.map($crate::store::stored).transpose()?,
                     }))
                     .collect()
             }

@@ -279,11 +279,13 @@ macro_rules! impl_campaigns {
                 &self,
                 cost_centre_id: CostCentreId,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<(i64, i64, i64)>> {
-                let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(
+            ) -> $crate::store::StoreResult<Vec<$crate::store::BudgetMovement>> {
+                let mut rows = sqlx::query_as::<_, $crate::store::BudgetMovement>(
                     "SELECT j.at_ms, \
-                       CAST(SUM(CASE WHEN e.account = 'funding' THEN -e.amount_minor ELSE 0 END) AS BIGINT), \
-                       CAST(SUM(CASE WHEN e.account = 'available' THEN e.amount_minor ELSE 0 END) AS BIGINT) \
+                       CAST(SUM(CASE WHEN e.account = 'funding' THEN -e.amount_minor ELSE 0 END) AS BIGINT) AS funded, \
+                       CAST(SUM(CASE WHEN e.account = 'available' THEN e.amount_minor ELSE 0 END) AS BIGINT) AS available, \
+                       CAST(SUM(CASE WHEN e.account = 'reserved' THEN e.amount_minor ELSE 0 END) AS BIGINT) AS reserved, \
+                       CAST(SUM(CASE WHEN e.account = 'spent' THEN e.amount_minor ELSE 0 END) AS BIGINT) AS spent \
                      FROM ledger_journal j JOIN ledger_entry e ON e.ledger_journal_id = j.ledger_journal_id \
                      WHERE e.cost_centre_id = $1 GROUP BY j.ledger_journal_id, j.at_ms \
                      ORDER BY j.ledger_journal_id DESC LIMIT $2",
@@ -319,6 +321,26 @@ macro_rules! impl_campaigns {
                      ORDER BY payout_item_id DESC LIMIT $2",
                 )
                 .bind(campaign_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.reverse();
+                Ok(rows)
+            }
+
+            async fn rewards_earned(
+                &self,
+                campaign_id: CampaignId,
+                since_ms: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
+                let mut rows = sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT created_at_ms, amount_minor FROM payout_item \
+                     WHERE campaign_id = $1 AND created_at_ms >= $2 \
+                     ORDER BY payout_item_id DESC LIMIT $3",
+                )
+                .bind(campaign_id)
+                .bind(since_ms)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -356,6 +356,24 @@ macro_rules! impl_ledger {
                 self.find_page::<$crate::store::ledger_sql::CostCentreRow, _>(&sql, after_id, limit).await
             }
 
+            async fn last_funding(
+                &self,
+                cost_centre_id: CostCentreId,
+                except_reference: &str,
+            ) -> $crate::store::StoreResult<Option<(i64, i64)>> {
+                Ok(sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT e.amount_minor, j.at_ms FROM ledger_entry e \
+                     JOIN ledger_journal j ON j.ledger_journal_id = e.ledger_journal_id \
+                     WHERE e.cost_centre_id = $1 AND e.account = 'available' AND j.kind = 'fund' \
+                       AND j.reference <> $2 \
+                     ORDER BY e.ledger_entry_id DESC LIMIT 1",
+                )
+                .bind(cost_centre_id)
+                .bind(except_reference)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
             async fn fund_cost_centre(
                 &self,
                 cost_centre_id: CostCentreId,
@@ -454,22 +472,49 @@ macro_rules! impl_ledger {
                 to: CostCentreId,
                 amount: payquest_types::Amount,
                 requested_by: StaffUserId,
+                request_key: &str,
                 audit: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<$crate::store::TransferRecord> {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "INSERT INTO budget_transfer (from_cost_centre_id, to_cost_centre_id, amount_minor, \
-                     state, requested_by, requested_at_ms) VALUES ($1, $2, $3, 'pending', $4, $5) RETURNING {}",
+                     state, requested_by, requested_at_ms, request_key) VALUES ($1, $2, $3, 'pending', $4, $5, $6) \
+                     ON CONFLICT (request_key) DO NOTHING RETURNING {}",
                     $crate::store::ledger_sql::TRANSFER_COLUMNS
                 );
-                let row = sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
+                let inserted = sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
                     .bind(from)
                     .bind(to)
                     .bind(amount.minor())
                     .bind(requested_by)
                     .bind(audit.at_ms)
-                    .fetch_one(&mut *tx)
+                    .bind(request_key)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                let Some(row) = inserted else {
+                    // The key was used: the same request is the first one again.
+                    let sql = format!(
+                        "SELECT {} FROM budget_transfer WHERE request_key = $1",
+                        $crate::store::ledger_sql::TRANSFER_COLUMNS
+                    );
+                    let first: $crate::store::TransferRecord =
+                        sqlx::query_as::<_, $crate::store::ledger_sql::TransferRow>(&sql)
+                            .bind(request_key)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .into();
+                    let same = first.from_cost_centre_id == from
+                        && first.to_cost_centre_id == to
+                        && first.amount == amount
+                        && first.requested_by == requested_by;
+                    return if same {
+                        Ok(first)
+                    } else {
+                        Err($crate::store::StoreError::Conflict(
+                            "that idempotency key was used for a different request".into(),
+                        ))
+                    };
+                };
                 Self::insert_audit_as(&mut tx, audit, format!("budget_transfer:{}", row.budget_transfer_id)).await?;
                 tx.commit().await?;
                 Ok(row.into())

@@ -241,6 +241,33 @@ impl std::fmt::Debug for SealedValue {
     }
 }
 
+/// One ledger journal's change to a cost centre's balances (minor units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct BudgetMovement {
+    pub at_ms: i64,
+    pub funded: i64,
+    pub available: i64,
+    pub reserved: i64,
+    pub spent: i64,
+}
+
+/// The queue lengths the home page shows (see `work`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct WaitingCounts {
+    /// Activities waiting for a person's review.
+    pub reviews: i64,
+    /// Batches waiting for approval that `viewer` did not make and has not
+    /// approved in their current form.
+    pub to_approve: i64,
+    /// Approved batches not yet started.
+    pub to_disburse: i64,
+    pub findings_open: i64,
+    /// Content webhooks that ran out of retries.
+    pub failed_deliveries: i64,
+    /// Role requests `viewer` may decide (neither asked by them nor for them).
+    pub role_requests: i64,
+}
+
 /// Everything the domain stores, one sub-trait per area. `dyn Store` is what
 /// the rest of the code holds; import the sub-trait to call its methods.
 #[async_trait]
@@ -260,6 +287,10 @@ pub trait Store:
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// How much work waits in each queue, for `viewer`; each count stops at
+    /// `cap` so a long queue costs no more than a short one.
+    async fn waiting_counts(&self, viewer: StaffUserId, cap: i64) -> StoreResult<WaitingCounts>;
 
     async fn count_staff(&self) -> StoreResult<i64>;
     /// Creates an account with its roles. A taken email is `Conflict`.
@@ -415,6 +446,13 @@ pub trait LedgerStore: Send + Sync {
         reference: &str,
         audit: &AuditRecord,
     ) -> StoreResult<FundOutcome>;
+    /// The latest funding of a cost centre other than `except_reference`:
+    /// (amount in minor units, when).
+    async fn last_funding(
+        &self,
+        cost_centre_id: CostCentreId,
+        except_reference: &str,
+    ) -> StoreResult<Option<(i64, i64)>>;
     /// Reserves every item or none, each with one guarded write so that
     /// available never goes below zero, however many replicas race.
     async fn reserve_budget(
@@ -429,12 +467,16 @@ pub trait LedgerStore: Send + Sync {
         settlement: Settlement,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
+    /// Files a transfer request under `request_key` (the form's idempotency
+    /// key): the same request again returns the first; another request
+    /// under the same key is `Conflict`.
     async fn request_transfer(
         &self,
         from_cost_centre_id: CostCentreId,
         to_cost_centre_id: CostCentreId,
         amount: Amount,
         requested_by: StaffUserId,
+        request_key: &str,
         audit: &AuditRecord,
     ) -> StoreResult<TransferRecord>;
     async fn transfer(&self, budget_transfer_id: TransferId)
@@ -541,13 +583,21 @@ pub trait CampaignStore: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<()>;
     async fn quests_of(&self, campaign_id: CampaignId) -> StoreResult<Vec<QuestRecord>>;
-    /// The newest `limit` journal movements of a cost centre, oldest first:
-    /// (at, change in funded, change in available).
+    /// The newest `limit` journal movements of a cost centre, oldest first.
     async fn budget_movements(
         &self,
         cost_centre_id: CostCentreId,
         limit: u32,
-    ) -> StoreResult<Vec<(i64, i64, i64)>>;
+    ) -> StoreResult<Vec<BudgetMovement>>;
+    /// Rewards the campaign's activities earned since `since_ms`, whatever
+    /// became of them (paid ones too): (created at, amount), the newest
+    /// `limit`, oldest first.
+    async fn rewards_earned(
+        &self,
+        campaign_id: CampaignId,
+        since_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64)>>;
     /// Stage times of the campaign's newest `limit` activities:
     /// (occurred, received, validated, rewarded).
     async fn stage_times(
@@ -719,6 +769,8 @@ pub struct ActivityListRow {
     pub attempts: i64,
     pub occurred_at_ms: i64,
     pub received_at_ms: i64,
+    /// Its reward's state, once it earned one.
+    pub payout: Option<payquest_types::PayoutItemState>,
 }
 
 /// Gamers and reported activities. Implemented in `activity_sql.rs`.

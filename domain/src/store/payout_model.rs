@@ -41,6 +41,8 @@ pub struct PayoutItemRow {
     #[sqlx(try_from = "String")]
     pub state: PayoutItemState,
     pub created_at_ms: i64,
+    /// The chunk (chain transaction) that pays it, once planned.
+    pub payout_chunk_id: Option<ChunkId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -169,6 +171,8 @@ pub struct ChunkRow {
     pub mined_tx_hash: Option<String>,
     pub mined_block: Option<i64>,
     pub confirmed_at_ms: Option<i64>,
+    /// When its state last moved (for a reconciled chunk: when it was).
+    pub updated_at_ms: i64,
 }
 
 /// A Transfer log of the token, from the treasury.

@@ -20,7 +20,7 @@ pub(super) const BATCH_SELECT: &str = "\
 
 pub(super) const ITEM_SELECT: &str = "\
     SELECT p.payout_item_id, p.activity_id, p.campaign_id, c.name AS campaign_name, p.quest_id, \
-      q.name AS quest_name, g.wallet, p.amount_minor, p.state, p.created_at_ms \
+      q.name AS quest_name, g.wallet, p.amount_minor, p.state, p.created_at_ms, p.payout_chunk_id \
     FROM payout_item p JOIN campaign c ON c.campaign_id = p.campaign_id \
       JOIN quest q ON q.quest_id = p.quest_id JOIN gamer g ON g.gamer_id = p.gamer_id";
 
@@ -793,7 +793,7 @@ macro_rules! impl_payouts {
             ) -> $crate::store::StoreResult<Vec<$crate::store::ChunkRow>> {
                 Ok(sqlx::query_as::<_, $crate::store::ChunkRow>(
                     "SELECT payout_chunk_id, payout_batch_id, seq, state, item_count, total_minor, nonce, \
-                     mined_tx_hash, mined_block, confirmed_at_ms FROM payout_chunk \
+                     mined_tx_hash, mined_block, confirmed_at_ms, updated_at_ms FROM payout_chunk \
                      WHERE payout_batch_id = $1 ORDER BY seq",
                 )
                 .bind(payout_batch_id)

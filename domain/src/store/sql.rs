@@ -363,6 +363,37 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn waiting_counts(
+                &self,
+                viewer: StaffUserId,
+                cap: i64,
+            ) -> $crate::store::StoreResult<$crate::store::WaitingCounts> {
+                // Each count reads its index and stops at `cap`.
+                Ok(sqlx::query_as::<_, $crate::store::WaitingCounts>(
+                    "SELECT \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM activity \
+                          WHERE status = 'needs_review' LIMIT $2) r) AS reviews, \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM payout_batch b \
+                          WHERE b.state = 'pending_approval' AND b.maker_id <> $1 \
+                            AND NOT EXISTS (SELECT 1 FROM batch_approval a \
+                              WHERE a.payout_batch_id = b.payout_batch_id AND a.checker_id = $1 \
+                                AND a.content_hash = b.content_hash) LIMIT $2) p) AS to_approve, \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM payout_batch \
+                          WHERE state = 'approved' LIMIT $2) d) AS to_disburse, \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM recon_finding \
+                          WHERE resolved_at_ms IS NULL LIMIT $2) f) AS findings_open, \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM webhook_event \
+                          WHERE state = 'failed' LIMIT $2) w) AS failed_deliveries, \
+                       (SELECT COUNT(*) FROM (SELECT 1 FROM staff_role_request \
+                          WHERE state = 'pending' AND requested_by <> $1 AND staff_user_id <> $1 \
+                          LIMIT $2) g) AS role_requests",
+                )
+                .bind(viewer)
+                .bind(cap)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             async fn count_staff(&self) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM staff_user")
                     .fetch_one(&self.pool)

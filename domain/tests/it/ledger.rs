@@ -230,6 +230,72 @@ on_both_backends!(
     crate::ledger::funding_is_idempotent_and_finance_only
 );
 
+/// A person funding from the form: a retry under the form's key is the same
+/// funding, the same amount again moments later under a new key is refused
+/// until confirmed, and another amount goes through.
+async fn a_repeated_funding_asks_first(db: &TestDb) {
+    let store = db.store().await;
+    let budgets = Budgets::new(store.clone());
+    let fin = finance(&store, "fin@example.com").await;
+    let cc = budgets
+        .create_cost_centre(&fin, "CC-R", "Repeat")
+        .await
+        .expect("create")
+        .cost_centre_id;
+    let first = budgets
+        .fund_confirmed(&fin, cc, amount(500), "form-1", false)
+        .await
+        .expect("fund");
+    assert!(matches!(first, FundOutcome::Funded { .. }));
+    // A double click or a retried request: the same key, no question.
+    let retry = budgets
+        .fund_confirmed(&fin, cc, amount(500), "form-1", false)
+        .await
+        .expect("retry");
+    assert!(matches!(retry, FundOutcome::AlreadyFunded { .. }));
+    // The next form, the same amount: asks first, writes nothing.
+    let repeat = budgets
+        .fund_confirmed(&fin, cc, amount(500), "form-2", false)
+        .await;
+    match repeat {
+        Err(e @ DomainError::Named(..)) => {
+            assert_eq!(
+                e.code(),
+                payquest_domain::types::ErrorCode::RepeatUnconfirmed
+            );
+        }
+        other => panic!("a repeat must ask first: {other:?}"),
+    }
+    let funded = |store: DynStore| async move {
+        store
+            .cost_centre(cc)
+            .await
+            .expect("read")
+            .expect("exists")
+            .funded
+    };
+    assert_eq!(funded(store.clone()).await, amount(500));
+    // Confirmed, it funds; another amount needs no confirmation.
+    budgets
+        .fund_confirmed(&fin, cc, amount(500), "form-2", true)
+        .await
+        .expect("confirmed repeat");
+    budgets
+        .fund_confirmed(&fin, cc, amount(7), "form-3", false)
+        .await
+        .expect("another amount");
+    assert_eq!(funded(store.clone()).await, amount(1_007));
+    // Still finance only.
+    let maker = testing::staff(&store, "mk@example.com", Role::Maker).await;
+    assert!(matches!(
+        budgets
+            .fund_confirmed(&maker, cc, amount(1), "form-4", true)
+            .await,
+        Err(DomainError::Forbidden)
+    ));
+}
+on_both_backends!(repeat_on, crate::ledger::a_repeated_funding_asks_first);
+
 async fn racing_reservations_never_overspend(db: &TestDb) {
     let store = db.store().await;
     let budgets = Arc::new(Budgets::new(store.clone()));
@@ -347,9 +413,30 @@ async fn transfers_need_a_second_finance_user(db: &TestDb) {
     let to = funded_centre(&store, &budgets, &alice, "CC-T", 10).await;
 
     let t = budgets
-        .request_transfer(&alice, from, to, amount(200))
+        .request_transfer(&alice, from, to, amount(200), "t-200")
         .await
         .expect("request");
+    // A retried request (a double click) asks once; another request under
+    // the same key is refused.
+    let again = budgets
+        .request_transfer(&alice, from, to, amount(200), "t-200")
+        .await
+        .expect("retry");
+    assert_eq!(again.budget_transfer_id, t.budget_transfer_id);
+    assert!(matches!(
+        budgets
+            .request_transfer(&alice, from, to, amount(201), "t-200")
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert_eq!(
+        budgets
+            .pending_transfers(&alice)
+            .await
+            .expect("pending")
+            .len(),
+        1
+    );
     assert!(matches!(
         budgets
             .decide_transfer(&alice, t.budget_transfer_id, true)
@@ -393,7 +480,7 @@ async fn transfers_need_a_second_finance_user(db: &TestDb) {
         }
     );
     let t2 = budgets
-        .request_transfer(&alice, from, to, amount(100))
+        .request_transfer(&alice, from, to, amount(100), "t-100")
         .await
         .expect("request");
     assert_eq!(
@@ -572,7 +659,7 @@ async fn lock_order_transfers_and_reservations_race_without_deadlock(db: &TestDb
         let (from, to) = if n % 2 == 0 { (high, low) } else { (low, high) };
         pending.push(
             budgets
-                .request_transfer(&alice, from, to, amount(10))
+                .request_transfer(&alice, from, to, amount(10), &format!("t-{n}"))
                 .await
                 .expect("request")
                 .budget_transfer_id,

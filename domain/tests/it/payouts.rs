@@ -121,9 +121,12 @@ on_both_backends!(
     crate::payouts::four_eyes_in_the_domain_and_the_database
 );
 
-async fn approvals_count_only_for_the_contents_seen(db: &TestDb) {
+/// Three rewards (3 tokens) in a submitted batch that needs two checkers
+/// (they are needed above 1 token).
+async fn submitted_two_checker_batch(
+    db: &TestDb,
+) -> (World, Payouts, payquest_domain::store::BatchRecord) {
     let s = setup(db, 3, 100).await;
-    // Above 1 token: two checkers.
     let payouts = Payouts::new(
         s.store.clone(),
         PayoutSettings {
@@ -140,6 +143,11 @@ async fn approvals_count_only_for_the_contents_seen(db: &TestDb) {
         .submit(&s.maker, batch.payout_batch_id)
         .await
         .expect("submit");
+    (s, payouts, batch)
+}
+
+async fn approvals_count_only_for_the_contents_seen(db: &TestDb) {
+    let (s, payouts, batch) = submitted_two_checker_batch(db).await;
     let first = payouts
         .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
         .await
@@ -499,3 +507,65 @@ on_both_backends!(
     risk_based_four_eyes_on,
     crate::payouts::risk_based_four_eyes_counts_a_makers_recent_batches
 );
+
+/// The home page's waiting work follows each member's roles: a checker sees
+/// batches waiting for them (never their own, nor one they approved),
+/// finance the approved batches to disburse and open findings, a maker none.
+async fn waiting_work_is_counted_per_role(db: &TestDb) {
+    use payquest_domain::work::waiting_for;
+    use payquest_types::Waiting;
+    // The first approval leaves the batch waiting for the second checker only.
+    let (s, payouts, batch) = submitted_two_checker_batch(db).await;
+    let waiting = |actor: payquest_domain::session::Actor| {
+        let store = s.store.clone();
+        async move { waiting_for(&store, &actor).await.expect("waiting") }
+    };
+    assert_eq!(
+        waiting(s.checker.clone()).await,
+        vec![Waiting::BatchesToApprove { count: 1 }]
+    );
+    assert!(
+        waiting(s.maker.clone()).await.is_empty(),
+        "a maker has no queue here"
+    );
+    // The maker, were they a checker too, still has nothing to approve: it is theirs.
+    let mut both = s.maker.clone();
+    both.roles.insert(Role::Checker);
+    assert_eq!(
+        waiting(both).await,
+        vec![Waiting::BatchesToApprove { count: 0 }]
+    );
+
+    payouts
+        .approve(&s.checker, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("first approval");
+    assert_eq!(
+        waiting(s.checker.clone()).await,
+        vec![Waiting::BatchesToApprove { count: 0 }],
+        "approved by them already"
+    );
+    assert_eq!(
+        waiting(s.checker2.clone()).await,
+        vec![Waiting::BatchesToApprove { count: 1 }]
+    );
+    assert_eq!(
+        waiting(s.finance.clone()).await,
+        vec![
+            Waiting::BatchesToDisburse { count: 0 },
+            Waiting::FindingsOpen { count: 0 }
+        ]
+    );
+    payouts
+        .approve(&s.checker2, batch.payout_batch_id, &batch.content_hash)
+        .await
+        .expect("second approval");
+    assert_eq!(
+        waiting(s.finance.clone()).await,
+        vec![
+            Waiting::BatchesToDisburse { count: 1 },
+            Waiting::FindingsOpen { count: 0 }
+        ]
+    );
+}
+on_both_backends!(waiting_on, crate::payouts::waiting_work_is_counted_per_role);

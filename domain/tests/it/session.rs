@@ -470,6 +470,7 @@ async fn second_admin(store: &DynStore) -> payquest_domain::session::Actor {
         email: created.user.email,
         roles: [Role::Admin].into_iter().collect(),
         ip: None,
+        via: None,
     }
 }
 

@@ -425,6 +425,7 @@ async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
         email: campaign.owner_email.clone(),
         roles: BTreeSet::from([Role::CampaignOwner]),
         ip: None,
+        via: None,
     };
     let (_, before) = Insights::new(store.clone())
         .campaign(&owner, campaign.campaign_id)
@@ -466,6 +467,28 @@ async fn owners_see_burn_down_turnaround_and_alerts(db: &TestDb) {
         .find(|s| s.stage == "activity to reward")
         .expect("stage");
     assert_eq!(rewarded.count, 1);
+    assert_eq!(insight.earned.last().map(|e| e.1), Some(1_000_000));
+    assert_eq!(
+        insight
+            .burn_down
+            .last()
+            .map(|p| (p.reserved_minor, p.spent_minor)),
+        Some((0, 0))
+    );
+
+    // Paid, the reward still counts for the pace (and no longer as unpaid).
+    db.execute("UPDATE payout_item SET state = 'reconciled'")
+        .await;
+    let (_, paid) = Insights::new(store.clone())
+        .campaign(&owner, campaign.campaign_id)
+        .await
+        .expect("insight");
+    assert_eq!(paid.unpaid_rewards_minor, 0);
+    assert_eq!(paid.pace_minor_per_day, insight.pace_minor_per_day);
+    assert!(
+        paid.runs_out_at_ms.is_some(),
+        "a paid reward still sets the pace"
+    );
 
     let stranger = testing::staff(&store, "other-owner@example.com", Role::CampaignOwner).await;
     assert!(matches!(

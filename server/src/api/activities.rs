@@ -30,10 +30,11 @@ pub struct BatchResult {
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
+    // Serde names fields in backticks; messages quote them.
     Failure::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::InvalidInput,
-        message,
+        message.into().replace('`', "\""),
     )
 }
 

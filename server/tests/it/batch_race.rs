@@ -46,6 +46,7 @@ async fn batch_approvals_racing_on_two_servers_never_overspend(db: &TestDb) {
         email: u.user.email.clone(),
         roles: std::collections::BTreeSet::from([role]),
         ip: None,
+        via: None,
     };
     payquest_domain::budgets::Budgets::new(store.clone())
         .fund(

@@ -97,6 +97,7 @@ async fn approvals_racing_on_two_servers_never_overdraw_a_budget(db: &TestDb) {
         email: alice.user.email.clone(),
         roles: std::collections::BTreeSet::from([Role::Finance]),
         ip: None,
+        via: None,
     };
     let budgets = Budgets::new(store.clone());
     let from = budgets
@@ -117,13 +118,14 @@ async fn approvals_racing_on_two_servers_never_overdraw_a_budget(db: &TestDb) {
         .await
         .expect("fund");
     let mut ids = Vec::new();
-    for _ in 0..TRANSFERS {
+    for n in 0..TRANSFERS {
         let t = budgets
             .request_transfer(
                 &alice_actor,
                 from.cost_centre_id,
                 to.cost_centre_id,
                 Amount::from_minor(100_000_000),
+                &format!("race-{n}"),
             )
             .await
             .expect("request");
