@@ -1,7 +1,7 @@
 // The demo campaign from `payquest demo`: finance funds it, a reviewer
 // approves an activity from the queue, and the owner sees the figures, the
 // burn-down chart, the earned reward and the forecast.
-import { expect, expectAccessible, expectNoPageScroll, firstSignIn, hydrated, state, test, sameOrigin } from './helpers';
+import { expect, expectAccessible, expectNoPageScroll, firstSignIn, sweepNavigation, hydrated, state, test, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -264,6 +264,7 @@ test('a reviewer approves an activity from the queue', async ({ page }) => {
   await page.screenshot({ path: 'end2end/test-results/webhooks-390.png', fullPage: true });
   await page.setViewportSize({ width: 1280, height: 720 });
   await visitor.close();
+  await sweepNavigation(page, 'community');
 });
 
 test('the owner sees figures, the burn-down chart, the earned reward and the forecast', async ({ page }) => {

@@ -57,6 +57,26 @@ export async function expectNoPageScroll(page: Page) {
   expect(scroll, `the page at ${page.url()} scrolls sideways`).toBeLessThanOrEqual(client);
 }
 
+/** Opens every page in the main navigation at 390 px and at 1,280 px:
+ * no page scrolls sideways, and axe-core finds no violation. */
+export async function sweepNavigation(page: Page, name: string) {
+  const hrefs = await page.locator('nav[aria-label="Main"] a').evaluateAll((links) =>
+    links.map((a) => (a as HTMLAnchorElement).getAttribute('href')!),
+  );
+  for (const href of [...new Set(hrefs)]) {
+    for (const width of [390, 1280]) {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 720 });
+      await page.goto(href);
+      await hydrated(page);
+      await expectNoPageScroll(page);
+      await expectAccessible(page);
+    }
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `end2end/test-results/sweep-${name}${href.replace(/\//g, '-')}-390.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
 /** Waits until the wasm bundle has hydrated the page. */
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 20_000 });

@@ -3,7 +3,7 @@
 // approves its contents hash, finance starts disbursement, and the batch page
 // shows it confirmed on chain and reconciled.
 import { DEMO_GAMER_KEY, expect, expectAccessible,
-  expectNoPageScroll, firstSignIn, hydrated, signInGamer, state, test, testWallet, sameOrigin } from './helpers';
+  expectNoPageScroll, firstSignIn, sweepNavigation, hydrated, signInGamer, state, test, testWallet, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -166,4 +166,6 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await expect(page.getByTestId('auto-disburse')).toHaveAttribute('data-on', 'true');
   await page.getByTestId('auto-disburse').getByRole('button', { name: 'Turn automatic start off' }).click();
   await expect(page.getByTestId('auto-disburse')).toHaveAttribute('data-on', 'false');
+  // Every page finance opens fits a phone and passes the accessibility scan.
+  await sweepNavigation(page, 'finance');
 });

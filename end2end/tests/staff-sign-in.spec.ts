@@ -2,7 +2,7 @@
 // password, is forced through a new password and TOTP enrolment, adds a
 // colleague, and signs out; the colleague can't reach admin pages or their
 // server functions; a replayed TOTP code is refused.
-import { choosePassword, enrol, expect, expectAccessible, expectNoPageScroll, hydrated, signIn, state, test, totp, sameOrigin } from './helpers';
+import { choosePassword, enrol, expect, expectAccessible, expectNoPageScroll, hydrated, sweepNavigation, signIn, state, test, totp, sameOrigin } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -105,6 +105,7 @@ test('admin creates a colleague with a role and signs out', async ({ page }) => 
   await expect(page.getByTestId('audit-table')).toContainText('staff.created');
   await expect(page.getByTestId('audit-table')).toContainText('auth.mfa_enrolled');
   await page.screenshot({ path: 'end2end/test-results/audit-1280.png' });
+  await sweepNavigation(page, 'admin');
 
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();

@@ -117,9 +117,9 @@ fn ReviewRow(item: ReviewItem, selected: RwSignal<Vec<ActivityId>>) -> impl Into
             <label class="flex items-start gap-3">
                 <input type="checkbox" class="mt-1" prop:checked=move || selected.get().contains(&id) on:change=toggle
                     aria-label=format!("Select {}", item.external_id) />
-                <div class="space-y-1 text-sm">
+                <div class="min-w-0 space-y-1 text-sm">
                     <p class="font-medium">{item.quest_name.clone()} " — " <span class="font-mono">{item.external_id.clone()}</span></p>
-                    <p class="text-slate-600">"Wallet " <span class="font-mono">{item.wallet.clone()}</span> " · occurred " {item.occurred_at.clone()}</p>
+                    <p class="break-words text-slate-600">"Wallet " <span class="break-all font-mono">{item.wallet.clone()}</span> " · occurred " {item.occurred_at.clone()}</p>
                     <p class="text-slate-600">"Why here: " {item.reason.clone().unwrap_or_default()}</p>
                 </div>
             </label>
