@@ -258,6 +258,24 @@ impl Insights {
         }
     }
 
+    /// A campaign's balances and its unpaid rewards, without the charts
+    /// (same visibility as the campaign).
+    pub async fn figures(
+        &self,
+        actor: &Actor,
+        campaign_id: CampaignId,
+    ) -> DomainResult<(CampaignRecord, i64)> {
+        let campaign = self.campaigns.get(actor, campaign_id).await?;
+        let unpaid = self
+            .store
+            .unpaid_rewards(campaign_id, REWARDS_SAMPLE_MAX)
+            .await?
+            .iter()
+            .map(|r| r.1)
+            .sum();
+        Ok((campaign, unpaid))
+    }
+
     /// The owner's view of one campaign (same visibility as the campaign).
     pub async fn campaign(
         &self,

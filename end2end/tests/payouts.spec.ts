@@ -107,12 +107,21 @@ test('finance starts disbursement and sees it confirmed and reconciled', async (
   await signInGamer(gamer, testWallet(DEMO_GAMER_KEY));
   await gamer.goto(state().url + '/me');
   await expect(gamer.getByTestId('reward-state')).toHaveText(['earned', 'approved']);
+  // The campaign's figures, open in another tab, follow the payment too.
+  const campaignTab = await page.context().newPage();
+  await campaignTab.goto('/admin/campaigns/1');
+  await hydrated(campaignTab);
+  await expect(campaignTab.getByTestId('reserved')).toHaveText('25');
+  await expect(campaignTab.getByTestId('spent')).toHaveText('0');
   await page.getByRole('button', { name: 'Start disbursement' }).click();
   await expect(page.getByTestId('batch-message')).toContainText('Disbursement started');
   await expect(page.getByTestId('batch')).not.toHaveAttribute('data-state', 'approved');
   // The page follows the batch by itself until it is reconciled, and says so.
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'reconciled', { timeout: 30_000 });
   await expect(page.getByTestId('batch-progress')).toHaveText(/^Paid and reconciled in \d+\.\d s\.$/);
+  await expect(campaignTab.getByTestId('spent')).toHaveText('25', { timeout: 15_000 });
+  await expect(campaignTab.getByTestId('reserved')).toHaveText('0');
+  await campaignTab.close();
   console.log(`batch page: ${await page.getByTestId('batch-progress').textContent()}`);
   const chunk = page.getByTestId('chunks').locator('tbody tr');
   await expect(chunk).toHaveCount(1);

@@ -78,3 +78,14 @@ pub const CHART_SERIES: [(&str, &str, bool); 6] = [
     ("earned", "#0072B2", false),
     ("forecast of what is left", "#009E73", true),
 ];
+
+/// A campaign's budget figures alone: what its page follows while a
+/// payment is on its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignFigures {
+    pub funded: Amount,
+    pub reserved: Amount,
+    pub spent: Amount,
+    pub available: Amount,
+    pub unpaid: Amount,
+}

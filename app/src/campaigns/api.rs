@@ -127,6 +127,22 @@ pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
     Ok(list.iter().map(map::summary).collect())
 }
 
+/// The budget figures alone, for following a payment on the page.
+#[server(endpoint = "campaign_figures")]
+pub async fn campaign_figures(
+    campaign_id: CampaignId,
+) -> Result<payquest_types::CampaignFigures, AppError> {
+    let ctx = StaffCtx::load().await?;
+    let (c, unpaid) = ctx.state.insights.figures(&ctx.actor, campaign_id).await?;
+    Ok(payquest_types::CampaignFigures {
+        funded: c.budget.funded,
+        reserved: c.budget.reserved,
+        spent: c.budget.spent,
+        available: c.budget.available(),
+        unpaid: payquest_types::Amount::from_minor(unpaid),
+    })
+}
+
 #[server(endpoint = "load_campaign")]
 pub async fn load_campaign(campaign_id: CampaignId) -> Result<CampaignDetail, AppError> {
     use payquest_domain::session::Permission;

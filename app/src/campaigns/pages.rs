@@ -4,11 +4,11 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payquest_types::{Amount, CampaignDetail, CampaignId, CampaignSummary};
+use payquest_types::{Amount, CampaignDetail, CampaignFigures, CampaignId, CampaignSummary};
 
 use crate::campaigns::api::{
-    list_campaigns, load_campaign, CreateCampaign, DecideTransfer, FundCampaign, RequestTransfer,
-    SetCampaignStatus,
+    campaign_figures, list_campaigns, load_campaign, CreateCampaign, DecideTransfer, FundCampaign,
+    RequestTransfer, SetCampaignStatus,
 };
 use crate::components::{
     Column, Dashboard, DataTable, ErrorBanner, Field, Loaded, BUTTON, BUTTON_QUIET, INPUT,
@@ -125,11 +125,56 @@ pub fn CampaignPage() -> impl IntoView {
         },
         |(id, ..)| load_campaign(id),
     );
+    // The figures alone follow a payment on its way (budget reserved) to
+    // spent by themselves, without drawing the forms again.
+    let follow = RwSignal::new(0u32);
+    let figures = Resource::new(
+        move || {
+            (
+                id(),
+                follow.get(),
+                actions.fund.version().get(),
+                actions.decide.version().get(),
+            )
+        },
+        |(id, ..)| campaign_figures(id),
+    );
+    crate::components::reload_while(figures, follow, |f: &CampaignFigures| {
+        f.reserved.is_positive()
+    });
 
     view! {
         <Dashboard>
-            <Loaded resource=detail view={move |d| view! { <CampaignView d=d actions=actions /> }} />
+            <Loaded resource=detail view={move |d| view! { <CampaignView d=d actions=actions figures /> }.into_any()} />
         </Dashboard>
+    }
+}
+
+/// The five budget figures, from the followed figures once they are in.
+#[component]
+fn Figures(
+    initial: CampaignFigures,
+    figures: Resource<Result<CampaignFigures, crate::error::AppError>>,
+) -> impl IntoView {
+    let now = move || figures.get().and_then(Result::ok).unwrap_or(initial);
+    let figure = move |label: &'static str,
+                       pick: fn(&CampaignFigures) -> Amount,
+                       testid: &'static str| {
+        view! {
+            <div class="rounded-xl bg-white p-4 shadow">
+                <p class="text-sm text-slate-500">{label}</p>
+                <p class="mt-1 font-mono text-2xl font-semibold" data-testid=testid>{move || pick(&now()).to_string()}</p>
+            </div>
+        }
+    };
+    view! {
+        <div class="grid gap-4 sm:grid-cols-5" data-testid="figures">
+            {figure("Funded", |f| f.funded, "funded")}
+            {figure("Reserved", |f| f.reserved, "reserved")}
+            {figure("Spent", |f| f.spent, "spent")}
+            {figure("Available", |f| f.available, "available")}
+            {figure("Earned, unpaid", |f| f.unpaid, "unpaid")}
+        </div>
     }
 }
 
@@ -160,7 +205,7 @@ fn whole_tokens(a: Amount) -> String {
     let digits = whole.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -266,7 +311,11 @@ fn QuestForm(campaign_id: CampaignId, create: ServerAction<CreateQuest>) -> impl
 }
 
 #[component]
-fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
+fn CampaignView(
+    d: CampaignDetail,
+    actions: CampaignActions,
+    figures: Resource<Result<CampaignFigures, crate::error::AppError>>,
+) -> impl IntoView {
     let CampaignActions {
         fund,
         status,
@@ -281,13 +330,12 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
     let campaign_id = s.campaign_id;
     let fund_error = Signal::derive(move || fund.value().get().and_then(Result::err));
     let status_error = Signal::derive(move || status.value().get().and_then(Result::err));
-    let figure = |label: &'static str, value: Amount, testid: &'static str| {
-        view! {
-            <div class="rounded-xl bg-white p-4 shadow">
-                <p class="text-sm text-slate-500">{label}</p>
-                <p class="mt-1 font-mono text-2xl font-semibold" data-testid=testid>{value.to_string()}</p>
-            </div>
-        }
+    let initial = CampaignFigures {
+        funded: s.funded,
+        reserved: s.reserved,
+        spent: s.spent,
+        available: s.available,
+        unpaid: d.unpaid_rewards,
     };
     let next_status = if s.status == payquest_types::CampaignStatus::Active {
         payquest_types::CampaignStatus::Paused
@@ -352,13 +400,7 @@ fn CampaignView(d: CampaignDetail, actions: CampaignActions) -> impl IntoView {
             {d.alert.clone().map(|a| view! {
                 <p role="alert" data-testid="budget-alert" class="rounded-md bg-amber-50 px-4 py-2 text-amber-900">{a}</p>
             })}
-            <div class="grid gap-4 sm:grid-cols-5">
-                {figure("Funded", s.funded, "funded")}
-                {figure("Reserved", s.reserved, "reserved")}
-                {figure("Spent", s.spent, "spent")}
-                {figure("Available", s.available, "available")}
-                {figure("Earned, unpaid", d.unpaid_rewards, "unpaid")}
-            </div>
+            <Figures initial figures />
             <section class="rounded-xl bg-white p-6 shadow">
                 <h2 class="text-lg font-semibold">"Budget over time"</h2>
                 <BurnDown svg=d.budget_chart.clone() />
