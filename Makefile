@@ -33,7 +33,7 @@ CHECKOV_VERSION := 3.3.30
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 KUBERNETES_VERSION := 1.31.0
 
-.PHONY: run build tools test check fmt-check clippy audit deploy-check unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
+.PHONY: run build tools test check fmt-check clippy audit deploy-check monitoring-check unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -48,7 +48,7 @@ build: tools
 	$(MAKE) --no-print-directory site
 
 ## test: everything CI checks
-test: tools fmt-check clippy audit deploy-check unit-test site api-fuzz e2e
+test: tools fmt-check clippy audit deploy-check monitoring-check unit-test site api-fuzz e2e
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -75,6 +75,12 @@ deploy-check: tools
 	$(DEPLOY_VENV)/bin/kubernetes-validate --strict -k $(KUBERNETES_VERSION) $(CARGO_TARGET_DIR)/helm-rendered.yaml
 	PATH=$(dir $(HELM)):$$PATH $(DEPLOY_VENV)/bin/checkov --config-file deploy/checkov.yaml -d deploy/helm/payquest --framework helm
 	$(DEPLOY_VENV)/bin/checkov --config-file deploy/checkov.yaml -f Dockerfile --framework dockerfile
+
+## monitoring-check: the alert rules pass promtool's check and their unit tests; the Grafana dashboard and the rules name only metrics the server exports
+monitoring-check: tools
+	promtool check rules deploy/prometheus/alerts.yaml
+	cd deploy/prometheus && promtool test rules alerts.test.yaml
+	python3 deploy/check-monitoring.py
 
 unit-test:
 	cargo test $(CARGO_TEST_PACKAGES)
@@ -139,6 +145,7 @@ tools: .tools-stamp
 	  missing=""; \
 	  command -v mold >/dev/null || missing="$$missing mold"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -16,6 +16,7 @@ pub mod disburse;
 pub mod error;
 pub mod findings;
 pub mod gamers;
+pub mod gauges;
 pub mod insights;
 pub mod leaderboards;
 pub mod limits;

@@ -28,6 +28,10 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; may hold a password, hence secret.
     #[serde(default = "defaults::database_url")]
     pub database_url: Secret<String>,
+    /// A file holding the database URL, as a secrets manager's CSI driver
+    /// mounts it; wins over `database_url`.
+    #[serde(default)]
+    pub database_url_file: Option<PathBuf>,
     #[serde(default = "defaults::log_format")]
     pub log_format: LogFormat,
     /// The first admin's email, created on a first start with no accounts.
@@ -68,6 +72,9 @@ pub struct Config {
     /// `redis://…`: rate-limit counters shared by every replica (in process when unset).
     #[serde(default)]
     pub redis_url: Option<Secret<String>>,
+    /// A file holding the Redis URL; wins over `redis_url`.
+    #[serde(default)]
+    pub redis_url_file: Option<PathBuf>,
     /// Prefix of every key this deployment keeps in Redis (two deployments
     /// may share one Redis under different prefixes).
     #[serde(default = "defaults::redis_prefix")]
@@ -127,6 +134,10 @@ pub struct Config {
     /// How often due content schedules and webhooks are looked for.
     #[serde(default = "defaults::content_worker_interval_ms")]
     pub content_worker_interval_ms: u64,
+    /// How often the pipeline's gauges (rows per state, open findings,
+    /// reconciliation lag) are read from the database.
+    #[serde(default = "defaults::gauges_interval_ms")]
+    pub gauges_interval_ms: u64,
     /// Where uploaded images are kept: a folder, or `s3://bucket/prefix`.
     #[serde(default = "defaults::media_store")]
     pub media_store: String,
@@ -257,6 +268,9 @@ mod defaults {
     pub fn webhook_backoff_ms() -> i64 {
         2_000
     }
+    pub fn gauges_interval_ms() -> u64 {
+        15_000
+    }
     pub fn content_worker_interval_ms() -> u64 {
         1_000
     }
@@ -304,14 +318,35 @@ impl Config {
         if let Ok(path) = std::env::var("PAYQUEST_CONFIG") {
             figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
         }
-        let config: Config = figment
+        let mut config: Config = figment
             .merge(Env::prefixed("PAYQUEST_"))
             .extract()
             .map_err(Box::new)?;
         config
-            .validate()
+            .read_secret_files()
+            .and_then(|()| config.validate())
             .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
+    }
+
+    /// Reads the URLs that are given as files (`*_file`), trimmed.
+    fn read_secret_files(&mut self) -> Result<(), String> {
+        fn read(path: &PathBuf, what: &str) -> Result<String, String> {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading {what} from {}: {e}", path.display()))?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(format!("{} holds no {what}", path.display()));
+            }
+            Ok(text.to_owned())
+        }
+        if let Some(path) = &self.database_url_file {
+            self.database_url = Secret::new(read(path, "database URL")?);
+        }
+        if let Some(path) = &self.redis_url_file {
+            self.redis_url = Some(Secret::new(read(path, "Redis URL")?));
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -451,5 +486,37 @@ mod tests {
         );
         assert_eq!(c.listen, defaults::listen());
         assert!(!c.served_over_tls());
+    }
+
+    #[test]
+    fn urls_may_come_from_mounted_files() {
+        let dir = std::env::temp_dir().join(format!("pq-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = dir.join("database-url");
+        let redis = dir.join("redis-url");
+        std::fs::write(&db, "postgres://u:from-file@db/payquest\n").expect("write");
+        std::fs::write(&redis, "redis://cache:6379\n").expect("write");
+        let mut c: Config = Figment::new()
+            .merge(("database_url", "sqlite://ignored.db"))
+            .merge(("database_url_file", db.display().to_string()))
+            .merge(("redis_url_file", redis.display().to_string()))
+            .extract()
+            .expect("config");
+        c.read_secret_files().expect("read");
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://u:from-file@db/payquest"
+        );
+        assert_eq!(
+            c.redis_url.as_ref().map(|r| r.expose().as_str()),
+            Some("redis://cache:6379")
+        );
+        // A missing or empty file stops the start with a message naming it.
+        std::fs::write(&db, "  \n").expect("write");
+        let err = c.read_secret_files().expect_err("empty");
+        assert!(err.contains("database-url"), "{err}");
+        c.database_url_file = Some(dir.join("missing"));
+        assert!(c.read_secret_files().is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -524,6 +524,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     workers.push(tokio::spawn(
         webhooks.run_shared(content_every, stop_rx.clone()),
     ));
+    workers.push(tokio::spawn(payquest_domain::gauges::run(
+        store.clone(),
+        Duration::from_millis(config.gauges_interval_ms),
+        stop_rx.clone(),
+    )));
     if let Some(chain) = chain {
         if config.disbursement_workers {
             let every = Duration::from_millis(config.disburse_interval_ms);

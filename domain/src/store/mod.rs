@@ -251,6 +251,18 @@ pub struct BudgetMovement {
     pub spent: i64,
 }
 
+/// The pipeline's rows by state, as the metrics report them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PipelineCounts {
+    /// (table, state, rows): `activity`, `payout_item`, `payout_batch`,
+    /// `payout_chunk`.
+    pub by_state: Vec<(String, String, i64)>,
+    pub findings_open: i64,
+    /// When the longest-waiting confirmed chunk was confirmed: the
+    /// reconciliation lag is now minus this.
+    pub oldest_unreconciled_at_ms: Option<i64>,
+}
+
 /// The queue lengths the home page shows (see `work`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
 pub struct WaitingCounts {
@@ -287,6 +299,9 @@ pub trait Store:
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Rows per state of the pipeline's tables, for the metrics.
+    async fn pipeline_counts(&self) -> StoreResult<PipelineCounts>;
 
     /// How much work waits in each queue, for `viewer`; each count stops at
     /// `cap` so a long queue costs no more than a short one.

@@ -363,6 +363,33 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn pipeline_counts(&self) -> $crate::store::StoreResult<$crate::store::PipelineCounts> {
+                // Each GROUP BY reads its table's state index.
+                let by_state = sqlx::query_as::<_, (String, String, i64)>(
+                    "SELECT 'activity', status, COUNT(*) FROM activity GROUP BY status \
+                     UNION ALL SELECT 'payout_item', state, COUNT(*) FROM payout_item GROUP BY state \
+                     UNION ALL SELECT 'payout_batch', state, COUNT(*) FROM payout_batch GROUP BY state \
+                     UNION ALL SELECT 'payout_chunk', state, COUNT(*) FROM payout_chunk GROUP BY state",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let findings_open = sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM recon_finding WHERE resolved_at_ms IS NULL",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let oldest_unreconciled_at_ms = sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT MIN(confirmed_at_ms) FROM payout_chunk WHERE state = 'confirmed'",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok($crate::store::PipelineCounts {
+                    by_state,
+                    findings_open,
+                    oldest_unreconciled_at_ms,
+                })
+            }
+
             async fn waiting_counts(
                 &self,
                 viewer: StaffUserId,

@@ -569,3 +569,26 @@ async fn waiting_work_is_counted_per_role(db: &TestDb) {
     );
 }
 on_both_backends!(waiting_on, crate::payouts::waiting_work_is_counted_per_role);
+
+/// The metrics' reading of the pipeline: rows per state, open findings and
+/// the reconciliation lag.
+async fn the_pipeline_gauges_count_rows_per_state(db: &TestDb) {
+    let (s, _payouts, _batch) = submitted_two_checker_batch(db).await;
+    let counts = s.store.pipeline_counts().await.expect("counts");
+    let rows = |table: &str, state: &str| {
+        counts
+            .by_state
+            .iter()
+            .find(|(t, st, _)| t == table && st == state)
+            .map_or(0, |r| r.2)
+    };
+    assert_eq!(rows("payout_item", "batched"), 3);
+    assert_eq!(rows("payout_batch", "pending_approval"), 1);
+    assert_eq!(rows("payout_item", "eligible"), 0);
+    assert_eq!(counts.findings_open, 0);
+    assert_eq!(counts.oldest_unreconciled_at_ms, None);
+}
+on_both_backends!(
+    gauges_on,
+    crate::payouts::the_pipeline_gauges_count_rows_per_state
+);

@@ -113,6 +113,12 @@ async fn health_ready_metrics_and_headers(db: &TestDb) {
     );
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
     assert!(metrics.contains("process_resident_memory_bytes"));
+    // The pipeline's gauges are read from the database at start.
+    assert!(metrics.contains("payquest_findings_open 0"), "{metrics}");
+    assert!(
+        metrics.contains("payquest_reconciliation_lag_seconds 0"),
+        "{metrics}"
+    );
 }
 on_both_backends!(health_on, crate::web::health_ready_metrics_and_headers);
 

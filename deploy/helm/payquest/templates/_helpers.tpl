@@ -41,20 +41,35 @@ seccompProfile:
 
 {{/* Settings and secrets every PayQuest container reads. */}}
 {{- define "payquest.env" -}}
-- name: PAYQUEST_DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.secrets.urls.name }}
-      key: {{ .Values.secrets.urls.databaseUrlKey }}
-- name: PAYQUEST_REDIS_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.secrets.urls.name }}
-      key: {{ .Values.secrets.urls.redisUrlKey }}
+- name: PAYQUEST_DATABASE_URL_FILE
+  value: {{ printf "%s/%s" .Values.secrets.urls.mountPath .Values.secrets.urls.databaseUrlKey }}
+- name: PAYQUEST_REDIS_URL_FILE
+  value: {{ printf "%s/%s" .Values.secrets.urls.mountPath .Values.secrets.urls.redisUrlKey }}
 - name: PAYQUEST_CHAIN_SIGNER_KEY_FILE
   value: {{ printf "%s/%s" .Values.secrets.files.mountPath .Values.secrets.files.signerKey }}
 - name: PAYQUEST_SECRETS_KEY_FILE
   value: {{ printf "%s/%s" .Values.secrets.files.mountPath .Values.secrets.files.sealingKey }}
 - name: PAYQUEST_BOOTSTRAP_PASSWORD_FILE
   value: /tmp/first-admin-password
+{{- end -}}
+
+{{/* The secrets, mounted as files (what a secrets manager's CSI driver does). */}}
+{{- define "payquest.secretMounts" -}}
+- name: keys
+  mountPath: {{ .Values.secrets.files.mountPath }}
+  readOnly: true
+- name: urls
+  mountPath: {{ .Values.secrets.urls.mountPath }}
+  readOnly: true
+{{- end -}}
+
+{{- define "payquest.secretVolumes" -}}
+- name: keys
+  secret:
+    secretName: {{ .Values.secrets.files.name }}
+    defaultMode: 0400
+- name: urls
+  secret:
+    secretName: {{ .Values.secrets.urls.name }}
+    defaultMode: 0400
 {{- end -}}
