@@ -10,6 +10,7 @@ pub mod budgets;
 pub mod cache;
 pub mod campaigns;
 pub mod chain;
+pub mod classification;
 pub mod clock;
 pub mod content;
 pub mod disburse;

@@ -5,6 +5,7 @@ mod activities;
 mod api_clients;
 mod campaigns;
 mod chain_flow;
+mod classification;
 mod content;
 mod content_ops;
 mod gamers;

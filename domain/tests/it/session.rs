@@ -84,6 +84,9 @@ async fn enrol_first_admin(auth: &Auth, store: &DynStore) -> (SessionAuth, Strin
 async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
     let store = db.store().await;
     let auth = Auth::new(store.clone(), POLICY);
+    // The enrolment's code is of this time step (or, across a step's edge,
+    // the next): replaying this step's code is refused either way.
+    let enrolled_at = now_s();
     let (s, secret, recovery) = enrol_first_admin(&auth, &store).await;
     let actor = auth
         .actor(&s, Some("127.0.0.1"))
@@ -109,7 +112,7 @@ async fn first_admin_is_forced_through_password_change_and_mfa(db: &TestDb) {
         auth.actor(&s2, None).await,
         Err(DomainError::MfaRequired)
     ));
-    let replay = totp::code_at(&secret, now_s()).expect("code");
+    let replay = totp::code_at(&secret, enrolled_at).expect("code");
     let replayed = auth.second_factor(&s2, &replay, None).await;
     assert!(
         matches!(replayed, Err(DomainError::InvalidCode)),
