@@ -4,7 +4,10 @@
 //! (c) after the receipt and before posting — then at 20 more random points
 //! by `kill -9` — and is started again each time. Afterwards every item is
 //! paid exactly once on chain (balances and Transfer logs), the ledger agrees
-//! and reconciliation finds nothing.
+//! and reconciliation finds nothing. And spot-safe shutdown: SIGTERM to the
+//! replica holding the signing wallet in the middle of a payment; it exits 0
+//! within the grace period and the other replica finishes, paying each item
+//! once.
 
 use payquest_types::QuestId;
 use std::process::{Child, Command, Stdio};
@@ -105,7 +108,20 @@ async fn approved_batch(
         .expect("start");
 }
 
-async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
+/// A funded campaign, the people who move money, five wallets, a dev chain
+/// and the server settings that use it: what both tests start from.
+struct Rig {
+    dev: DevChain,
+    store: DynStore,
+    quest_id: QuestId,
+    campaign: payquest_domain::store::CampaignRecord,
+    people: [payquest_domain::session::Actor; 3],
+    payouts: Payouts,
+    wallets: Vec<String>,
+    chain_env: Vec<(String, String)>,
+}
+
+async fn rig(db: &TestDb) -> Rig {
     let dev = DevChain::start().await;
     let store = db.store().await;
     let quest_id = active_quest(&store, "crash", ValidatorConfig::Manual).await;
@@ -171,53 +187,21 @@ async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
 
-    let points = ["after_store", "after_broadcast", "after_receipt"];
-    let rounds = points.len() + RANDOM_KILLS;
-    let mut rng = rand::thread_rng();
-    let mut interrupted = 0;
-    for round in 0..rounds {
-        approved_batch(&store, &payouts, &people, quest_id, &wallets, round).await;
-        let mut proc = start(&db.url, &chain_env, points.get(round).copied());
-        let child = &mut proc.0;
-        if round < points.len() {
-            // The process stops itself at the crash point, as abruptly as kill -9.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let status = loop {
-                if let Some(s) = child.try_wait().expect("wait") {
-                    break s;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "crash point {} never reached",
-                    points[round]
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            };
-            assert!(!status.success(), "the server aborted at {}", points[round]);
-        } else {
-            let wait = rng.gen_range(20..700);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            child.kill().expect("kill -9");
-            child.wait().expect("reap");
-            let unfinished = count(
-                db,
-                "SELECT COUNT(*) FROM payout_chunk WHERE state NOT IN ('confirmed', 'reconciled')",
-            )
-            .await;
-            if unfinished > 0 {
-                interrupted += 1;
-            }
-        }
+    Rig {
+        dev,
+        store,
+        quest_id,
+        campaign,
+        people,
+        payouts,
+        wallets,
+        chain_env,
     }
-    eprintln!("{interrupted} of {RANDOM_KILLS} random kills left payouts unfinished");
-    assert!(
-        interrupted >= 4,
-        "too few kills landed while payouts were in flight"
-    );
+}
 
-    // A last start without interruptions finishes everything.
-    let mut proc = start(&db.url, &chain_env, None);
-    let child = &mut proc.0;
+/// Waits until no batch is on its way (the server still running), at most
+/// two minutes.
+async fn wait_until_reconciled(store: &DynStore, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let open = store
@@ -234,7 +218,7 @@ async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
             .await
             .expect("batches");
         if open.is_empty() {
-            break;
+            return;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -247,11 +231,14 @@ async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    child.kill().expect("stop");
-    child.wait().expect("reap");
+}
 
+/// Every wallet was paid one token per round, once, on chain and in the
+/// ledger, and nothing is left to find.
+async fn assert_paid_once(db: &TestDb, r: &Rig, rounds: usize) {
+    let (dev, store, wallets, campaign) = (&r.dev, &r.store, &r.wallets, &r.campaign);
     let chain = Chain::connect(dev.settings(1)).await.expect("connect");
-    for w in &wallets {
+    for w in wallets.iter() {
         let on_chain = chain
             .token_balance(w.parse().expect("address"))
             .await
@@ -307,7 +294,133 @@ async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
         .expect("check")
         .is_empty());
 }
+
+async fn every_item_is_paid_once_whatever_the_crash_point(db: &TestDb) {
+    let r = rig(db).await;
+    let (store, payouts, people, quest_id, wallets, chain_env) = (
+        &r.store,
+        &r.payouts,
+        &r.people,
+        r.quest_id,
+        &r.wallets,
+        &r.chain_env,
+    );
+    let points = ["after_store", "after_broadcast", "after_receipt"];
+    let rounds = points.len() + RANDOM_KILLS;
+    let mut rng = rand::thread_rng();
+    let mut interrupted = 0;
+    for round in 0..rounds {
+        approved_batch(store, payouts, people, quest_id, wallets, round).await;
+        let mut proc = start(&db.url, chain_env, points.get(round).copied());
+        let child = &mut proc.0;
+        if round < points.len() {
+            // The process stops itself at the crash point, as abruptly as kill -9.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let status = loop {
+                if let Some(s) = child.try_wait().expect("wait") {
+                    break s;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "crash point {} never reached",
+                    points[round]
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert!(!status.success(), "the server aborted at {}", points[round]);
+        } else {
+            let wait = rng.gen_range(20..700);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+            let unfinished = count(
+                db,
+                "SELECT COUNT(*) FROM payout_chunk WHERE state NOT IN ('confirmed', 'reconciled')",
+            )
+            .await;
+            if unfinished > 0 {
+                interrupted += 1;
+            }
+        }
+    }
+    eprintln!("{interrupted} of {RANDOM_KILLS} random kills left payouts unfinished");
+    assert!(
+        interrupted >= 4,
+        "too few kills landed while payouts were in flight"
+    );
+
+    // A last start without interruptions finishes everything.
+    let mut proc = start(&db.url, chain_env, None);
+    wait_until_reconciled(store, &mut proc.0).await;
+    drop(proc);
+    assert_paid_once(db, &r, rounds).await;
+}
 on_both_backends!(
     crash_safety,
     crate::payout_crash::every_item_is_paid_once_whatever_the_crash_point
+);
+
+/// Spot-safe shutdown: the replica that holds the signing wallet gets
+/// SIGTERM while a payment is on its way. It stops taking work, finishes
+/// its round, gives the wallet lease back and exits 0 well within the grace
+/// period; the other replica takes the wallet and finishes the payment.
+async fn a_replica_stopped_mid_payment_hands_over(db: &TestDb) {
+    let r = rig(db).await;
+    approved_batch(&r.store, &r.payouts, &r.people, r.quest_id, &r.wallets, 0).await;
+    let mut a = start(&db.url, &r.chain_env, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(db, "SELECT COUNT(*) FROM chain_tx").await == 0 {
+        assert!(Instant::now() < deadline, "the first replica never signed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut b = start(&db.url, &r.chain_env, None);
+    let in_flight = count(
+        db,
+        "SELECT COUNT(*) FROM payout_item WHERE state <> 'reconciled'",
+    )
+    .await;
+    let signalled = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-TERM", &a.0.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let status = loop {
+        if let Some(s) = a.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(30),
+            "the replica did not stop within the grace period"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let stopped_in = signalled.elapsed();
+    assert!(
+        status.success(),
+        "a SIGTERM ends the replica with 0: {status}"
+    );
+    let left = count(
+        db,
+        "SELECT COUNT(*) FROM payout_item WHERE state <> 'reconciled'",
+    )
+    .await;
+    wait_until_reconciled(&r.store, &mut b.0).await;
+    let finished_in = signalled.elapsed();
+    eprintln!(
+        "SIGTERM with {in_flight} items on their way: the replica exited 0 in {} ms with {left} \
+         left; the other finished {} ms after the signal",
+        stopped_in.as_millis(),
+        finished_in.as_millis()
+    );
+    assert!(
+        in_flight > 0,
+        "the signal came while the payment was on its way"
+    );
+    drop(b);
+    assert_paid_once(db, &r, 1).await;
+}
+on_both_backends!(
+    spot_shutdown,
+    crate::payout_crash::a_replica_stopped_mid_payment_hands_over
 );
