@@ -49,6 +49,16 @@ pub struct Config {
     /// (mode 0600) instead of to standard output.
     #[serde(default = "defaults::bootstrap_password_file")]
     pub bootstrap_password_file: PathBuf,
+    /// Serve TLS (1.2 and 1.3, rustls) on `listen` with this certificate
+    /// chain and key (PEM), for deployments without a terminating proxy.
+    /// Both files are read again when they change.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// How often the TLS files are checked for a change.
+    #[serde(default = "defaults::tls_reload_ms")]
+    pub tls_reload_ms: u64,
     /// The URL people reach the app at. `https://` turns on Secure cookies and HSTS.
     #[serde(default = "defaults::public_url")]
     pub public_url: String,
@@ -268,6 +278,9 @@ mod defaults {
     pub fn webhook_backoff_ms() -> i64 {
         2_000
     }
+    pub fn tls_reload_ms() -> u64 {
+        10_000
+    }
     pub fn gauges_interval_ms() -> u64 {
         15_000
     }
@@ -349,7 +362,15 @@ impl Config {
         Ok(())
     }
 
+    /// The certificate and key files, when TLS is on.
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        self.tls_cert_file.clone().zip(self.tls_key_file.clone())
+    }
+
     fn validate(&self) -> Result<(), String> {
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err("set both tls_cert_file and tls_key_file, or neither".into());
+        }
         if self.session_idle_minutes <= 0
             || self.session_absolute_hours <= 0
             || self.gamer_session_idle_minutes <= 0

@@ -12,6 +12,7 @@ mod origin;
 mod public_cache;
 mod session_store;
 mod telemetry;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -563,15 +564,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
 
-    println!("payquest listening on http://{addr}");
-    println!("staff dashboard: http://{addr}/admin");
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Some((cert, key)) = config.tls_files() {
+        let tls = tls::load(&cert, &key).await?;
+        tokio::spawn(tls::reload_on_change(
+            tls.clone(),
+            cert,
+            key,
+            Duration::from_millis(config.tls_reload_ms),
+        ));
+        println!("payquest listening on https://{addr}");
+        println!("staff dashboard: https://{addr}/admin");
+        tracing::info!(%addr, "listening with TLS");
+        let handle = axum_server::Handle::new();
+        let stop = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stop.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+            .handle(handle)
+            .serve(service)
+            .await?;
+    } else {
+        println!("payquest listening on http://{addr}");
+        println!("staff dashboard: http://{addr}/admin");
+        tracing::info!(%addr, "listening");
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+    }
     // Let the workers finish their round and give the wallet lease back.
     let _ = stop_tx.send(true);
     for w in workers {

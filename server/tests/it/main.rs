@@ -10,6 +10,7 @@ mod content_ops;
 mod gamer_sign_in;
 mod machine_api;
 mod payout_crash;
+mod tls;
 mod web;
 
 use std::io::{BufRead, BufReader};
