@@ -28,6 +28,19 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; may hold a password, hence secret.
     #[serde(default = "defaults::database_url")]
     pub database_url: Secret<String>,
+    /// Database connections per replica (default: 8 on SQLite, 16 on PostgreSQL).
+    #[serde(default)]
+    pub database_pool_size: Option<u32>,
+    /// How long a request waits for a free database connection.
+    #[serde(default = "defaults::database_acquire_timeout_ms")]
+    pub database_acquire_timeout_ms: u64,
+    /// PostgreSQL ends a statement running longer than this (0: no limit).
+    #[serde(default = "defaults::database_statement_timeout_ms")]
+    pub database_statement_timeout_ms: u64,
+    /// Behind a transaction-mode pooler (PgBouncer, RDS Proxy): no named
+    /// prepared statements.
+    #[serde(default)]
+    pub database_no_prepared_statements: bool,
     /// A file holding the database URL, as a secrets manager's CSI driver
     /// mounts it; wins over `database_url`.
     #[serde(default)]
@@ -278,6 +291,12 @@ mod defaults {
     pub fn webhook_backoff_ms() -> i64 {
         2_000
     }
+    pub fn database_acquire_timeout_ms() -> u64 {
+        5_000
+    }
+    pub fn database_statement_timeout_ms() -> u64 {
+        0
+    }
     pub fn tls_reload_ms() -> u64 {
         10_000
     }
@@ -360,6 +379,16 @@ impl Config {
             self.redis_url = Some(Secret::new(read(path, "Redis URL")?));
         }
         Ok(())
+    }
+
+    /// The database pool as configured.
+    pub fn pool_settings(&self) -> payquest_domain::store::PoolSettings {
+        payquest_domain::store::PoolSettings {
+            max_connections: self.database_pool_size,
+            acquire_timeout_ms: self.database_acquire_timeout_ms,
+            statement_timeout_ms: self.database_statement_timeout_ms,
+            no_prepared_statements: self.database_no_prepared_statements,
+        }
     }
 
     /// The certificate and key files, when TLS is on.

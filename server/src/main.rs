@@ -311,7 +311,7 @@ async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
             }
         }
     }
-    store::connect(url)
+    store::connect_with(url, &config.pool_settings())
         .await
         .context("opening and migrating the database")
 }

@@ -1048,10 +1048,42 @@ pub type DynStore = Arc<dyn Store>;
 /// Connects to the database named by the URL's scheme and runs its migrations.
 /// A failed migration is an error: the server must not start on a half-migrated schema.
 pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    connect_with(url, &PoolSettings::default()).await
+}
+
+/// How the store's connection pool behaves: settings, as a deployment
+/// behind RDS Proxy or PgBouncer needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections per replica (default: 8 on SQLite, 16 on PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL ends any statement running longer (0: no limit). Sent as a
+    /// startup parameter, so no session state is relied on.
+    pub statement_timeout_ms: u64,
+    /// No named prepared statements (PostgreSQL), for a transaction-mode
+    /// pooler, where consecutive statements may run on different server
+    /// connections.
+    pub no_prepared_statements: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 0,
+            no_prepared_statements: false,
+        }
+    }
+}
+
+pub async fn connect_with(url: &str, pool: &PoolSettings) -> StoreResult<DynStore> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect_with(url, pool).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect_with(url, pool).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

@@ -22,22 +22,49 @@ use super::StoreResult;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-const POOL_MAX_CONNECTIONS: u32 = 16;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
 pub struct PgStore {
     pool: PgPool,
 }
 
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+        Self::connect_with(url, &super::PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(url: &str, settings: &super::PoolSettings) -> StoreResult<Self> {
+        let pool = Self::pool_options(settings)
+            .connect_with(Self::connect_options(url, settings)?)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// The pool as `settings` say.
+    pub fn pool_options(settings: &super::PoolSettings) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(settings.max_connections.unwrap_or(16))
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+    }
+
+    /// Each connection as `settings` say: the statement timeout as a
+    /// startup parameter, and no statement cache (unnamed statements only)
+    /// when a transaction-mode pooler sits in between.
+    pub fn connect_options(
+        url: &str,
+        settings: &super::PoolSettings,
+    ) -> StoreResult<sqlx::postgres::PgConnectOptions> {
+        use std::str::FromStr;
+        let mut options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+        if settings.statement_timeout_ms > 0 {
+            options = options.options([(
+                "statement_timeout",
+                settings.statement_timeout_ms.to_string(),
+            )]);
+        }
+        if settings.no_prepared_statements {
+            options = options.statement_cache_capacity(0);
+        }
+        Ok(options)
     }
 
     /// Workers on several replicas skip the rows another worker holds.

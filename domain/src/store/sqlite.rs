@@ -28,7 +28,6 @@ use super::StoreResult;
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const POOL_MAX_CONNECTIONS: u32 = 8;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -36,6 +35,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, &super::PoolSettings::default()).await
+    }
+
+    /// SQLite takes the pool size and acquire timeout; its statements need
+    /// no server-side limit.
+    pub async fn connect_with(url: &str, settings: &super::PoolSettings) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -56,7 +61,8 @@ impl SqliteStore {
             conn.close().await?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_MAX_CONNECTIONS)
+            .max_connections(settings.max_connections.unwrap_or(8))
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .connect_with(options)
             .await?;
         Ok(Self { pool })

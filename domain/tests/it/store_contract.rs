@@ -442,3 +442,44 @@ payquest_domain::on_both_backends!(
     state_checks,
     crate::store_contract::every_state_column_allows_exactly_its_enum
 );
+
+/// The pool settings a deployment behind a transaction-mode pooler needs:
+/// the store works with a small pool, no named prepared statements and a
+/// statement timeout, and PostgreSQL ends a statement that runs longer.
+async fn the_pool_takes_its_settings(db: &TestDb) {
+    use payquest_domain::store::{connect_with, PgStore, PoolSettings};
+    let settings = PoolSettings {
+        max_connections: Some(2),
+        acquire_timeout_ms: 2_000,
+        statement_timeout_ms: 300,
+        no_prepared_statements: true,
+    };
+    let store = connect_with(&db.url, &settings).await.expect("connect");
+    for _ in 0..5 {
+        store.ping().await.expect("ping");
+        assert!(store.count_staff().await.is_ok());
+    }
+    if db.backend == Backend::Postgres {
+        let pool = PgStore::pool_options(&settings)
+            .connect_with(PgStore::connect_options(&db.url, &settings).expect("options"))
+            .await
+            .expect("pool");
+        let slow = sqlx::query("SELECT pg_sleep(2)").execute(&pool).await;
+        match slow {
+            Err(sqlx::Error::Database(e)) => {
+                assert_eq!(e.code().as_deref(), Some("57014"), "query_canceled: {e}");
+            }
+            other => panic!("a 2 s statement must hit the 300 ms timeout: {other:?}"),
+        }
+        // Unnamed statements only: the same query again is prepared again,
+        // never looked up by a name a pooler may have sent elsewhere.
+        for _ in 0..3 {
+            let one: i32 = sqlx::query_scalar("SELECT 1")
+                .fetch_one(&pool)
+                .await
+                .expect("select");
+            assert_eq!(one, 1);
+        }
+    }
+}
+on_both_backends!(pool_on, crate::store_contract::the_pool_takes_its_settings);
