@@ -77,6 +77,10 @@ test('a checker approves the hash from the inbox', async ({ page }) => {
   await page.getByRole('button', { name: 'Approve this hash' }).click();
   await expect(page.getByTestId('approve-message')).toContainText('the budget is reserved');
   await expect(page.getByTestId('batch')).toHaveAttribute('data-state', 'approved');
+  // Approved by them, it waits for them no more.
+  await page.goto('/admin');
+  await expect(page.getByTestId('waiting-item')).toHaveText([/^0 batches wait for your approval/]);
+  await sweepNavigation(page, 'checker');
 });
 
 test('finance starts disbursement and sees it confirmed and reconciled', async ({ page, browser }) => {
