@@ -16,7 +16,7 @@ use crate::DomainResult;
 pub const BURN_DOWN_POINTS_MAX: u32 = 500;
 /// Activities the turnaround percentiles are computed over.
 pub const TAT_SAMPLE_MAX: u32 = 5_000;
-/// Unpaid rewards considered for the pace.
+/// Rewards read for the pace and the earned line.
 pub const REWARDS_SAMPLE_MAX: u32 = 10_000;
 /// The pace is measured over this window.
 pub const PACE_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
@@ -118,13 +118,20 @@ pub fn pace_and_run_out(
     (pace, runs_out)
 }
 
-pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String> {
+/// What the campaign has committed (reserved + spent + unpaid rewards), as a
+/// percentage of what it was funded; `None` before any funding.
+pub fn committed_pct(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<i64> {
     let funded = campaign.budget.funded.minor();
-    if funded <= 0 {
-        return None;
-    }
+    (funded > 0).then(|| {
+        let committed =
+            campaign.budget.reserved.minor() + campaign.budget.spent.minor() + unpaid_minor;
+        committed.saturating_mul(100) / funded
+    })
+}
+
+pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String> {
+    let pct = committed_pct(campaign, unpaid_minor)?;
     let committed = campaign.budget.reserved.minor() + campaign.budget.spent.minor() + unpaid_minor;
-    let pct = committed.saturating_mul(100) / funded;
     (pct >= campaign.alert_threshold_pct).then(|| {
         format!(
             "{} has committed {pct}% of its budget ({} of {}); the alert threshold is {}%",
@@ -186,13 +193,7 @@ impl BudgetAlerts {
                 .iter()
                 .filter(|c| c.status == payquest_types::CampaignStatus::Active)
             {
-                let unpaid: i64 = self
-                    .store
-                    .unpaid_rewards(c.campaign_id, REWARDS_SAMPLE_MAX)
-                    .await?
-                    .iter()
-                    .map(|r| r.1)
-                    .sum();
+                let unpaid = self.store.unpaid_total(c.campaign_id).await?;
                 let Some(message) = alert_for(c, unpaid) else {
                     continue;
                 };
@@ -266,13 +267,7 @@ impl Insights {
         campaign_id: CampaignId,
     ) -> DomainResult<(CampaignRecord, i64)> {
         let campaign = self.campaigns.get(actor, campaign_id).await?;
-        let unpaid = self
-            .store
-            .unpaid_rewards(campaign_id, REWARDS_SAMPLE_MAX)
-            .await?
-            .iter()
-            .map(|r| r.1)
-            .sum();
+        let unpaid = self.store.unpaid_total(campaign_id).await?;
         Ok((campaign, unpaid))
     }
 
@@ -287,10 +282,6 @@ impl Insights {
             .store
             .budget_movements(campaign.budget.cost_centre_id, BURN_DOWN_POINTS_MAX)
             .await?;
-        let rewards = self
-            .store
-            .unpaid_rewards(campaign_id, REWARDS_SAMPLE_MAX)
-            .await?;
         let times = self.store.stage_times(campaign_id, TAT_SAMPLE_MAX).await?;
         let paid = self
             .store
@@ -298,7 +289,7 @@ impl Insights {
             .await?;
         let now = now_ms();
 
-        let unpaid: i64 = rewards.iter().map(|r| r.1).sum();
+        let unpaid = self.store.unpaid_total(campaign_id).await?;
         let burn_down = burn_down(&campaign, &movements);
         let chart_from = burn_down.first().map_or(now, |p| p.at_ms);
         let earned_rows = self

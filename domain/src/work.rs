@@ -4,7 +4,7 @@
 
 use payquest_types::{CampaignStatus, Role, Waiting, WAITING_COUNT_CAP};
 
-use crate::insights::REWARDS_SAMPLE_MAX;
+use crate::insights::committed_pct;
 use crate::session::{Actor, Permission};
 use crate::store::DynStore;
 use crate::DomainResult;
@@ -16,39 +16,52 @@ pub const NEAR_THRESHOLD_POINTS: i64 = 10;
 const OWNER_CAMPAIGNS_MAX: u32 = 50;
 
 pub async fn waiting_for(store: &DynStore, actor: &Actor) -> DomainResult<Vec<Waiting>> {
-    let counts = store
+    let c = store
         .waiting_counts(actor.user_id, WAITING_COUNT_CAP)
         .await?;
-    let mut waiting = Vec::new();
-    if actor.can(Permission::ReviewActivities) {
-        waiting.push(Waiting::Reviews {
-            count: counts.reviews,
-        });
-    }
-    if actor.can(Permission::ApproveBatches) {
-        waiting.push(Waiting::BatchesToApprove {
-            count: counts.to_approve,
-        });
-    }
-    if actor.can(Permission::Disburse) {
-        waiting.push(Waiting::BatchesToDisburse {
-            count: counts.to_disburse,
-        });
-        waiting.push(Waiting::FindingsOpen {
-            count: counts.findings_open,
-        });
-    }
-    if actor.can(Permission::ManageStaff) {
-        waiting.push(Waiting::RoleRequests {
-            count: counts.role_requests,
-        });
-    }
-    // Those who may redeliver a webhook see the ones that gave up.
-    if actor.can(Permission::ManageContent) {
-        waiting.push(Waiting::FailedDeliveries {
-            count: counts.failed_deliveries,
-        });
-    }
+    // Each queue, and the permission that makes it this member's work.
+    let queues = [
+        (
+            Permission::ReviewActivities,
+            Waiting::Reviews { count: c.reviews },
+        ),
+        (
+            Permission::ApproveBatches,
+            Waiting::BatchesToApprove {
+                count: c.to_approve,
+            },
+        ),
+        (
+            Permission::Disburse,
+            Waiting::BatchesToDisburse {
+                count: c.to_disburse,
+            },
+        ),
+        (
+            Permission::Disburse,
+            Waiting::FindingsOpen {
+                count: c.findings_open,
+            },
+        ),
+        (
+            Permission::ManageStaff,
+            Waiting::RoleRequests {
+                count: c.role_requests,
+            },
+        ),
+        // Those who may redeliver a webhook see the ones that gave up.
+        (
+            Permission::ManageContent,
+            Waiting::FailedDeliveries {
+                count: c.failed_deliveries,
+            },
+        ),
+    ];
+    let mut waiting: Vec<Waiting> = queues
+        .into_iter()
+        .filter(|(permission, _)| actor.can(*permission))
+        .map(|(_, w)| w)
+        .collect();
     if actor.roles.contains(&Role::CampaignOwner) {
         let campaigns = store
             .list_campaigns(Some(actor.user_id), Default::default(), OWNER_CAMPAIGNS_MAX)
@@ -57,18 +70,10 @@ pub async fn waiting_for(store: &DynStore, actor: &Actor) -> DomainResult<Vec<Wa
             .iter()
             .filter(|c| c.status == CampaignStatus::Active)
         {
-            let funded = c.budget.funded.minor();
-            if funded <= 0 {
+            let unpaid = store.unpaid_total(c.campaign_id).await?;
+            let Some(committed_pct) = committed_pct(c, unpaid) else {
                 continue;
-            }
-            let unpaid: i64 = store
-                .unpaid_rewards(c.campaign_id, REWARDS_SAMPLE_MAX)
-                .await?
-                .iter()
-                .map(|r| r.1)
-                .sum();
-            let committed = c.budget.reserved.minor() + c.budget.spent.minor() + unpaid;
-            let committed_pct = committed.saturating_mul(100) / funded;
+            };
             if committed_pct >= c.alert_threshold_pct - NEAR_THRESHOLD_POINTS {
                 waiting.push(Waiting::BudgetNearThreshold {
                     campaign_id: c.campaign_id,

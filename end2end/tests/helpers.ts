@@ -113,6 +113,11 @@ export async function enrol(page: Page): Promise<{ secret: string; code: string;
   // The codes can be copied as text and downloaded as a file.
   await expect(page.getByTestId('recovery-text')).toHaveValue(new RegExp(recovery[0]));
   await expect(page.getByTestId('recovery-download')).toHaveAttribute('href', new RegExp(`^data:text/plain;.*${recovery[9]}`));
+  await page.screenshot({ path: 'end2end/test-results/recovery-codes-1280.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoPageScroll(page);
+  await page.screenshot({ path: 'end2end/test-results/recovery-codes-390.png', fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.getByRole('link', { name: 'Continue to the dashboard' }).click();
   await expect(page.getByTestId('dashboard-title')).toBeVisible();
   return { secret, code, recovery };

@@ -423,7 +423,7 @@ fn CampaignView(
                     <tbody>
                         {d.stages.iter().map(|t| view! {
                             <tr><td class="pr-6">{t.stage.clone()}</td><td class="pr-6">{t.count}</td>
-                            <td class="pr-6 font-mono">{stage_time(t.count, t.p50_ms)}</td><td class="font-mono">{stage_time(t.count, t.p90_ms)}</td></tr>
+                            <td class="whitespace-nowrap pr-6 font-mono">{stage_time(t.count, t.p50_ms)}</td><td class="whitespace-nowrap font-mono">{stage_time(t.count, t.p90_ms)}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -467,7 +467,7 @@ fn BurnDown(svg: Option<String>) -> impl IntoView {
     // Names and colours as the server's chart draws them.
     let legend = payquest_types::CHART_SERIES;
     view! {
-        <div class="mt-3 overflow-x-auto" data-testid="burn-down" inner_html=svg></div>
+        <div class="mt-3 overflow-x-auto [&>svg]:min-w-[36rem]" data-testid="burn-down" tabindex="0" inner_html=svg></div>
         <ul class="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-700" data-testid="chart-legend" aria-label="Legend">
             {legend.into_iter().map(|(name, colour, dashed)| view! {
                 <li class="flex items-center gap-1">

@@ -314,18 +314,14 @@ macro_rules! impl_campaigns {
                 .await?)
             }
 
-            async fn unpaid_rewards(&self, campaign_id: CampaignId, limit: u32) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
-                let mut rows = sqlx::query_as::<_, (i64, i64)>(
-                    "SELECT created_at_ms, amount_minor FROM payout_item \
-                     WHERE campaign_id = $1 AND state IN ('eligible', 'batched') \
-                     ORDER BY payout_item_id DESC LIMIT $2",
+            async fn unpaid_total(&self, campaign_id: CampaignId) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payout_item \
+                     WHERE campaign_id = $1 AND state IN ('eligible', 'batched')",
                 )
                 .bind(campaign_id)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.reverse();
-                Ok(rows)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             async fn rewards_earned(

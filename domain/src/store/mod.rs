@@ -620,13 +620,9 @@ pub trait CampaignStore: Send + Sync {
         campaign_id: CampaignId,
         limit: u32,
     ) -> StoreResult<Vec<(i64, i64, Option<i64>, Option<i64>)>>;
-    /// Rewards earned by the campaign's activities and not yet paid or failed:
-    /// (created at, amount), newest `limit`, oldest first.
-    async fn unpaid_rewards(
-        &self,
-        campaign_id: CampaignId,
-        limit: u32,
-    ) -> StoreResult<Vec<(i64, i64)>>;
+    /// What the campaign's rewards earned and not yet paid or failed add up
+    /// to (minor units): they will draw on the budget.
+    async fn unpaid_total(&self, campaign_id: CampaignId) -> StoreResult<i64>;
     /// Takes the right to notify this crossing; false if already taken.
     async fn claim_budget_alert(
         &self,

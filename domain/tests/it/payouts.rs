@@ -592,3 +592,47 @@ on_both_backends!(
     gauges_on,
     crate::payouts::the_pipeline_gauges_count_rows_per_state
 );
+
+/// An owner's home names their campaign once its committed budget (unpaid
+/// rewards included) comes within ten points of the alert threshold, and
+/// only their own.
+async fn owners_see_budgets_near_their_threshold(db: &TestDb) {
+    use payquest_domain::work::waiting_for;
+    use payquest_types::Waiting;
+    // 3 tokens funded, 3 one-token rewards earned and unpaid: 100 % committed.
+    let s = setup(db, 3, 3).await;
+    let campaign = s
+        .store
+        .campaign(s.campaign_id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    let owner = payquest_domain::session::Actor {
+        user_id: campaign.owner_user_id,
+        email: campaign.owner_email.clone(),
+        roles: [Role::CampaignOwner].into_iter().collect(),
+        ip: None,
+        via: None,
+    };
+    let waiting = waiting_for(&s.store, &owner).await.expect("waiting");
+    assert_eq!(
+        waiting,
+        vec![Waiting::BudgetNearThreshold {
+            campaign_id: s.campaign_id,
+            campaign: campaign.name.clone(),
+            committed_pct: 100,
+            threshold_pct: campaign.alert_threshold_pct,
+        }]
+    );
+    // Another owner sees nothing of it.
+    let other =
+        payquest_domain::testing::staff(&s.store, "other@example.com", Role::CampaignOwner).await;
+    assert!(waiting_for(&s.store, &other)
+        .await
+        .expect("waiting")
+        .is_empty());
+}
+on_both_backends!(
+    owner_waiting_on,
+    crate::payouts::owners_see_budgets_near_their_threshold
+);
