@@ -12,7 +12,10 @@ import sys
 root = pathlib.Path(__file__).resolve().parent.parent
 defined = set()
 for path in list(root.glob("server/src/**/*.rs")) + list(root.glob("domain/src/**/*.rs")):
-    defined |= set(re.findall(r'(?:counter|gauge|histogram)!\(\s*"([a-z_]+)"', path.read_text()))
+    text = path.read_text()
+    defined |= set(re.findall(r'(?:counter|gauge|histogram)!\(\s*"([a-z_]+)"', text))
+    # Gauges set through the gauges module's helper name the metric first.
+    defined |= set(re.findall(r'set_all\(\s*"([a-z_]+)"', text))
 # Histograms are scraped as _bucket/_sum/_count; the process collector's and
 # kube-state-metrics' series come from elsewhere.
 outside = {"process_cpu_seconds_total", "process_resident_memory_bytes", "kube_pod_container_status_restarts_total"}
@@ -21,6 +24,8 @@ functions = {"sum", "max", "min", "rate", "increase", "histogram_quantile", "cla
 
 def metrics_in(expr):
     expr = re.sub(r'\{[^}]*\}', '', expr)
+    # Label lists of aggregations and vector matching name labels, not metrics.
+    expr = re.sub(r'\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)', '', expr)
     expr = re.sub(r'\[[^\]]*\]', '', expr)
     names = set(re.findall(r'\b[a-z_][a-z0-9_]*\b', expr))
     return {n for n in names if "_" in n and n not in functions}

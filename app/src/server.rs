@@ -111,6 +111,22 @@ impl AppState {
         self
     }
 
+    /// Reads that tolerate lag (owners' figures and charts, staff's activity
+    /// lists, leaderboard rankings) go to `reads`, a read replica; every
+    /// money decision, and everything else, stays on the primary.
+    pub fn with_read_replica(mut self, reads: DynStore) -> Self {
+        self.insights = Arc::new(payquest_domain::insights::Insights::new(reads.clone()));
+        self.activities = Arc::new(
+            payquest_domain::activities::Activities::new(self.store.clone())
+                .reading_lists_from(reads.clone()),
+        );
+        self.leaderboards = Arc::new(
+            payquest_domain::leaderboards::Leaderboards::new(self.store.clone())
+                .reading_from(reads),
+        );
+        self
+    }
+
     /// The origin and chain a gamer's sign-in message must name.
     pub fn with_siwe(mut self, expect: payquest_domain::siwe::Expectations) -> Self {
         self.siwe = expect;

@@ -204,11 +204,23 @@ fn parse_item(item: &ActivityIn, now: i64) -> DomainResult<NewActivity> {
 
 pub struct Activities {
     store: DynStore,
+    /// Where lists that tolerate lag are read (a read replica, or `store`).
+    reads: DynStore,
 }
 
 impl Activities {
     pub fn new(store: DynStore) -> Self {
-        Self { store }
+        Self {
+            reads: store.clone(),
+            store,
+        }
+    }
+
+    /// Staff's activity lists read from `reads` (a replica); ingest and the
+    /// machine API's reads of its own activity stay on the primary.
+    pub fn reading_lists_from(mut self, reads: DynStore) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// Accepts a batch; returns one outcome per item, in order.
@@ -275,7 +287,7 @@ impl Activities {
             }
             filter.owner_user_id = Some(actor.user_id);
         }
-        Ok(self.store.list_activities(&filter, limit).await?)
+        Ok(self.reads.list_activities(&filter, limit).await?)
     }
 
     /// An activity's progress; only the client that reported it may read it.

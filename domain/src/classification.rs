@@ -56,6 +56,17 @@ pub const COLUMNS: &[(&str, Class, &[&str])] = &[
         ],
     ),
     (
+        "activity_ref",
+        Internal,
+        &[
+            "activity_id",
+            "api_client_id",
+            "external_id",
+            "payload_hash",
+            "received_at_ms",
+        ],
+    ),
+    (
         "activity_attempt",
         Internal,
         &[
@@ -422,9 +433,11 @@ pub const COLUMNS: &[(&str, Class, &[&str])] = &[
             "created_at_ms",
             "updated_at_ms",
             "completions",
+            // A setting: secrets are named in it, never held (their values
+            // are in PAYQUEST_VALIDATOR_SECRETS).
+            "validator_config_json",
         ],
     ),
-    ("quest", Confidential, &["validator_config_json"]),
     (
         "quest_account_claim",
         Internal,

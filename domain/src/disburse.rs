@@ -213,6 +213,11 @@ impl Disburser {
     /// nonce, and the items' `submitted` state) before anything is sent,
     /// then broadcasts them. False when the store refused (the lease or the
     /// nonce moved): nothing was signed for good then.
+    #[tracing::instrument(name = "disburse.sign_and_send", skip_all, fields(
+        payout_batch_id = %chunk.payout_batch_id,
+        payout_chunk_id = %chunk.payout_chunk_id,
+        nonce,
+    ))]
     async fn sign_and_send(
         &self,
         chunk: &PlannedChunk,
@@ -311,6 +316,11 @@ impl Disburser {
     /// One signed chunk, in named steps: find a receipt of any of its
     /// transactions; without one, see whether its nonce was used elsewhere;
     /// with one, settle it once deep enough; otherwise send it again.
+    #[tracing::instrument(name = "disburse.watch", skip_all, fields(
+        payout_batch_id = %chunk.payout_batch_id,
+        payout_chunk_id = %chunk.payout_chunk_id,
+        head,
+    ))]
     async fn watch(
         &self,
         chunk: &InflightChunk,
@@ -451,6 +461,11 @@ impl Disburser {
                 .map_err(store_err)?
             {
                 report.confirmed += 1;
+                // From the first broadcast of the chunk to its confirmation.
+                if let Some(sent) = chunk.txs.iter().filter_map(|t| t.broadcast_at_ms).min() {
+                    metrics::histogram!("payquest_chain_confirmation_seconds")
+                        .record((now_ms() - sent).max(0) as f64 / 1000.0);
+                }
             }
         } else {
             let a = audit("payout.chunk_reverted", subject)

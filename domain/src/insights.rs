@@ -246,6 +246,9 @@ impl BudgetAlerts {
     }
 }
 
+/// The owner's figures and charts. Every read here tolerates lag (nothing
+/// is decided on it), so a deployment with a read replica builds this on
+/// the replica's store.
 pub struct Insights {
     store: DynStore,
     campaigns: Campaigns,

@@ -33,6 +33,9 @@ type RankingPage = Arc<(i64, i64, Vec<ScoreRow>)>;
 
 pub struct Leaderboards {
     store: DynStore,
+    /// Where rankings are read (a read replica, or `store`); a rule is
+    /// defined on `store`.
+    reads: DynStore,
     /// Rule → leaderboard id, so an unchanged rule costs no database read.
     ids: quick_cache::sync::Cache<LeaderboardDef, i64>,
     /// (leaderboard, page) → (read at, ranked, lines).
@@ -92,10 +95,18 @@ fn line(rank: i64, r: &ScoreRow, me: Option<&GamerActor>) -> LeaderboardLine {
 impl Leaderboards {
     pub fn new(store: DynStore) -> Self {
         Self {
+            reads: store.clone(),
             store,
             ids: quick_cache::sync::Cache::new(1_024),
             pages: quick_cache::sync::Cache::new(4_096),
         }
+    }
+
+    /// Rankings read from `reads` (a replica: they are cached for seconds
+    /// anyway, so a little lag changes nothing).
+    pub fn reading_from(mut self, reads: DynStore) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// The id of a published entry's leaderboard (defined, or redefined and
@@ -134,10 +145,10 @@ impl Leaderboards {
             None => {
                 let offset = (page - 1) * LEADERBOARD_PAGE;
                 let rows = self
-                    .store
+                    .reads
                     .leaderboard_page(id, offset, LEADERBOARD_PAGE)
                     .await?;
-                let ranked = self.store.leaderboard_size(id).await?;
+                let ranked = self.reads.leaderboard_size(id).await?;
                 let p = Arc::new((now, ranked, rows));
                 self.pages.insert((id, page), p.clone());
                 p
@@ -152,7 +163,7 @@ impl Leaderboards {
             .collect();
         let mine = match me {
             Some(g) => self
-                .store
+                .reads
                 .leaderboard_rank(id, g.gamer_id)
                 .await?
                 .map(|(rank, r)| line(rank, &r, me)),

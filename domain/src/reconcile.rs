@@ -265,6 +265,7 @@ impl Reconciler {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "reconcile.round", skip_all)]
     pub async fn round(&self) -> ChainResult<ReconcileReport> {
         let mut report = ReconcileReport::default();
         let Some(safe) = self.safe_head().await? else {

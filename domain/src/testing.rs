@@ -158,6 +158,73 @@ impl TestDb {
         }
     }
 
+    /// The database restored from a backup taken now, the way the README's
+    /// operations section says: SQLite through `payquest backup`'s
+    /// `export::backup`; PostgreSQL with `pg_dump -Fc` into a file and
+    /// `pg_restore` into a new database.
+    pub async fn restore_from_backup(&self) -> TestDb {
+        let name = unique_name();
+        match self.backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let path = dir.join("payquest.db");
+                crate::export::backup(&self.url, &path)
+                    .await
+                    .expect("payquest backup");
+                TestDb {
+                    url: format!("sqlite://{}", path.display()),
+                    backend: Backend::Sqlite,
+                    admin_url: None,
+                    name,
+                    _dir: Some(TempDir(dir)),
+                }
+            }
+            Backend::Postgres => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let dump = dir.join("payquest.dump");
+                let run = |cmd: &mut std::process::Command| {
+                    let out = cmd.output().expect("run a PostgreSQL client tool");
+                    assert!(
+                        out.status.success(),
+                        "{cmd:?}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                };
+                run(std::process::Command::new("pg_dump")
+                    .args(["--format=custom", "--no-owner", "--file"])
+                    .arg(&dump)
+                    .arg(&self.url));
+                let admin_url = self.admin_url.clone().expect("admin url");
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create the restore target");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or_else(|| admin_url.clone());
+                let url = format!("{base}/{name}");
+                run(std::process::Command::new("pg_restore")
+                    .args(["--no-owner", "--exit-on-error", "--dbname"])
+                    .arg(&url)
+                    .arg(&dump));
+                std::fs::remove_dir_all(&dir).ok();
+                TestDb {
+                    url,
+                    backend: Backend::Postgres,
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
     pub async fn store(&self) -> DynStore {
         // Stored secrets are sealed in tests as in production (one key for
         // the test process; installing it again is a no-op).
@@ -589,11 +656,18 @@ pub async fn seed_validated_activities(
     ))
     .await;
     db.execute(&format!(
-        "{} INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, status, \
+        "{} INSERT INTO activity_ref (api_client_id, external_id, payload_hash, received_at_ms) \
+         SELECT {client}, 'seed-' || i, 'x', 1000000 FROM n",
+        n(activities),
+    ))
+    .await;
+    db.execute(&format!(
+        "{} INSERT INTO activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, status, \
          next_attempt_at_ms, occurred_at_ms, received_at_ms, validated_at_ms, rewarded_at_ms) \
-         SELECT {client}, 'seed-' || i, 'x', {quest}, g.gamer_id, 'validated', 0, \
+         SELECT r.activity_id, {client}, r.external_id, 'x', {quest}, g.gamer_id, 'validated', 0, \
            1000000 + (i % 500) * 1000, 1000000, 2000000, 2000000 \
-         FROM n JOIN gamer g ON g.wallet = '0x' || {}",
+         FROM n JOIN activity_ref r ON r.api_client_id = {client} AND r.external_id = 'seed-' || i \
+         JOIN gamer g ON g.wallet = '0x' || {}",
         n(activities),
         hex(&format!(
             "CASE WHEN i <= {gamers} THEN i ELSE (CAST(i AS BIGINT) * i) % {gamers} + 1 END"

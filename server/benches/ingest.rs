@@ -3,6 +3,11 @@
 //! fastest bulk load of the same rows, run side by side:
 //! PostgreSQL `COPY … FROM STDIN` and SQLite multi-row `INSERT`s.
 //!
+//! Then, on PostgreSQL, the same API run against an activity table that
+//! already holds `PAYQUEST_BENCH_EXISTING_ROWS` rows (10,000,000 by default,
+//! all in this month's partition, statistics fresh) beside the empty-table
+//! run: what months of history cost each new batch.
+//!
 //! `make bench-ingest` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
 
 use payquest_types::QuestId;
@@ -69,9 +74,60 @@ fn activity(quest_id: QuestId, n: usize) -> Value {
     })
 }
 
+/// Rows already in the table for the at-scale run.
+fn existing_rows() -> usize {
+    std::env::var("PAYQUEST_BENCH_EXISTING_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+/// Fills a PostgreSQL database with `rows` validated activities of another
+/// client (ids, keys and activities, as ingest writes them) across 10,000
+/// gamers, received now, then ANALYZEs it; the time it took.
+async fn preload(db: &TestDb, rows: usize) -> Duration {
+    let store = db.store().await;
+    let quest = testing::active_quest(&store, "history", ValidatorConfig::Manual).await;
+    let creds = ApiClients::new(store.clone())
+        .create(ClientAdmin::Cli, "History", "activities:write")
+        .await
+        .expect("client");
+    let client = store
+        .api_client(&creds.client_id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .api_client_id;
+    let now = payquest_domain::clock::now_ms();
+    let started = Instant::now();
+    db.execute(
+        "INSERT INTO gamer (wallet, created_at_ms) \
+         SELECT '0x' || lpad(to_hex(4000000000 + g), 40, '0'), 0 FROM generate_series(1, 10000) g",
+    )
+    .await;
+    db.execute(&format!(
+        "INSERT INTO activity_ref (api_client_id, external_id, payload_hash, received_at_ms) \
+         SELECT {client}, 'history-' || i, md5(i::text), {now} FROM generate_series(1, {rows}) i"
+    ))
+    .await;
+    db.execute(&format!(
+        "INSERT INTO activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, \
+           game_account_id, evidence_json, status, attempts, next_attempt_at_ms, occurred_at_ms, \
+           received_at_ms, validated_at_ms, rewarded_at_ms) \
+         SELECT r.activity_id, {client}, r.external_id, r.payload_hash, {quest}, g.gamer_id, \
+           'player-' || (r.activity_id % 10000), '{{\"score\":7}}', 'validated', 1, 0, {now}, {now}, {now}, {now} \
+         FROM activity_ref r JOIN gamer g ON g.wallet = '0x' || lpad(to_hex(4000000000 + r.activity_id % 10000 + 1), 40, '0') \
+         WHERE r.api_client_id = {client}"
+    ))
+    .await;
+    db.execute("ANALYZE").await;
+    started.elapsed()
+}
+
 /// Activities per second through `POST /api/v1/activities`.
 async fn through_the_api(db: &TestDb) -> f64 {
     let store = db.store().await;
+    let before = store.count_activities().await.expect("count") as usize;
     let quest_id = testing::active_quest(&store, "bench", ValidatorConfig::Manual).await;
     let creds = ApiClients::new(store.clone())
         .create(ClientAdmin::Cli, "Bench", "activities:write")
@@ -135,7 +191,7 @@ async fn through_the_api(db: &TestDb) -> f64 {
     let elapsed = started.elapsed();
     assert_eq!(
         store.count_activities().await.expect("count") as usize,
-        ACTIVITIES
+        before + ACTIVITIES
     );
     ACTIVITIES as f64 / elapsed.as_secs_f64()
 }
@@ -155,6 +211,8 @@ async fn raw_load(db: &TestDb) -> f64 {
         .expect("exists")
         .api_client_id;
     let evidence = |n: usize| format!("{{\"score\":{}}}", n % 100);
+    // Received now, as the API's rows are: the same month partition.
+    let received = payquest_domain::clock::now_ms();
     let started = Instant::now();
     match db.backend {
         Backend::Postgres => {
@@ -173,10 +231,28 @@ async fn raw_load(db: &TestDb) -> f64 {
                 .fetch_one(&mut conn)
                 .await
                 .expect("min");
+            // The idempotency keys and ids first, as ingest claims them.
+            let mut refs = String::new();
+            for n in 0..ACTIVITIES {
+                refs.push_str(&format!(
+                    "{},{client_id},bench-{n},{n:064x},{received}\n",
+                    n + 1
+                ));
+            }
+            let mut copy = conn
+                .copy_in_raw(
+                    "COPY activity_ref (activity_id, api_client_id, external_id, payload_hash, received_at_ms) \
+                     FROM STDIN WITH (FORMAT csv)",
+                )
+                .await
+                .expect("copy");
+            copy.send(refs.as_bytes()).await.expect("send");
+            copy.finish().await.expect("finish");
             let mut rows = String::new();
             for n in 0..ACTIVITIES {
                 rows.push_str(&format!(
-                    "{client_id},bench-{n},{:064x},{quest_id},{},player-{n},\"{}\",received,{OCCURRED_AT_MS},{OCCURRED_AT_MS},{OCCURRED_AT_MS}\n",
+                    "{},{client_id},bench-{n},{:064x},{quest_id},{},player-{n},\"{}\",received,{OCCURRED_AT_MS},{OCCURRED_AT_MS},{received}\n",
+                    n + 1,
                     n,
                     first + n as i64,
                     evidence(n).replace('"', "\"\"")
@@ -184,7 +260,7 @@ async fn raw_load(db: &TestDb) -> f64 {
             }
             let mut copy = conn
                 .copy_in_raw(
-                    "COPY activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
+                    "COPY activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
                      evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) FROM STDIN WITH (FORMAT csv)",
                 )
                 .await
@@ -215,11 +291,23 @@ async fn raw_load(db: &TestDb) -> f64 {
                     .await
                     .expect("gamers");
                 let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
+                    "INSERT INTO activity_ref (activity_id, api_client_id, external_id, payload_hash, received_at_ms) ",
+                );
+                q.push_values(chunk, |mut b, n| {
+                    b.push_bind(*n as i64 + 1)
+                        .push_bind(client_id)
+                        .push_bind(format!("bench-{n}"))
+                        .push_bind(format!("{n:064x}"))
+                        .push_bind(received);
+                });
+                q.build().execute(&mut *tx).await.expect("refs");
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
                      evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) ",
                 );
                 q.push_values(chunk.iter().zip(ids), |mut b, (n, gamer_id)| {
-                    b.push_bind(client_id)
+                    b.push_bind(*n as i64 + 1)
+                        .push_bind(client_id)
                         .push_bind(format!("bench-{n}"))
                         .push_bind(format!("{n:064x}"))
                         .push_bind(quest_id)
@@ -229,7 +317,7 @@ async fn raw_load(db: &TestDb) -> f64 {
                         .push_bind("received")
                         .push_bind(OCCURRED_AT_MS)
                         .push_bind(OCCURRED_AT_MS)
-                        .push_bind(OCCURRED_AT_MS);
+                        .push_bind(received);
                 });
                 q.build().execute(&mut *tx).await.expect("activities");
                 tx.commit().await.expect("commit");
@@ -244,7 +332,7 @@ async fn raw_load(db: &TestDb) -> f64 {
     ACTIVITIES as f64 / elapsed.as_secs_f64()
 }
 
-async fn measure(backend: &str, baseline_name: &str, ours_db: TestDb, raw_db: TestDb) {
+async fn measure(backend: &str, baseline_name: &str, ours_db: TestDb, raw_db: TestDb) -> f64 {
     let ours = through_the_api(&ours_db).await;
     let raw = raw_load(&raw_db).await;
     println!(
@@ -253,6 +341,7 @@ async fn measure(backend: &str, baseline_name: &str, ours_db: TestDb, raw_db: Te
     );
     ours_db.cleanup().await;
     raw_db.cleanup().await;
+    ours
 }
 
 fn main() {
@@ -264,7 +353,20 @@ fn main() {
         println!("ingest: {ACTIVITIES} activities in batches of {BATCH}, {CONCURRENT_REQUESTS} concurrent requests");
         measure("SQLite", "multi-row INSERT", TestDb::sqlite(), TestDb::sqlite()).await;
         match (TestDb::postgres().await, TestDb::postgres().await) {
-            (Some(a), Some(b)) => measure("PostgreSQL", "COPY FROM STDIN", a, b).await,
+            (Some(a), Some(b)) => {
+                let empty = measure("PostgreSQL", "COPY FROM STDIN", a, b).await;
+                let rows = existing_rows();
+                let loaded = TestDb::postgres().await.expect("PostgreSQL");
+                let took = preload(&loaded, rows).await;
+                let at_scale = through_the_api(&loaded).await;
+                println!(
+                    "PostgreSQL {ACTIVITIES} activities onto {rows} existing rows (loaded in {:.0} s): \
+                     HTTP batch API {at_scale:>9.0}/s | empty table {empty:>9.0}/s | ratio {:.2}",
+                    took.as_secs_f64(),
+                    at_scale / empty
+                );
+                loaded.cleanup().await;
+            }
             _ => println!("PostgreSQL skipped: set {}", testing::POSTGRES_URL_VAR),
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use payquest_domain::secret::{KeyedUrl, Secret};
 use serde::Deserialize;
@@ -28,6 +28,14 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; may hold a password, hence secret.
     #[serde(default = "defaults::database_url")]
     pub database_url: Secret<String>,
+    /// A read replica (`postgres://…`) for reads that tolerate lag: owners'
+    /// figures and charts, staff's activity lists, leaderboards. Money
+    /// decisions never read from it.
+    #[serde(default)]
+    pub database_read_url: Option<Secret<String>>,
+    /// A file holding the read replica's URL; wins over `database_read_url`.
+    #[serde(default)]
+    pub database_read_url_file: Option<PathBuf>,
     /// Database connections per replica (default: 8 on SQLite, 16 on PostgreSQL).
     #[serde(default)]
     pub database_pool_size: Option<u32>,
@@ -161,6 +169,15 @@ pub struct Config {
     /// reconciliation lag) are read from the database.
     #[serde(default = "defaults::gauges_interval_ms")]
     pub gauges_interval_ms: u64,
+    /// Days validation evidence of decided activities is kept (0: for good).
+    #[serde(default = "defaults::retention_evidence_days")]
+    pub retention_evidence_days: u32,
+    /// Days delivered or abandoned content webhooks are kept (0: for good).
+    #[serde(default = "defaults::retention_webhook_days")]
+    pub retention_webhook_days: u32,
+    /// How often the retention policy is applied.
+    #[serde(default = "defaults::retention_interval_ms")]
+    pub retention_interval_ms: u64,
     /// Where uploaded images are kept: a folder, or `s3://bucket/prefix`.
     #[serde(default = "defaults::media_store")]
     pub media_store: String,
@@ -224,12 +241,37 @@ pub struct Config {
     /// Recipients per chain transaction (at most 500).
     #[serde(default = "defaults::chunk_size")]
     pub payout_chunk_size: u32,
-    /// Batches above this total (tokens) need two checkers.
-    #[serde(default = "defaults::two_checkers_above")]
+    /// Batches above this total (tokens) need two checkers. Written as a
+    /// number or as text (`"1000000.5"`).
+    #[serde(
+        default = "defaults::two_checkers_above",
+        deserialize_with = "text_or_number"
+    )]
     pub payout_two_checkers_above: String,
     /// Start disbursement as soon as a batch is approved.
     #[serde(default)]
     pub payout_auto_disburse: bool,
+
+    /// `PAYQUEST_*` variables that name no setting (a misspelt one would
+    /// otherwise be ignored without a word): warned about at start.
+    #[serde(skip)]
+    pub unknown_settings: Vec<String>,
+}
+
+/// A setting read as text although a TOML file may write it as a number.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Whole(u64),
+        Float(f64),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Text(t) => t,
+        Either::Whole(n) => n.to_string(),
+        Either::Float(f) => f.to_string(),
+    })
 }
 
 mod defaults {
@@ -306,6 +348,15 @@ mod defaults {
     pub fn content_worker_interval_ms() -> u64 {
         1_000
     }
+    pub fn retention_evidence_days() -> u32 {
+        365
+    }
+    pub fn retention_webhook_days() -> u32 {
+        90
+    }
+    pub fn retention_interval_ms() -> u64 {
+        3_600_000
+    }
     pub fn media_store() -> String {
         "data/media".to_owned()
     }
@@ -344,16 +395,60 @@ mod defaults {
     }
 }
 
+/// The prefix of every setting's environment variable.
+const ENV_PREFIX: &str = "PAYQUEST_";
+
+/// `PAYQUEST_*` variables that are not fields of [`Config`]: the log filter
+/// (read by the log set-up) and the test suites' own (`PAYQUEST_TEST_*`,
+/// `PAYQUEST_CRASH_AT`).
+fn read_elsewhere(key: &str) -> bool {
+    key == "log" || key == "crash_at" || key.starts_with("test_")
+}
+
 impl Config {
     pub fn load() -> Result<Config, Box<figment::Error>> {
+        Self::from_env(std::env::vars())
+    }
+
+    /// The configuration from these environment variables (and the TOML
+    /// file `PAYQUEST_CONFIG` names among them).
+    ///
+    /// Every value is taken as the text it is and only read as a number or
+    /// a switch where the setting is one (figment's lossy extraction), so a
+    /// text setting that happens to be all digits (an amount, a secret)
+    /// works exactly as written. figment's own `Env` provider guesses a type
+    /// from the text first, and a text setting then refused a number. An
+    /// empty variable counts as unset.
+    pub fn from_env(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, Box<figment::Error>> {
+        let mut file = None;
+        let mut settings = std::collections::BTreeMap::new();
+        for (name, value) in vars {
+            if name == "PAYQUEST_CONFIG" {
+                file = Some(PathBuf::from(value));
+            } else if let Some(key) = name.strip_prefix(ENV_PREFIX) {
+                if !value.is_empty() {
+                    settings.insert(key.to_ascii_lowercase(), value);
+                }
+            }
+        }
         let mut figment = Figment::new();
-        if let Ok(path) = std::env::var("PAYQUEST_CONFIG") {
-            figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
         }
         let mut config: Config = figment
-            .merge(Env::prefixed("PAYQUEST_"))
-            .extract()
+            .merge(Serialized::defaults(&settings))
+            .extract_lossy()
             .map_err(Box::new)?;
+        // The field names as serde sees them (serde-aux reads them from the
+        // derived Deserialize, so the list cannot drift from the struct).
+        let known = serde_aux::serde_introspection::serde_introspect::<Config>();
+        config.unknown_settings = settings
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !read_elsewhere(k))
+            .map(|k| format!("{ENV_PREFIX}{}", k.to_ascii_uppercase()))
+            .collect();
         config
             .read_secret_files()
             .and_then(|()| config.validate())
@@ -374,6 +469,9 @@ impl Config {
         }
         if let Some(path) = &self.database_url_file {
             self.database_url = Secret::new(read(path, "database URL")?);
+        }
+        if let Some(path) = &self.database_read_url_file {
+            self.database_read_url = Some(Secret::new(read(path, "read replica URL")?));
         }
         if let Some(path) = &self.redis_url_file {
             self.redis_url = Some(Secret::new(read(path, "Redis URL")?));
@@ -397,6 +495,14 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(read) = &self.database_read_url {
+            let pg = |u: &str| u.starts_with("postgres:") || u.starts_with("postgresql:");
+            if !pg(read.expose()) || !pg(self.database_url.expose()) {
+                return Err(
+                    "database_read_url is a PostgreSQL replica of a PostgreSQL database_url".into(),
+                );
+            }
+        }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return Err("set both tls_cert_file and tls_key_file, or neither".into());
         }
@@ -536,6 +642,64 @@ mod tests {
         );
         assert_eq!(c.listen, defaults::listen());
         assert!(!c.served_over_tls());
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn text_settings_may_be_all_digits() {
+        let c = Config::from_env(vars(&[
+            ("PAYQUEST_PAYOUT_TWO_CHECKERS_ABOVE", "1000000"),
+            ("PAYQUEST_CONTENT_WEBHOOK_SECRET", "1234567890123456"),
+            ("PAYQUEST_BOOTSTRAP_ADMIN_EMAIL", "7@8"),
+            ("PAYQUEST_PAYOUT_CHUNK_SIZE", "50"),
+            ("PAYQUEST_PAYOUT_AUTO_DISBURSE", "true"),
+            ("PAYQUEST_DATABASE_POOL_SIZE", "3"),
+            ("PAYQUEST_LOG_FORMAT", "json"),
+            ("PAYQUEST_CHAIN_RPC_URL", ""),
+            ("PAYQUEST_LOG", "warn"),
+            ("PAYQUEST_TEST_POSTGRES_URL", "postgres://x"),
+            ("PAYQUEST_PAYOUT_CHUNKSIZE", "7"),
+            ("HOME", "/root"),
+        ]))
+        .expect("config");
+        assert_eq!(c.payout_two_checkers_above, "1000000");
+        assert_eq!(
+            c.payout_settings().expect("payout").two_checkers_above,
+            "1000000".parse().expect("amount")
+        );
+        assert_eq!(c.content_webhook_secret.expose(), "1234567890123456");
+        assert_eq!(c.bootstrap_admin_email, "7@8");
+        assert_eq!(c.payout_chunk_size, 50);
+        assert!(c.payout_auto_disburse);
+        assert_eq!(c.database_pool_size, Some(3));
+        assert_eq!(c.log_format, LogFormat::Json);
+        // Empty is unset; the misspelt one is named, the others are not.
+        assert!(c.chain_rpc_url.is_none());
+        assert_eq!(c.unknown_settings, vec!["PAYQUEST_PAYOUT_CHUNKSIZE"]);
+        // A TOML file may write the amount as a number.
+        let dir = std::env::temp_dir().join(format!("pq-config-toml-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("payquest.toml");
+        std::fs::write(
+            &file,
+            "payout_two_checkers_above = 250000\nchain_id = 8453\n",
+        )
+        .expect("write");
+        let c = Config::from_env(vars(&[("PAYQUEST_CONFIG", &file.display().to_string())]))
+            .expect("config");
+        assert_eq!(c.payout_two_checkers_above, "250000");
+        assert_eq!(c.chain_id, 8453);
+        // A bad number still stops the start, naming the setting.
+        let err = Config::from_env(vars(&[("PAYQUEST_PAYOUT_CHUNK_SIZE", "many")]))
+            .expect_err("not a number");
+        assert!(err.to_string().contains("payout_chunk_size"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -208,7 +208,13 @@ pub fn router(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request<Body>| {
                         let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                        let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+                        {
+                            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+                            // A caller's W3C trace continues here (ignored without one).
+                            let _ = span.set_parent(crate::telemetry::remote_parent(req.headers()));
+                        }
+                        span
                     })
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )

@@ -76,6 +76,21 @@ enum Command {
     /// Dev chain helpers.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Copy the SQLite database, consistent as of one moment, while the
+    /// app runs (PostgreSQL: pg_dump or point-in-time recovery).
+    Backup {
+        /// The new file to write.
+        out: std::path::PathBuf,
+    },
+    /// Write a SQLite copy of the database (SQLite or PostgreSQL) for
+    /// non-production use: personal data masked consistently, secrets removed.
+    Export {
+        /// Mask by the columns' classification (the only kind of export).
+        #[arg(long)]
+        masked: bool,
+        /// The new file to write.
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,11 +155,25 @@ enum KeysCommand {
     Reseal,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load().context("reading configuration")?;
-    telemetry::init_logs(config.log_format);
+    // Before the runtime: the trace exporter's client lives on its own thread.
+    let telemetry = telemetry::init(config.log_format)?;
+    for name in &config.unknown_settings {
+        tracing::warn!(setting = %name, "unknown setting ignored (the README lists every setting)");
+    }
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(cli, config));
+    // The runtime is gone: the spans still queued are sent now.
+    telemetry.shutdown();
+    result
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     install_sealer(&config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
@@ -170,6 +199,32 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(domain_error)
         }
         Command::Chain(cmd) => chain_command(&config, cmd).await,
+        Command::Backup { out } => {
+            payquest_domain::export::backup(config.database_url.expose(), &out).await?;
+            println!("backed up to {}", out.display());
+            Ok(())
+        }
+        Command::Export { masked, out } => {
+            anyhow::ensure!(
+                masked,
+                "only masked exports leave the database: add --masked (a full copy is `payquest backup`)"
+            );
+            // Migrated first, so the copy has every table the source has.
+            open_store(&config).await?;
+            let masker = payquest_domain::export::Masker::random();
+            let r =
+                payquest_domain::export::export_masked(config.database_url.expose(), &out, &masker)
+                    .await?;
+            println!(
+                "exported {} rows of {} tables to {}: {} values masked, {} secrets removed",
+                r.rows,
+                r.tables,
+                out.display(),
+                r.masked,
+                r.removed
+            );
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let store = open_store(&config).await?;
             let machine = MachineAuth::load(store).await.map_err(domain_error)?;
@@ -428,6 +483,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("PAYQUEST_PUBLIC_URL is not a URL with a host")?,
     );
 
+    let state = match &config.database_read_url {
+        Some(url) => {
+            let reads = store::connect_replica(url.expose(), &config.pool_settings())
+                .await
+                .context("opening the read replica")?;
+            tracing::info!("lag-tolerant reads go to the read replica");
+            state.with_read_replica(reads)
+        }
+        None => state,
+    };
+
     let api_state = api::ApiState {
         machine: Arc::new(
             MachineAuth::load(store.clone())
@@ -471,6 +537,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         proxies,
     );
 
+    // On SIGTERM the workers stop taking work, finish the round in hand and
+    // give their claims and the wallet lease back (see the end of `serve`).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
     if config.validation_workers {
         let secrets =
             ValidatorSecrets::parse(config.validator_secrets.expose()).map_err(domain_error)?;
@@ -487,7 +557,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         };
         let validation = Validation::new(store.clone(), policy, secrets).map_err(domain_error)?;
         let idle = Duration::from_millis(config.validation_idle_ms);
-        tokio::spawn(Arc::new(validation).run(idle));
+        workers.push(tokio::spawn(
+            Arc::new(validation).run(idle, stop_rx.clone()),
+        ));
     }
 
     if config.alert_webhook_url.is_some() && config.alert_webhook_secret.expose().is_empty() {
@@ -515,8 +587,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         });
     }
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
     // Every replica runs both: a schedule or an event is claimed by one.
     let content_every = Duration::from_millis(config.content_worker_interval_ms);
     workers.push(tokio::spawn(
@@ -528,6 +598,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     workers.push(tokio::spawn(payquest_domain::gauges::run(
         store.clone(),
         Duration::from_millis(config.gauges_interval_ms),
+        stop_rx.clone(),
+    )));
+    workers.push(tokio::spawn(payquest_domain::partitions::run(
+        store.clone(),
+        Duration::from_secs(6 * 3600),
+        stop_rx.clone(),
+    )));
+    workers.push(tokio::spawn(payquest_domain::retention::run(
+        store.clone(),
+        payquest_domain::retention::RetentionPolicy {
+            evidence_days: config.retention_evidence_days,
+            webhook_days: config.retention_webhook_days,
+        },
+        Duration::from_millis(config.retention_interval_ms),
         stop_rx.clone(),
     )));
     if let Some(chain) = chain {

@@ -130,7 +130,10 @@ macro_rules! impl_activities {
             }
 
             /// Inserts the activities not reported before; the ids of those it
-            /// created, by external id.
+            /// created, by external id. The idempotency key is claimed in
+            /// `activity_ref` (unique there, which a month-partitioned
+            /// activity table cannot be), and only the keys it gave out are
+            /// inserted as activities.
             async fn insert_new_activities(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 api_client_id: ApiClientId,
@@ -139,12 +142,39 @@ macro_rules! impl_activities {
                 received_at_ms: i64,
             ) -> $crate::store::StoreResult<std::collections::HashMap<String, ActivityId>> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO activity (api_client_id, external_id, payload_hash, quest_id, gamer_id, \
-                     game_account_id, social_handle, evidence_json, signature, status, next_attempt_at_ms, \
-                     occurred_at_ms, received_at_ms) ",
+                    "INSERT INTO activity_ref (api_client_id, external_id, payload_hash, received_at_ms) ",
                 );
                 q.push_values(items, |mut b, i| {
                     b.push_bind(api_client_id)
+                        .push_bind(&i.external_id)
+                        .push_bind(&i.payload_hash)
+                        .push_bind(received_at_ms);
+                });
+                q.push(" ON CONFLICT (api_client_id, external_id) DO NOTHING RETURNING activity_id, external_id");
+                let created: std::collections::HashMap<String, ActivityId> = q
+                    .build_query_as::<(ActivityId, String)>()
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .into_iter()
+                    .map(|(id, ext)| (ext, id))
+                    .collect();
+                let mut seen = std::collections::HashSet::new();
+                let new: Vec<(&$crate::store::NewActivity, ActivityId)> = items
+                    .iter()
+                    .filter_map(|i| created.get(&i.external_id).map(|id| (i, *id)))
+                    .filter(|(i, _)| seen.insert(i.external_id.as_str()))
+                    .collect();
+                if new.is_empty() {
+                    return Ok(created);
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, \
+                     game_account_id, social_handle, evidence_json, signature, status, next_attempt_at_ms, \
+                     occurred_at_ms, received_at_ms) ",
+                );
+                q.push_values(new, |mut b, (i, activity_id)| {
+                    b.push_bind(activity_id)
+                        .push_bind(api_client_id)
                         .push_bind(&i.external_id)
                         .push_bind(&i.payload_hash)
                         .push_bind(i.quest_id)
@@ -158,13 +188,8 @@ macro_rules! impl_activities {
                         .push_bind(i.occurred_at_ms)
                         .push_bind(received_at_ms);
                 });
-                q.push(" ON CONFLICT (api_client_id, external_id) DO NOTHING RETURNING activity_id, external_id");
-                Ok(q.build_query_as::<(ActivityId, String)>()
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .into_iter()
-                    .map(|(id, ext)| (ext, id))
-                    .collect())
+                q.build().execute(&mut *conn).await?;
+                Ok(created)
             }
 
             /// Every activity of the batch as stored now (new or from before).

@@ -251,6 +251,36 @@ pub struct BudgetMovement {
     pub spent: i64,
 }
 
+/// Before when each kind of data goes (`None`: kept for good).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionCutoffs {
+    /// Validation evidence of decided activities, and of their attempts,
+    /// reported or attempted before this.
+    pub evidence_before_ms: Option<i64>,
+    /// Delivered or abandoned content webhooks created before this, with
+    /// their attempts.
+    pub webhooks_before_ms: Option<i64>,
+    /// Expired sign-in nonces and sessions: those expired before this.
+    pub expired_before_ms: i64,
+}
+
+/// What one retention pass removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RetentionReport {
+    pub activity_evidence_cleared: u64,
+    pub attempt_evidence_cleared: u64,
+    pub webhook_events_deleted: u64,
+    pub webhook_attempts_deleted: u64,
+    pub nonces_deleted: u64,
+    pub sessions_deleted: u64,
+}
+
+impl RetentionReport {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The pipeline's rows by state, as the metrics report them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PipelineCounts {
@@ -302,6 +332,20 @@ pub trait Store:
 
     /// Rows per state of the pipeline's tables, for the metrics.
     async fn pipeline_counts(&self) -> StoreResult<PipelineCounts>;
+
+    /// Creates the month partitions (activities and attempts) of the month
+    /// of `now_ms` and the `months_ahead` after it that do not exist yet;
+    /// their names. Nothing on SQLite, which has no partitions.
+    async fn ensure_partitions(&self, now_ms: i64, months_ahead: u32) -> StoreResult<Vec<String>>;
+
+    /// Removes what the retention policy says is past keeping, in one
+    /// transaction, and records it in the audit log (when anything went).
+    /// Never touches money records or the audit log itself.
+    async fn apply_retention(
+        &self,
+        cutoffs: &RetentionCutoffs,
+        audit: &crate::audit::AuditRecord,
+    ) -> StoreResult<RetentionReport>;
 
     /// How much work waits in each queue, for `viewer`; each count stops at
     /// `cap` so a long queue costs no more than a short one.
@@ -1080,6 +1124,16 @@ pub async fn connect_with(url: &str, pool: &PoolSettings) -> StoreResult<DynStor
         Ok(Arc::new(SqliteStore::connect_with(url, pool).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(PgStore::connect_with(url, pool).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// A read replica of a PostgreSQL primary, for reads that tolerate lag
+/// (`PgStore::connect_replica`). SQLite has none: one file, one writer.
+pub async fn connect_replica(url: &str, pool: &PoolSettings) -> StoreResult<DynStore> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect_replica(url, pool).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

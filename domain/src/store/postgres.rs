@@ -39,6 +39,17 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// A read replica: no migrations (a standby cannot run them; the
+    /// primary's reach it by replication), and every transaction read-only
+    /// (`default_transaction_read_only`, a startup parameter), so a write
+    /// sent there by mistake fails instead of landing.
+    pub async fn connect_replica(url: &str, settings: &super::PoolSettings) -> StoreResult<Self> {
+        let options = Self::connect_options(url, settings)?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = Self::pool_options(settings).connect_with(options).await?;
+        Ok(Self { pool })
+    }
+
     /// The pool as `settings` say.
     pub fn pool_options(settings: &super::PoolSettings) -> PgPoolOptions {
         PgPoolOptions::new()
@@ -65,6 +76,41 @@ impl PgStore {
             options = options.statement_cache_capacity(0);
         }
         Ok(options)
+    }
+
+    /// The month partitions that are missing, created one by one (replicas
+    /// may race here: a partition another replica created meanwhile counts
+    /// as there).
+    async fn create_partitions(&self, now_ms: i64, months_ahead: u32) -> StoreResult<Vec<String>> {
+        let exists = |name: String| async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = $1 AND n.nspname = current_schema())",
+            )
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+        };
+        let mut created = Vec::new();
+        for (month, from_ms, to_ms) in crate::partitions::months(now_ms, months_ahead) {
+            for table in ["activity", "activity_attempt"] {
+                let name = format!("{table}_{month}");
+                if exists(name.clone()).await? {
+                    continue;
+                }
+                let made = sqlx::query(&format!(
+                    "CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ({from_ms}) TO ({to_ms})"
+                ))
+                .execute(&self.pool)
+                .await;
+                match made {
+                    Ok(_) => created.push(name),
+                    Err(_) if exists(name.clone()).await? => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(created)
     }
 
     /// Workers on several replicas skip the rows another worker holds.

@@ -390,6 +390,80 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn ensure_partitions(
+                &self,
+                now_ms: i64,
+                months_ahead: u32,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                self.create_partitions(now_ms, months_ahead).await
+            }
+
+            async fn apply_retention(
+                &self,
+                cutoffs: &$crate::store::RetentionCutoffs,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<$crate::store::RetentionReport> {
+                let mut report = $crate::store::RetentionReport::default();
+                let mut tx = self.begin_write().await?;
+                if let Some(before) = cutoffs.evidence_before_ms {
+                    // Only decided activities: one still being validated or
+                    // reviewed needs its evidence.
+                    report.activity_evidence_cleared = sqlx::query(
+                        "UPDATE activity SET evidence_json = NULL WHERE received_at_ms < $1 \
+                         AND evidence_json IS NOT NULL AND status IN ('validated', 'rejected')",
+                    )
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    report.attempt_evidence_cleared = sqlx::query(
+                        "UPDATE activity_attempt SET evidence_json = NULL WHERE at_ms < $1 \
+                         AND evidence_json IS NOT NULL AND activity_id IN (SELECT activity_id \
+                         FROM activity WHERE status IN ('validated', 'rejected'))",
+                    )
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                if let Some(before) = cutoffs.webhooks_before_ms {
+                    let done = "state IN ('delivered', 'failed') AND created_at_ms < $1";
+                    report.webhook_attempts_deleted = sqlx::query(&format!(
+                        "DELETE FROM webhook_attempt WHERE webhook_event_id IN \
+                         (SELECT webhook_event_id FROM webhook_event WHERE {done})"
+                    ))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    report.webhook_events_deleted =
+                        sqlx::query(&format!("DELETE FROM webhook_event WHERE {done}"))
+                            .bind(before)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                }
+                report.nonces_deleted = sqlx::query("DELETE FROM siwe_nonce WHERE expires_at_ms < $1")
+                    .bind(cutoffs.expired_before_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                report.sessions_deleted =
+                    sqlx::query("DELETE FROM web_session WHERE expires_at_ms < $1")
+                        .bind(cutoffs.expired_before_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                if report.is_empty() {
+                    // Nothing went: nothing to record (every replica runs this).
+                    return Ok(report);
+                }
+                let audit = audit.clone().after(&report);
+                Self::insert_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(report)
+            }
+
             async fn waiting_counts(
                 &self,
                 viewer: StaffUserId,

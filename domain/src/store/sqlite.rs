@@ -68,6 +68,15 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// One file, no partitions.
+    async fn create_partitions(
+        &self,
+        _now_ms: i64,
+        _months_ahead: u32,
+    ) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// One writer at a time on SQLite, so claims need no row locks.
     const CLAIM_LOCK: &'static str = "";
 

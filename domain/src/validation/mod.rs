@@ -173,21 +173,36 @@ impl Validation {
         Ok(n)
     }
 
-    /// Runs rounds until the process ends, resting `idle` when nothing is due.
-    pub async fn run(self: Arc<Self>, idle: Duration) {
-        loop {
-            match self.run_once().await {
-                Ok(0) => tokio::time::sleep(idle).await,
-                Ok(_) => {}
+    /// Runs rounds until `stop` turns true, resting `idle` when nothing is
+    /// due. A stop ends the loop between rounds: the round in hand finishes
+    /// (each check has its timeout), so no claim is left to its lease.
+    pub async fn run(
+        self: Arc<Self>,
+        idle: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        while !*stop.borrow() {
+            let rest = match self.run_once().await {
+                Ok(0) => true,
+                Ok(_) => false,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming activities failed");
-                    tokio::time::sleep(idle).await;
+                    true
+                }
+            };
+            if rest {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = stop.changed() => {}
                 }
             }
         }
     }
 
-    #[tracing::instrument(skip_all, fields(activity_id = %claim.activity_id))]
+    #[tracing::instrument(name = "validation.validate", skip_all, fields(
+        activity_id = %claim.activity_id,
+        quest_id = %claim.quest_id,
+    ))]
     async fn validate(&self, claim: &ClaimedActivity) -> DomainResult<Finished> {
         let started = Instant::now();
         let at_ms = now_ms();
@@ -210,6 +225,8 @@ impl Validation {
             },
         };
         let (outcome, detail, evidence, verdict) = self.verdict(claim, result, at_ms);
+        metrics::histogram!("payquest_validation_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
         let attempt = AttemptRecord {
             at_ms,
             duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),

@@ -257,7 +257,7 @@ async fn drive_on(
 }
 
 /// The restore drill that paid every recipient twice: a backup is taken
-/// after approval, the batch is paid and reconciled, the backup is restored
+/// (`payquest backup` on SQLite, `pg_dump` on PostgreSQL) after approval, the batch is paid and reconciled, the backup is restored
 /// (as after a power loss with lost commits, a restore, or a promoted
 /// asynchronous replica) and a replica starts on it. The chunk it finds
 /// planned was already run by the contract: it is adopted from its
@@ -267,7 +267,8 @@ async fn a_lost_commit_never_leads_to_a_second_payment(db: &TestDb) {
     let p = pipeline(db, 1, 500).await;
     earn(&p, 3, 3, "drill").await;
     let batch_id = approve_all(&p).await;
-    let backup = db.copy().await;
+    // Taken and restored the way the README's operations section says.
+    let backup = db.restore_from_backup().await;
     assert_eq!(
         drive(&p, batch_id, &["reconciled", "partially_failed"]).await,
         "reconciled"

@@ -24,8 +24,10 @@ async fn columns(db: &TestDb) -> BTreeSet<(String, String)> {
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
             sqlx::query_as(
+                // A partition's columns are its partitioned table's.
                 "SELECT table_name::text, column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%'",
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' \
+                 AND table_name NOT IN (SELECT relname FROM pg_class WHERE relispartition)",
             )
             .fetch_all(&pool)
             .await

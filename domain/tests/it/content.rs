@@ -12,7 +12,7 @@ use payquest_domain::types::{ContentState, ContentType, Role};
 use payquest_domain::DomainError;
 use sqlx::Connection;
 
-fn inputs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn inputs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

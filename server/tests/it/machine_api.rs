@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 
 use crate::{client, command, post_head_only, spawn};
 
-struct Client {
+pub(crate) struct Client {
     id: String,
     secret: String,
 }
 
-fn create_client(db: &TestDb, scopes: &str) -> Client {
+pub(crate) fn create_client(db: &TestDb, scopes: &str) -> Client {
     let out = command(&db.url)
         .args([
             "api-client",
@@ -44,7 +44,7 @@ fn create_client(db: &TestDb, scopes: &str) -> Client {
     }
 }
 
-async fn token(http: &reqwest::Client, base: &str, c: &Client) -> String {
+pub(crate) async fn token(http: &reqwest::Client, base: &str, c: &Client) -> String {
     let res = http
         .post(format!("{base}/api/v1/oauth/token"))
         .form(&[
@@ -63,7 +63,7 @@ async fn token(http: &reqwest::Client, base: &str, c: &Client) -> String {
     v["access_token"].as_str().expect("token").to_owned()
 }
 
-fn activity(quest_id: QuestId, n: usize) -> Value {
+pub(crate) fn activity(quest_id: QuestId, n: usize) -> Value {
     json!({
         "external_id": format!("match-{n}"),
         "quest_id": quest_id,
@@ -430,11 +430,17 @@ async fn the_openapi_document_describes_the_api() {
 }
 
 /// A fake game API on 127.0.0.1: `/players/{id}` says 7 matches played.
-async fn fake_game_api() -> String {
+pub(crate) async fn fake_game_api() -> String {
+    fake_game_api_answering_after(std::time::Duration::ZERO).await
+}
+
+/// The same API, answering each call after `delay`.
+async fn fake_game_api_answering_after(delay: std::time::Duration) -> String {
     use axum::routing::get;
     let app = axum::Router::new().route(
         "/players/{id}",
-        get(|headers: axum::http::HeaderMap| async move {
+        get(move |headers: axum::http::HeaderMap| async move {
+            tokio::time::sleep(delay).await;
             if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer game-key")
             {
                 axum::Json(json!({ "stats": { "matches_played": 7 } })).into_response()
@@ -509,6 +515,84 @@ async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
 on_both_backends!(
     live_validation_on,
     crate::machine_api::reported_activities_are_validated_by_the_server_workers
+);
+
+async fn count_in(db: &TestDb, status: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM activity WHERE status = '{status}'");
+    if db.is_postgres() {
+        let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
+        sqlx::query_scalar(&sql)
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("connect");
+        sqlx::query_scalar(&sql)
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    }
+}
+
+/// SIGTERM while the validation workers wait on a slow game API: the
+/// replica stops claiming, finishes the checks in hand, exits 0, and leaves
+/// no activity claimed (nothing waits for a lease to expire).
+async fn sigterm_leaves_no_validation_claimed(db: &TestDb) {
+    let game = fake_game_api_answering_after(std::time::Duration::from_millis(1_500)).await;
+    let store = db.store().await;
+    let validator = serde_json::from_value(json!({
+        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
+        "headers": { "authorization": "secret:GAME_KEY" },
+        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
+    }))
+    .expect("validator config");
+    let quest_id = testing::active_quest(&store, "slow", validator).await;
+    let writer = create_client(db, "activities:write");
+    let mut server = spawn(
+        &db.url,
+        &[
+            ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
+            ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
+            ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
+        ],
+    );
+    let http = client();
+    let tok = token(&http, &server.url, &writer).await;
+    let batch: Vec<Value> = (0..5).map(|n| activity(quest_id, n)).collect();
+    let res = http
+        .post(format!("{}/api/v1/activities", server.url))
+        .bearer_auth(&tok)
+        .json(&json!({ "activities": batch }))
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_success(), "{}", res.status());
+    // Wait until the workers hold the activities, then ask the replica to stop.
+    let started = std::time::Instant::now();
+    while count_in(db, "validating").await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never claimed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let signalled = std::time::Instant::now();
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "a SIGTERM ends the replica with 0: {status}"
+    );
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        count_in(db, "validating").await,
+        0,
+        "no activity is left claimed"
+    );
+    assert_eq!(count_in(db, "validated").await, 5);
+}
+on_both_backends!(
+    sigterm_validation_on,
+    crate::machine_api::sigterm_leaves_no_validation_claimed
 );
 
 async fn a_budget_crossing_its_threshold_posts_one_signed_webhook(db: &TestDb) {

@@ -10,7 +10,9 @@ mod content_ops;
 mod gamer_sign_in;
 mod machine_api;
 mod payout_crash;
+mod read_replica;
 mod tls;
+mod traces;
 mod web;
 
 use std::io::{BufRead, BufReader};
@@ -27,6 +29,18 @@ pub struct Server {
     pub metrics_url: String,
     pub one_time_password: Option<String>,
     child: Child,
+}
+
+impl Server {
+    /// SIGTERM, as Kubernetes sends before a spot node goes; waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        self.child.wait().expect("wait")
+    }
 }
 
 impl Drop for Server {

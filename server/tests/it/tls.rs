@@ -11,7 +11,7 @@ use payquest_domain::testing::TestDb;
 use crate::spawn;
 
 /// A self-signed certificate for 127.0.0.1 named `name`, written by openssl.
-fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let (cert, key) = (
         dir.join(format!("{name}.crt")),
         dir.join(format!("{name}.key")),
@@ -93,6 +93,31 @@ async fn tls_1_2_and_up_with_a_certificate_reloaded_on_change() {
         server.url
     );
     let port = server.url.rsplit(':').next().expect("port").to_owned();
+
+    // The certificate's expiry is on /metrics for the expiry alert: the
+    // self-signed one is good for two days.
+    let metrics = reqwest::get(&server.metrics_url)
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let expiry: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("payquest_tls_certificate_expiry_timestamp_seconds "))
+        .expect("expiry gauge")
+        .trim()
+        .parse()
+        .expect("number");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let left = expiry - now;
+    assert!(
+        (86_400.0..=2.0 * 86_400.0 + 60.0).contains(&left),
+        "{left} s left"
+    );
 
     // A client that trusts the certificate and wants TLS 1.2 at least.
     let client = reqwest::Client::builder()
