@@ -194,6 +194,32 @@ impl Media {
         Ok(view(record))
     }
 
+    /// Deletes the images uploaded before `before_ms` that no content
+    /// version names (nothing could show or restore them): the row first,
+    /// guarded against a version naming it meanwhile, then the object. How
+    /// many went.
+    pub async fn delete_unused(&self, before_ms: i64) -> DomainResult<u64> {
+        let mut gone = 0;
+        for m in self.store.unused_media(before_ms, 500).await? {
+            let audit = AuditRecord::new(
+                &crate::audit::AuditActor::system("retention"),
+                "media.deleted_unused",
+                format!("media:{}", m.sha256),
+            )
+            .before(&serde_json::json!({ "file_name": m.file_name, "bytes": m.byte_size }));
+            if !self.store.delete_unused_media(&m.sha256, &audit).await? {
+                continue;
+            }
+            let location =
+                ObjectPath::from(url_of(&m.sha256, &m.content_type).trim_start_matches("/media/"));
+            if let Err(e) = self.objects.delete(&location).await {
+                tracing::warn!(sha256 = %m.sha256, error = %e, "the unused image's bytes stay in the media store");
+            }
+            gone += 1;
+        }
+        Ok(gone)
+    }
+
     /// The library, newest first.
     pub async fn list(&self, actor: &Actor) -> DomainResult<Vec<MediaView>> {
         actor.require(Permission::ReadContent)?;

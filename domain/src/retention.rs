@@ -10,13 +10,14 @@
 //! |---|---|---|
 //! | validation evidence of decided activities and their attempts | 365 days | `PAYQUEST_RETENTION_EVIDENCE_DAYS` |
 //! | delivered or abandoned content webhooks and their attempts | 90 days | `PAYQUEST_RETENTION_WEBHOOK_DAYS` |
+//! | uploaded images no content version (draft, published or old) names | 180 days | `PAYQUEST_RETENTION_MEDIA_DAYS` |
 //! | expired sign-in nonces and sessions | until expired | — |
 //!
-//! Uploaded images are content-addressed and referenced by published and
-//! older versions alike, so none is removed by age.
+//! An image an old version still names is kept: restoring that version
+//! must show it.
 
 use crate::audit::{AuditActor, AuditRecord};
-use crate::store::{DynStore, RetentionCutoffs, RetentionReport, StoreResult};
+use crate::store::{DynStore, RetentionCutoffs, RetentionReport};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -25,6 +26,7 @@ const DAY_MS: i64 = 86_400_000;
 pub struct RetentionPolicy {
     pub evidence_days: u32,
     pub webhook_days: u32,
+    pub media_days: u32,
 }
 
 impl Default for RetentionPolicy {
@@ -32,6 +34,7 @@ impl Default for RetentionPolicy {
         Self {
             evidence_days: 365,
             webhook_days: 90,
+            media_days: 180,
         }
     }
 }
@@ -47,20 +50,26 @@ impl RetentionPolicy {
     }
 }
 
-/// One pass at `now_ms`.
+/// One pass at `now_ms`; unused images go too when `media` is given.
 pub async fn run_once(
     store: &DynStore,
+    media: Option<&crate::media::Media>,
     policy: &RetentionPolicy,
     now_ms: i64,
-) -> StoreResult<RetentionReport> {
+) -> crate::DomainResult<RetentionReport> {
     let audit = AuditRecord::new(
         &AuditActor::system("retention"),
         "retention.applied",
         "retention",
     );
-    let report = store
+    let mut report = store
         .apply_retention(&policy.cutoffs(now_ms), &audit)
         .await?;
+    if let (Some(media), true) = (media, policy.media_days > 0) {
+        report.images_deleted = media
+            .delete_unused(now_ms - i64::from(policy.media_days) * DAY_MS)
+            .await?;
+    }
     for (what, n) in [
         ("activity_evidence", report.activity_evidence_cleared),
         ("attempt_evidence", report.attempt_evidence_cleared),
@@ -68,6 +77,7 @@ pub async fn run_once(
         ("webhook_attempts", report.webhook_attempts_deleted),
         ("nonces", report.nonces_deleted),
         ("sessions", report.sessions_deleted),
+        ("images", report.images_deleted),
     ] {
         if n > 0 {
             metrics::counter!("payquest_retention_removed_total", "what" => what).increment(n);
@@ -82,12 +92,13 @@ pub async fn run_once(
 /// Applies the policy every `every` until `stop` turns true.
 pub async fn run(
     store: DynStore,
+    media: std::sync::Arc<crate::media::Media>,
     policy: RetentionPolicy,
     every: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        if let Err(e) = run_once(&store, &policy, crate::clock::now_ms()).await {
+        if let Err(e) = run_once(&store, Some(&media), &policy, crate::clock::now_ms()).await {
             tracing::warn!(error = %e, "applying the retention policy failed; trying again later");
         }
         tokio::select! {

@@ -175,6 +175,9 @@ pub struct Config {
     /// Days delivered or abandoned content webhooks are kept (0: for good).
     #[serde(default = "defaults::retention_webhook_days")]
     pub retention_webhook_days: u32,
+    /// Days an uploaded image no content version names is kept (0: for good).
+    #[serde(default = "defaults::retention_media_days")]
+    pub retention_media_days: u32,
     /// How often the retention policy is applied.
     #[serde(default = "defaults::retention_interval_ms")]
     pub retention_interval_ms: u64,
@@ -353,6 +356,9 @@ mod defaults {
     }
     pub fn retention_webhook_days() -> u32 {
         90
+    }
+    pub fn retention_media_days() -> u32 {
+        180
     }
     pub fn retention_interval_ms() -> u64 {
         3_600_000

@@ -477,7 +477,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.chain_explorer_tx_url.clone(),
         chain.clone(),
     )
-    .with_content(content.clone(), webhooks.clone(), media)
+    .with_content(content.clone(), webhooks.clone(), media.clone())
     .with_siwe(
         payquest_domain::siwe::Expectations::from_public_url(&config.public_url, config.chain_id)
             .context("PAYQUEST_PUBLIC_URL is not a URL with a host")?,
@@ -607,9 +607,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )));
     workers.push(tokio::spawn(payquest_domain::retention::run(
         store.clone(),
+        media.clone(),
         payquest_domain::retention::RetentionPolicy {
             evidence_days: config.retention_evidence_days,
             webhook_days: config.retention_webhook_days,
+            media_days: config.retention_media_days,
         },
         Duration::from_millis(config.retention_interval_ms),
         stop_rx.clone(),

@@ -488,6 +488,45 @@ macro_rules! impl_content {
                 .await?)
             }
 
+            async fn unused_media(
+                &self,
+                before_ms: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::MediaRecord>> {
+                Ok(sqlx::query_as::<_, $crate::store::MediaRecord>(
+                    "SELECT sha256, content_type, byte_size, width, height, file_name, uploaded_by, created_at_ms \
+                     FROM media m WHERE created_at_ms < $1 AND NOT EXISTS (SELECT 1 FROM content_version v \
+                       WHERE v.data_json LIKE '%' || m.sha256 || '%') \
+                     ORDER BY created_at_ms, sha256 LIMIT $2",
+                )
+                .bind(before_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delete_unused_media(
+                &self,
+                sha256: &str,
+                audit: &$crate::audit::AuditRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM media WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM content_version v \
+                       WHERE v.data_json LIKE '%' || $1 || '%')",
+                )
+                .bind(sha256)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if gone {
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                }
+                Ok(gone)
+            }
+
             async fn webhook_backlog(&self) -> $crate::store::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>(
                     "SELECT COUNT(*) FROM webhook_event WHERE state = 'pending'",

@@ -273,6 +273,8 @@ pub struct RetentionReport {
     pub webhook_attempts_deleted: u64,
     pub nonces_deleted: u64,
     pub sessions_deleted: u64,
+    /// Unused images (each recorded by itself, `media.deleted_unused`).
+    pub images_deleted: u64,
 }
 
 impl RetentionReport {
@@ -1389,6 +1391,14 @@ pub trait ContentStore: Send + Sync {
     async fn insert_media(&self, media: &MediaRecord, audit: &AuditRecord) -> StoreResult<bool>;
     /// Uploaded images, newest first.
     async fn list_media(&self, limit: u32) -> StoreResult<Vec<MediaRecord>>;
+
+    /// Images uploaded before `before_ms` that no content version (draft,
+    /// published or old) names, oldest first.
+    async fn unused_media(&self, before_ms: i64, limit: u32) -> StoreResult<Vec<MediaRecord>>;
+
+    /// Deletes an image's row if still no version names it; false if one
+    /// does now (or it is gone).
+    async fn delete_unused_media(&self, sha256: &str, audit: &AuditRecord) -> StoreResult<bool>;
     async fn content_entry(
         &self,
         entry: payquest_types::ContentEntryId,

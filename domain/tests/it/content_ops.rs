@@ -490,7 +490,7 @@ fn uuid_like() -> String {
 /// A 1 × 1 PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(PNG)

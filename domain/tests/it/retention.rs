@@ -1,6 +1,7 @@
 //! Retention on both databases: one pass clears the evidence of decided
 //! activities (not of one still waiting), deletes finished content webhooks
-//! (not a pending one), expired nonces and sessions (not live ones), leaves
+//! (not a pending one), expired nonces and sessions (not live ones), images
+//! no content version names (not a named one), leaves
 //! every money record and the audit log as they were, and records what it
 //! did in one audit record; a second pass finds nothing.
 
@@ -58,7 +59,7 @@ async fn kept(db: &TestDb) -> Vec<i64> {
     out.push(
         count(
             db,
-            "SELECT COUNT(*) FROM audit_event WHERE action <> 'retention.applied'",
+            "SELECT COUNT(*) FROM audit_event WHERE action NOT IN ('retention.applied', 'media.deleted_unused')",
         )
         .await,
     );
@@ -133,14 +134,37 @@ async fn retention_removes_what_the_policy_names_and_nothing_else(db: &TestDb) {
         ),
     )
     .await;
+    // Two images: one a banner names, one nobody does.
+    let media = payquest_domain::media::Media::in_memory(store.clone());
+    let named = media
+        .upload(&editor, "named.png", crate::content_ops::png())
+        .await
+        .expect("upload");
+    let mut other = crate::content_ops::png();
+    other.push(0); // another file, the same picture
+    let unused = media
+        .upload(&editor, "unused.png", other)
+        .await
+        .expect("upload");
+    let (entry, _) = content
+        .save_draft(
+            &editor,
+            ContentType::Banner,
+            "",
+            &crate::content::inputs(&[("title.en", &format!("Look: {}", named.url))]),
+        )
+        .await
+        .expect("save");
+    let _ = entry;
     let before = kept(db).await;
 
     // Two days on, keeping one day of each.
     let policy = RetentionPolicy {
         evidence_days: 1,
         webhook_days: 1,
+        media_days: 1,
     };
-    let report = run_once(&store, &policy, now + 2 * DAY_MS)
+    let report = run_once(&store, Some(&media), &policy, now + 2 * DAY_MS)
         .await
         .expect("retention");
     assert_eq!(report.activity_evidence_cleared, 2, "{report:?}");
@@ -148,6 +172,24 @@ async fn retention_removes_what_the_policy_names_and_nothing_else(db: &TestDb) {
     assert_eq!(report.webhook_events_deleted, 1, "{report:?}");
     assert_eq!(report.nonces_deleted, 1, "{report:?}");
     assert_eq!(report.sessions_deleted, 1, "{report:?}");
+    assert_eq!(report.images_deleted, 1, "{report:?}");
+    let name = |url: &str| url.trim_start_matches("/media/").to_owned();
+    assert!(
+        media.get(&name(&named.url)).await.is_ok(),
+        "a named image stays"
+    );
+    assert!(
+        media.get(&name(&unused.url)).await.is_err(),
+        "the unused one is gone, bytes too"
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'media.deleted_unused'"
+        )
+        .await,
+        1
+    );
 
     assert_eq!(
         count(
@@ -192,7 +234,7 @@ async fn retention_removes_what_the_policy_names_and_nothing_else(db: &TestDb) {
     );
 
     // Nothing more to remove: no second record.
-    let again = run_once(&store, &policy, now + 2 * DAY_MS)
+    let again = run_once(&store, Some(&media), &policy, now + 2 * DAY_MS)
         .await
         .expect("retention");
     assert!(again.is_empty(), "{again:?}");
@@ -207,9 +249,11 @@ async fn retention_removes_what_the_policy_names_and_nothing_else(db: &TestDb) {
     // Kept for good with 0 days.
     let forever = run_once(
         &store,
+        Some(&media),
         &RetentionPolicy {
             evidence_days: 0,
             webhook_days: 0,
+            media_days: 0,
         },
         now + 400 * DAY_MS,
     )
@@ -217,6 +261,7 @@ async fn retention_removes_what_the_policy_names_and_nothing_else(db: &TestDb) {
     .expect("retention");
     assert_eq!(forever.activity_evidence_cleared, 0);
     assert_eq!(forever.webhook_events_deleted, 0);
+    assert_eq!(forever.images_deleted, 0);
 }
 on_both_backends!(
     retention_on,
