@@ -585,6 +585,12 @@ async fn the_pipeline_gauges_count_rows_per_state(db: &TestDb) {
     assert_eq!(rows("payout_item", "batched"), 3);
     assert_eq!(rows("payout_batch", "pending_approval"), 1);
     assert_eq!(rows("payout_item", "eligible"), 0);
+    // Finished activities are history, not pipeline: never counted.
+    assert!(
+        !counts.by_state.iter().any(|(t, st, _)| t == "activity" && st == "validated"),
+        "{:?}",
+        counts.by_state
+    );
     assert_eq!(counts.findings_open, 0);
     assert_eq!(counts.oldest_unreconciled_at_ms, None);
 }
