@@ -587,7 +587,10 @@ async fn the_pipeline_gauges_count_rows_per_state(db: &TestDb) {
     assert_eq!(rows("payout_item", "eligible"), 0);
     // Finished activities are history, not pipeline: never counted.
     assert!(
-        !counts.by_state.iter().any(|(t, st, _)| t == "activity" && st == "validated"),
+        !counts
+            .by_state
+            .iter()
+            .any(|(t, st, _)| t == "activity" && st == "validated"),
         "{:?}",
         counts.by_state
     );
