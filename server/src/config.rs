@@ -150,6 +150,13 @@ pub struct Config {
     /// How often budgets are checked against their alert thresholds.
     #[serde(default = "defaults::alert_interval_ms")]
     pub alert_interval_ms: u64,
+    /// Activities one replica validates at a time.
+    #[serde(default = "defaults::validation_concurrency")]
+    pub validation_concurrency: usize,
+    /// Activities a validation worker claims per round (at least the
+    /// concurrency, at most 1,000).
+    #[serde(default = "defaults::validation_claim_batch")]
+    pub validation_claim_batch: u32,
     /// How long an idle validation worker waits before looking again.
     #[serde(default = "defaults::validation_idle_ms")]
     pub validation_idle_ms: u64,
@@ -326,6 +333,12 @@ mod defaults {
     }
     pub fn alert_interval_ms() -> u64 {
         30_000
+    }
+    pub fn validation_concurrency() -> usize {
+        16
+    }
+    pub fn validation_claim_batch() -> u32 {
+        64
     }
     pub fn validation_idle_ms() -> u64 {
         250
@@ -518,6 +531,16 @@ impl Config {
         {
             return Err("session lifetimes must be positive".into());
         }
+        if self.validation_concurrency == 0
+            || self.validation_concurrency > 256
+            || (self.validation_claim_batch as usize) < self.validation_concurrency
+            || self.validation_claim_batch > 1_000
+        {
+            return Err(
+                "validation_concurrency must be 1 to 256 and validation_claim_batch from it to 1000"
+                    .into(),
+            );
+        }
         if self.body_limit_bytes < 1024 {
             return Err("body_limit_bytes must be at least 1024".into());
         }
@@ -701,6 +724,21 @@ mod tests {
             .expect("config");
         assert_eq!(c.payout_two_checkers_above, "250000");
         assert_eq!(c.chain_id, 8453);
+        // Validation's concurrency and claim size are settings, in bounds.
+        let c = Config::from_env(vars(&[
+            ("PAYQUEST_VALIDATION_CONCURRENCY", "32"),
+            ("PAYQUEST_VALIDATION_CLAIM_BATCH", "256"),
+        ]))
+        .expect("config");
+        assert_eq!(
+            (c.validation_concurrency, c.validation_claim_batch),
+            (32, 256)
+        );
+        assert!(Config::from_env(vars(&[
+            ("PAYQUEST_VALIDATION_CONCURRENCY", "64"),
+            ("PAYQUEST_VALIDATION_CLAIM_BATCH", "32"),
+        ]))
+        .is_err());
         // A bad number still stops the start, naming the setting.
         let err = Config::from_env(vars(&[("PAYQUEST_PAYOUT_CHUNK_SIZE", "many")]))
             .expect_err("not a number");

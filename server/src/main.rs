@@ -553,6 +553,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(domain_error)?;
         let policy = ValidationPolicy {
             outbound,
+            concurrency: config.validation_concurrency,
+            claim_batch: config.validation_claim_batch,
             ..ValidationPolicy::default()
         };
         let validation = Validation::new(store.clone(), policy, secrets).map_err(domain_error)?;
