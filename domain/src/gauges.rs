@@ -69,30 +69,17 @@ pub async fn update(
 
     // Each active campaign's committed share beside its alert threshold.
     let mut campaigns = BTreeSet::new();
-    let mut after = payquest_types::CampaignId::default();
-    loop {
-        let page = store
-            .list_campaigns(None, after, crate::limits::PAGE_SIZE_MAX)
-            .await?;
-        let Some(last) = page.last().map(|c| c.campaign_id) else {
-            break;
+    for c in crate::insights::active_campaigns(store).await? {
+        let unpaid = store.unpaid_total(c.campaign_id).await?;
+        let Some(pct) = crate::insights::committed_pct(&c, unpaid) else {
+            continue;
         };
-        after = last;
-        for c in page
-            .iter()
-            .filter(|c| c.status == payquest_types::CampaignStatus::Active)
-        {
-            let unpaid = store.unpaid_total(c.campaign_id).await?;
-            let Some(pct) = crate::insights::committed_pct(c, unpaid) else {
-                continue;
-            };
-            let id = c.campaign_id.to_string();
-            metrics::gauge!("payquest_budget_committed_ratio", "campaign_id" => id.clone())
-                .set(pct as f64 / 100.0);
-            metrics::gauge!("payquest_budget_alert_threshold_ratio", "campaign_id" => id.clone())
-                .set(c.alert_threshold_pct as f64 / 100.0);
-            campaigns.insert(id);
-        }
+        let id = c.campaign_id.to_string();
+        metrics::gauge!("payquest_budget_committed_ratio", "campaign_id" => id.clone())
+            .set(pct as f64 / 100.0);
+        metrics::gauge!("payquest_budget_alert_threshold_ratio", "campaign_id" => id.clone())
+            .set(c.alert_threshold_pct as f64 / 100.0);
+        campaigns.insert(id);
     }
     for gone in seen.campaigns.difference(&campaigns) {
         metrics::gauge!("payquest_budget_committed_ratio", "campaign_id" => gone.clone()).set(0.0);

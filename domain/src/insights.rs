@@ -129,6 +129,25 @@ pub fn committed_pct(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<i64
     })
 }
 
+/// Every active campaign, page by page (the alert loop and the gauges).
+pub async fn active_campaigns(store: &DynStore) -> crate::store::StoreResult<Vec<CampaignRecord>> {
+    let mut out = Vec::new();
+    let mut after = CampaignId::default();
+    loop {
+        let page = store
+            .list_campaigns(None, after, crate::limits::PAGE_SIZE_MAX)
+            .await?;
+        let Some(last) = page.last().map(|c| c.campaign_id) else {
+            return Ok(out);
+        };
+        after = last;
+        out.extend(
+            page.into_iter()
+                .filter(|c| c.status == payquest_types::CampaignStatus::Active),
+        );
+    }
+}
+
 pub fn alert_for(campaign: &CampaignRecord, unpaid_minor: i64) -> Option<String> {
     let pct = committed_pct(campaign, unpaid_minor)?;
     let committed = campaign.budget.reserved.minor() + campaign.budget.spent.minor() + unpaid_minor;
@@ -179,67 +198,53 @@ impl BudgetAlerts {
     pub async fn run_once(&self) -> DomainResult<usize> {
         use hmac::{Hmac, Mac};
         let mut sent = 0;
-        let mut after = CampaignId::default();
-        loop {
-            let page = self
-                .store
-                .list_campaigns(None, after, crate::limits::PAGE_SIZE_MAX)
-                .await?;
-            let Some(last) = page.last().map(|c| c.campaign_id) else {
-                break;
+        for c in &active_campaigns(&self.store).await? {
+            let unpaid = self.store.unpaid_total(c.campaign_id).await?;
+            let Some(message) = alert_for(c, unpaid) else {
+                continue;
             };
-            after = last;
-            for c in page
-                .iter()
-                .filter(|c| c.status == payquest_types::CampaignStatus::Active)
+            if !self
+                .store
+                .claim_budget_alert(c.campaign_id, c.alert_threshold_pct, now_ms())
+                .await?
             {
-                let unpaid = self.store.unpaid_total(c.campaign_id).await?;
-                let Some(message) = alert_for(c, unpaid) else {
-                    continue;
-                };
-                if !self
-                    .store
-                    .claim_budget_alert(c.campaign_id, c.alert_threshold_pct, now_ms())
-                    .await?
-                {
-                    continue;
-                }
-                let body = serde_json::json!({
-                    "event": "budget.threshold_crossed",
-                    "campaign_id": c.campaign_id,
-                    "campaign": c.name,
-                    "threshold_pct": c.alert_threshold_pct,
-                    "funded_minor": c.budget.funded.minor(),
-                    "committed_minor": c.budget.reserved.minor() + c.budget.spent.minor() + unpaid,
-                    "message": message,
-                    "at": crate::clock::format_ms(now_ms()),
-                })
-                .to_string();
-                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.secret.expose().as_bytes())
-                    .map_err(|e| crate::DomainError::Internal(e.to_string().into()))?;
-                mac.update(body.as_bytes());
-                let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-                let delivered = self
-                    .http
-                    .post(&self.url)
-                    .header("content-type", "application/json")
-                    .header("x-payquest-signature", signature)
-                    .body(body)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
-                if delivered {
-                    sent += 1;
-                } else {
-                    tracing::warn!(
-                        campaign_id = %c.campaign_id,
-                        "budget alert webhook failed; retrying next round"
-                    );
-                    self.store
-                        .release_budget_alert(c.campaign_id, c.alert_threshold_pct)
-                        .await?;
-                }
+                continue;
+            }
+            let body = serde_json::json!({
+                "event": "budget.threshold_crossed",
+                "campaign_id": c.campaign_id,
+                "campaign": c.name,
+                "threshold_pct": c.alert_threshold_pct,
+                "funded_minor": c.budget.funded.minor(),
+                "committed_minor": c.budget.reserved.minor() + c.budget.spent.minor() + unpaid,
+                "message": message,
+                "at": crate::clock::format_ms(now_ms()),
+            })
+            .to_string();
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.secret.expose().as_bytes())
+                .map_err(|e| crate::DomainError::Internal(e.to_string().into()))?;
+            mac.update(body.as_bytes());
+            let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let delivered = self
+                .http
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .header("x-payquest-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if delivered {
+                sent += 1;
+            } else {
+                tracing::warn!(
+                    campaign_id = %c.campaign_id,
+                    "budget alert webhook failed; retrying next round"
+                );
+                self.store
+                    .release_budget_alert(c.campaign_id, c.alert_threshold_pct)
+                    .await?;
             }
         }
         Ok(sent)

@@ -700,6 +700,31 @@ pub struct DevChain {
 }
 
 impl DevChain {
+    /// The settings a `payquest serve` needs to pay on this chain (its
+    /// node, chain id, contracts, treasury and signer).
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        [
+            ("PAYQUEST_CHAIN_RPC_URL", self.anvil.endpoint()),
+            ("PAYQUEST_CHAIN_ID", self.anvil.chain_id().to_string()),
+            (
+                "PAYQUEST_CHAIN_TOKEN_ADDRESS",
+                self.deployment.token.to_string(),
+            ),
+            (
+                "PAYQUEST_CHAIN_PAYOUT_CONTRACT",
+                self.deployment.payout_contract.to_string(),
+            ),
+            (
+                "PAYQUEST_CHAIN_TREASURY_ADDRESS",
+                self.deployment.treasury.to_string(),
+            ),
+            ("PAYQUEST_CHAIN_SIGNER_KEY", self.key.expose().clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     pub async fn start() -> DevChain {
         let anvil = alloy::node_bindings::Anvil::at(anvil_path())
             .arg("--enable-tx-gas-limit")

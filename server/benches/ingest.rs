@@ -96,16 +96,7 @@ fn existing_rows() -> usize {
 async fn preload(db: &TestDb, rows: usize) -> Duration {
     let store = db.store().await;
     let quest = testing::active_quest(&store, "history", ValidatorConfig::Manual).await;
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, "History", "activities:write")
-        .await
-        .expect("client");
-    let client = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .api_client_id;
+    let client = testing::game_server(&store, "History").await.api_client_id;
     let now = payquest_domain::clock::now_ms();
     let started = Instant::now();
     db.execute(
@@ -209,16 +200,7 @@ async fn through_the_api(db: &TestDb) -> f64 {
 async fn raw_load(db: &TestDb) -> f64 {
     let store = db.store().await;
     let quest_id = testing::active_quest(&store, "raw", ValidatorConfig::Manual).await;
-    let creds = ApiClients::new(store.clone())
-        .create(ClientAdmin::Cli, "Raw", "activities:write")
-        .await
-        .expect("client");
-    let client_id = store
-        .api_client(&creds.client_id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .api_client_id;
+    let client_id = testing::game_server(&store, "Raw").await.api_client_id;
     let evidence = |n: usize| format!("{{\"score\":{}}}", n % 100);
     // Received now, as the API's rows are: the same month partition.
     let received = payquest_domain::clock::now_ms();

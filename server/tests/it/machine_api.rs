@@ -429,6 +429,23 @@ async fn the_openapi_document_describes_the_api() {
     );
 }
 
+/// The server settings that let validators call the fake game API with its key.
+pub(crate) const GAME_API_ENV: &[(&str, &str)] = &[
+    ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
+    ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
+    ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
+];
+
+/// A quest validated by the fake game API at `game`: 5 matches or more.
+pub(crate) fn game_api_validator(game: &str) -> ValidatorConfig {
+    serde_json::from_value(json!({
+        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
+        "headers": { "authorization": "secret:GAME_KEY" },
+        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
+    }))
+    .expect("validator config")
+}
+
 /// A fake game API on 127.0.0.1: `/players/{id}` says 7 matches played.
 pub(crate) async fn fake_game_api() -> String {
     fake_game_api_answering_after(std::time::Duration::ZERO).await
@@ -460,22 +477,10 @@ async fn fake_game_api_answering_after(delay: std::time::Duration) -> String {
 async fn reported_activities_are_validated_by_the_server_workers(db: &TestDb) {
     let game = fake_game_api().await;
     let store = db.store().await;
-    let validator = serde_json::from_value(json!({
-        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
-        "headers": { "authorization": "secret:GAME_KEY" },
-        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
-    }))
-    .expect("validator config");
+    let validator = game_api_validator(&game);
     let quest_id = testing::active_quest(&store, "live", validator).await;
     let writer = create_client(db, "activities:write");
-    let server = spawn(
-        &db.url,
-        &[
-            ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
-            ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
-            ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
-        ],
-    );
+    let server = spawn(&db.url, GAME_API_ENV);
     let http = client();
     let tok = token(&http, &server.url, &writer).await;
     let res = http
@@ -540,22 +545,10 @@ async fn count_in(db: &TestDb, status: &str) -> i64 {
 async fn sigterm_leaves_no_validation_claimed(db: &TestDb) {
     let game = fake_game_api_answering_after(std::time::Duration::from_millis(1_500)).await;
     let store = db.store().await;
-    let validator = serde_json::from_value(json!({
-        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
-        "headers": { "authorization": "secret:GAME_KEY" },
-        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
-    }))
-    .expect("validator config");
+    let validator = game_api_validator(&game);
     let quest_id = testing::active_quest(&store, "slow", validator).await;
     let writer = create_client(db, "activities:write");
-    let mut server = spawn(
-        &db.url,
-        &[
-            ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
-            ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
-            ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
-        ],
-    );
+    let mut server = spawn(&db.url, GAME_API_ENV);
     let http = client();
     let tok = token(&http, &server.url, &writer).await;
     let batch: Vec<Value> = (0..5).map(|n| activity(quest_id, n)).collect();

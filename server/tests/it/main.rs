@@ -67,11 +67,34 @@ pub fn command(database_url: &str) -> Command {
 
 /// Starts the server and waits for its "listening" line.
 pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
+    start(database_url, extra_env, None)
+}
+
+/// The same, with every line the server logs (standard error) kept in
+/// `logs` for the test to read.
+pub fn spawn_with_logs(
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+) -> (Server, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = start(database_url, extra_env, Some(logs.clone()));
+    (server, logs)
+}
+
+fn start(
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+    logs: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+) -> Server {
     let mut cmd = command(database_url);
     cmd.args(["serve"]).envs(extra_env.iter().copied());
     let child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if logs.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .expect("start payquest");
     // Owned by `Server` from here on, so every path (panics included) kills it.
@@ -81,6 +104,13 @@ pub fn spawn(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
         one_time_password: None,
         child,
     };
+    if let (Some(logs), Some(stderr)) = (logs, server.child.stderr.take()) {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                logs.lock().expect("lock").push(line);
+            }
+        });
+    }
     let stdout = server.child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

@@ -163,29 +163,15 @@ async fn rig(db: &TestDb) -> Rig {
                 .to_checksum(None)
         })
         .collect();
-    let chain_env: Vec<(String, String)> = [
-        ("PAYQUEST_CHAIN_RPC_URL", dev.anvil.endpoint()),
-        ("PAYQUEST_CHAIN_ID", dev.anvil.chain_id().to_string()),
-        (
-            "PAYQUEST_CHAIN_TOKEN_ADDRESS",
-            dev.deployment.token.to_string(),
-        ),
-        (
-            "PAYQUEST_CHAIN_PAYOUT_CONTRACT",
-            dev.deployment.payout_contract.to_string(),
-        ),
-        (
-            "PAYQUEST_CHAIN_TREASURY_ADDRESS",
-            dev.deployment.treasury.to_string(),
-        ),
-        ("PAYQUEST_CHAIN_SIGNER_KEY", dev.key.expose().clone()),
-        ("PAYQUEST_CHAIN_CONFIRMATIONS", "1".to_string()),
-        ("PAYQUEST_DISBURSE_INTERVAL_MS", "40".to_string()),
-        ("PAYQUEST_CHAIN_WALLET_LEASE_MS", "300".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut chain_env = dev.server_env();
+    chain_env.extend(
+        [
+            ("PAYQUEST_CHAIN_CONFIRMATIONS", "1"),
+            ("PAYQUEST_DISBURSE_INTERVAL_MS", "40"),
+            ("PAYQUEST_CHAIN_WALLET_LEASE_MS", "300"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
 
     Rig {
         dev,

@@ -6,21 +6,19 @@
 //! trace ids.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use payquest_domain::payouts::{BatchRequest, Payouts};
-use payquest_domain::quests::ValidatorConfig;
 use payquest_domain::store::ApproveOutcome;
-use payquest_domain::testing::{active_quest, staff, DevChain, TestDb};
-use payquest_domain::types::{Amount, Role};
-use serde_json::{json, Value};
+use payquest_domain::testing::{DevChain, TestDb, World};
+use serde_json::Value;
 
-use crate::machine_api::{activity, create_client, fake_game_api, token};
-use crate::{client, command};
+use crate::machine_api::{
+    activity, create_client, fake_game_api, game_api_validator, token, GAME_API_ENV,
+};
+use crate::{client, spawn_with_logs};
 
 /// A received span: its name, trace id (hex) and attributes as text.
 #[derive(Debug, Clone)]
@@ -84,95 +82,32 @@ async fn otlp_receiver(spans: Arc<Mutex<Vec<Received>>>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_activity_from_report_to_payment_is_traced() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
     let dev = DevChain::start().await;
     let game = fake_game_api().await;
     let spans = Arc::new(Mutex::new(Vec::new()));
     let collector = otlp_receiver(spans.clone()).await;
 
-    let validator: ValidatorConfig = serde_json::from_value(json!({
-        "kind": "game_api", "method": "GET", "url": format!("{game}/players/{{game_account_id}}"),
-        "headers": { "authorization": "secret:GAME_KEY" },
-        "condition": { "pointer": "/stats/matches_played", "op": ">=", "value": 5 }
-    }))
-    .expect("validator config");
-    let quest_id = active_quest(&store, "traced", validator).await;
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
-    let finance = staff(&store, "fin@example.com", Role::Finance).await;
-    payquest_domain::budgets::Budgets::new(store.clone())
-        .fund(
-            &finance,
-            campaign.budget.cost_centre_id,
-            Amount::from_minor(1_000_000_000),
-            "f",
-        )
-        .await
-        .expect("fund");
+    // A funded quest validated by the game API, maker, checker and finance.
+    let world = World::with_validator(&db, game_api_validator(&game), 0, 1_000).await;
+    let (store, quest_id) = (world.store.clone(), world.quest_id);
     let writer = create_client(&db, "activities:write");
 
-    let mut cmd = command(&db.url);
-    cmd.arg("serve")
-        .envs([
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-            ("PAYQUEST_LOG_FORMAT", "json"),
-            ("PAYQUEST_LOG", "info,sqlx=warn"),
-            ("PAYQUEST_VALIDATOR_SECRETS", "GAME_KEY=Bearer game-key"),
-            ("PAYQUEST_VALIDATOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1"),
-            ("PAYQUEST_VALIDATOR_SECRET_HOSTS", "GAME_KEY=127.0.0.1"),
-            ("PAYQUEST_CHAIN_RPC_URL", dev.anvil.endpoint().as_str()),
-            (
-                "PAYQUEST_CHAIN_ID",
-                dev.anvil.chain_id().to_string().as_str(),
-            ),
-            (
-                "PAYQUEST_CHAIN_TOKEN_ADDRESS",
-                dev.deployment.token.to_string().as_str(),
-            ),
-            (
-                "PAYQUEST_CHAIN_PAYOUT_CONTRACT",
-                dev.deployment.payout_contract.to_string().as_str(),
-            ),
-            (
-                "PAYQUEST_CHAIN_TREASURY_ADDRESS",
-                dev.deployment.treasury.to_string().as_str(),
-            ),
-            ("PAYQUEST_CHAIN_SIGNER_KEY", dev.key.expose().as_str()),
-            ("PAYQUEST_CHAIN_CONFIRMATIONS", "1"),
-            ("PAYQUEST_DISBURSE_INTERVAL_MS", "50"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start payquest");
-    let logs = Arc::new(Mutex::new(Vec::<String>::new()));
-    {
-        let logs = logs.clone();
-        let stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                logs.lock().expect("lock").push(line);
-            }
-        });
-    }
-    // Read to the end on a thread of its own: a closed pipe would end the
-    // server at its next line.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("payquest listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server started");
+    let mut env: Vec<(String, String)> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("PAYQUEST_LOG_FORMAT", "json"),
+        ("PAYQUEST_LOG", "info,sqlx=warn"),
+        ("PAYQUEST_CHAIN_CONFIRMATIONS", "1"),
+        ("PAYQUEST_DISBURSE_INTERVAL_MS", "50"),
+    ]
+    .iter()
+    .chain(GAME_API_ENV)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(dev.server_env());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (server, logs) = spawn_with_logs(&db.url, &env);
+    let url = server.url.clone();
 
     // Reported over HTTP, validated by the server's worker.
     let http = client();
@@ -195,12 +130,11 @@ async fn one_activity_from_report_to_payment_is_traced() {
     }
 
     // Approved by two people; paid by the server.
-    let maker = staff(&store, "maker@example.com", Role::Maker).await;
-    let checker = staff(&store, "checker@example.com", Role::Checker).await;
+    let (maker, checker, finance) = (&world.maker, &world.checker, &world.finance);
     let payouts = Payouts::new(store.clone(), Default::default());
     let b = payouts
         .create_batch(
-            &maker,
+            maker,
             &BatchRequest {
                 note: "traced".into(),
                 max_items: 10,
@@ -210,18 +144,18 @@ async fn one_activity_from_report_to_payment_is_traced() {
         .await
         .expect("batch");
     payouts
-        .submit(&maker, b.payout_batch_id)
+        .submit(maker, b.payout_batch_id)
         .await
         .expect("submit");
     assert_eq!(
         payouts
-            .approve(&checker, b.payout_batch_id, &b.content_hash)
+            .approve(checker, b.payout_batch_id, &b.content_hash)
             .await
             .expect("approve"),
         ApproveOutcome::Approved
     );
     payouts
-        .start_disbursement(&finance, b.payout_batch_id)
+        .start_disbursement(finance, b.payout_batch_id)
         .await
         .expect("start");
 
@@ -264,7 +198,6 @@ async fn one_activity_from_report_to_payment_is_traced() {
             break seen;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
             let names: Vec<&str> = got.iter().map(|s| s.name.as_str()).collect();
             panic!(
                 "spans missing: have {:?} of {names:?}",
@@ -293,7 +226,6 @@ async fn one_activity_from_report_to_payment_is_traced() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     db.cleanup().await;
 }
