@@ -33,7 +33,7 @@ CHECKOV_VERSION := 3.3.30
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 KUBERNETES_VERSION := 1.31.0
 
-.PHONY: run build tools test check fmt-check clippy audit deploy-check monitoring-check unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-gas bench-reconcile bench-content bench-leaderboard
+.PHONY: run build tools test check fmt-check clippy audit deploy-check monitoring-check unit-test site public-bundle e2e api-fuzz clean-test-dbs bench-ingest bench-pipeline bench-gas bench-reconcile bench-content bench-leaderboard
 
 ## run: install missing tools, build the release site, start the dev chain with the contracts deployed, add demo data and serve it on http://127.0.0.1:3000
 run: tools
@@ -112,6 +112,11 @@ api-fuzz: site
 
 e2e: site
 	npx playwright test --config end2end/playwright.config.ts
+
+## bench-pipeline: a million signed activities reported over HTTP and validated to eligible payout items, each stage's rows/s beside raw COPY / multi-row INSERT (PAYQUEST_BENCH_ACTIVITIES to change the count)
+bench-pipeline:
+	PAYQUEST_TEST_POSTGRES_URL=$${PAYQUEST_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	  cargo bench -p payquest --bench pipeline
 
 ## bench-ingest: activities/s through the HTTP batch API vs raw COPY (PostgreSQL) and multi-row INSERT (SQLite)
 bench-ingest:

@@ -10,8 +10,10 @@
 //!
 //! `make bench-ingest` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
 
+mod common;
+
+use common::{raw_load, start_server, wallet, OCCURRED_AT};
 use payquest_types::QuestId;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,55 +27,6 @@ use sqlx::Connection;
 const ACTIVITIES: usize = 50_000;
 const BATCH: usize = 1_000;
 const CONCURRENT_REQUESTS: usize = 4;
-const OCCURRED_AT: &str = "2026-11-01T10:00:00Z";
-const OCCURRED_AT_MS: i64 = 1_793_527_200_000;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(url: &str) -> (Server, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payquest"))
-        .arg("serve")
-        .env("PAYQUEST_DATABASE_URL", url)
-        .env("PAYQUEST_LISTEN", "127.0.0.1:0")
-        .env("PAYQUEST_METRICS_LISTEN", "127.0.0.1:0")
-        .env(
-            "PAYQUEST_SECRETS_KEY",
-            "bench=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        )
-        .env("PAYQUEST_LOG", "warn")
-        .env("PAYQUEST_VALIDATION_WORKERS", "false")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start payquest");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    // Read to the end on a thread of its own: a closed pipe would end the
-    // server at its next line.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("payquest listening on ") {
-                let _ = tx.send(addr.to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("payquest did not start");
-    (server, addr)
-}
-
-fn wallet(n: usize) -> String {
-    format!("0x{:040x}", n + 1)
-}
 
 fn activity(quest_id: QuestId, n: usize) -> Value {
     json!({
@@ -133,7 +86,7 @@ async fn through_the_api(db: &TestDb) -> f64 {
         .create(ClientAdmin::Cli, "Bench", "activities:write")
         .await
         .expect("client");
-    let (_server, base) = start_server(&db.url);
+    let (_server, base) = start_server(&db.url, &[]);
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{base}/api/v1/oauth/token"))
@@ -196,136 +149,9 @@ async fn through_the_api(db: &TestDb) -> f64 {
     ACTIVITIES as f64 / elapsed.as_secs_f64()
 }
 
-/// Activities per second loaded straight into the same tables, the engine's fastest way.
-async fn raw_load(db: &TestDb) -> f64 {
-    let store = db.store().await;
-    let quest_id = testing::active_quest(&store, "raw", ValidatorConfig::Manual).await;
-    let client_id = testing::game_server(&store, "Raw").await.api_client_id;
-    let evidence = |n: usize| format!("{{\"score\":{}}}", n % 100);
-    // Received now, as the API's rows are: the same month partition.
-    let received = payquest_domain::clock::now_ms();
-    let started = Instant::now();
-    match db.backend {
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
-            let mut gamers = String::new();
-            for n in 0..ACTIVITIES {
-                gamers.push_str(&format!("{},{OCCURRED_AT_MS}\n", wallet(n)));
-            }
-            let mut copy = conn
-                .copy_in_raw("COPY gamer (wallet, created_at_ms) FROM STDIN WITH (FORMAT csv)")
-                .await
-                .expect("copy");
-            copy.send(gamers.as_bytes()).await.expect("send");
-            copy.finish().await.expect("finish");
-            let first: i64 = sqlx::query_scalar("SELECT MIN(gamer_id) FROM gamer")
-                .fetch_one(&mut conn)
-                .await
-                .expect("min");
-            // The idempotency keys and ids first, as ingest claims them.
-            let mut refs = String::new();
-            for n in 0..ACTIVITIES {
-                refs.push_str(&format!(
-                    "{},{client_id},bench-{n},{n:064x},{received}\n",
-                    n + 1
-                ));
-            }
-            let mut copy = conn
-                .copy_in_raw(
-                    "COPY activity_ref (activity_id, api_client_id, external_id, payload_hash, received_at_ms) \
-                     FROM STDIN WITH (FORMAT csv)",
-                )
-                .await
-                .expect("copy");
-            copy.send(refs.as_bytes()).await.expect("send");
-            copy.finish().await.expect("finish");
-            let mut rows = String::new();
-            for n in 0..ACTIVITIES {
-                rows.push_str(&format!(
-                    "{},{client_id},bench-{n},{:064x},{quest_id},{},player-{n},\"{}\",received,{OCCURRED_AT_MS},{OCCURRED_AT_MS},{received}\n",
-                    n + 1,
-                    n,
-                    first + n as i64,
-                    evidence(n).replace('"', "\"\"")
-                ));
-            }
-            let mut copy = conn
-                .copy_in_raw(
-                    "COPY activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
-                     evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) FROM STDIN WITH (FORMAT csv)",
-                )
-                .await
-                .expect("copy");
-            copy.send(rows.as_bytes()).await.expect("send");
-            copy.finish().await.expect("finish");
-        }
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url))
-                .await
-                .expect("connect");
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut conn)
-                .await
-                .expect("pragma");
-            for chunk in (0..ACTIVITIES).collect::<Vec<_>>().chunks(BATCH) {
-                let mut tx = conn.begin().await.expect("begin");
-                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO gamer (wallet, created_at_ms) ",
-                );
-                q.push_values(chunk, |mut b, n| {
-                    b.push_bind(wallet(*n)).push_bind(OCCURRED_AT_MS);
-                });
-                q.push(" RETURNING gamer_id");
-                let ids: Vec<i64> = q
-                    .build_query_scalar()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .expect("gamers");
-                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO activity_ref (activity_id, api_client_id, external_id, payload_hash, received_at_ms) ",
-                );
-                q.push_values(chunk, |mut b, n| {
-                    b.push_bind(*n as i64 + 1)
-                        .push_bind(client_id)
-                        .push_bind(format!("bench-{n}"))
-                        .push_bind(format!("{n:064x}"))
-                        .push_bind(received);
-                });
-                q.build().execute(&mut *tx).await.expect("refs");
-                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO activity (activity_id, api_client_id, external_id, payload_hash, quest_id, gamer_id, game_account_id, \
-                     evidence_json, status, next_attempt_at_ms, occurred_at_ms, received_at_ms) ",
-                );
-                q.push_values(chunk.iter().zip(ids), |mut b, (n, gamer_id)| {
-                    b.push_bind(*n as i64 + 1)
-                        .push_bind(client_id)
-                        .push_bind(format!("bench-{n}"))
-                        .push_bind(format!("{n:064x}"))
-                        .push_bind(quest_id)
-                        .push_bind(gamer_id)
-                        .push_bind(format!("player-{n}"))
-                        .push_bind(evidence(*n))
-                        .push_bind("received")
-                        .push_bind(OCCURRED_AT_MS)
-                        .push_bind(OCCURRED_AT_MS)
-                        .push_bind(received);
-                });
-                q.build().execute(&mut *tx).await.expect("activities");
-                tx.commit().await.expect("commit");
-            }
-        }
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(
-        store.count_activities().await.expect("count") as usize,
-        ACTIVITIES
-    );
-    ACTIVITIES as f64 / elapsed.as_secs_f64()
-}
-
 async fn measure(backend: &str, baseline_name: &str, ours_db: TestDb, raw_db: TestDb) -> f64 {
     let ours = through_the_api(&ours_db).await;
-    let raw = raw_load(&raw_db).await;
+    let raw = raw_load(&raw_db, ACTIVITIES, BATCH).await;
     println!(
         "{backend:<10} {ACTIVITIES} activities: HTTP batch API {ours:>9.0}/s | {baseline_name} {raw:>9.0}/s | ratio {:.2}",
         ours / raw

@@ -192,16 +192,20 @@ macro_rules! impl_activities {
                 Ok(created)
             }
 
-            /// Every activity of the batch as stored now (new or from before).
+            /// The activities of the batch reported before, as stored now.
+            /// Found by their key in `activity_ref` (unique, so the plan
+            /// is a lookup per key whatever the statistics say), then by id.
             async fn read_back_activities(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 api_client_id: ApiClientId,
-                items: &[$crate::store::NewActivity],
+                items: &[&$crate::store::NewActivity],
             ) -> $crate::store::StoreResult<Vec<(String, ActivityId, String, String)>> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT external_id, activity_id, payload_hash, status FROM activity WHERE api_client_id = ",
+                    "SELECT r.external_id, r.activity_id, r.payload_hash, a.status FROM activity_ref r \
+                     JOIN activity a ON a.activity_id = r.activity_id AND a.received_at_ms = r.received_at_ms \
+                     WHERE r.api_client_id = ",
                 );
-                q.push_bind(api_client_id).push(" AND external_id IN (");
+                q.push_bind(api_client_id).push(" AND r.external_id IN (");
                 let mut list = q.separated(", ");
                 for i in items {
                     list.push_bind(&i.external_id);
@@ -226,7 +230,22 @@ macro_rules! impl_activities {
                 let gamers = Self::upsert_gamers(&mut tx, items, received_at_ms).await?;
                 Self::link_accounts(&mut tx, items, &gamers, received_at_ms).await?;
                 let created = Self::insert_new_activities(&mut tx, api_client_id, items, &gamers, received_at_ms).await?;
-                let existing = Self::read_back_activities(&mut tx, api_client_id, items).await?;
+                // What this call created is known; only the rest is read back.
+                let mut existing: Vec<(String, ActivityId, String, String)> = Vec::with_capacity(items.len());
+                let mut seen = std::collections::HashSet::new();
+                let mut reported_before = Vec::new();
+                for i in items {
+                    if !seen.insert(i.external_id.as_str()) {
+                        continue;
+                    }
+                    match created.get(&i.external_id) {
+                        Some(id) => existing.push((i.external_id.clone(), *id, i.payload_hash.clone(), "received".to_owned())),
+                        None => reported_before.push(i),
+                    }
+                }
+                if !reported_before.is_empty() {
+                    existing.extend(Self::read_back_activities(&mut tx, api_client_id, &reported_before).await?);
+                }
                 tx.commit().await?;
                 $crate::store::activity_sql::stored_in_order(items, &created, existing)
             }

@@ -1011,6 +1011,17 @@ pub struct AttemptRecord {
     pub evidence_json: Option<String>,
 }
 
+/// A claimed activity, checked: the attempt to record and where it goes.
+#[derive(Debug, Clone)]
+pub struct CheckedActivity {
+    pub claim: ClaimedActivity,
+    pub attempt: AttemptRecord,
+    pub verdict: Verdict,
+}
+
+/// The most checked activities written in one transaction.
+pub const FINISH_BATCH_MAX: usize = 500;
+
 /// Where an activity goes after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -1072,6 +1083,15 @@ pub trait ValidationStore: Send + Sync {
         attempt: &AttemptRecord,
         verdict: &Verdict,
     ) -> StoreResult<Finished>;
+    /// `finish_attempt` for many activities (in chunks of
+    /// `FINISH_BATCH_MAX`, one transaction each), with the same result for
+    /// each: attempts, statuses, payout items, audit records and the
+    /// leaderboard scores as multi-row statements, and each quest's
+    /// completion counter moved once per chunk by a guarded update. Whatever
+    /// the set-based path cannot decide for a whole group (a cap that the
+    /// group would cross, a repeat period, an account to bind) goes through
+    /// the per-activity path in the same transaction. Results in input order.
+    async fn finish_attempts(&self, items: &[CheckedActivity]) -> StoreResult<Vec<Finished>>;
     async fn review_queue(&self, after_id: ActivityId, limit: u32) -> StoreResult<Vec<ReviewItem>>;
     /// A person's decision on an activity waiting for review; `None` if it
     /// was not waiting (decided already).

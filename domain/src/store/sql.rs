@@ -219,6 +219,31 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// `insert_audit` for many records, one statement.
+            async fn insert_audits(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                records: &[$crate::audit::AuditRecord],
+            ) -> $crate::store::StoreResult<()> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit_event (at_ms, actor_user_id, actor, action, subject, ip, before_json, after_json) ",
+                );
+                q.push_values(records, |mut b, a| {
+                    b.push_bind(a.at_ms)
+                        .push_bind(a.actor.user_id)
+                        .push_bind(&a.actor.label)
+                        .push_bind(a.action)
+                        .push_bind(&a.subject)
+                        .push_bind(&a.actor.ip)
+                        .push_bind(&a.before_json)
+                        .push_bind(&a.after_json);
+                });
+                q.build().execute(&mut *conn).await?;
+                Ok(())
+            }
+
             async fn insert_role_request(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 staff_user_id: StaffUserId,

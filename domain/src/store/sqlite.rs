@@ -1,8 +1,11 @@
 //! SQLite backend: a WAL-mode file, the default for one machine.
 //!
-//! Write transactions start with `BEGIN IMMEDIATE` so that two writers queue
-//! on the busy timeout instead of deadlocking when a read lock would have to
-//! be upgraded.
+//! SQLite lets one writer in at a time. Write transactions come from a pool
+//! of one connection, so writers wait their turn in the pool's queue (first
+//! come, first served, woken the moment the last one commits) instead of
+//! sleeping in SQLite's busy handler, and start with `BEGIN IMMEDIATE` so a
+//! writer outside that pool can never make one deadlock on a lock upgrade.
+//! Reads use the other pool, beside the writer (WAL).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,6 +34,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection write transactions use.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -63,9 +68,14 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.unwrap_or(8))
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+            .connect_with(options.clone())
+            .await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT.max(Duration::from_millis(settings.acquire_timeout_ms)))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// One file, no partitions.
@@ -85,7 +95,7 @@ impl SqliteStore {
     const SHARE_LOCK: &'static str = "";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

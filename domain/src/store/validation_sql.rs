@@ -53,6 +53,7 @@ impl From<ClaimedRow> for ClaimedActivity {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PricingRow {
+    pub activity_id: ActivityId,
     pub reward_minor: i64,
     pub max_per_gamer: Option<i64>,
     pub repeat_period_s: Option<i64>,
@@ -63,6 +64,67 @@ pub(super) struct PricingRow {
     pub game_account_id: Option<String>,
     pub social_handle: Option<String>,
     pub validator_config_json: String,
+}
+
+/// What pricing reads of a validated activity; `WHERE` follows.
+pub(super) const PRICING_SELECT: &str = "\
+    SELECT a.activity_id, q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
+      a.gamer_id, a.quest_id, a.occurred_at_ms, \
+      COALESCE(a.game_account_id, (SELECT ga.account_ref FROM gamer_account ga \
+        WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'game' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS game_account_id, \
+      COALESCE(a.social_handle, (SELECT ga.account_ref FROM gamer_account ga \
+        WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'social' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS social_handle, \
+      q.validator_config_json \
+    FROM activity a JOIN quest q ON q.quest_id = a.quest_id";
+
+/// An activity's new status, reason and retry time for a verdict that makes
+/// no payout item (a validation goes through the pricing path).
+pub(super) fn unpaid_outcome(
+    verdict: &super::Verdict,
+) -> (&'static str, Option<String>, Option<i64>) {
+    use super::Verdict;
+    match verdict {
+        Verdict::Validated => ("validated", None, None),
+        Verdict::Rejected { reason } => ("rejected", Some(reason.clone()), None),
+        Verdict::NeedsReview { reason } => ("needs_review", Some(reason.clone()), None),
+        Verdict::RetryAt { at_ms } => ("received", None, Some(*at_ms)),
+    }
+}
+
+/// The audit action for an activity's new status.
+pub(super) fn audit_action(status: &str) -> &'static str {
+    match status {
+        "validated" => "activity.validated",
+        "rejected" => "activity.rejected",
+        "needs_review" => "activity.needs_review",
+        _ => "activity.retry_scheduled",
+    }
+}
+
+/// How a chunk's validated activities of one quest are counted: the
+/// gamers whose whole group the set-based path can decide (no per-gamer cap
+/// the group would cross, at most one activity under a repeat period), and
+/// the activities left to the per-activity path.
+pub(super) fn split_by_gamer<'a, T>(
+    max_per_gamer: Option<i64>,
+    repeat_period_s: Option<i64>,
+    rows: Vec<(GamerId, T)>,
+) -> (std::collections::BTreeMap<GamerId, Vec<T>>, Vec<T>) {
+    let mut groups: std::collections::BTreeMap<GamerId, Vec<T>> = Default::default();
+    for (gamer, row) in rows {
+        groups.entry(gamer).or_default().push(row);
+    }
+    let mut slow = Vec::new();
+    groups.retain(|_, group| {
+        let n = i64::try_from(group.len()).unwrap_or(i64::MAX);
+        let fits =
+            max_per_gamer.is_none_or(|max| n <= max) && (repeat_period_s.is_none() || n == 1);
+        if !fits {
+            slow.append(group);
+        }
+        fits
+    });
+    (groups, slow)
 }
 
 /// Implements `ValidationStore` for `$store` (which defines `CLAIM_LOCK`).
@@ -77,16 +139,10 @@ macro_rules! impl_validation {
                 activity_id: ActivityId,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<Result<PayoutItemId, String>> {
-                let p = sqlx::query_as::<_, $crate::store::validation_sql::PricingRow>(
-                    "SELECT q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
-                     a.gamer_id, a.quest_id, a.occurred_at_ms, \
-                     COALESCE(a.game_account_id, (SELECT ga.account_ref FROM gamer_account ga \
-                       WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'game' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS game_account_id, \
-                     COALESCE(a.social_handle, (SELECT ga.account_ref FROM gamer_account ga \
-                       WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'social' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS social_handle, \
-                     q.validator_config_json \
-                     FROM activity a JOIN quest q ON q.quest_id = a.quest_id WHERE a.activity_id = $1",
-                )
+                static PRICING_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!("{} WHERE a.activity_id = $1", $crate::store::validation_sql::PRICING_SELECT)
+                });
+                let p = sqlx::query_as::<_, $crate::store::validation_sql::PricingRow>(PRICING_ONE.as_str())
                 .bind(activity_id)
                 .fetch_one(&mut *conn)
                 .await?;
@@ -248,9 +304,10 @@ macro_rules! impl_validation {
                             }
                         }
                     }
-                    Verdict::Rejected { reason } => ("rejected", Some(reason.clone()), None, None),
-                    Verdict::NeedsReview { reason } => ("needs_review", Some(reason.clone()), None, None),
-                    Verdict::RetryAt { at_ms } => ("received", None, Some(*at_ms), None),
+                    other => {
+                        let (status, reason, retry_at) = $crate::store::validation_sql::unpaid_outcome(other);
+                        (status, reason, retry_at, None)
+                    }
                 };
                 sqlx::query(
                     "UPDATE activity SET status = $1, reason = $2, claimed_until_ms = NULL, \
@@ -274,6 +331,291 @@ macro_rules! impl_validation {
             }
         }
 
+        impl $store {
+            /// The set-based `finish_attempts` of one chunk, inside `tx`.
+            /// `None`: something only the per-activity path decides came up
+            /// (a payout item that already exists); the caller rolls back and
+            /// takes that path for the whole chunk.
+            async fn finish_chunk(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                items: &[$crate::store::CheckedActivity],
+            ) -> $crate::store::StoreResult<Option<Vec<$crate::store::Finished>>> {
+                use std::collections::{BTreeMap, HashMap, HashSet};
+                use $crate::store::validation_sql::PricingRow;
+                use $crate::store::{CheckedActivity, Finished, Verdict};
+                // The claims still ours, their attempts counted.
+                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE activity SET attempts = attempts + 1 FROM (");
+                q.push_values(items, |mut b, i| {
+                    b.push_bind(i.claim.activity_id).push_bind(i.claim.claim_until_ms);
+                });
+                q.push(
+                    ") AS v WHERE activity.activity_id = v.column1 AND activity.status = 'validating' \
+                     AND activity.claimed_until_ms = v.column2 RETURNING activity.activity_id",
+                );
+                let ours: HashSet<ActivityId> =
+                    q.build_query_scalar::<ActivityId>().fetch_all(&mut **tx).await?.into_iter().collect();
+                let mine: Vec<&CheckedActivity> =
+                    items.iter().filter(|i| ours.contains(&i.claim.activity_id)).collect();
+                let mut done: HashMap<ActivityId, Finished> = HashMap::new();
+                if !mine.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO activity_attempt (activity_id, attempt_no, at_ms, duration_ms, outcome, detail, \
+                         evidence_json) ",
+                    );
+                    q.push_values(&mine, |mut b, i| {
+                        b.push_bind(i.claim.activity_id)
+                            .push_bind(i.claim.attempts + 1)
+                            .push_bind(i.attempt.at_ms)
+                            .push_bind(i.attempt.duration_ms)
+                            .push_bind(i.attempt.outcome)
+                            .push_bind(&i.attempt.detail)
+                            .push_bind(&i.attempt.evidence_json);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                // Validated: priced and counted, set-based where a whole group can be.
+                let validated: Vec<&CheckedActivity> =
+                    mine.iter().copied().filter(|i| i.verdict == Verdict::Validated).collect();
+                let mut slow: Vec<&CheckedActivity> = Vec::new();
+                let mut paid: Vec<(&CheckedActivity, PricingRow)> = Vec::new();
+                if !validated.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::PRICING_SELECT);
+                    q.push(" WHERE a.activity_id IN (");
+                    let mut list = q.separated(", ");
+                    for i in &validated {
+                        list.push_bind(i.claim.activity_id);
+                    }
+                    q.push(")");
+                    let mut pricing: HashMap<ActivityId, PricingRow> = q
+                        .build_query_as::<PricingRow>()
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .map(|p| (p.activity_id, p))
+                        .collect();
+                    // Quests in id order, so concurrent chunks lock them in one order.
+                    let mut by_quest: BTreeMap<QuestId, Vec<(GamerId, (&CheckedActivity, PricingRow))>> = BTreeMap::new();
+                    for i in validated {
+                        let Some(p) = pricing.remove(&i.claim.activity_id) else {
+                            return Err($crate::store::StoreError::NotFound("activity"));
+                        };
+                        let binds_account = $crate::validation::proven_account(
+                            &p.validator_config_json,
+                            p.game_account_id.clone(),
+                            p.social_handle.clone(),
+                        )
+                        .is_some();
+                        if binds_account {
+                            slow.push(i);
+                        } else {
+                            by_quest.entry(p.quest_id).or_default().push((p.gamer_id, (i, p)));
+                        }
+                    }
+                    for (quest_id, rows) in by_quest {
+                        let (max_per_gamer, repeat_period_s) = match rows.first() {
+                            Some((_, (_, p))) => (p.max_per_gamer, p.repeat_period_s),
+                            None => continue,
+                        };
+                        let (groups, rest) =
+                            $crate::store::validation_sql::split_by_gamer(max_per_gamer, repeat_period_s, rows);
+                        slow.extend(rest.into_iter().map(|(i, _)| i));
+                        let count: i64 = groups.values().map(|g| g.len() as i64).sum();
+                        if count == 0 {
+                            continue;
+                        }
+                        let taken = sqlx::query(
+                            "UPDATE quest SET completions = completions + $2 \
+                             WHERE quest_id = $1 AND (max_completions IS NULL OR completions + $2 <= max_completions)",
+                        )
+                        .bind(quest_id)
+                        .bind(count)
+                        .execute(&mut **tx)
+                        .await?;
+                        if taken.rows_affected() != 1 {
+                            // The cap is within this chunk's reach: one by one.
+                            slow.extend(groups.into_values().flatten().map(|(i, _)| i));
+                            continue;
+                        }
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO quest_gamer_tally (quest_id, gamer_id, completions, last_at_ms) ",
+                        );
+                        q.push_values(&groups, |mut b, (gamer, group)| {
+                            b.push_bind(quest_id)
+                                .push_bind(*gamer)
+                                .push_bind(group.len() as i64)
+                                .push_bind(group.iter().map(|(_, p)| p.occurred_at_ms).max().unwrap_or_default());
+                        });
+                        q.push(
+                            " ON CONFLICT (quest_id, gamer_id) DO UPDATE \
+                             SET completions = quest_gamer_tally.completions + excluded.completions, \
+                             last_at_ms = CASE WHEN excluded.last_at_ms > quest_gamer_tally.last_at_ms \
+                               THEN excluded.last_at_ms ELSE quest_gamer_tally.last_at_ms END \
+                             WHERE (",
+                        );
+                        q.push_bind(max_per_gamer)
+                            .push(" IS NULL OR quest_gamer_tally.completions + excluded.completions <= ")
+                            .push_bind(max_per_gamer)
+                            .push(") AND (")
+                            .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
+                            .push(" IS NULL OR quest_gamer_tally.last_at_ms <= excluded.last_at_ms - ")
+                            .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
+                            .push(") RETURNING gamer_id");
+                        let counted: HashSet<GamerId> =
+                            q.build_query_scalar::<GamerId>().fetch_all(&mut **tx).await?.into_iter().collect();
+                        let mut refused = 0i64;
+                        for (gamer, group) in groups {
+                            if counted.contains(&gamer) {
+                                paid.extend(group);
+                            } else {
+                                refused += group.len() as i64;
+                                slow.extend(group.into_iter().map(|(i, _)| i));
+                            }
+                        }
+                        if refused > 0 {
+                            // Those groups go one by one; their share of the quest's count is given back.
+                            sqlx::query("UPDATE quest SET completions = completions - $2 WHERE quest_id = $1")
+                                .bind(quest_id)
+                                .bind(refused)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                    }
+                }
+                if !paid.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \
+                         created_at_ms) ",
+                    );
+                    q.push_values(&paid, |mut b, (i, p)| {
+                        b.push_bind(p.activity_id)
+                            .push_bind(p.quest_id)
+                            .push_bind(p.campaign_id)
+                            .push_bind(p.gamer_id)
+                            .push_bind(p.reward_minor)
+                            .push_bind("eligible")
+                            .push_bind(i.attempt.at_ms);
+                    });
+                    q.push(" ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id, payout_item_id");
+                    let items_made: HashMap<ActivityId, PayoutItemId> = q
+                        .build_query_as::<(ActivityId, PayoutItemId)>()
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    if items_made.len() != paid.len() {
+                        return Ok(None);
+                    }
+                    // The leaderboards they count for, in this same transaction.
+                    if !<$store>::SHARE_LOCK.is_empty() {
+                        let now = paid.iter().map(|(i, _)| i.attempt.at_ms).min().unwrap_or_default();
+                        sqlx::query(&format!(
+                            "SELECT l.leaderboard_id FROM leaderboard l \
+                             WHERE l.ends_at_ms IS NULL OR $1 < l.ends_at_ms ORDER BY l.leaderboard_id{}",
+                            <$store>::SHARE_LOCK
+                        ))
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO leaderboard_score (leaderboard_id, gamer_id, points, tokens_minor, score, reached_at_ms) \
+                         SELECT l.leaderboard_id, v.column1, COUNT(*), SUM(v.column2), \
+                           CASE WHEN l.ranked_by = 'tokens' THEN SUM(v.column2) ELSE COUNT(*) END, MAX(v.column3) FROM (",
+                    );
+                    q.push_values(&paid, |mut b, (i, p)| {
+                        b.push_bind(p.gamer_id)
+                            .push_bind(p.reward_minor)
+                            .push_bind(p.occurred_at_ms)
+                            .push_bind(p.campaign_id)
+                            .push_bind(i.attempt.at_ms);
+                    });
+                    q.push(
+                        ") AS v JOIN leaderboard l ON (l.campaign_id IS NULL OR l.campaign_id = v.column4) \
+                           AND l.starts_at_ms <= v.column3 \
+                           AND (l.ends_at_ms IS NULL OR (v.column3 < l.ends_at_ms AND v.column5 < l.ends_at_ms)) \
+                         WHERE true GROUP BY l.leaderboard_id, l.ranked_by, v.column1 ORDER BY l.leaderboard_id, v.column1 \
+                         ON CONFLICT (leaderboard_id, gamer_id) DO UPDATE SET \
+                           points = leaderboard_score.points + excluded.points, \
+                           tokens_minor = leaderboard_score.tokens_minor + excluded.tokens_minor, \
+                           score = leaderboard_score.score + excluded.score, \
+                           reached_at_ms = CASE WHEN excluded.reached_at_ms > leaderboard_score.reached_at_ms \
+                             THEN excluded.reached_at_ms ELSE leaderboard_score.reached_at_ms END",
+                    );
+                    q.build().execute(&mut **tx).await?;
+                    for (i, p) in &paid {
+                        done.insert(i.claim.activity_id, Finished::Done {
+                            status: "validated".into(),
+                            reason: None,
+                            payout_item_id: items_made.get(&p.activity_id).copied(),
+                        });
+                    }
+                }
+                // The rest of the validated, one by one (this writes their status too).
+                let slow_ids: HashSet<ActivityId> = slow.iter().map(|i| i.claim.activity_id).collect();
+                for i in slow {
+                    let finished = Self::apply_verdict(tx, i.claim.activity_id, &Verdict::Validated, i.attempt.at_ms).await?;
+                    done.insert(i.claim.activity_id, finished);
+                }
+                // Every other status, one statement.
+                let mut statuses: Vec<(ActivityId, &'static str, Option<String>, Option<i64>, i64)> = Vec::new();
+                for i in &mine {
+                    let id = i.claim.activity_id;
+                    if slow_ids.contains(&id) {
+                        continue;
+                    }
+                    if i.verdict == Verdict::Validated {
+                        statuses.push((id, "validated", None, None, i.attempt.at_ms));
+                    } else {
+                        let (status, reason, retry_at) = $crate::store::validation_sql::unpaid_outcome(&i.verdict);
+                        done.insert(id, Finished::Done { status: status.into(), reason: reason.clone(), payout_item_id: None });
+                        statuses.push((id, status, reason, retry_at, i.attempt.at_ms));
+                    }
+                }
+                if !statuses.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE activity SET status = v.column2, reason = v.column3, claimed_until_ms = NULL, \
+                         next_attempt_at_ms = COALESCE(v.column4, activity.next_attempt_at_ms), \
+                         validated_at_ms = CASE WHEN v.column2 = 'validated' THEN v.column5 ELSE activity.validated_at_ms END, \
+                         rewarded_at_ms = CASE WHEN v.column2 = 'validated' THEN v.column5 ELSE activity.rewarded_at_ms END \
+                         FROM (",
+                    );
+                    q.push_values(&statuses, |mut b, (id, status, reason, retry_at, at_ms)| {
+                        b.push_bind(*id).push_bind(*status).push_bind(reason).push_bind(*retry_at).push_bind(*at_ms);
+                    });
+                    q.push(") AS v WHERE activity.activity_id = v.column1");
+                    q.build().execute(&mut **tx).await?;
+                }
+                // One audit record per activity, as the per-activity path writes.
+                let actor = $crate::audit::AuditActor::system("validation");
+                let audits: Vec<$crate::audit::AuditRecord> = mine
+                    .iter()
+                    .filter_map(|i| match done.get(&i.claim.activity_id) {
+                        Some(Finished::Done { status, reason, payout_item_id }) => Some(
+                            $crate::audit::AuditRecord::new(
+                                &actor,
+                                $crate::store::validation_sql::audit_action(status),
+                                format!("activity:{}", i.claim.activity_id),
+                            )
+                            .after(&serde_json::json!({
+                                "status": status,
+                                "reason": reason,
+                                "payout_item_id": payout_item_id,
+                                "attempt": i.claim.attempts + 1,
+                            })),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+                Self::insert_audits(&mut **tx, &audits).await?;
+                Ok(Some(
+                    items
+                        .iter()
+                        .map(|i| done.remove(&i.claim.activity_id).unwrap_or($crate::store::Finished::LostClaim))
+                        .collect(),
+                ))
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::ValidationStore for $store {
             async fn claim_activities(
@@ -284,28 +626,56 @@ macro_rules! impl_validation {
             ) -> $crate::store::StoreResult<Vec<$crate::store::ClaimedActivity>> {
                 let until = now_ms + lease_ms;
                 let mut tx = self.begin_write().await?;
-                let sql = format!(
+                // Two claims, each reading the (status, next_attempt_at_ms)
+                // index in its own order: claims whose lease ran out (few:
+                // at most what workers hold), then received work, earliest
+                // due first. One query with `OR` could read neither in order
+                // and sorted every due row each round.
+                static EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
+                    "UPDATE activity SET claimed_until_ms = $1 WHERE activity_id IN ( \
+                       SELECT activity_id FROM activity WHERE status = 'validating' AND claimed_until_ms < $2 \
+                       LIMIT $3{}) RETURNING activity_id",
+                    <$store>::CLAIM_LOCK
+                ));
+                static DUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
                     "UPDATE activity SET status = 'validating', claimed_until_ms = $1 WHERE activity_id IN ( \
-                       SELECT activity_id FROM activity \
-                       WHERE (status = 'received' AND next_attempt_at_ms <= $2) \
-                          OR (status = 'validating' AND claimed_until_ms < $2) \
+                       SELECT activity_id FROM activity WHERE status = 'received' AND next_attempt_at_ms <= $2 \
                        ORDER BY next_attempt_at_ms LIMIT $3{}) RETURNING activity_id",
-                    Self::CLAIM_LOCK
-                );
-                let ids = sqlx::query_scalar::<_, ActivityId>(&sql)
+                    <$store>::CLAIM_LOCK
+                ));
+                let mut ids = sqlx::query_scalar::<_, ActivityId>(EXPIRED.as_str())
                     .bind(until)
                     .bind(now_ms)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *tx)
                     .await?;
-                let mut claimed = Vec::with_capacity(ids.len());
-                let sql = format!("{} WHERE a.activity_id = $1", $crate::store::validation_sql::CLAIMED_SELECT);
-                for id in ids {
-                    let row = sqlx::query_as::<_, $crate::store::validation_sql::ClaimedRow>(&sql)
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    claimed.push(row.into());
+                let room = i64::from(limit) - ids.len() as i64;
+                if room > 0 {
+                    ids.extend(
+                        sqlx::query_scalar::<_, ActivityId>(DUE.as_str())
+                            .bind(until)
+                            .bind(now_ms)
+                            .bind(room)
+                            .fetch_all(&mut *tx)
+                            .await?,
+                    );
+                }
+                let mut claimed: Vec<$crate::store::ClaimedActivity> = Vec::with_capacity(ids.len());
+                if !ids.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::CLAIMED_SELECT);
+                    q.push(" WHERE a.activity_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in &ids {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY a.next_attempt_at_ms, a.activity_id");
+                    claimed.extend(
+                        q.build_query_as::<$crate::store::validation_sql::ClaimedRow>()
+                            .fetch_all(&mut *tx)
+                            .await?
+                            .into_iter()
+                            .map(Into::into),
+                    );
                 }
                 tx.commit().await?;
                 Ok(claimed)
@@ -334,12 +704,7 @@ macro_rules! impl_validation {
                 // The worker's result is a money change (a payout item, moved
                 // caps): audited in the same transaction.
                 if let $crate::store::Finished::Done { status, reason, payout_item_id } = &finished {
-                    let action = match status.as_str() {
-                        "validated" => "activity.validated",
-                        "rejected" => "activity.rejected",
-                        "needs_review" => "activity.needs_review",
-                        _ => "activity.retry_scheduled",
-                    };
+                    let action = $crate::store::validation_sql::audit_action(status);
                     let audit = $crate::audit::AuditRecord::new(
                         &$crate::audit::AuditActor::system("validation"),
                         action,
@@ -355,6 +720,28 @@ macro_rules! impl_validation {
                 }
                 tx.commit().await?;
                 Ok(finished)
+            }
+
+            async fn finish_attempts(
+                &self,
+                items: &[$crate::store::CheckedActivity],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Finished>> {
+                let mut results = Vec::with_capacity(items.len());
+                for chunk in items.chunks($crate::store::FINISH_BATCH_MAX) {
+                    let mut tx = self.begin_write().await?;
+                    if let Some(done) = Self::finish_chunk(&mut tx, chunk).await? {
+                        tx.commit().await?;
+                        results.extend(done);
+                        continue;
+                    }
+                    tx.rollback().await?;
+                    for i in chunk {
+                        results.push(
+                            $crate::store::ValidationStore::finish_attempt(self, &i.claim, &i.attempt, &i.verdict).await?,
+                        );
+                    }
+                }
+                Ok(results)
             }
 
             async fn review_queue(

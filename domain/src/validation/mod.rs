@@ -22,7 +22,7 @@ use rand::Rng;
 use crate::clock::now_ms;
 use crate::quests::ValidatorConfig;
 use crate::secret::Secret;
-use crate::store::{AttemptRecord, ClaimedActivity, DynStore, Finished, Verdict};
+use crate::store::{AttemptRecord, CheckedActivity, ClaimedActivity, DynStore, Verdict};
 use crate::{DomainError, DomainResult};
 
 pub use signed::signed_push_message;
@@ -156,75 +156,125 @@ impl Validation {
         })
     }
 
-    /// Claims one round of due activities and validates them; returns how many.
+    /// Claims one round of due activities, checks them and writes the
+    /// results; returns how many it claimed.
     pub async fn run_once(&self) -> DomainResult<usize> {
-        let claims = self
-            .store
-            .claim_activities(now_ms(), self.policy.lease_ms, self.policy.claim_batch)
-            .await?;
+        let claims = self.claim().await?;
         let n = claims.len();
-        futures::stream::iter(claims)
-            .for_each_concurrent(self.policy.concurrency, |claim| async move {
-                if let Err(e) = self.validate(&claim).await {
-                    tracing::error!(activity_id = %claim.activity_id, error = %e, "validation failed; the claim will expire and be retried");
-                }
-            })
+        let checked: Vec<CheckedActivity> = futures::stream::iter(claims)
+            .map(|claim| self.check(claim))
+            .buffer_unordered(self.policy.concurrency)
+            .collect()
             .await;
+        self.write(checked).await;
         Ok(n)
     }
 
-    /// Runs rounds until `stop` turns true, resting `idle` when nothing is
-    /// due. A stop ends the loop between rounds: the round in hand finishes
-    /// (each check has its timeout), so no claim is left to its lease.
-    pub async fn run(
-        self: Arc<Self>,
-        idle: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        while !*stop.borrow() {
-            let rest = match self.run_once().await {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(e) => {
-                    tracing::error!(error = %e, "claiming activities failed");
-                    true
-                }
-            };
-            if rest {
-                tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
-                    _ = stop.changed() => {}
-                }
-            }
+    async fn claim(&self) -> DomainResult<Vec<ClaimedActivity>> {
+        Ok(self
+            .store
+            .claim_activities(now_ms(), self.policy.lease_ms, self.policy.claim_batch)
+            .await?)
+    }
+
+    /// Writes checked activities, many per transaction. A failed write
+    /// leaves their claims to expire; another round takes them again.
+    async fn write(&self, checked: Vec<CheckedActivity>) {
+        if checked.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.finish_attempts(&checked).await {
+            tracing::error!(activities = checked.len(), error = %e, "writing validation results failed; the claims will expire and be retried");
         }
     }
 
+    /// Runs until `stop` turns true: claims again as soon as every claimed
+    /// activity has been taken up and a check slot is free, checks up to
+    /// `concurrency` at once, and writes whatever checks have finished in
+    /// one transaction while the next ones go on; rests `idle` when nothing
+    /// is due. A stop ends claiming; what is claimed is still checked and
+    /// written (each check has its timeout), so no claim is left to its
+    /// lease.
+    pub async fn run(self: Arc<Self>, idle: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+        let claims = futures::stream::unfold(stop, |mut stop| {
+            let this = Arc::clone(&self);
+            async move {
+                loop {
+                    if *stop.borrow() {
+                        return None;
+                    }
+                    match this.claim().await {
+                        Ok(claims) if !claims.is_empty() => {
+                            return Some((futures::stream::iter(claims), stop))
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "claiming activities failed"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        changed = stop.changed() => if changed.is_err() { return None },
+                    }
+                }
+            }
+        })
+        .flatten();
+        let batch = (self.policy.claim_batch as usize).clamp(1, crate::store::FINISH_BATCH_MAX);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<CheckedActivity>>(2);
+        // Writes go on beside the checks: the next checks run while a
+        // transaction commits.
+        let writer = {
+            let this = Arc::clone(&self);
+            tokio::spawn(async move {
+                while let Some(checked) = rx.recv().await {
+                    this.write(checked).await;
+                }
+            })
+        };
+        let this = Arc::clone(&self);
+        let mut checked = std::pin::pin!(claims
+            .map(|claim| this.check(claim))
+            .buffer_unordered(self.policy.concurrency)
+            .ready_chunks(batch));
+        while let Some(chunk) = checked.next().await {
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        let _ = writer.await;
+    }
+
+    /// Checks one claimed activity with its quest's validator.
     #[tracing::instrument(name = "validation.validate", skip_all, fields(
         activity_id = %claim.activity_id,
         quest_id = %claim.quest_id,
     ))]
-    async fn validate(&self, claim: &ClaimedActivity) -> DomainResult<Finished> {
+    async fn check(&self, claim: ClaimedActivity) -> CheckedActivity {
         let started = Instant::now();
         let at_ms = now_ms();
-        let config: ValidatorConfig = serde_json::from_str(&claim.validator_config_json)
-            .map_err(|e| DomainError::Internal(format!("stored validator config: {e}").into()))?;
-        let result = match &config {
-            ValidatorConfig::Manual => CheckResult::Review {
+        let result = match serde_json::from_str::<ValidatorConfig>(&claim.validator_config_json) {
+            Err(e) => CheckResult::Review {
+                reason: format!("the quest's stored validator is unreadable: {e}"),
+                evidence: serde_json::json!({ "validator": "unknown" }),
+            },
+            Ok(ValidatorConfig::Manual) => CheckResult::Review {
                 reason: "this quest is validated by a person".into(),
                 evidence: serde_json::json!({ "validator": "manual" }),
             },
-            ValidatorConfig::SignedPush { key_name } => {
-                signed::check(claim, self.secrets.get(key_name))
+            Ok(ValidatorConfig::SignedPush { key_name }) => {
+                signed::check(&claim, self.secrets.get(&key_name))
             }
-            other => match http_check::plan(other, claim, &self.secrets, &self.policy.outbound) {
-                Ok(plan) => {
-                    self.limiter.until_key_ready(&plan.provider).await;
-                    http_check::run(&self.http, &plan, &self.policy, &self.secrets).await
+            Ok(other) => {
+                match http_check::plan(&other, &claim, &self.secrets, &self.policy.outbound) {
+                    Ok(plan) => {
+                        self.limiter.until_key_ready(&plan.provider).await;
+                        http_check::run(&self.http, &plan, &self.policy, &self.secrets).await
+                    }
+                    Err(result) => result,
                 }
-                Err(result) => result,
-            },
+            }
         };
-        let (outcome, detail, evidence, verdict) = self.verdict(claim, result, at_ms);
+        let (outcome, detail, evidence, verdict) = self.verdict(&claim, result, at_ms);
         metrics::histogram!("payquest_validation_duration_seconds", "outcome" => outcome)
             .record(started.elapsed().as_secs_f64());
         let attempt = AttemptRecord {
@@ -234,7 +284,11 @@ impl Validation {
             detail,
             evidence_json: Some(evidence.to_string()),
         };
-        Ok(self.store.finish_attempt(claim, &attempt, &verdict).await?)
+        CheckedActivity {
+            claim,
+            attempt,
+            verdict,
+        }
     }
 
     fn verdict(

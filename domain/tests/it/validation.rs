@@ -753,3 +753,224 @@ on_both_backends!(
     one_account_on,
     crate::validation::one_external_account_earns_once
 );
+
+/// Signs an activity as a game server with the `PUSH` key would.
+fn signed(mut a: ActivityIn, key: &str) -> ActivityIn {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("key");
+    // 2026-11-01T10:00:00Z in Unix milliseconds, as `item` reports.
+    mac.update(
+        signed_push_message(
+            &a.external_id,
+            a.quest_id,
+            &a.wallet.to_lowercase(),
+            1_793_527_200_000,
+        )
+        .as_bytes(),
+    );
+    a.signature = Some(hex::encode(mac.finalize().into_bytes()));
+    a
+}
+
+/// The set-based path (many signed pushes in one transaction, each quest's
+/// counter moved once) keeps every cap the per-activity path keeps, with two
+/// workers racing over large claims: a quest cap of 7 with 2 per gamer,
+/// a repeat period, an uncapped quest with a leaderboard, a forged
+/// signature. Counters, tallies, audit records and the leaderboard all
+/// agree with the payout items.
+async fn batched_validation_keeps_every_cap(db: &TestDb) {
+    let store = db.store().await;
+    let push = || ValidatorConfig::SignedPush {
+        key_name: "PUSH".into(),
+    };
+    let capped = testing::active_quest(&store, "b-cap", push()).await;
+    let periodic = testing::active_quest(&store, "b-period", push()).await;
+    let open = testing::active_quest(&store, "b-open", push()).await;
+    exec(
+        db,
+        &format!(
+            "UPDATE quest SET max_completions = 7, max_per_gamer = 2 WHERE quest_id = {capped}"
+        ),
+    )
+    .await;
+    exec(
+        db,
+        &format!("UPDATE quest SET repeat_period_s = 3600 WHERE quest_id = {periodic}"),
+    )
+    .await;
+    let campaign = store
+        .quest(open)
+        .await
+        .expect("read")
+        .expect("quest")
+        .campaign_id;
+    let board = store
+        .define_leaderboard(
+            &payquest_domain::store::LeaderboardDef {
+                slug: "batch".into(),
+                campaign_id: Some(campaign),
+                ranked_by: "points".into(),
+                starts_at_ms: 0,
+                ends_at_ms: None,
+            },
+            payquest_domain::clock::now_ms(),
+        )
+        .await
+        .expect("define");
+
+    let mut items = Vec::new();
+    // Gamers 1 and 2 three times (over the per-gamer cap: one by one), 3 to
+    // 10 once (a group each, counted together): 12 within the per-gamer
+    // cap, 7 by the quest's, which a chunk's count would cross.
+    for (gamer, times) in [
+        (1u64, 3),
+        (2, 3),
+        (3, 1),
+        (4, 1),
+        (5, 1),
+        (6, 1),
+        (7, 1),
+        (8, 1),
+        (9, 1),
+        (10, 1),
+    ] {
+        for t in 0..times {
+            items.push(signed(
+                item(capped, &format!("cap-{gamer}-{t}"), gamer, None),
+                "push-secret",
+            ));
+        }
+    }
+    // Twice at the same moment under a one-hour repeat period: once.
+    items.push(signed(item(periodic, "period-1a", 1, None), "push-secret"));
+    items.push(signed(item(periodic, "period-1b", 1, None), "push-secret"));
+    items.push(signed(item(periodic, "period-2", 2, None), "push-secret"));
+    for n in 0..60u64 {
+        items.push(signed(
+            item(open, &format!("open-{n}"), n % 9 + 1, None),
+            "push-secret",
+        ));
+    }
+    items.push(signed(item(open, "forged", 3, None), "not-the-key"));
+    let who = principal(&store).await;
+    Activities::new(store.clone())
+        .ingest(&who, &items)
+        .await
+        .expect("ingest");
+
+    // Claims of 6 across two workers: each quest's counter is moved
+    // by several racing transactions.
+    let wide = ValidationPolicy {
+        claim_batch: 6,
+        ..policy()
+    };
+    let one = Arc::new(Validation::new(store.clone(), wide.clone(), secrets()).expect("v"));
+    let two = Arc::new(Validation::new(store.clone(), wide, secrets()).expect("v"));
+    for _ in 0..100 {
+        let (a, b) = tokio::join!(one.run_once(), two.run_once());
+        if a.expect("round") + b.expect("round") == 0 {
+            break;
+        }
+    }
+
+    let paid =
+        |quest: QuestId| format!("SELECT COUNT(*) FROM payout_item WHERE quest_id = {quest}");
+    assert_eq!(count_where(db, &paid(capped)).await, 7, "the quest's cap");
+    assert_eq!(
+        count_where(db, &paid(periodic)).await,
+        2,
+        "the repeat period"
+    );
+    assert_eq!(count_where(db, &paid(open)).await, 60, "everything honest");
+    assert_eq!(
+        count_where(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT gamer_id FROM payout_item WHERE quest_id = {capped} \
+                 GROUP BY gamer_id HAVING COUNT(*) > 2) x"
+            )
+        )
+        .await,
+        0,
+        "two per gamer"
+    );
+    for quest in [capped, periodic, open] {
+        assert_eq!(
+            count_where(
+                db,
+                &format!("SELECT completions FROM quest WHERE quest_id = {quest}")
+            )
+            .await,
+            count_where(db, &paid(quest)).await,
+            "the quest's counter is its payout items"
+        );
+    }
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM quest_gamer_tally t WHERE t.completions <> \
+             (SELECT COUNT(*) FROM payout_item p WHERE p.quest_id = t.quest_id AND p.gamer_id = t.gamer_id)"
+        )
+        .await,
+        0,
+        "each gamer's tally is their payout items"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM activity WHERE status IN ('received', 'validating')"
+        )
+        .await,
+        0,
+        "every activity decided"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM activity WHERE status = 'validated'"
+        )
+        .await,
+        69
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM activity a WHERE (a.status = 'validated') <> \
+             EXISTS (SELECT 1 FROM payout_item p WHERE p.activity_id = a.activity_id)"
+        )
+        .await,
+        0,
+        "validated exactly when paid"
+    );
+    assert_eq!(
+        count_where(db, "SELECT COUNT(*) FROM activity_attempt").await,
+        items.len() as i64,
+        "one attempt each"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM audit_event WHERE action LIKE 'activity.%'"
+        )
+        .await,
+        items.len() as i64,
+        "one audit record each"
+    );
+    let lines = db
+        .rows(&testing::plain_ranking(campaign, false, None))
+        .await;
+    assert_eq!(lines.len(), 9);
+    let mut stored = Vec::new();
+    for r in store.leaderboard_page(board, 0, 50).await.expect("page") {
+        stored.push(vec![
+            r.gamer_id.get(),
+            r.points,
+            r.tokens_minor,
+            r.reached_at_ms,
+        ]);
+    }
+    assert_eq!(stored, lines, "the leaderboard agrees with a plain ranking");
+}
+on_both_backends!(
+    batched_caps_on,
+    crate::validation::batched_validation_keeps_every_cap
+);
