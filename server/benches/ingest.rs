@@ -19,10 +19,8 @@ use std::time::{Duration, Instant};
 
 use payquest_domain::api_clients::{ApiClients, ClientAdmin};
 use payquest_domain::quests::ValidatorConfig;
-use payquest_domain::store::Backend;
 use payquest_domain::testing::{self, TestDb};
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 const ACTIVITIES: usize = 50_000;
 const BATCH: usize = 1_000;

@@ -105,7 +105,7 @@ pub(super) fn audit_action(status: &str) -> &'static str {
 /// gamers whose whole group the set-based path can decide (no per-gamer cap
 /// the group would cross, at most one activity under a repeat period), and
 /// the activities left to the per-activity path.
-pub(super) fn split_by_gamer<'a, T>(
+pub(super) fn split_by_gamer<T>(
     max_per_gamer: Option<i64>,
     repeat_period_s: Option<i64>,
     rows: Vec<(GamerId, T)>,
