@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{raw_load, start_server, wallet, OCCURRED_AT};
+use common::{access_token, raw_load, start_server, wallet, OCCURRED_AT};
 use payquest_types::QuestId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,20 +86,7 @@ async fn through_the_api(db: &TestDb) -> f64 {
         .expect("client");
     let (_server, base) = start_server(&db.url, &[]);
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{base}/api/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &creds.client_id),
-            ("client_secret", &creds.client_secret),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["access_token"].as_str().expect("token").to_owned();
+    let token = access_token(&http, &base, &creds).await;
     let bodies: Vec<Vec<u8>> = (0..ACTIVITIES / BATCH)
         .map(|b| {
             let items: Vec<Value> = (b * BATCH..(b + 1) * BATCH)

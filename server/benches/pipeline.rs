@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{raw_load, start_server, wallet, OCCURRED_AT, OCCURRED_AT_MS};
+use common::{access_token, raw_load, start_server, wallet, OCCURRED_AT, OCCURRED_AT_MS};
 use hmac::{Hmac, Mac};
 use payquest_domain::api_clients::{ApiClients, ClientAdmin};
 use payquest_domain::quests::ValidatorConfig;
@@ -160,20 +160,7 @@ async fn report_to_eligible(db: &TestDb, raw_db: &TestDb, n: usize) -> Run {
     let http = reqwest::Client::new();
     let mut tokens = Vec::new();
     for c in &creds {
-        let token: Value = http
-            .post(format!("{base}/api/v1/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &c.client_id),
-                ("client_secret", &c.client_secret),
-            ])
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        tokens.push(token["access_token"].as_str().expect("token").to_owned());
+        tokens.push(access_token(&http, &base, c).await);
     }
     let queues: Vec<Vec<Vec<u8>>> = (0..CLIENTS).map(|c| bodies(quest_id, n, c)).collect();
     let ingested = Arc::new(AtomicUsize::new(0));

@@ -202,21 +202,7 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 a: &$crate::audit::AuditRecord,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO audit_event (at_ms, actor_user_id, actor, action, subject, ip, \
-                     before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(a.at_ms)
-                .bind(a.actor.user_id)
-                .bind(&a.actor.label)
-                .bind(a.action)
-                .bind(&a.subject)
-                .bind(&a.actor.ip)
-                .bind(&a.before_json)
-                .bind(&a.after_json)
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
+                Self::insert_audits(conn, std::slice::from_ref(a)).await
             }
 
             /// `insert_audit` for many records, one statement.

@@ -332,6 +332,130 @@ macro_rules! impl_validation {
         }
 
         impl $store {
+            /// Prices and counts a chunk's validated activities: those whose whole
+            /// group the set-based path decided (each quest's counter moved once by
+            /// a guarded update, each gamer's tally by one multi-row upsert), and
+            /// those left to the per-activity path.
+            #[allow(clippy::type_complexity)]
+            async fn count_chunk<'a>(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                validated: Vec<&'a $crate::store::CheckedActivity>,
+            ) -> $crate::store::StoreResult<(
+                Vec<(&'a $crate::store::CheckedActivity, $crate::store::validation_sql::PricingRow)>,
+                Vec<&'a $crate::store::CheckedActivity>,
+            )> {
+                use std::collections::{BTreeMap, HashMap, HashSet};
+                use $crate::store::validation_sql::PricingRow;
+                use $crate::store::CheckedActivity;
+                let mut slow: Vec<&CheckedActivity> = Vec::new();
+                let mut paid: Vec<(&CheckedActivity, PricingRow)> = Vec::new();
+                if validated.is_empty() {
+                    return Ok((paid, slow));
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::PRICING_SELECT);
+                q.push(" WHERE a.activity_id IN (");
+                let mut list = q.separated(", ");
+                for i in &validated {
+                    list.push_bind(i.claim.activity_id);
+                }
+                q.push(")");
+                let mut pricing: HashMap<ActivityId, PricingRow> = q
+                    .build_query_as::<PricingRow>()
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.activity_id, p))
+                    .collect();
+                // Quests in id order, so concurrent chunks lock them in one order.
+                let mut by_quest: BTreeMap<QuestId, Vec<(GamerId, (&CheckedActivity, PricingRow))>> = BTreeMap::new();
+                for i in validated {
+                    let Some(p) = pricing.remove(&i.claim.activity_id) else {
+                        return Err($crate::store::StoreError::NotFound("activity"));
+                    };
+                    let binds_account = $crate::validation::proven_account(
+                        &p.validator_config_json,
+                        p.game_account_id.clone(),
+                        p.social_handle.clone(),
+                    )
+                    .is_some();
+                    if binds_account {
+                        slow.push(i);
+                    } else {
+                        by_quest.entry(p.quest_id).or_default().push((p.gamer_id, (i, p)));
+                    }
+                }
+                for (quest_id, rows) in by_quest {
+                    let (max_per_gamer, repeat_period_s) = match rows.first() {
+                        Some((_, (_, p))) => (p.max_per_gamer, p.repeat_period_s),
+                        None => continue,
+                    };
+                    let (groups, rest) =
+                        $crate::store::validation_sql::split_by_gamer(max_per_gamer, repeat_period_s, rows);
+                    slow.extend(rest.into_iter().map(|(i, _)| i));
+                    let count: i64 = groups.values().map(|g| g.len() as i64).sum();
+                    if count == 0 {
+                        continue;
+                    }
+                    let taken = sqlx::query(
+                        "UPDATE quest SET completions = completions + $2 \
+                         WHERE quest_id = $1 AND (max_completions IS NULL OR completions + $2 <= max_completions)",
+                    )
+                    .bind(quest_id)
+                    .bind(count)
+                    .execute(&mut **tx)
+                    .await?;
+                    if taken.rows_affected() != 1 {
+                        // The cap is within this chunk's reach: one by one.
+                        slow.extend(groups.into_values().flatten().map(|(i, _)| i));
+                        continue;
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO quest_gamer_tally (quest_id, gamer_id, completions, last_at_ms) ",
+                    );
+                    q.push_values(&groups, |mut b, (gamer, group)| {
+                        b.push_bind(quest_id)
+                            .push_bind(*gamer)
+                            .push_bind(group.len() as i64)
+                            .push_bind(group.iter().map(|(_, p)| p.occurred_at_ms).max().unwrap_or_default());
+                    });
+                    q.push(
+                        " ON CONFLICT (quest_id, gamer_id) DO UPDATE \
+                         SET completions = quest_gamer_tally.completions + excluded.completions, \
+                         last_at_ms = CASE WHEN excluded.last_at_ms > quest_gamer_tally.last_at_ms \
+                           THEN excluded.last_at_ms ELSE quest_gamer_tally.last_at_ms END \
+                         WHERE (",
+                    );
+                    q.push_bind(max_per_gamer)
+                        .push(" IS NULL OR quest_gamer_tally.completions + excluded.completions <= ")
+                        .push_bind(max_per_gamer)
+                        .push(") AND (")
+                        .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
+                        .push(" IS NULL OR quest_gamer_tally.last_at_ms <= excluded.last_at_ms - ")
+                        .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
+                        .push(") RETURNING gamer_id");
+                    let counted: HashSet<GamerId> =
+                        q.build_query_scalar::<GamerId>().fetch_all(&mut **tx).await?.into_iter().collect();
+                    let mut refused = 0i64;
+                    for (gamer, group) in groups {
+                        if counted.contains(&gamer) {
+                            paid.extend(group);
+                        } else {
+                            refused += group.len() as i64;
+                            slow.extend(group.into_iter().map(|(i, _)| i));
+                        }
+                    }
+                    if refused > 0 {
+                        // Those groups go one by one; their share of the quest's count is given back.
+                        sqlx::query("UPDATE quest SET completions = completions - $2 WHERE quest_id = $1")
+                            .bind(quest_id)
+                            .bind(refused)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                }
+                Ok((paid, slow))
+            }
+
             /// The set-based `finish_attempts` of one chunk, inside `tx`.
             /// `None`: something only the per-activity path decides came up
             /// (a payout item that already exists); the caller rolls back and
@@ -340,8 +464,7 @@ macro_rules! impl_validation {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 items: &[$crate::store::CheckedActivity],
             ) -> $crate::store::StoreResult<Option<Vec<$crate::store::Finished>>> {
-                use std::collections::{BTreeMap, HashMap, HashSet};
-                use $crate::store::validation_sql::PricingRow;
+                use std::collections::{HashMap, HashSet};
                 use $crate::store::{CheckedActivity, Finished, Verdict};
                 // The claims still ours, their attempts counted.
                 let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE activity SET attempts = attempts + 1 FROM (");
@@ -376,111 +499,7 @@ macro_rules! impl_validation {
                 // Validated: priced and counted, set-based where a whole group can be.
                 let validated: Vec<&CheckedActivity> =
                     mine.iter().copied().filter(|i| i.verdict == Verdict::Validated).collect();
-                let mut slow: Vec<&CheckedActivity> = Vec::new();
-                let mut paid: Vec<(&CheckedActivity, PricingRow)> = Vec::new();
-                if !validated.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::PRICING_SELECT);
-                    q.push(" WHERE a.activity_id IN (");
-                    let mut list = q.separated(", ");
-                    for i in &validated {
-                        list.push_bind(i.claim.activity_id);
-                    }
-                    q.push(")");
-                    let mut pricing: HashMap<ActivityId, PricingRow> = q
-                        .build_query_as::<PricingRow>()
-                        .fetch_all(&mut **tx)
-                        .await?
-                        .into_iter()
-                        .map(|p| (p.activity_id, p))
-                        .collect();
-                    // Quests in id order, so concurrent chunks lock them in one order.
-                    let mut by_quest: BTreeMap<QuestId, Vec<(GamerId, (&CheckedActivity, PricingRow))>> = BTreeMap::new();
-                    for i in validated {
-                        let Some(p) = pricing.remove(&i.claim.activity_id) else {
-                            return Err($crate::store::StoreError::NotFound("activity"));
-                        };
-                        let binds_account = $crate::validation::proven_account(
-                            &p.validator_config_json,
-                            p.game_account_id.clone(),
-                            p.social_handle.clone(),
-                        )
-                        .is_some();
-                        if binds_account {
-                            slow.push(i);
-                        } else {
-                            by_quest.entry(p.quest_id).or_default().push((p.gamer_id, (i, p)));
-                        }
-                    }
-                    for (quest_id, rows) in by_quest {
-                        let (max_per_gamer, repeat_period_s) = match rows.first() {
-                            Some((_, (_, p))) => (p.max_per_gamer, p.repeat_period_s),
-                            None => continue,
-                        };
-                        let (groups, rest) =
-                            $crate::store::validation_sql::split_by_gamer(max_per_gamer, repeat_period_s, rows);
-                        slow.extend(rest.into_iter().map(|(i, _)| i));
-                        let count: i64 = groups.values().map(|g| g.len() as i64).sum();
-                        if count == 0 {
-                            continue;
-                        }
-                        let taken = sqlx::query(
-                            "UPDATE quest SET completions = completions + $2 \
-                             WHERE quest_id = $1 AND (max_completions IS NULL OR completions + $2 <= max_completions)",
-                        )
-                        .bind(quest_id)
-                        .bind(count)
-                        .execute(&mut **tx)
-                        .await?;
-                        if taken.rows_affected() != 1 {
-                            // The cap is within this chunk's reach: one by one.
-                            slow.extend(groups.into_values().flatten().map(|(i, _)| i));
-                            continue;
-                        }
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO quest_gamer_tally (quest_id, gamer_id, completions, last_at_ms) ",
-                        );
-                        q.push_values(&groups, |mut b, (gamer, group)| {
-                            b.push_bind(quest_id)
-                                .push_bind(*gamer)
-                                .push_bind(group.len() as i64)
-                                .push_bind(group.iter().map(|(_, p)| p.occurred_at_ms).max().unwrap_or_default());
-                        });
-                        q.push(
-                            " ON CONFLICT (quest_id, gamer_id) DO UPDATE \
-                             SET completions = quest_gamer_tally.completions + excluded.completions, \
-                             last_at_ms = CASE WHEN excluded.last_at_ms > quest_gamer_tally.last_at_ms \
-                               THEN excluded.last_at_ms ELSE quest_gamer_tally.last_at_ms END \
-                             WHERE (",
-                        );
-                        q.push_bind(max_per_gamer)
-                            .push(" IS NULL OR quest_gamer_tally.completions + excluded.completions <= ")
-                            .push_bind(max_per_gamer)
-                            .push(") AND (")
-                            .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
-                            .push(" IS NULL OR quest_gamer_tally.last_at_ms <= excluded.last_at_ms - ")
-                            .push_bind(repeat_period_s.map(|s| s.saturating_mul(1000)))
-                            .push(") RETURNING gamer_id");
-                        let counted: HashSet<GamerId> =
-                            q.build_query_scalar::<GamerId>().fetch_all(&mut **tx).await?.into_iter().collect();
-                        let mut refused = 0i64;
-                        for (gamer, group) in groups {
-                            if counted.contains(&gamer) {
-                                paid.extend(group);
-                            } else {
-                                refused += group.len() as i64;
-                                slow.extend(group.into_iter().map(|(i, _)| i));
-                            }
-                        }
-                        if refused > 0 {
-                            // Those groups go one by one; their share of the quest's count is given back.
-                            sqlx::query("UPDATE quest SET completions = completions - $2 WHERE quest_id = $1")
-                                .bind(quest_id)
-                                .bind(refused)
-                                .execute(&mut **tx)
-                                .await?;
-                        }
-                    }
-                }
+                let (paid, slow) = Self::count_chunk(tx, validated).await?;
                 if !paid.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \

@@ -75,6 +75,28 @@ pub fn start_server(url: &str, env: &[(&str, &str)]) -> (Server, String) {
     (server, addr)
 }
 
+/// A bearer token for an API client, through the server's OAuth endpoint.
+pub async fn access_token(
+    http: &reqwest::Client,
+    base: &str,
+    creds: &payquest_domain::api_clients::ClientCredentials,
+) -> String {
+    let token: serde_json::Value = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.client_secret),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    token["access_token"].as_str().expect("token").to_owned()
+}
+
 pub fn wallet(n: usize) -> String {
     format!("0x{:040x}", n + 1)
 }
