@@ -123,6 +123,20 @@ impl PgStore {
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.pool.begin().await
     }
+
+    /// A write transaction whose statements reach their rows by key (the
+    /// validation worker's claims and batched writes). The planner is told
+    /// not to scan: a new month's partition has no statistics until
+    /// autovacuum first analyzes it, and meanwhile a join of a few hundred
+    /// keys was planned as a scan of every row in it (230 ms a chunk at a
+    /// million rows, against 15 ms by index).
+    async fn begin_keyed_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
 }
 
 impl_activities!(PgStore, Postgres);

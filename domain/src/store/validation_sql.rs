@@ -337,6 +337,15 @@ macro_rules! impl_validation {
             /// a guarded update, each gamer's tally by one multi-row upsert), and
             /// those left to the per-activity path.
             #[allow(clippy::type_complexity)]
+            /// Binds `ids` as a comma-separated list (the caller writes the
+            /// parentheses around it).
+            fn push_ids(q: &mut sqlx::QueryBuilder<'_, $db>, ids: impl Iterator<Item = ActivityId>) {
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id);
+                }
+            }
+
             async fn count_chunk<'a>(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 validated: Vec<&'a $crate::store::CheckedActivity>,
@@ -354,10 +363,7 @@ macro_rules! impl_validation {
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::PRICING_SELECT);
                 q.push(" WHERE a.activity_id IN (");
-                let mut list = q.separated(", ");
-                for i in &validated {
-                    list.push_bind(i.claim.activity_id);
-                }
+                Self::push_ids(&mut q, validated.iter().map(|i| i.claim.activity_id));
                 q.push(")");
                 let mut pricing: HashMap<ActivityId, PricingRow> = q
                     .build_query_as::<PricingRow>()
@@ -473,8 +479,10 @@ macro_rules! impl_validation {
                 });
                 q.push(
                     ") AS v WHERE activity.activity_id = v.column1 AND activity.status = 'validating' \
-                     AND activity.claimed_until_ms = v.column2 RETURNING activity.activity_id",
+                     AND activity.claimed_until_ms = v.column2 AND activity.activity_id IN (",
                 );
+                Self::push_ids(&mut q, items.iter().map(|i| i.claim.activity_id));
+                q.push(") RETURNING activity.activity_id");
                 let ours: HashSet<ActivityId> =
                     q.build_query_scalar::<ActivityId>().fetch_all(&mut **tx).await?.into_iter().collect();
                 let mine: Vec<&CheckedActivity> =
@@ -601,7 +609,9 @@ macro_rules! impl_validation {
                     q.push_values(&statuses, |mut b, (id, status, reason, retry_at, at_ms)| {
                         b.push_bind(*id).push_bind(*status).push_bind(reason).push_bind(*retry_at).push_bind(*at_ms);
                     });
-                    q.push(") AS v WHERE activity.activity_id = v.column1");
+                    q.push(") AS v WHERE activity.activity_id = v.column1 AND activity.activity_id IN (");
+                    Self::push_ids(&mut q, statuses.iter().map(|s| s.0));
+                    q.push(")");
                     q.build().execute(&mut **tx).await?;
                 }
                 // One audit record per activity, as the per-activity path writes.
@@ -644,7 +654,7 @@ macro_rules! impl_validation {
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ClaimedActivity>> {
                 let until = now_ms + lease_ms;
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_keyed_write().await?;
                 // Two claims, each reading the (status, next_attempt_at_ms)
                 // index in its own order: claims whose lease ran out (few:
                 // at most what workers hold), then received work, earliest
@@ -683,10 +693,7 @@ macro_rules! impl_validation {
                 if !ids.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::CLAIMED_SELECT);
                     q.push(" WHERE a.activity_id IN (");
-                    let mut list = q.separated(", ");
-                    for id in &ids {
-                        list.push_bind(*id);
-                    }
+                    Self::push_ids(&mut q, ids.iter().copied());
                     q.push(") ORDER BY a.next_attempt_at_ms, a.activity_id");
                     claimed.extend(
                         q.build_query_as::<$crate::store::validation_sql::ClaimedRow>()
@@ -747,7 +754,7 @@ macro_rules! impl_validation {
             ) -> $crate::store::StoreResult<Vec<$crate::store::Finished>> {
                 let mut results = Vec::with_capacity(items.len());
                 for chunk in items.chunks($crate::store::FINISH_BATCH_MAX) {
-                    let mut tx = self.begin_write().await?;
+                    let mut tx = self.begin_keyed_write().await?;
                     if let Some(done) = Self::finish_chunk(&mut tx, chunk).await? {
                         tx.commit().await?;
                         results.extend(done);
