@@ -304,10 +304,12 @@ impl Chain {
         Ok((max_fee, tip.min(max_fee)))
     }
 
-    /// Gas for a payout of `n` recipients: measured ~25.7k per fresh
-    /// recipient plus ~60k per call, with headroom, under the per-tx cap.
-    pub fn gas_limit_for(n: usize) -> u64 {
-        (80_000 + 27_000 * n as u64).min(16_000_000)
+    /// The gas limit of the latest block (what chunks are sized from).
+    pub async fn block_gas_limit(&self) -> ChainResult<u64> {
+        let block = timed(self.provider.get_block_by_number(BlockNumberOrTag::Latest))
+            .await?
+            .ok_or_else(|| ChainError::Rpc("no latest block".into()))?;
+        Ok(block.header.gas_limit)
     }
 
     /// Signs `pay(chunk_id, token, treasury, entries)` at `nonce`. The gas
@@ -347,7 +349,7 @@ impl Chain {
             .with_input(Bytes::from(call.abi_encode()))
             .with_nonce(nonce)
             .with_chain_id(self.settings.chain_id)
-            .with_gas_limit(Self::gas_limit_for(entries.len()))
+            .with_gas_limit(crate::payouts::chunk_gas_limit(entries.len()))
             .with_max_fee_per_gas(fees.0)
             .with_max_priority_fee_per_gas(fees.1);
         let envelope = tx

@@ -28,7 +28,8 @@ use payquest_types::{ChunkState, FindingKind};
 
 /// A lease lasts this long; the holder renews it every round.
 pub const WALLET_LEASE_MS: i64 = 15_000;
-/// Chunks signed and not yet confirmed, at most.
+/// Chunks signed and not yet confirmed, at most, unless set from the
+/// chain's block gas (`ChunkFit::in_flight`).
 pub const MAX_INFLIGHT_CHUNKS: usize = 8;
 /// Refusals of one signed transaction by the node before a finding says so.
 pub const MAX_SEND_REFUSALS: i64 = 3;
@@ -47,6 +48,7 @@ pub struct Disburser {
     chain: Arc<Chain>,
     holder: String,
     lease_ms: i64,
+    max_inflight: usize,
     highest_head: std::sync::atomic::AtomicU64,
 }
 
@@ -113,6 +115,7 @@ impl Disburser {
             chain,
             holder: holder.into(),
             lease_ms: WALLET_LEASE_MS,
+            max_inflight: MAX_INFLIGHT_CHUNKS,
             highest_head: Default::default(),
         }
     }
@@ -121,6 +124,13 @@ impl Disburser {
     /// wallet is free again after this long).
     pub fn with_lease_ms(mut self, lease_ms: i64) -> Self {
         self.lease_ms = lease_ms.max(1);
+        self
+    }
+
+    /// Chunks signed and not yet confirmed, at most (consecutive nonces in
+    /// flight at once).
+    pub fn with_max_inflight(mut self, chunks: usize) -> Self {
+        self.max_inflight = chunks.max(1);
         self
     }
 
@@ -147,7 +157,7 @@ impl Disburser {
         }
         let mut next_nonce = self.resync_nonce(&wallet, next_nonce).await?;
         let mut open = inflight.len();
-        while open < MAX_INFLIGHT_CHUNKS {
+        while open < self.max_inflight {
             let Some(chunk) = self.store.next_planned_chunk().await.map_err(store_err)? else {
                 break;
             };
@@ -384,7 +394,17 @@ impl Disburser {
             return Ok(NoReceipt::Resend);
         }
         if let Some(hash) = self.chain.batch_paid_tx(chunk.payout_chunk_id).await? {
-            tracing::warn!(chunk = %chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
+            // Ours when a block came between the receipt we asked for and
+            // the nonce: it was mined while we looked.
+            if chunk
+                .txs
+                .iter()
+                .any(|t| t.tx_hash.eq_ignore_ascii_case(&hash))
+            {
+                tracing::debug!(chunk = %chunk.payout_chunk_id, %hash, "chunk mined while its receipt was asked for");
+            } else {
+                tracing::warn!(chunk = %chunk.payout_chunk_id, %hash, "chunk paid by a transaction we did not store");
+            }
             return Ok(match self.chain.receipt(&hash).await? {
                 Some(r) => NoReceipt::PaidBy(r),
                 None => NoReceipt::Done,

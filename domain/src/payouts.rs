@@ -29,9 +29,66 @@ pub const BATCH_NOTE_MAX_CHARS: usize = 200;
 pub const DECISION_REASON_MAX_CHARS: usize = 500;
 /// Items removed from a batch in one request.
 pub const REMOVE_ITEMS_MAX: usize = 1_000;
-/// Recipients in one chain transaction: a fresh recipient costs ~25k gas, so
-/// 500 stay well under the 16,777,216 per-transaction cap.
-pub const CHUNK_SIZE_MAX: u32 = 500;
+/// Gas a payout call is given beyond its recipients, and per recipient: `make
+/// bench-gas` measures ~60k and ~25.8k (a fresh recipient), so these leave
+/// headroom and a chunk's computed gas limit always covers what it uses.
+pub const CALL_GAS: u64 = 80_000;
+pub const RECIPIENT_GAS: u64 = 27_000;
+/// The most gas a chunk's transaction asks for: under the 16,777,216
+/// per-transaction cap (EIP-7825).
+pub const TX_GAS_MAX: u64 = 16_000_000;
+/// Recipients in one chain transaction: as many as `TX_GAS_MAX` covers (589).
+pub const CHUNK_SIZE_MAX: u32 = ((TX_GAS_MAX - CALL_GAS) / RECIPIENT_GAS) as u32;
+/// The chunk size when no chain is there to size it from.
+pub const CHUNK_SIZE_DEFAULT: u32 = 200;
+
+/// The gas limit of a payout of `n` recipients. Computed, never estimated,
+/// so a reverting call is still mined and its receipt tells us.
+pub fn chunk_gas_limit(n: usize) -> u64 {
+    (CALL_GAS + RECIPIENT_GAS * n as u64).min(TX_GAS_MAX)
+}
+
+/// How chunks fill a block: recipients per chunk, and chunks one block holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkFit {
+    pub chunk_size: u32,
+    pub per_block: u32,
+}
+
+impl ChunkFit {
+    /// Chunks signed and not yet confirmed that keep every block full while
+    /// the oldest wait for their confirmations: a block's worth for each
+    /// block a chunk waits (being mined, then `confirmations` deep) and one
+    /// more being signed.
+    pub fn in_flight(&self, confirmations: u64) -> usize {
+        (self.per_block as usize * (confirmations as usize + 2)).clamp(2, 64)
+    }
+}
+
+/// The chunk size that pays the most recipients per block of
+/// `block_gas_limit`: a block includes a transaction while its gas limit fits
+/// in the gas left, so k chunks per block each get a k-th of it (and no
+/// more than `TX_GAS_MAX`); the best k wins, the larger chunk on a tie.
+pub fn fit_chunks(block_gas_limit: u64) -> ChunkFit {
+    let mut best = ChunkFit {
+        chunk_size: 1,
+        per_block: 1,
+    };
+    for k in 1..=64u64 {
+        let room = (block_gas_limit / k).min(TX_GAS_MAX);
+        if room < CALL_GAS + RECIPIENT_GAS {
+            break;
+        }
+        let n = ((room - CALL_GAS) / RECIPIENT_GAS) as u32;
+        if k as u32 * n > best.chunk_size * best.per_block {
+            best = ChunkFit {
+                chunk_size: n,
+                per_block: k as u32,
+            };
+        }
+    }
+    best
+}
 
 /// The canonical digest of a batch's contents: its id and, ordered by item,
 /// each item's id, activity, campaign, wallet and amount. A checker approves
@@ -114,7 +171,7 @@ impl Default for PayoutSettings {
     fn default() -> Self {
         Self {
             two_checkers_above: Amount::from_minor(10_000 * 1_000_000),
-            chunk_size: 200,
+            chunk_size: CHUNK_SIZE_DEFAULT,
             auto_disburse: false,
         }
     }
@@ -818,6 +875,43 @@ mod tests {
             .iter()
             .map(|&(c, cc, a)| (c.get(), cc.get(), a))
             .collect()
+    }
+
+    #[test]
+    fn chunks_fill_the_block_they_are_sized_from() {
+        // 30M gas: two chunks of 552 (14.98M each) beat one of 589 or three of 367.
+        let fit = fit_chunks(30_000_000);
+        assert_eq!(
+            fit,
+            ChunkFit {
+                chunk_size: 552,
+                per_block: 2
+            }
+        );
+        assert!(2 * chunk_gas_limit(552) <= 30_000_000);
+        assert!(2 * chunk_gas_limit(553) > 30_000_000);
+        assert_eq!(fit.in_flight(2), 8);
+        // A block that holds one capped chunk at most, and one too small for any.
+        assert_eq!(fit_chunks(20_000_000).chunk_size, CHUNK_SIZE_MAX);
+        assert_eq!(fit_chunks(20_000_000).per_block, 1);
+        assert_eq!(chunk_gas_limit(CHUNK_SIZE_MAX as usize), 15_983_000);
+        assert_eq!(fit_chunks(50_000).chunk_size, 1);
+        // Every fit's chunks fit their block together.
+        for gas in [
+            1_000_000u64,
+            8_000_000,
+            30_000_000,
+            45_000_000,
+            60_000_000,
+            150_000_000,
+        ] {
+            let f = fit_chunks(gas);
+            assert!(f.chunk_size <= CHUNK_SIZE_MAX);
+            assert!(
+                f.per_block as u64 * chunk_gas_limit(f.chunk_size as usize) <= gas,
+                "{gas}"
+            );
+        }
     }
 
     #[test]

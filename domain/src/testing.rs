@@ -256,16 +256,27 @@ impl TestDb {
     /// Runs a query whose columns are all whole numbers; its rows (for
     /// tests that check the product against a plain SQL statement).
     pub async fn rows(&self, sql: &str) -> Vec<Vec<i64>> {
+        self.rows_of(sql).await
+    }
+
+    /// Runs a query whose columns are all of one type `T` (e.g. text).
+    pub async fn rows_of<T>(&self, sql: &str) -> Vec<Vec<T>>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
         use sqlx::Row;
-        fn read<R: Row>(rows: Vec<R>) -> Vec<Vec<i64>>
+        fn read<R: Row, T>(rows: Vec<R>) -> Vec<Vec<T>>
         where
             usize: sqlx::ColumnIndex<R>,
-            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            T: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         {
             rows.iter()
                 .map(|r| {
                     (0..r.len())
-                        .map(|i| r.try_get::<i64, usize>(i).expect("a whole number"))
+                        .map(|i| r.try_get::<T, usize>(i).expect("a value of the asked type"))
                         .collect()
                 })
                 .collect()
@@ -726,8 +737,15 @@ impl DevChain {
     }
 
     pub async fn start() -> DevChain {
+        DevChain::start_with(&[]).await
+    }
+
+    /// The same chain with anvil's own options added, e.g. a block time and
+    /// gas limit like a real chain's.
+    pub async fn start_with(args: &[&str]) -> DevChain {
         let anvil = alloy::node_bindings::Anvil::at(anvil_path())
             .arg("--enable-tx-gas-limit")
+            .args(args.iter().copied())
             .spawn();
         let key = crate::secret::Secret::new(hex::encode(anvil.keys()[0].to_bytes()));
         let deployment =

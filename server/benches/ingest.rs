@@ -84,7 +84,7 @@ async fn through_the_api(db: &TestDb) -> f64 {
         .create(ClientAdmin::Cli, "Bench", "activities:write")
         .await
         .expect("client");
-    let (_server, base) = start_server(&db.url, &[]);
+    let (_server, base) = start_server::<&str, &str>(&db.url, &[]);
     let http = reqwest::Client::new();
     let token = access_token(&http, &base, &creds).await;
     let bodies: Vec<Vec<u8>> = (0..ACTIVITIES / BATCH)

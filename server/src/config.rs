@@ -248,9 +248,14 @@ pub struct Config {
     /// after its holder stops renewing it.
     #[serde(default = "defaults::wallet_lease_ms")]
     pub chain_wallet_lease_ms: i64,
-    /// Recipients per chain transaction (at most 500).
-    #[serde(default = "defaults::chunk_size")]
-    pub payout_chunk_size: u32,
+    /// With the disbursement workers, also run the reconciliation worker
+    /// here (false: another process reconciles).
+    #[serde(default = "defaults::yes")]
+    pub reconciliation_workers: bool,
+    /// Recipients per chain transaction (at most `CHUNK_SIZE_MAX`); unset,
+    /// sized from the chain's block gas limit (`payouts::fit_chunks`).
+    #[serde(default)]
+    pub payout_chunk_size: Option<u32>,
     /// Batches above this total (tokens) need two checkers. Written as a
     /// number or as text (`"1000000.5"`).
     #[serde(
@@ -406,9 +411,6 @@ mod defaults {
     pub fn wallet_lease_ms() -> i64 {
         15_000
     }
-    pub fn chunk_size() -> u32 {
-        200
-    }
     pub fn two_checkers_above() -> String {
         "10000".to_owned()
     }
@@ -544,8 +546,9 @@ impl Config {
         if self.body_limit_bytes < 1024 {
             return Err("body_limit_bytes must be at least 1024".into());
         }
-        if self.payout_chunk_size == 0
-            || self.payout_chunk_size > payquest_domain::payouts::CHUNK_SIZE_MAX
+        if self
+            .payout_chunk_size
+            .is_some_and(|n| n == 0 || n > payquest_domain::payouts::CHUNK_SIZE_MAX)
         {
             return Err(format!(
                 "payout_chunk_size must be 1 to {}",
@@ -569,7 +572,9 @@ impl Config {
             .map_err(|e| format!("payout_two_checkers_above: {e}"))?;
         Ok(payquest_domain::payouts::PayoutSettings {
             two_checkers_above,
-            chunk_size: self.payout_chunk_size,
+            chunk_size: self
+                .payout_chunk_size
+                .unwrap_or(payquest_domain::payouts::CHUNK_SIZE_DEFAULT),
             auto_disburse: self.payout_auto_disburse,
         })
     }
@@ -704,7 +709,7 @@ mod tests {
         );
         assert_eq!(c.content_webhook_secret.expose(), "1234567890123456");
         assert_eq!(c.bootstrap_admin_email, "7@8");
-        assert_eq!(c.payout_chunk_size, 50);
+        assert_eq!(c.payout_chunk_size, Some(50));
         assert!(c.payout_auto_disburse);
         assert_eq!(c.database_pool_size, Some(3));
         assert_eq!(c.log_format, LogFormat::Json);

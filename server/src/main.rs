@@ -428,6 +428,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Chunks fill the chain's blocks: sized from its block gas limit unless
+    // configured, and as many in flight as keep each block full while the
+    // oldest wait for their confirmations.
+    let mut payout_settings = config.payout_settings().map_err(anyhow::Error::msg)?;
+    let mut chunk_fit = None;
+    if let Some(chain) = &chain {
+        let block_gas = chain
+            .block_gas_limit()
+            .await
+            .context("reading the chain's block gas limit")?;
+        let fit = match config.payout_chunk_size {
+            None => payquest_domain::payouts::fit_chunks(block_gas),
+            Some(chunk_size) => payquest_domain::payouts::ChunkFit {
+                chunk_size,
+                per_block: (block_gas
+                    / payquest_domain::payouts::chunk_gas_limit(chunk_size as usize))
+                .max(1) as u32,
+            },
+        };
+        payout_settings.chunk_size = fit.chunk_size;
+        tracing::info!(
+            block_gas,
+            chunk_size = fit.chunk_size,
+            chunks_per_block = fit.per_block,
+            "payout chunks sized"
+        );
+        chunk_fit = Some(fit);
+    }
     let cache: Arc<dyn payquest_domain::cache::PublicCache> = match &config.redis_url {
         Some(url) => {
             let shared = payquest_domain::cache::RedisCache::connect(
@@ -473,7 +501,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Auth::with_throttle(store.clone(), policy, throttle.clone()),
     )
     .with_payouts(
-        config.payout_settings().map_err(anyhow::Error::msg)?,
+        payout_settings,
         config.chain_explorer_tx_url.clone(),
         chain.clone(),
     )
@@ -625,12 +653,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             workers.push(tokio::spawn(
                 payquest_domain::disburse::Disburser::new(store.clone(), chain.clone(), holder)
                     .with_lease_ms(config.chain_wallet_lease_ms)
+                    .with_max_inflight(
+                        chunk_fit.map_or(payquest_domain::disburse::MAX_INFLIGHT_CHUNKS, |f| {
+                            f.in_flight(config.chain_confirmations)
+                        }),
+                    )
                     .run(every, stop_rx.clone()),
             ));
-            workers.push(tokio::spawn(
-                payquest_domain::reconcile::Reconciler::new(store.clone(), chain)
-                    .run(every, stop_rx.clone()),
-            ));
+            if config.reconciliation_workers {
+                workers.push(tokio::spawn(
+                    payquest_domain::reconcile::Reconciler::new(store.clone(), chain)
+                        .run(every, stop_rx.clone()),
+                ));
+            }
         }
     }
 

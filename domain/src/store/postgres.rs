@@ -129,12 +129,19 @@ impl PgStore {
     /// not to scan: a new month's partition has no statistics until
     /// autovacuum first analyzes it, and meanwhile a join of a few hundred
     /// keys was planned as a scan of every row in it (230 ms a chunk at a
-    /// million rows, against 15 ms by index).
+    /// million rows, against 15 ms by index). The scan's penalty then makes
+    /// every plan look dear, and a dear plan is run by parallel workers and
+    /// compiled by JIT: for a few hundred rows that costs more than the
+    /// query (a 64-key load took 11 ms with two workers, 1.4 ms without, and
+    /// tens of ms once JIT compiled it), so both are off here too.
     async fn begin_keyed_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), \
+             set_config('max_parallel_workers_per_gather', '0', true)",
+        )
+        .execute(&mut *tx)
+        .await?;
         Ok(tx)
     }
 }

@@ -38,7 +38,7 @@ impl Drop for Server {
 
 /// Starts `payquest serve` on `url` with `env` on top of the benchmark's
 /// settings; the server and its base URL.
-pub fn start_server(url: &str, env: &[(&str, &str)]) -> (Server, String) {
+pub fn start_server<K: AsRef<str>, V: AsRef<str>>(url: &str, env: &[(K, V)]) -> (Server, String) {
     use std::io::{BufRead, BufReader};
     let mut command = Command::new(env!("CARGO_BIN_EXE_payquest"));
     command
@@ -53,8 +53,14 @@ pub fn start_server(url: &str, env: &[(&str, &str)]) -> (Server, String) {
         .env("PAYQUEST_LOG", "warn")
         .env("PAYQUEST_VALIDATION_WORKERS", "false")
         .stdout(Stdio::piped());
+    // The benchmark's own settings are not the server's.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PAYQUEST_BENCH_") {
+            command.env_remove(k);
+        }
+    }
     for (k, v) in env {
-        command.env(k, v);
+        command.env(k.as_ref(), v.as_ref());
     }
     let mut child = command.spawn().expect("start payquest");
     let stdout = child.stdout.take().expect("stdout");

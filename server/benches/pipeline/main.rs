@@ -10,9 +10,13 @@
 //!    server's peak RSS; beside raw `COPY` (PostgreSQL) or multi-row
 //!    `INSERT` (SQLite) of the same rows into the activity tables.
 //!
+//! Stages 2 to 4 (paying, turnaround, reconciling) are in `payout.rs`.
+//!
 //! `make bench-pipeline` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
 
+#[path = "../common/mod.rs"]
 mod common;
+mod payout;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -41,23 +45,49 @@ fn activities() -> usize {
         .unwrap_or(1_000_000)
 }
 
+/// One activity as a game server pushes it, signed with the quest's key.
+fn signed_activity(
+    quest_id: QuestId,
+    external_id: &str,
+    wallet: &str,
+    occurred_at: &str,
+    occurred_at_ms: i64,
+    score: usize,
+) -> Value {
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
+    mac.update(signed_push_message(external_id, quest_id, wallet, occurred_at_ms).as_bytes());
+    json!({
+        "external_id": external_id, "quest_id": quest_id, "wallet": wallet,
+        "occurred_at": occurred_at, "evidence": { "score": score },
+        "signature": hex::encode(mac.finalize().into_bytes()),
+    })
+}
+
+/// The server settings that let validation check those signatures.
+fn validation_env() -> Vec<(String, String)> {
+    vec![
+        ("PAYQUEST_VALIDATION_WORKERS".into(), "true".into()),
+        (
+            "PAYQUEST_VALIDATOR_SECRETS".into(),
+            format!("{KEY_NAME}={KEY}"),
+        ),
+    ]
+}
+
 /// Request bodies of `BATCH` signed activities each, for client `c` of `CLIENTS`.
 fn bodies(quest_id: QuestId, n: usize, c: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for b in (c..n.div_ceil(BATCH)).step_by(CLIENTS) {
         let items: Vec<Value> = (b * BATCH..((b + 1) * BATCH).min(n))
             .map(|i| {
-                let external_id = format!("pipe-{i}");
-                let wallet = wallet(i % GAMERS);
-                let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
-                mac.update(
-                    signed_push_message(&external_id, quest_id, &wallet, OCCURRED_AT_MS).as_bytes(),
-                );
-                json!({
-                    "external_id": external_id, "quest_id": quest_id, "wallet": wallet,
-                    "occurred_at": OCCURRED_AT, "evidence": { "score": i % 100 },
-                    "signature": hex::encode(mac.finalize().into_bytes()),
-                })
+                signed_activity(
+                    quest_id,
+                    &format!("pipe-{i}"),
+                    &wallet(i % GAMERS),
+                    OCCURRED_AT,
+                    OCCURRED_AT_MS,
+                    i % 100,
+                )
             })
             .collect();
         out.push(serde_json::to_vec(&json!({ "activities": items })).expect("json"));
@@ -109,6 +139,7 @@ impl Stage {
 }
 
 struct Run {
+    quest_id: QuestId,
     ingest: Stage,
     eligible: Stage,
     raw: f64,
@@ -149,14 +180,7 @@ async fn report_to_eligible(db: &TestDb, raw_db: &TestDb, n: usize) -> Run {
                 .expect("client"),
         );
     }
-    let secrets = format!("{KEY_NAME}={KEY}");
-    let (server, base) = start_server(
-        &db.url,
-        &[
-            ("PAYQUEST_VALIDATION_WORKERS", "true"),
-            ("PAYQUEST_VALIDATOR_SECRETS", &secrets),
-        ],
-    );
+    let (server, base) = start_server(&db.url, &validation_env());
     let http = reqwest::Client::new();
     let mut tokens = Vec::new();
     for c in &creds {
@@ -255,6 +279,7 @@ async fn report_to_eligible(db: &TestDb, raw_db: &TestDb, n: usize) -> Run {
     };
     let raw = raw_load(raw_db, n, BATCH).await;
     Run {
+        quest_id,
         ingest,
         eligible,
         raw,
@@ -301,15 +326,20 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let n = activities();
+        let payouts = payout::payouts_wanted().min(n);
         let (a, b) = (TestDb::sqlite(), TestDb::sqlite());
         let run = report_to_eligible(&a, &b, n).await;
         print_run("SQLite", "multi-row INSERT", n, &run);
+        let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
+        payout::print_run("SQLite", &paid);
         a.cleanup().await;
         b.cleanup().await;
         match (TestDb::postgres().await, TestDb::postgres().await) {
             (Some(a), Some(b)) => {
                 let run = report_to_eligible(&a, &b, n).await;
                 print_run("PostgreSQL", "COPY FROM STDIN", n, &run);
+                let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
+                payout::print_run("PostgreSQL", &paid);
                 a.cleanup().await;
                 b.cleanup().await;
             }
