@@ -238,6 +238,7 @@ async fn every_documented_setting_starts_the_server() {
             "https://explorer.example/tx/{hash}".into(),
         ),
         ("PAYQUEST_PAYOUT_TWO_CHECKERS_ABOVE", "1000000".into()),
+        ("PAYQUEST_PAYOUT_CHUNK_SIZE", "300".into()),
         ("PAYQUEST_LOG", "warn".into()),
     ];
     let documented = documented_settings();
