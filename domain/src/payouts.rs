@@ -892,8 +892,8 @@ mod tests {
         assert!(2 * chunk_gas_limit(553) > 30_000_000);
         assert_eq!(fit.in_flight(2), 8);
         // A block that holds one capped chunk at most, and one too small for any.
-        assert_eq!(fit_chunks(20_000_000).chunk_size, CHUNK_SIZE_MAX);
-        assert_eq!(fit_chunks(20_000_000).per_block, 1);
+        assert_eq!(fit_chunks(16_000_000).chunk_size, CHUNK_SIZE_MAX);
+        assert_eq!(fit_chunks(16_000_000).per_block, 1);
         assert_eq!(chunk_gas_limit(CHUNK_SIZE_MAX as usize), 15_983_000);
         assert_eq!(fit_chunks(50_000).chunk_size, 1);
         // Every fit's chunks fit their block together.
