@@ -56,6 +56,14 @@ pub struct ChunkFit {
 }
 
 impl ChunkFit {
+    /// How chunks of a configured `chunk_size` fill a block of `block_gas_limit`.
+    pub fn of(chunk_size: u32, block_gas_limit: u64) -> ChunkFit {
+        ChunkFit {
+            chunk_size,
+            per_block: (block_gas_limit / chunk_gas_limit(chunk_size as usize)).max(1) as u32,
+        }
+    }
+
     /// Chunks signed and not yet confirmed that keep every block full while
     /// the oldest wait for their confirmations: a block's worth for each
     /// block a chunk waits (being mined, then `confirmations` deep) and one
@@ -891,6 +899,10 @@ mod tests {
         assert!(2 * chunk_gas_limit(552) <= 30_000_000);
         assert!(2 * chunk_gas_limit(553) > 30_000_000);
         assert_eq!(fit.in_flight(2), 8);
+        // A configured size: 200 recipients (5.48M gas) five to a block.
+        assert_eq!(ChunkFit::of(200, 30_000_000).per_block, 5);
+        assert_eq!(ChunkFit::of(200, 30_000_000).in_flight(2), 20);
+        assert_eq!(ChunkFit::of(CHUNK_SIZE_MAX, 8_000_000).per_block, 1);
         // A block that holds one capped chunk at most, and one too small for any.
         assert_eq!(fit_chunks(16_000_000).chunk_size, CHUNK_SIZE_MAX);
         assert_eq!(fit_chunks(16_000_000).per_block, 1);

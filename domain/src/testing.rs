@@ -444,12 +444,7 @@ impl World {
     ) -> World {
         let store = db.store().await;
         let quest_id = active_quest(&store, "world", validator).await;
-        let quest = store.quest(quest_id).await.expect("read").expect("quest");
-        let campaign = store
-            .campaign(quest.campaign_id)
-            .await
-            .expect("read")
-            .expect("campaign");
+        let campaign = quest_campaign(&store, quest_id).await;
         let finance = staff(&store, "fin@example.com", Role::Finance).await;
         if fund_tokens > 0 {
             Budgets::new(store.clone())
@@ -476,6 +471,16 @@ impl World {
             store,
         }
     }
+}
+
+/// The campaign a quest belongs to (with its budget's cost centre).
+pub async fn quest_campaign(store: &DynStore, quest_id: QuestId) -> crate::store::CampaignRecord {
+    let quest = store.quest(quest_id).await.expect("read").expect("quest");
+    store
+        .campaign(quest.campaign_id)
+        .await
+        .expect("read")
+        .expect("campaign")
 }
 
 pub async fn staff(store: &DynStore, email: &str, role: Role) -> Actor {

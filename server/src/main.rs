@@ -440,12 +440,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("reading the chain's block gas limit")?;
         let fit = match config.payout_chunk_size {
             None => payquest_domain::payouts::fit_chunks(block_gas),
-            Some(chunk_size) => payquest_domain::payouts::ChunkFit {
-                chunk_size,
-                per_block: (block_gas
-                    / payquest_domain::payouts::chunk_gas_limit(chunk_size as usize))
-                .max(1) as u32,
-            },
+            Some(chunk_size) => payquest_domain::payouts::ChunkFit::of(chunk_size, block_gas),
         };
         payout_settings.chunk_size = fit.chunk_size;
         tracing::info!(

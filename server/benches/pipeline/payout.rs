@@ -40,6 +40,7 @@ use payquest_types::{Amount, CampaignId, QuestId, Role};
 use serde_json::json;
 
 use crate::common::{access_token, start_server, wallet};
+use crate::count;
 
 pub const BLOCK_TIME_S: u64 = 2;
 pub const BLOCK_GAS: u64 = 30_000_000;
@@ -103,23 +104,9 @@ pub struct PayRun {
     pub turnaround: Turnaround,
 }
 
-async fn count(db: &TestDb, sql: &str) -> usize {
-    db.rows(sql)
-        .await
-        .first()
-        .and_then(|r| r.first())
-        .copied()
-        .unwrap_or_default() as usize
-}
-
 /// Funds a quest's campaign with `tokens`; the campaign.
 async fn fund(store: &DynStore, finance: &Actor, quest_id: QuestId, tokens: i64) -> CampaignId {
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
+    let campaign = testing::quest_campaign(store, quest_id).await;
     Budgets::new(store.clone())
         .fund(
             finance,

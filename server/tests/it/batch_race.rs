@@ -22,12 +22,7 @@ const FITS: usize = 9;
 async fn batch_approvals_racing_on_two_servers_never_overspend(db: &TestDb) {
     let store = db.store().await;
     let quest_id = active_quest(&store, "race", ValidatorConfig::Manual).await;
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
+    let campaign = payquest_domain::testing::quest_campaign(&store, quest_id).await;
     let mk = |email: &str, role| {
         let store = store.clone();
         let email = email.to_owned();

@@ -125,12 +125,7 @@ async fn rig(db: &TestDb) -> Rig {
     let dev = DevChain::start().await;
     let store = db.store().await;
     let quest_id = active_quest(&store, "crash", ValidatorConfig::Manual).await;
-    let quest = store.quest(quest_id).await.expect("read").expect("quest");
-    let campaign = store
-        .campaign(quest.campaign_id)
-        .await
-        .expect("read")
-        .expect("campaign");
+    let campaign = payquest_domain::testing::quest_campaign(&store, quest_id).await;
     let finance = staff(&store, "treasurer@example.com", Role::Finance).await;
     payquest_domain::budgets::Budgets::new(store.clone())
         .fund(
