@@ -1067,13 +1067,15 @@ pub struct ReviewItem {
 /// Implemented in `validation_sql.rs`.
 #[async_trait]
 pub trait ValidationStore: Send + Sync {
-    /// Claims up to `limit` due activities (received and due, or validating
-    /// with an expired claim). PostgreSQL skips rows other workers hold.
+    /// Claims up to `limit` due activities: received and due, and, with
+    /// `take_expired`, first those validating under an expired claim.
+    /// PostgreSQL skips rows other workers hold.
     async fn claim_activities(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        take_expired: bool,
     ) -> StoreResult<Vec<ClaimedActivity>>;
     /// Records the attempt and applies the verdict, all in one transaction,
     /// only if the claim is still ours.

@@ -375,13 +375,15 @@ macro_rules! impl_store {
             }
 
             async fn pipeline_counts(&self) -> $crate::store::StoreResult<$crate::store::PipelineCounts> {
-                // Each GROUP BY reads its table's state index. Activities and
+                // Each count reads a state index (activities: the partial
+                // index of each state, on PostgreSQL). Activities and
                 // payout items are counted in the states they still move out
                 // of: their finished rows are history that grows without
                 // end (counting 10 M validated activities took 2 s a round).
                 let by_state = sqlx::query_as::<_, (String, String, i64)>(
-                    "SELECT 'activity', status, COUNT(*) FROM activity \
-                       WHERE status IN ('received', 'validating', 'needs_review') GROUP BY status \
+                    "SELECT 'activity', 'received', COUNT(*) FROM activity WHERE status = 'received' \
+                     UNION ALL SELECT 'activity', 'validating', COUNT(*) FROM activity WHERE status = 'validating' \
+                     UNION ALL SELECT 'activity', 'needs_review', COUNT(*) FROM activity WHERE status = 'needs_review' \
                      UNION ALL SELECT 'payout_item', state, COUNT(*) FROM payout_item \
                        WHERE state IN ('eligible', 'batched', 'approved', 'submitted', 'confirmed') GROUP BY state \
                      UNION ALL SELECT 'payout_batch', state, COUNT(*) FROM payout_batch GROUP BY state \

@@ -94,6 +94,10 @@ impl SqliteStore {
     /// waits for it); SQLite has one writer at a time.
     const SHARE_LOCK: &'static str = "";
 
+    /// A chunk's writes hold the rows whose claims they checked; on SQLite
+    /// their write transaction already excludes every other writer.
+    const ROW_LOCK: &'static str = "";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }

@@ -472,17 +472,21 @@ macro_rules! impl_validation {
             ) -> $crate::store::StoreResult<Option<Vec<$crate::store::Finished>>> {
                 use std::collections::{HashMap, HashSet};
                 use $crate::store::{CheckedActivity, Finished, Verdict};
-                // The claims still ours, their attempts counted.
-                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE activity SET attempts = attempts + 1 FROM (");
+                // The claims still ours, held until commit. Their attempts are
+                // counted by the status write below: one new version of each
+                // row, not two (on PostgreSQL a second update of a row this
+                // transaction wrote also re-checks its four foreign keys).
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT activity.activity_id FROM (");
                 q.push_values(items, |mut b, i| {
                     b.push_bind(i.claim.activity_id).push_bind(i.claim.claim_until_ms);
                 });
                 q.push(
-                    ") AS v WHERE activity.activity_id = v.column1 AND activity.status = 'validating' \
-                     AND activity.claimed_until_ms = v.column2 AND activity.activity_id IN (",
+                    ") AS v JOIN activity ON activity.activity_id = v.column1 \
+                     AND activity.claimed_until_ms = v.column2 \
+                     WHERE activity.status = 'validating' AND activity.activity_id IN (",
                 );
                 Self::push_ids(&mut q, items.iter().map(|i| i.claim.activity_id));
-                q.push(") RETURNING activity.activity_id");
+                q.push(")").push(<$store>::ROW_LOCK);
                 let ours: HashSet<ActivityId> =
                     q.build_query_scalar::<ActivityId>().fetch_all(&mut **tx).await?.into_iter().collect();
                 let mine: Vec<&CheckedActivity> =
@@ -579,6 +583,12 @@ macro_rules! impl_validation {
                 }
                 // The rest of the validated, one by one (this writes their status too).
                 let slow_ids: HashSet<ActivityId> = slow.iter().map(|i| i.claim.activity_id).collect();
+                if !slow_ids.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE activity SET attempts = attempts + 1 WHERE activity_id IN (");
+                    Self::push_ids(&mut q, slow_ids.iter().copied());
+                    q.push(")");
+                    q.build().execute(&mut **tx).await?;
+                }
                 for i in slow {
                     let finished = Self::apply_verdict(tx, i.claim.activity_id, &Verdict::Validated, i.attempt.at_ms).await?;
                     done.insert(i.claim.activity_id, finished);
@@ -601,7 +611,7 @@ macro_rules! impl_validation {
                 if !statuses.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "UPDATE activity SET status = v.column2, reason = v.column3, claimed_until_ms = NULL, \
-                         next_attempt_at_ms = COALESCE(v.column4, activity.next_attempt_at_ms), \
+                         attempts = activity.attempts + 1, next_attempt_at_ms = COALESCE(v.column4, activity.next_attempt_at_ms), \
                          validated_at_ms = CASE WHEN v.column2 = 'validated' THEN v.column5 ELSE activity.validated_at_ms END, \
                          rewarded_at_ms = CASE WHEN v.column2 = 'validated' THEN v.column5 ELSE activity.rewarded_at_ms END \
                          FROM (",
@@ -652,18 +662,19 @@ macro_rules! impl_validation {
                 now_ms: i64,
                 lease_ms: i64,
                 limit: u32,
+                take_expired: bool,
             ) -> $crate::store::StoreResult<Vec<$crate::store::ClaimedActivity>> {
                 let until = now_ms + lease_ms;
                 let mut tx = self.begin_keyed_write().await?;
-                // Two claims, each reading the (status, next_attempt_at_ms)
-                // index in its own order: claims whose lease ran out (few:
-                // at most what workers hold), then received work, earliest
-                // due first. One query with `OR` could read neither in order
-                // and sorted every due row each round.
+                // Two claims, each reading its own index in order: claims
+                // whose lease ran out (few: at most what workers hold), by
+                // lease, then received work, earliest due first. One query
+                // with `OR` could read neither in order and sorted every due
+                // row each round.
                 static EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
                     "UPDATE activity SET claimed_until_ms = $1 WHERE activity_id IN ( \
                        SELECT activity_id FROM activity WHERE status = 'validating' AND claimed_until_ms < $2 \
-                       LIMIT $3{}) RETURNING activity_id",
+                       ORDER BY claimed_until_ms LIMIT $3{}) RETURNING activity_id",
                     <$store>::CLAIM_LOCK
                 ));
                 static DUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
@@ -672,12 +683,16 @@ macro_rules! impl_validation {
                        ORDER BY next_attempt_at_ms LIMIT $3{}) RETURNING activity_id",
                     <$store>::CLAIM_LOCK
                 ));
-                let mut ids = sqlx::query_scalar::<_, ActivityId>(EXPIRED.as_str())
-                    .bind(until)
-                    .bind(now_ms)
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let mut ids = if take_expired {
+                    sqlx::query_scalar::<_, ActivityId>(EXPIRED.as_str())
+                        .bind(until)
+                        .bind(now_ms)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?
+                } else {
+                    Vec::new()
+                };
                 let room = i64::from(limit) - ids.len() as i64;
                 if room > 0 {
                     ids.extend(

@@ -131,6 +131,8 @@ pub struct Validation {
     policy: ValidationPolicy,
     secrets: ValidatorSecrets,
     limiter: DefaultKeyedRateLimiter<String>,
+    /// When the next claim also looks for expired leases (ms).
+    expired_scan_at_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Validation {
@@ -153,6 +155,7 @@ impl Validation {
             policy,
             secrets,
             limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            expired_scan_at_ms: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -170,10 +173,32 @@ impl Validation {
         Ok(n)
     }
 
+    /// Claims due work, and every quarter of a lease also the activities
+    /// whose lease ran out (a crashed worker's). Looking for those reads
+    /// past the index entries of every activity validated since the last
+    /// VACUUM, so it is not done every round.
     async fn claim(&self) -> DomainResult<Vec<ClaimedActivity>> {
+        use std::sync::atomic::Ordering;
+        let now = now_ms();
+        let next = self.expired_scan_at_ms.load(Ordering::Relaxed);
+        let take_expired = now >= next
+            && self
+                .expired_scan_at_ms
+                .compare_exchange(
+                    next,
+                    now + (self.policy.lease_ms / 4).max(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
         Ok(self
             .store
-            .claim_activities(now_ms(), self.policy.lease_ms, self.policy.claim_batch)
+            .claim_activities(
+                now,
+                self.policy.lease_ms,
+                self.policy.claim_batch,
+                take_expired,
+            )
             .await?)
     }
 

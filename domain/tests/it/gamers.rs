@@ -243,7 +243,7 @@ async fn linked_accounts_are_the_gamers_own(db: &TestDb) {
         .await
         .expect("ingest");
     let claimed = store
-        .claim_activities(now_ms(), 60_000, 10)
+        .claim_activities(now_ms(), 60_000, 10, true)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);

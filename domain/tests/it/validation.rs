@@ -974,3 +974,109 @@ on_both_backends!(
     batched_caps_on,
     crate::validation::batched_validation_keeps_every_cap
 );
+
+/// A worker that claimed and died leaves its leases to expire: the next
+/// worker leaves live leases alone, takes the expired ones (it looks for
+/// them on its first round and every quarter lease after), validates them
+/// once, and the dead worker's late write is refused for every activity.
+async fn expired_leases_are_taken_once(db: &TestDb) {
+    use payquest_domain::store::{AttemptRecord, CheckedActivity, Finished, Verdict};
+    let store = db.store().await;
+    let quest = testing::active_quest(
+        &store,
+        "lease",
+        ValidatorConfig::SignedPush {
+            key_name: "PUSH".into(),
+        },
+    )
+    .await;
+    let who = principal(&store).await;
+    let items: Vec<ActivityIn> = (0..3)
+        .map(|i| {
+            signed(
+                item(quest, &format!("lease-{i}"), 700 + i, None),
+                "push-secret",
+            )
+        })
+        .collect();
+    let ids: Vec<ActivityId> = Activities::new(store.clone())
+        .ingest(&who, &items)
+        .await
+        .expect("ingest")
+        .iter()
+        .map(|o| o.activity_id.expect("stored"))
+        .collect();
+    let lease_ms = 400;
+    let now = payquest_domain::clock::now_ms();
+    let dead = store
+        .claim_activities(now, lease_ms, 10, true)
+        .await
+        .expect("claim");
+    assert_eq!(dead.len(), 3, "the first worker claims all three");
+
+    let policy = ValidationPolicy {
+        lease_ms,
+        ..policy()
+    };
+    let worker = Validation::new(store.clone(), policy, secrets()).expect("worker");
+    assert_eq!(
+        worker.run_once().await.expect("round"),
+        0,
+        "live leases are left alone"
+    );
+    for id in &ids {
+        assert_eq!(status_of(&store, *id).await.0, "validating");
+    }
+    tokio::time::sleep(Duration::from_millis(lease_ms as u64 + 150)).await;
+    assert_eq!(
+        worker.run_once().await.expect("round"),
+        3,
+        "expired leases are taken"
+    );
+    for id in &ids {
+        assert_eq!(status_of(&store, *id).await.0, "validated");
+        let a = store.activity(*id).await.expect("read").expect("exists");
+        assert_eq!(a.attempts, 1, "one attempt counted for activity {id}");
+    }
+
+    let late: Vec<CheckedActivity> = dead
+        .into_iter()
+        .map(|claim| CheckedActivity {
+            claim,
+            attempt: AttemptRecord {
+                at_ms: payquest_domain::clock::now_ms(),
+                duration_ms: 1,
+                outcome: "passed",
+                detail: "late".into(),
+                evidence_json: None,
+            },
+            verdict: Verdict::Validated,
+        })
+        .collect();
+    let finished = store.finish_attempts(&late).await.expect("late write");
+    assert!(
+        finished.iter().all(|f| *f == Finished::LostClaim),
+        "{finished:?}"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            &format!("SELECT COUNT(*) FROM payout_item WHERE quest_id = {quest}")
+        )
+        .await,
+        3,
+        "one payout item per activity"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM activity_attempt WHERE detail = 'late'"
+        )
+        .await,
+        0
+    );
+}
+on_both_backends!(
+    expired_leases_on,
+    crate::validation::expired_leases_are_taken_once
+);

@@ -12,7 +12,9 @@
 //!
 //! Stages 2 to 4 (paying, turnaround, reconciling) are in `payout.rs`.
 //!
-//! `make bench-pipeline` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`).
+//! `make bench-pipeline` (PostgreSQL from `PAYQUEST_TEST_POSTGRES_URL`;
+//! `PAYQUEST_BENCH_DATABASES=sqlite` or `=postgres` runs one, and
+//! `PAYQUEST_BENCH_PAYOUTS=0` stops after stage 1).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -319,6 +321,13 @@ fn print_run(backend: &str, baseline: &str, n: usize, run: &Run) {
     );
 }
 
+/// `PAYQUEST_BENCH_DATABASES`: `sqlite`, `postgres` or both (the default).
+fn wants(backend: &str) -> bool {
+    std::env::var("PAYQUEST_BENCH_DATABASES")
+        .map(|v| v.split(',').any(|d| d.trim() == backend))
+        .unwrap_or(true)
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -327,19 +336,28 @@ fn main() {
     rt.block_on(async {
         let n = activities();
         let payouts = payout::payouts_wanted().min(n);
-        let (a, b) = (TestDb::sqlite(), TestDb::sqlite());
-        let run = report_to_eligible(&a, &b, n).await;
-        print_run("SQLite", "multi-row INSERT", n, &run);
-        let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
-        payout::print_run("SQLite", &paid);
-        a.cleanup().await;
-        b.cleanup().await;
+        if wants("sqlite") {
+            let (a, b) = (TestDb::sqlite(), TestDb::sqlite());
+            let run = report_to_eligible(&a, &b, n).await;
+            print_run("SQLite", "multi-row INSERT", n, &run);
+            if payouts > 0 {
+                let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
+                payout::print_run("SQLite", &paid);
+            }
+            a.cleanup().await;
+            b.cleanup().await;
+        }
+        if !wants("postgres") {
+            return;
+        }
         match (TestDb::postgres().await, TestDb::postgres().await) {
             (Some(a), Some(b)) => {
                 let run = report_to_eligible(&a, &b, n).await;
                 print_run("PostgreSQL", "COPY FROM STDIN", n, &run);
-                let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
-                payout::print_run("PostgreSQL", &paid);
+                if payouts > 0 {
+                    let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
+                    payout::print_run("PostgreSQL", &paid);
+                }
                 a.cleanup().await;
                 b.cleanup().await;
             }
