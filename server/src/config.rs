@@ -157,6 +157,9 @@ pub struct Config {
     /// concurrency, at most 1,000).
     #[serde(default = "defaults::validation_claim_batch")]
     pub validation_claim_batch: u32,
+    /// Transactions one replica's validation writes at once (1 to 16).
+    #[serde(default = "defaults::validation_writers")]
+    pub validation_writers: usize,
     /// How long an idle validation worker waits before looking again.
     #[serde(default = "defaults::validation_idle_ms")]
     pub validation_idle_ms: u64,
@@ -344,6 +347,9 @@ mod defaults {
     }
     pub fn validation_claim_batch() -> u32 {
         64
+    }
+    pub fn validation_writers() -> usize {
+        2
     }
     pub fn validation_idle_ms() -> u64 {
         250
@@ -543,6 +549,9 @@ impl Config {
                     .into(),
             );
         }
+        if !(1..=16).contains(&self.validation_writers) {
+            return Err("validation_writers must be 1 to 16".into());
+        }
         if self.body_limit_bytes < 1024 {
             return Err("body_limit_bytes must be at least 1024".into());
         }
@@ -733,12 +742,18 @@ mod tests {
         let c = Config::from_env(vars(&[
             ("PAYQUEST_VALIDATION_CONCURRENCY", "32"),
             ("PAYQUEST_VALIDATION_CLAIM_BATCH", "256"),
+            ("PAYQUEST_VALIDATION_WRITERS", "4"),
         ]))
         .expect("config");
         assert_eq!(
-            (c.validation_concurrency, c.validation_claim_batch),
-            (32, 256)
+            (
+                c.validation_concurrency,
+                c.validation_claim_batch,
+                c.validation_writers
+            ),
+            (32, 256, 4)
         );
+        assert!(Config::from_env(vars(&[("PAYQUEST_VALIDATION_WRITERS", "0")])).is_err());
         assert!(Config::from_env(vars(&[
             ("PAYQUEST_VALIDATION_CONCURRENCY", "64"),
             ("PAYQUEST_VALIDATION_CLAIM_BATCH", "32"),

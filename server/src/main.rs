@@ -578,6 +578,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             outbound,
             concurrency: config.validation_concurrency,
             claim_batch: config.validation_claim_batch,
+            writers: config.validation_writers,
             ..ValidationPolicy::default()
         };
         let validation = Validation::new(store.clone(), policy, secrets).map_err(domain_error)?;

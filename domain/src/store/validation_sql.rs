@@ -57,6 +57,8 @@ pub(super) struct PricingRow {
     pub reward_minor: i64,
     pub max_per_gamer: Option<i64>,
     pub repeat_period_s: Option<i64>,
+    pub completions: i64,
+    pub max_completions: Option<i64>,
     pub campaign_id: CampaignId,
     pub gamer_id: GamerId,
     pub quest_id: QuestId,
@@ -68,7 +70,8 @@ pub(super) struct PricingRow {
 
 /// What pricing reads of a validated activity; `WHERE` follows.
 pub(super) const PRICING_SELECT: &str = "\
-    SELECT a.activity_id, q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.campaign_id, \
+    SELECT a.activity_id, q.reward_minor, q.max_per_gamer, q.repeat_period_s, q.completions, \
+      q.max_completions, q.campaign_id, \
       a.gamer_id, a.quest_id, a.occurred_at_ms, \
       COALESCE(a.game_account_id, (SELECT ga.account_ref FROM gamer_account ga \
         WHERE ga.gamer_id = a.gamer_id AND ga.kind = 'game' ORDER BY ga.linked_at_ms DESC LIMIT 1)) AS game_account_id, \
@@ -332,11 +335,6 @@ macro_rules! impl_validation {
         }
 
         impl $store {
-            /// Prices and counts a chunk's validated activities: those whose whole
-            /// group the set-based path decided (each quest's counter moved once by
-            /// a guarded update, each gamer's tally by one multi-row upsert), and
-            /// those left to the per-activity path.
-            #[allow(clippy::type_complexity)]
             /// Binds `ids` as a comma-separated list (the caller writes the
             /// parentheses around it).
             fn push_ids(q: &mut sqlx::QueryBuilder<'_, $db>, ids: impl Iterator<Item = ActivityId>) {
@@ -346,20 +344,28 @@ macro_rules! impl_validation {
                 }
             }
 
+            /// Prices and counts a chunk's validated activities: those whose whole
+            /// group the set-based path decided (each gamer's tally moved by one
+            /// multi-row guarded upsert), with what each quest's counter must move
+            /// by (`count_quests`, at the end of the chunk), and those left to the
+            /// per-activity path.
+            #[allow(clippy::type_complexity)]
             async fn count_chunk<'a>(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 validated: Vec<&'a $crate::store::CheckedActivity>,
             ) -> $crate::store::StoreResult<(
                 Vec<(&'a $crate::store::CheckedActivity, $crate::store::validation_sql::PricingRow)>,
                 Vec<&'a $crate::store::CheckedActivity>,
+                Vec<(QuestId, i64)>,
             )> {
                 use std::collections::{BTreeMap, HashMap, HashSet};
                 use $crate::store::validation_sql::PricingRow;
                 use $crate::store::CheckedActivity;
                 let mut slow: Vec<&CheckedActivity> = Vec::new();
                 let mut paid: Vec<(&CheckedActivity, PricingRow)> = Vec::new();
+                let mut counts: Vec<(QuestId, i64)> = Vec::new();
                 if validated.is_empty() {
-                    return Ok((paid, slow));
+                    return Ok((paid, slow, counts));
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::validation_sql::PRICING_SELECT);
                 q.push(" WHERE a.activity_id IN (");
@@ -391,8 +397,8 @@ macro_rules! impl_validation {
                     }
                 }
                 for (quest_id, rows) in by_quest {
-                    let (max_per_gamer, repeat_period_s) = match rows.first() {
-                        Some((_, (_, p))) => (p.max_per_gamer, p.repeat_period_s),
+                    let (max_per_gamer, repeat_period_s, completions, max_completions) = match rows.first() {
+                        Some((_, (_, p))) => (p.max_per_gamer, p.repeat_period_s, p.completions, p.max_completions),
                         None => continue,
                     };
                     let (groups, rest) =
@@ -402,16 +408,10 @@ macro_rules! impl_validation {
                     if count == 0 {
                         continue;
                     }
-                    let taken = sqlx::query(
-                        "UPDATE quest SET completions = completions + $2 \
-                         WHERE quest_id = $1 AND (max_completions IS NULL OR completions + $2 <= max_completions)",
-                    )
-                    .bind(quest_id)
-                    .bind(count)
-                    .execute(&mut **tx)
-                    .await?;
-                    if taken.rows_affected() != 1 {
-                        // The cap is within this chunk's reach: one by one.
+                    // The cap is within this chunk's reach: one by one. (The
+                    // count is read without the quest's lock; it only grows,
+                    // and the guarded update in `count_quests` decides.)
+                    if max_completions.is_some_and(|max| completions.saturating_add(count) > max) {
                         slow.extend(groups.into_values().flatten().map(|(i, _)| i));
                         continue;
                     }
@@ -441,31 +441,53 @@ macro_rules! impl_validation {
                         .push(") RETURNING gamer_id");
                     let counted: HashSet<GamerId> =
                         q.build_query_scalar::<GamerId>().fetch_all(&mut **tx).await?.into_iter().collect();
-                    let mut refused = 0i64;
+                    let mut taken = 0i64;
                     for (gamer, group) in groups {
                         if counted.contains(&gamer) {
+                            taken += group.len() as i64;
                             paid.extend(group);
                         } else {
-                            refused += group.len() as i64;
+                            // Refused by the gamer's cap or period: one by one.
                             slow.extend(group.into_iter().map(|(i, _)| i));
                         }
                     }
-                    if refused > 0 {
-                        // Those groups go one by one; their share of the quest's count is given back.
-                        sqlx::query("UPDATE quest SET completions = completions - $2 WHERE quest_id = $1")
-                            .bind(quest_id)
-                            .bind(refused)
-                            .execute(&mut **tx)
-                            .await?;
+                    if taken > 0 {
+                        counts.push((quest_id, taken));
                     }
                 }
-                Ok((paid, slow))
+                Ok((paid, slow, counts))
+            }
+
+            /// Moves each quest's completion counter by what a chunk counted,
+            /// in quest order, guarded by its cap; false if a cap would be
+            /// crossed (the caller rolls back and goes one by one). Done last
+            /// in the chunk's transaction, so the quest row is locked only
+            /// until the commit and chunks of one quest write side by side.
+            async fn count_quests(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                counts: &[(QuestId, i64)],
+            ) -> $crate::store::StoreResult<bool> {
+                for (quest_id, n) in counts {
+                    let taken = sqlx::query(
+                        "UPDATE quest SET completions = completions + $2 \
+                         WHERE quest_id = $1 AND (max_completions IS NULL OR completions + $2 <= max_completions)",
+                    )
+                    .bind(*quest_id)
+                    .bind(*n)
+                    .execute(&mut **tx)
+                    .await?;
+                    if taken.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
             }
 
             /// The set-based `finish_attempts` of one chunk, inside `tx`.
             /// `None`: something only the per-activity path decides came up
-            /// (a payout item that already exists); the caller rolls back and
-            /// takes that path for the whole chunk.
+            /// (a payout item that already exists, a quest cap crossed since
+            /// pricing read it); the caller rolls back and takes that path
+            /// for the whole chunk.
             async fn finish_chunk(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 items: &[$crate::store::CheckedActivity],
@@ -511,7 +533,7 @@ macro_rules! impl_validation {
                 // Validated: priced and counted, set-based where a whole group can be.
                 let validated: Vec<&CheckedActivity> =
                     mine.iter().copied().filter(|i| i.verdict == Verdict::Validated).collect();
-                let (paid, slow) = Self::count_chunk(tx, validated).await?;
+                let (paid, slow, counts) = Self::count_chunk(tx, validated).await?;
                 if !paid.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO payout_item (activity_id, quest_id, campaign_id, gamer_id, amount_minor, state, \
@@ -646,6 +668,9 @@ macro_rules! impl_validation {
                     })
                     .collect();
                 Self::insert_audits(&mut **tx, &audits).await?;
+                if !Self::count_quests(tx, &counts).await? {
+                    return Ok(None);
+                }
                 Ok(Some(
                     items
                         .iter()

@@ -47,6 +47,9 @@ pub struct ValidationPolicy {
     pub lease_ms: i64,
     /// Activities claimed per round.
     pub claim_batch: u32,
+    /// Chunks of checked activities written at once, each in its own
+    /// transaction (a quest's counter is locked only at the end of each).
+    pub writers: usize,
     /// Where validators may send requests and secrets.
     pub outbound: outbound::OutboundPolicy,
 }
@@ -64,6 +67,7 @@ impl Default for ValidationPolicy {
             per_provider_per_second: 20,
             lease_ms: 60_000,
             claim_batch: 64,
+            writers: 2,
             outbound: outbound::OutboundPolicy::default(),
         }
     }
@@ -244,15 +248,19 @@ impl Validation {
         })
         .flatten();
         let batch = (self.policy.claim_batch as usize).clamp(1, crate::store::FINISH_BATCH_MAX);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<CheckedActivity>>(2);
-        // Writes go on beside the checks: the next checks run while a
-        // transaction commits.
+        let writers = self.policy.writers.max(1);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<CheckedActivity>>(writers + 1);
+        // Writes go on beside the checks, `writers` transactions at once:
+        // the next checks run while chunks commit.
         let writer = {
             let this = Arc::clone(&self);
             tokio::spawn(async move {
-                while let Some(checked) = rx.recv().await {
-                    this.write(checked).await;
-                }
+                futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+                    .for_each_concurrent(writers, |checked| {
+                        let this = Arc::clone(&this);
+                        async move { this.write(checked).await }
+                    })
+                    .await;
             })
         };
         let this = Arc::clone(&self);
