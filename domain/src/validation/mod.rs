@@ -184,17 +184,13 @@ impl Validation {
     async fn claim(&self) -> DomainResult<Vec<ClaimedActivity>> {
         use std::sync::atomic::Ordering;
         let now = now_ms();
-        let next = self.expired_scan_at_ms.load(Ordering::Relaxed);
-        let take_expired = now >= next
-            && self
-                .expired_scan_at_ms
-                .compare_exchange(
-                    next,
-                    now + (self.policy.lease_ms / 4).max(1),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok();
+        // A worker claims one round at a time, so a plain load and store
+        // will do (two rounds racing would only both look).
+        let take_expired = now >= self.expired_scan_at_ms.load(Ordering::Relaxed);
+        if take_expired {
+            self.expired_scan_at_ms
+                .store(now + (self.policy.lease_ms / 4).max(1), Ordering::Relaxed);
+        }
         Ok(self
             .store
             .claim_activities(

@@ -131,6 +131,18 @@ fn game_api(base: &str) -> ValidatorConfig {
     }
 }
 
+/// A live quest validated by a signed push under the `PUSH` key.
+async fn push_quest(store: &DynStore, name: &str) -> QuestId {
+    testing::active_quest(
+        store,
+        name,
+        ValidatorConfig::SignedPush {
+            key_name: "PUSH".into(),
+        },
+    )
+    .await
+}
+
 async fn principal(store: &DynStore) -> MachinePrincipal {
     let creds = ApiClients::new(store.clone())
         .create(ClientAdmin::Cli, "Game", "activities:write")
@@ -330,14 +342,7 @@ on_both_backends!(
 
 async fn signed_pushes_and_manual_review(db: &TestDb) {
     let store = db.store().await;
-    let pushed = testing::active_quest(
-        &store,
-        "push",
-        ValidatorConfig::SignedPush {
-            key_name: "PUSH".into(),
-        },
-    )
-    .await;
+    let pushed = push_quest(&store, "push").await;
     let manual = testing::active_quest(&store, "manual", ValidatorConfig::Manual).await;
     let validation = Validation::new(store.clone(), policy(), secrets()).expect("validation");
 
@@ -779,12 +784,9 @@ fn signed(mut a: ActivityIn, key: &str) -> ActivityIn {
 /// agree with the payout items.
 async fn batched_validation_keeps_every_cap(db: &TestDb) {
     let store = db.store().await;
-    let push = || ValidatorConfig::SignedPush {
-        key_name: "PUSH".into(),
-    };
-    let capped = testing::active_quest(&store, "b-cap", push()).await;
-    let periodic = testing::active_quest(&store, "b-period", push()).await;
-    let open = testing::active_quest(&store, "b-open", push()).await;
+    let capped = push_quest(&store, "b-cap").await;
+    let periodic = push_quest(&store, "b-period").await;
+    let open = push_quest(&store, "b-open").await;
     exec(
         db,
         &format!(
@@ -982,14 +984,7 @@ on_both_backends!(
 async fn expired_leases_are_taken_once(db: &TestDb) {
     use payquest_domain::store::{AttemptRecord, CheckedActivity, Finished, Verdict};
     let store = db.store().await;
-    let quest = testing::active_quest(
-        &store,
-        "lease",
-        ValidatorConfig::SignedPush {
-            key_name: "PUSH".into(),
-        },
-    )
-    .await;
+    let quest = push_quest(&store, "lease").await;
     let who = principal(&store).await;
     let items: Vec<ActivityIn> = (0..3)
         .map(|i| {

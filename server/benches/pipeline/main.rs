@@ -328,6 +328,18 @@ fn wants(backend: &str) -> bool {
         .unwrap_or(true)
 }
 
+/// Every stage on one database: `a` serves, `b` takes the raw bulk load.
+async fn run_on(backend: &str, baseline: &str, (a, b): (TestDb, TestDb), n: usize, payouts: usize) {
+    let run = report_to_eligible(&a, &b, n).await;
+    print_run(backend, baseline, n, &run);
+    if payouts > 0 {
+        let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
+        payout::print_run(backend, &paid);
+    }
+    a.cleanup().await;
+    b.cleanup().await;
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -338,29 +350,13 @@ fn main() {
         let payouts = payout::payouts_wanted().min(n);
         if wants("sqlite") {
             let (a, b) = (TestDb::sqlite(), TestDb::sqlite());
-            let run = report_to_eligible(&a, &b, n).await;
-            print_run("SQLite", "multi-row INSERT", n, &run);
-            if payouts > 0 {
-                let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
-                payout::print_run("SQLite", &paid);
-            }
-            a.cleanup().await;
-            b.cleanup().await;
+            run_on("SQLite", "multi-row INSERT", (a, b), n, payouts).await;
         }
         if !wants("postgres") {
             return;
         }
         match (TestDb::postgres().await, TestDb::postgres().await) {
-            (Some(a), Some(b)) => {
-                let run = report_to_eligible(&a, &b, n).await;
-                print_run("PostgreSQL", "COPY FROM STDIN", n, &run);
-                if payouts > 0 {
-                    let paid = payout::eligible_to_reconciled(&a, run.quest_id, payouts).await;
-                    payout::print_run("PostgreSQL", &paid);
-                }
-                a.cleanup().await;
-                b.cleanup().await;
-            }
+            (Some(a), Some(b)) => run_on("PostgreSQL", "COPY FROM STDIN", (a, b), n, payouts).await,
             _ => println!("PostgreSQL skipped: set {}", testing::POSTGRES_URL_VAR),
         }
     });
